@@ -1,0 +1,43 @@
+"""Time helpers: one way to get 'now', write it down, read it back and say how long ago."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime | None) -> str | None:
+    """ISO-8601 in UTC to the second, with a Z: the contract's timestamp format."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def aware(moment: datetime | None) -> datetime | None:
+    """botocore hands back tzlocal datetimes; normalise them to UTC."""
+    return None if moment is None else moment.astimezone(UTC)
+
+
+def humanize(span: timedelta) -> str:
+    """'3d 4h', '5h 12m', '7m', 'just now': how long something has been so, for people."""
+    seconds = max(0, int(span.total_seconds()))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return f"{days}d {hours}h" if hours else f"{days}d"
+    if hours:
+        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
+    if minutes:
+        return f"{minutes}m"
+    return "just now"

@@ -1,0 +1,229 @@
+"""Settings from the environment (and a `.env` file): the only reader of os.environ.
+
+Every value is validated here, at start-up, so that a typo stops the process with one
+line naming the variable instead of surfacing hours later inside a scheduled job.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+ORG = "org"
+
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+_ACCOUNT = re.compile(r"^\d{12}$")
+_OPERATOR = re.compile(r"^[UWS][A-Z0-9]{2,30}$")
+_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,30}$")
+_ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """A bad configuration value; its message names the variable and says what is expected."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated configuration. Build it with `Settings.from_env()`; tests build it directly."""
+
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    channel: str | None = None
+    regions: tuple[str, ...] = ()
+    accounts: tuple[str, ...] = ()
+    accounts_from_org: bool = False
+    role_name: str = "SSM3ReadOnly"
+    sweep_schedule: str = "0 * * * *"
+    digest_schedule: str = "0 9 * * *"
+    timezone: str = "UTC"
+    db_path: str = "ssm3.db"
+    operators: tuple[str, ...] = ()
+    rerun_cooldown_s: int = 300
+    http_port: int = 3000
+    concurrency: int = 8
+    alerts: bool = True
+    # boto3 reads AWS_DEFAULT_REGION; many runtimes (ECS, Lambda, other SDKs) set AWS_REGION.
+    aws_region: str | None = None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.slack_app_token)
+
+    def with_changes(self, **changes: object) -> Settings:
+        """A copy with some fields replaced (tests and the demo use this)."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")
+    ) -> Settings:
+        """Read and validate every variable; raise ConfigError naming the first bad one."""
+        env: dict[str, str] = {}
+        if dotenv is not None and dotenv.is_file():
+            env.update(read_dotenv(dotenv))
+        env.update(os.environ if environ is None else environ)
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        accounts_raw = get("SSM3_ACCOUNTS")
+        from_org = accounts_raw is not None and accounts_raw.lower() == ORG
+        return cls(
+            slack_bot_token=_check(get("SLACK_BOT_TOKEN"), "SLACK_BOT_TOKEN", _token("xoxb-")),
+            slack_app_token=_check(get("SLACK_APP_TOKEN"), "SLACK_APP_TOKEN", _token("xapp-")),
+            slack_signing_secret=get("SLACK_SIGNING_SECRET"),
+            slack_api_url=_or(
+                get("SSM3_SLACK_API_URL"), "SSM3_SLACK_API_URL", _url, DEFAULT_SLACK_API_URL
+            ),
+            channel=_check(get("SSM3_CHANNEL"), "SSM3_CHANNEL", _channel),
+            regions=_list(
+                get("SSM3_REGIONS"), "SSM3_REGIONS", _REGION, "an AWS region like eu-west-1"
+            ),
+            accounts=()
+            if from_org
+            else _list(accounts_raw, "SSM3_ACCOUNTS", _ACCOUNT, "a 12-digit account ID or 'org'"),
+            accounts_from_org=from_org,
+            role_name=_or(get("SSM3_ROLE_NAME"), "SSM3_ROLE_NAME", _role, "SSM3ReadOnly"),
+            sweep_schedule=_or(
+                get("SSM3_SWEEP_SCHEDULE"), "SSM3_SWEEP_SCHEDULE", _cron, "0 * * * *"
+            ),
+            digest_schedule=_or(
+                get("SSM3_DIGEST_SCHEDULE"), "SSM3_DIGEST_SCHEDULE", _cron, "0 9 * * *"
+            ),
+            timezone=_or(get("SSM3_TIMEZONE"), "SSM3_TIMEZONE", _zone, "UTC"),
+            db_path=get("SSM3_DB_PATH") or "ssm3.db",
+            operators=_list(
+                get("SSM3_OPERATORS"),
+                "SSM3_OPERATORS",
+                _OPERATOR,
+                "a Slack user ID (U…) or user-group ID (S…)",
+            ),
+            rerun_cooldown_s=_int(get("SSM3_RERUN_COOLDOWN"), "SSM3_RERUN_COOLDOWN", 300, 0, 86400),
+            http_port=_int(get("SSM3_HTTP_PORT"), "SSM3_HTTP_PORT", 3000, 1, 65535),
+            concurrency=_int(get("SSM3_CONCURRENCY"), "SSM3_CONCURRENCY", 8, 1, 128),
+            alerts=_or(get("SSM3_ALERTS"), "SSM3_ALERTS", _on_off, True),
+            aws_region=get("AWS_REGION"),
+        )
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """Parse KEY=VALUE lines (optional `export`, quotes and # comments); real env wins later."""
+    values: dict[str, str] = {}
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        closing = value.find(value[0], 1) if value[:1] in {"'", '"'} else -1
+        value = value[1:closing] if closing > 0 else value.split(" #", 1)[0].strip()
+        values[key.strip()] = value
+    return values
+
+
+def _check(value: str | None, name: str, parse: Callable[[str, str], T]) -> T | None:
+    return None if value is None else parse(value, name)
+
+
+def _or(value: str | None, name: str, parse: Callable[[str, str], T], default: T) -> T:
+    return default if value is None else parse(value, name)
+
+
+def _token(prefix: str) -> Callable[[str, str], str]:
+    def parse(value: str, name: str) -> str:
+        if not value.startswith(prefix):
+            # Never echo the value: it may be a real secret pasted into the wrong variable.
+            raise ConfigError(name, f"expected a token starting with {prefix}")
+        return value
+
+    return parse
+
+
+def _url(value: str, name: str) -> str:
+    if not re.match(r"^https?://[^\s/]+", value):
+        raise ConfigError(name, f"{value!r} is not an http(s) URL")
+    return value if value.endswith("/") else value + "/"
+
+
+def _channel(value: str, name: str) -> str:
+    if not _CHANNEL.match(value):
+        raise ConfigError(name, f"{value!r} is not a channel ID (like C0123456789; not #name)")
+    return value
+
+
+def _role(value: str, name: str) -> str:
+    if not _ROLE_NAME.match(value):
+        raise ConfigError(name, f"{value!r} is not an IAM role name")
+    return value
+
+
+def _cron(value: str, name: str) -> str:
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(value, timezone="UTC")
+    except ValueError as exc:
+        raise ConfigError(
+            name, f"{value!r} is not a 5-field cron expression (like '0 9 * * *'): {exc}"
+        ) from None
+    return value
+
+
+def _zone(value: str, name: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            name, f"{value!r} is not an IANA time zone (like Europe/Berlin)"
+        ) from None
+    return value
+
+
+def _on_off(value: str, name: str) -> bool:
+    lowered = value.lower()
+    if lowered in {"on", "true", "1", "yes"}:
+        return True
+    if lowered in {"off", "false", "0", "no"}:
+        return False
+    raise ConfigError(name, f"{value!r} is not 'on' or 'off'")
+
+
+def _int(value: str | None, name: str, default: int, low: int, high: int) -> int:
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(name, f"{value!r} is not a whole number") from None
+    if not low <= number <= high:
+        raise ConfigError(name, f"{number} is outside {low}..{high}")
+    return number
+
+
+def _list(value: str | None, name: str, pattern: re.Pattern[str], what: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    items = tuple(dict.fromkeys(item.strip() for item in value.split(",") if item.strip()))
+    for item in items:
+        if not pattern.match(item):
+            raise ConfigError(name, f"{item!r} is not {what}")
+    return items
