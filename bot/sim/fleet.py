@@ -1,0 +1,564 @@
+"""The simulated State Manager estate: accounts, regions, instances, associations, executions.
+
+A `Fleet` is plain in-memory state guarded by one lock. The HTTP front end in `server.py`
+turns AWS API calls into reads and writes of it; tests reach in directly to make an
+association fail, recover or be re-run, and to read how many calls of each kind were made.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+Cause = Literal["unreachable", "permissions", "bad_parameter", "script_error"]
+CAUSES: tuple[Cause, ...] = ("unreachable", "permissions", "bad_parameter", "script_error")
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why one instance failed one execution, in the words SSM and the agent use."""
+
+    cause: Cause
+    detailed_status: str
+    error_code: str
+    summary: str
+    stderr: str
+
+
+@dataclass
+class SimInstance:
+    instance_id: str
+    ping_status: Literal["Online", "ConnectionLost", "Inactive"] = "Online"
+    agent_version: str = "3.3.1142.0"
+    platform: Literal["Linux", "Windows"] = "Linux"
+    platform_name: str = "Amazon Linux"
+    computer_name: str = "ip-10-0-0-1.ec2.internal"
+    last_ping: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass
+class SimExecution:
+    """One run of an association over its targets; only failures are stored, the rest succeeded."""
+
+    execution_id: str
+    created_at: datetime
+    instance_ids: Sequence[str]
+    failures: dict[str, Failure]
+    command_id: str
+    association_version: str = "1"
+
+    @property
+    def status(self) -> str:
+        return "Failed" if self.failures else "Success"
+
+    def counts(self) -> dict[str, int]:
+        failed = len(self.failures)
+        succeeded = len(self.instance_ids) - failed
+        return {name: n for name, n in (("Failed", failed), ("Success", succeeded)) if n}
+
+
+@dataclass
+class SimAssociation:
+    association_id: str
+    name: str | None
+    document: str
+    schedule: str
+    instance_ids: Sequence[str]
+    target_key: str = "tag:Environment"
+    target_value: str = "prod"
+    sync_compliance: Literal["AUTO", "MANUAL"] = "AUTO"
+    executions: list[SimExecution] = field(default_factory=list)  # newest first
+    fix_on_rerun: bool = False
+    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def latest(self) -> SimExecution | None:
+        return self.executions[0] if self.executions else None
+
+    @property
+    def status(self) -> str:
+        return self.latest.status if self.latest else "Pending"
+
+
+@dataclass
+class SimScope:
+    account_id: str
+    region: str
+    instances: dict[str, SimInstance] = field(default_factory=dict)
+    associations: dict[str, SimAssociation] = field(default_factory=dict)
+
+    def associations_of(self, instance_id: str) -> Iterator[SimAssociation]:
+        for association in self.associations.values():
+            if instance_id in association.instance_ids:
+                yield association
+
+
+@dataclass
+class SimAccount:
+    account_id: str
+    name: str
+    denies_assume_role: bool = False
+    status: Literal["ACTIVE", "SUSPENDED"] = "ACTIVE"
+
+
+@dataclass(frozen=True)
+class Credential:
+    """An access key the simulator recognises, and whom it speaks for."""
+
+    access_key_id: str
+    secret_access_key: str
+    account_id: str
+    arn: str
+    session_token: str | None = None
+    expires_at: datetime | None = None
+
+
+@dataclass
+class Fault:
+    """An injected error: the next `times` matching calls (None: every one) fail with it.
+
+    `drop=True` closes the connection without an answer, as an unreachable endpoint would.
+    """
+
+    error_code: str = "ThrottlingException"
+    message: str = "Rate exceeded"
+    http_status: int = 400
+    operation: str | None = None
+    account_id: str | None = None
+    region: str | None = None
+    times: int | None = None
+    drop: bool = False
+
+    def matches(self, operation: str, account_id: str | None, region: str) -> bool:
+        return (
+            (self.operation is None or self.operation == operation)
+            and (self.account_id is None or self.account_id == account_id)
+            and (self.region is None or self.region == region)
+            and (self.times is None or self.times > 0)
+        )
+
+
+@dataclass
+class Latency:
+    seconds: float
+    operation: str | None = None
+    account_id: str | None = None
+    region: str | None = None
+
+    def matches(self, operation: str, account_id: str | None, region: str) -> bool:
+        return (
+            (self.operation is None or self.operation == operation)
+            and (self.account_id is None or self.account_id == account_id)
+            and (self.region is None or self.region == region)
+        )
+
+
+@dataclass(frozen=True)
+class Call:
+    service: str
+    operation: str
+    account_id: str | None
+    region: str
+
+
+class Fleet:
+    """All simulated state, safe to use from the server's threads and from tests at once."""
+
+    def __init__(
+        self,
+        *,
+        caller_account: str,
+        role_name: str = "SSM3ReadOnly",
+        credential_lifetime_s: int = 3600,
+    ) -> None:
+        self.lock = threading.RLock()
+        self.caller_account = caller_account
+        self.role_name = role_name
+        self.credential_lifetime_s = credential_lifetime_s
+        self.accounts: dict[str, SimAccount] = {}
+        self.scopes: dict[tuple[str, str], SimScope] = {}
+        self.credentials: dict[str, Credential] = {}
+        self.faults: list[Fault] = []
+        self.latencies: list[Latency] = []
+        self.calls: Counter[Call] = Counter()
+        self.violations: list[str] = []
+        self.clock_offset = timedelta()
+        caller = self.add_account(caller_account, "security-tooling")
+        self.caller_credentials = self._issue(
+            caller.account_id, f"arn:aws:iam::{caller_account}:user/ssm3-bot", temporary=False
+        )
+
+    # -- time -------------------------------------------------------------------------------
+    def now(self) -> datetime:
+        """The simulator's clock; tests move it forward to expire credentials."""
+        return datetime.now(UTC) + self.clock_offset
+
+    # -- building -----------------------------------------------------------------------------
+    def add_account(
+        self, account_id: str, name: str, *, denies_assume_role: bool = False
+    ) -> SimAccount:
+        with self.lock:
+            account = SimAccount(account_id, name, denies_assume_role)
+            self.accounts[account_id] = account
+            return account
+
+    def scope(self, account_id: str, region: str) -> SimScope:
+        with self.lock:
+            key = (account_id, region)
+            if key not in self.scopes:
+                self.scopes[key] = SimScope(account_id, region)
+            return self.scopes[key]
+
+    def find_association(self, association_id: str) -> tuple[SimScope, SimAssociation]:
+        with self.lock:
+            for scope in self.scopes.values():
+                if association_id in scope.associations:
+                    return scope, scope.associations[association_id]
+        raise KeyError(association_id)
+
+    # -- credentials --------------------------------------------------------------------------
+    def _issue(self, account_id: str, arn: str, *, temporary: bool) -> Credential:
+        prefix = "ASIA" if temporary else "AKIA"
+        key = prefix + uuid.uuid4().hex[:16].upper()
+        credential = Credential(
+            access_key_id=key,
+            secret_access_key=uuid.uuid4().hex + uuid.uuid4().hex[:8],
+            account_id=account_id,
+            arn=arn,
+            session_token=("FwoGZXIvYXdzE" + uuid.uuid4().hex * 3) if temporary else None,
+            expires_at=self.now() + timedelta(seconds=self.credential_lifetime_s)
+            if temporary
+            else None,
+        )
+        with self.lock:
+            self.credentials[key] = credential
+        return credential
+
+    def assume_role(self, caller: Credential, role_arn: str, session_name: str) -> Credential:
+        """Issue temporary credentials, or raise PermissionError as STS's AccessDenied."""
+        parts = role_arn.split(":")
+        account_id = parts[4] if len(parts) == 6 else ""
+        role = parts[5].removeprefix("role/") if len(parts) == 6 else ""
+        account = self.accounts.get(account_id)
+        if account is None or account.denies_assume_role or role != self.role_name:
+            raise PermissionError(
+                f"User: {caller.arn} is not authorized to perform: sts:AssumeRole "
+                f"on resource: {role_arn}"
+            )
+        return self._issue(
+            account_id,
+            f"arn:aws:sts::{account_id}:assumed-role/{role}/{session_name}",
+            temporary=True,
+        )
+
+    # -- faults and accounting ----------------------------------------------------------------
+    def inject(self, fault: Fault) -> Fault:
+        with self.lock:
+            self.faults.append(fault)
+        return fault
+
+    def add_latency(self, latency: Latency) -> None:
+        with self.lock:
+            self.latencies.append(latency)
+
+    def clear_faults(self) -> None:
+        with self.lock:
+            self.faults.clear()
+            self.latencies.clear()
+
+    def take_fault(self, operation: str, account_id: str | None, region: str) -> Fault | None:
+        with self.lock:
+            for fault in self.faults:
+                if fault.matches(operation, account_id, region):
+                    if fault.times is not None:
+                        fault.times -= 1
+                    return fault
+        return None
+
+    def latency_for(self, operation: str, account_id: str | None, region: str) -> float:
+        with self.lock:
+            return sum(
+                x.seconds for x in self.latencies if x.matches(operation, account_id, region)
+            )
+
+    def record_call(self, call: Call) -> None:
+        with self.lock:
+            self.calls[call] += 1
+
+    def call_count(
+        self,
+        operation: str | None = None,
+        *,
+        service: str | None = None,
+        account_id: str | None = None,
+        region: str | None = None,
+    ) -> int:
+        with self.lock:
+            return sum(
+                n
+                for call, n in self.calls.items()
+                if (operation is None or call.operation == operation)
+                and (service is None or call.service == service)
+                and (account_id is None or call.account_id == account_id)
+                and (region is None or call.region == region)
+            )
+
+    def reset_calls(self) -> None:
+        with self.lock:
+            self.calls.clear()
+
+    # -- changing the estate --------------------------------------------------------------------
+    def run_association(
+        self,
+        association_id: str,
+        *,
+        failures: dict[str, Failure] | None = None,
+        at: datetime | None = None,
+    ) -> SimExecution:
+        """Record a new execution: the given instances fail, every other target succeeds."""
+        with self.lock:
+            _, association = self.find_association(association_id)
+            execution = SimExecution(
+                execution_id=str(uuid.uuid4()),
+                created_at=at or self.now(),
+                instance_ids=association.instance_ids,
+                failures=dict(failures or {}),
+                command_id=str(uuid.uuid4()),
+            )
+            association.executions.insert(0, execution)
+            return execution
+
+    def rerun(self, association_id: str) -> SimExecution:
+        """What StartAssociationsOnce does: run again now; transient failures may clear."""
+        with self.lock:
+            _, association = self.find_association(association_id)
+            latest = association.latest
+            failures = {} if association.fix_on_rerun or latest is None else dict(latest.failures)
+            return self.run_association(association_id, failures=failures)
+
+
+# -- a seeded generator of realistic estates ------------------------------------------------------
+
+_TEMPLATES: tuple[tuple[str, str, str, int], ...] = (
+    # name stem, document, schedule, hours between runs
+    ("patch-scan", "AWS-RunPatchBaseline", "rate(1 day)", 24),
+    ("patch-install-sunday", "AWS-RunPatchBaseline", "cron(0 2 ? * SUN *)", 168),
+    ("inventory-hourly", "AWS-GatherSoftwareInventory", "rate(1 hour)", 1),
+    ("ssm-agent-update", "AWS-UpdateSSMAgent", "rate(14 days)", 336),
+    ("cloudwatch-agent", "AmazonCloudWatch-ManageAgent", "rate(1 day)", 24),
+    ("falcon-sensor", "AWS-ConfigureAWSPackage", "rate(1 day)", 24),
+    ("cis-hardening", "AWS-ApplyAnsiblePlaybooks", "rate(7 days)", 168),
+    ("log-rotation", "AWS-RunShellScript", "rate(12 hours)", 12),
+    ("defender-signatures", "AWS-RunPowerShellScript", "rate(1 day)", 24),
+    ("inspector-agent", "AmazonInspector2-ConfigureInspectorSsmPlugin", "rate(7 days)", 168),
+)
+_ENVIRONMENTS = ("prod", "staging", "web", "batch", "data", "ci", "edge", "core")
+_ACCOUNT_NAMES = ("security-tooling", "payments-prod", "sandbox", "data-platform", "web-prod")
+
+
+_PLUGINS = {
+    "AWS-RunPatchBaseline": "PatchLinux",
+    "AWS-GatherSoftwareInventory": "aws:softwareInventory",
+    "AWS-UpdateSSMAgent": "aws:updateSsmAgent",
+    "AWS-ConfigureAWSPackage": "configurePackage",
+    "AWS-RunPowerShellScript": "aws:runPowerShellScript",
+    "AmazonCloudWatch-ManageAgent": "ControlCloudWatchAgentLinux",
+}
+
+
+def failure_for(cause: Cause, document: str, rng: random.Random) -> Failure:
+    """A failure as the agent would report it for this cause and document."""
+    plugin = _PLUGINS.get(document, "aws:runShellScript")
+    if cause == "unreachable":
+        return Failure(
+            cause,
+            "DeliveryTimedOut",
+            "TIMEOUT",
+            "The association could not be delivered: the instance has not reported to "
+            "Systems Manager for 3 hours (PingStatus ConnectionLost).",
+            "",
+        )
+    if cause == "permissions":
+        bucket = rng.choice(("patch-baselines-prod", "ssm-output-logs", "ansible-playbooks"))
+        message = (
+            f"An error occurred (AccessDenied) when calling the GetObject operation: "
+            f"User: arn:aws:sts::role/EC2-SSM is not authorized to perform: s3:GetObject "
+            f"on resource: arn:aws:s3:::{bucket}/config.json"
+        )
+        return Failure(
+            cause,
+            "Failed",
+            "1",
+            "1 out of 1 plugin processed, 0 success, 1 failed, 0 timedout, 0 skipped. "
+            f"The operation {plugin} failed: AccessDenied.",
+            message,
+        )
+    if cause == "bad_parameter":
+        value = rng.choice(("Scan2", "Instal", "latestt"))
+        return Failure(
+            cause,
+            "InvalidParameters",
+            "",
+            f"Parameter 'Operation' value '{value}' is not in the allowed values for {document}.",
+            f"Invalid parameter value '{value}': allowed values are Scan, Install.",
+        )
+    code = rng.choice(("1", "2", "127"))
+    return Failure(
+        cause,
+        "Failed",
+        code,
+        "1 out of 1 plugin processed, 0 success, 1 failed, 0 timedout, 0 skipped. "
+        f"The operation {plugin} failed with exit code {code}.",
+        f"/var/lib/amazon/ssm/i/document/orchestration/_script.sh: line 4: command exited {code}\n"
+        "yum: error: cannot find a valid baseurl for repo: amzn2-core/2/x86_64",
+    )
+
+
+def generate_fleet(
+    *,
+    seed: int = 7,
+    accounts: Sequence[str] | int = 2,
+    regions: Sequence[str] = ("eu-west-1", "us-east-1"),
+    associations: int = 12,
+    failing: int = 3,
+    instances: int = 40,
+    failed_instances: tuple[int, int] = (1, 5),
+    deny_accounts: Iterable[str] = (),
+    unnamed_every: int = 9,
+    history: int = 5,
+    now: datetime | None = None,
+    role_name: str = "SSM3ReadOnly",
+    credential_lifetime_s: int = 3600,
+) -> Fleet:
+    """Build a reproducible estate; the first account is the caller's (management) account.
+
+    Each account-region gets `instances` instances and `associations` associations, of which
+    `failing` failed their latest run on `failed_instances` (inclusive range) instances, with a
+    failing streak of one or more runs so `failing_since` has something to find.
+    """
+    rng = random.Random(seed)
+    now = now or datetime.now(UTC)
+    account_ids = (
+        list(accounts)
+        if not isinstance(accounts, int)
+        else [_account_id(i, rng) for i in range(accounts)]
+    )
+    fleet = Fleet(
+        caller_account=account_ids[0],
+        role_name=role_name,
+        credential_lifetime_s=credential_lifetime_s,
+    )
+    denied = set(deny_accounts)
+    for index, account_id in enumerate(account_ids):
+        if account_id not in fleet.accounts:
+            name = _ACCOUNT_NAMES[index % len(_ACCOUNT_NAMES)]
+            fleet.add_account(account_id, f"{name}-{index}" if index >= 5 else name)
+        fleet.accounts[account_id].denies_assume_role = account_id in denied
+        for region in regions:
+            _populate(
+                fleet.scope(account_id, region),
+                rng=rng,
+                associations=associations,
+                failing=failing,
+                instances=instances,
+                failed_instances=failed_instances,
+                unnamed_every=unnamed_every,
+                history=history,
+                now=now,
+            )
+    return fleet
+
+
+def _account_id(index: int, rng: random.Random) -> str:
+    if index < 9:
+        return str(index + 1) * 12
+    return str(rng.randrange(10**11, 10**12))
+
+
+def _instance_id(rng: random.Random) -> str:
+    return "i-" + "".join(rng.choice("0123456789abcdef") for _ in range(17))
+
+
+def _uuid(rng: random.Random) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def _populate(
+    scope: SimScope,
+    *,
+    rng: random.Random,
+    associations: int,
+    failing: int,
+    instances: int,
+    failed_instances: tuple[int, int],
+    unnamed_every: int,
+    history: int,
+    now: datetime,
+) -> None:
+    instance_ids: list[str] = []
+    for n in range(instances):
+        windows = n % 5 == 4
+        instance = SimInstance(
+            instance_id=_instance_id(rng),
+            agent_version=rng.choice(("3.3.1142.0", "3.3.1345.0", "3.2.2303.0")),
+            platform="Windows" if windows else "Linux",
+            platform_name="Microsoft Windows Server 2022 Datacenter" if windows else "Amazon Linux",
+            computer_name=f"ip-10-{rng.randrange(256)}-{rng.randrange(256)}-{rng.randrange(256)}",
+            last_ping=now - timedelta(minutes=rng.randrange(1, 5)),
+        )
+        scope.instances[instance.instance_id] = instance
+        instance_ids.append(instance.instance_id)
+    failing_indexes = set(rng.sample(range(associations), min(failing, associations)))
+    for n in range(associations):
+        stem, document, schedule, every_h = _TEMPLATES[n % len(_TEMPLATES)]
+        environment = _ENVIRONMENTS[(n // len(_TEMPLATES)) % len(_ENVIRONMENTS)]
+        generation = n // (len(_TEMPLATES) * len(_ENVIRONMENTS))
+        name = f"{stem}-{environment}" + (f"-{generation + 1}" if generation else "")
+        size = min(len(instance_ids), rng.randrange(5, 40)) if instance_ids else 0
+        targets = tuple(rng.sample(instance_ids, size)) if size else ()
+        association = SimAssociation(
+            association_id=_uuid(rng),
+            name=None if unnamed_every and n % unnamed_every == unnamed_every - 1 else name,
+            document=document,
+            schedule=schedule,
+            instance_ids=targets,
+            target_value=environment,
+            created_at=now - timedelta(days=90),
+        )
+        scope.associations[association.association_id] = association
+        is_failing = n in failing_indexes and bool(targets)
+        streak = rng.randrange(1, history + 1) if is_failing else 0
+        failed = tuple(
+            rng.sample(targets, min(len(targets), rng.randint(*failed_instances)))
+            if is_failing
+            else ()
+        )
+        causes = {instance_id: rng.choice(CAUSES) for instance_id in failed}
+        association.fix_on_rerun = any(c == "script_error" for c in causes.values())
+        for cause_instance, cause in causes.items():
+            if cause == "unreachable":
+                scope.instances[cause_instance].ping_status = "ConnectionLost"
+                scope.instances[cause_instance].last_ping = now - timedelta(hours=3)
+        latest_at = now - timedelta(minutes=rng.randrange(5, 55))
+        for age in range(history - 1, -1, -1):  # oldest first, so inserting keeps newest first
+            failures = (
+                {i: failure_for(c, document, rng) for i, c in causes.items()}
+                if age < streak
+                else {}
+            )
+            association.executions.insert(
+                0,
+                SimExecution(
+                    execution_id=_uuid(rng),
+                    created_at=latest_at - timedelta(hours=every_h * age),
+                    instance_ids=targets,
+                    failures=failures,
+                    command_id=_uuid(rng),
+                ),
+            )

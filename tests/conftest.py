@@ -1,0 +1,91 @@
+"""Shared fixtures: a simulated AWS fleet served over loopback, a store, and AwsAccess on them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from bot.aws.session import AwsAccess
+from bot.config import Settings
+from bot.sim.fleet import Fleet, generate_fleet
+from bot.sim.server import SimServer
+from bot.store import Store
+
+
+class Sim:
+    """A running simulator: the fleet behind it and helpers to reach it like a real client."""
+
+    def __init__(self, fleet: Fleet, server: SimServer) -> None:
+        self.fleet = fleet
+        self.server = server
+
+    @property
+    def endpoint_url(self) -> str:
+        return self.server.endpoint_url
+
+    def session(self, region: str = "eu-west-1") -> boto3.Session:
+        credentials = self.fleet.caller_credentials
+        return boto3.Session(
+            aws_access_key_id=credentials.access_key_id,
+            aws_secret_access_key=credentials.secret_access_key,
+            region_name=region,
+        )
+
+    def access(self, **kwargs: Any) -> AwsAccess:
+        kwargs.setdefault("role_name", self.fleet.role_name)
+        return AwsAccess(session=self.session(), endpoint_url=self.endpoint_url, **kwargs)
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """Environment for a subprocess that should reach this simulator as 'AWS'."""
+        credentials = self.fleet.caller_credentials
+        return {
+            "AWS_ACCESS_KEY_ID": credentials.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": credentials.secret_access_key,
+            "AWS_REGION": "eu-west-1",
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_CONFIG_FILE": "/dev/null",
+            "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+            **extra,
+        }
+
+
+@pytest.fixture
+def make_sim() -> Iterator[Callable[..., Sim]]:
+    """Start simulators on demand; each is stopped, and checked for shape violations, at teardown."""
+    started: list[Sim] = []
+
+    def start(fleet: Fleet | None = None, **generate: Any) -> Sim:
+        server = SimServer(fleet or generate_fleet(**generate)).start()
+        sim = Sim(server.fleet, server)
+        started.append(sim)
+        return sim
+
+    yield start
+    for sim in started:
+        sim.server.stop()
+    for sim in started:
+        assert sim.fleet.violations == [], "the simulator sent responses outside botocore's shapes"
+
+
+@pytest.fixture
+def sim(make_sim: Callable[..., Sim]) -> Sim:
+    """Two accounts x two regions, a dozen associations a scope, three failing in each."""
+    return make_sim(seed=11, accounts=2, regions=("eu-west-1", "us-east-1"))
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    db = Store(tmp_path / "ssm3.db")
+    yield db
+    db.close()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        regions=("eu-west-1", "us-east-1"), db_path=str(tmp_path / "ssm3.db"), concurrency=4
+    )
