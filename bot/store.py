@@ -1,0 +1,773 @@
+"""SQLite persistence (sqlite-utils): sweeps, scopes, associations, failed targets, status
+history, acknowledgements and the audit log.
+
+One connection guarded by a lock serves every thread of a process; WAL and a busy timeout let
+a second process (a rolling deploy, the CLI next to `serve`) share the file. Writes that must
+not interleave run in `BEGIN IMMEDIATE` transactions. The schema evolves only through the
+numbered migrations below, so an old database upgrades itself on open.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from bot.aws.reader import PriorDrilldown
+from bot.clock import iso, parse_iso
+from bot.models import (
+    Ack,
+    Association,
+    AssociationKey,
+    FailedTarget,
+    Scope,
+    ScopeResult,
+    ScopeStatus,
+    SweepSummary,
+    TrackedAssociation,
+    normalise_status,
+)
+
+BUSY_TIMEOUT_S = 30.0
+migrations = Migrations("ssm3")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db.table("sweeps").create(
+        {
+            "id": str,
+            "started_at": str,
+            "finished_at": str,
+            "trigger": str,
+            "scopes": int,
+            "scopes_failed": int,
+            "associations": int,
+            "failing": int,
+            "acknowledged": int,
+            "noncompliant_instances": int,
+            "aws_calls": int,
+            "duration_ms": int,
+        },
+        pk="id",
+    )
+    db.table("sweep_scopes").create(
+        {
+            "sweep_id": str,
+            "account_id": str,
+            "region": str,
+            "ok": int,
+            "error": str,
+            "started_at": str,
+            "duration_ms": int,
+            "aws_calls": int,
+            "associations": int,
+            "failing": int,
+            "reused_drilldowns": int,
+        },
+        pk=("sweep_id", "account_id", "region"),
+    )
+    db.table("scope_state").create(
+        {
+            "account_id": str,
+            "region": str,
+            "ok": int,
+            "error": str,
+            "swept_at": str,
+            "last_ok_at": str,
+        },
+        pk=("account_id", "region"),
+    )
+    db.table("associations").create(
+        {
+            "account_id": str,
+            "region": str,
+            "association_id": str,
+            "association_name": str,
+            "document_name": str,
+            "status": str,
+            "detailed_status": str,
+            "counts": str,
+            "last_execution_at": str,
+            "schedule": str,
+            "execution_id": str,
+            "failed_target_count": int,
+            "failing_evidence_since": str,
+            "failing_since": str,
+            "first_seen_at": str,
+            "last_seen_at": str,
+            "last_sweep_id": str,
+        },
+        pk=("account_id", "region", "association_id"),
+    )
+    db.table("associations").create_index(["association_id"])
+    db.table("associations").create_index(["last_sweep_id"])
+    db.table("failed_targets").create(
+        {
+            "account_id": str,
+            "region": str,
+            "association_id": str,
+            "position": int,
+            "instance_id": str,
+            "detailed_status": str,
+            "error_code": str,
+            "summary": str,
+            "output_url": str,
+            "command_id": str,
+        },
+        pk=("account_id", "region", "association_id", "position"),
+    )
+    db.table("failed_targets").create_index(["instance_id"])
+    db.table("status_changes").create(
+        {
+            "id": int,
+            "account_id": str,
+            "region": str,
+            "association_id": str,
+            "at": str,
+            "sweep_id": str,
+            "old_status": str,
+            "new_status": str,
+        },
+        pk="id",
+    )
+    db.table("status_changes").create_index(["account_id", "region", "association_id"])
+    db.table("acks").create(
+        {
+            "id": int,
+            "account_id": str,
+            "region": str,
+            "association_id": str,
+            "by": str,
+            "reason": str,
+            "created_at": str,
+            "until": str,
+            "ended_at": str,
+            "ended_by": str,
+            "end_reason": str,
+        },
+        pk="id",
+    )
+    db.table("acks").create_index(["account_id", "region", "association_id"])
+    db.table("audit").create(
+        {
+            "id": int,
+            "at": str,
+            "actor": str,
+            "action": str,
+            "account_id": str,
+            "region": str,
+            "association_id": str,
+            "channel": str,
+            "outcome": str,
+            "detail": str,
+        },
+        pk="id",
+    )
+    db.table("audit").create_index(["at"])
+    # Evidence for auditors: the application may add to the audit log, never rewrite it.
+    db.execute(
+        "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit "
+        "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"
+    )
+    db.execute(
+        "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit "
+        "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"
+    )
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    outcome: str
+    account_id: str | None = None
+    region: str | None = None
+    association_id: str | None = None
+    channel: str | None = None
+    detail: str | None = None
+
+
+class Store:
+    """The one way the app reads and writes its SQLite database."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(
+            self.path, timeout=BUSY_TIMEOUT_S, check_same_thread=False, isolation_level=None
+        )
+        self._lock = threading.RLock()
+        self.db = Database(conn, execute_plugins=False)
+        with self._lock:
+            if self.path != ":memory:":
+                self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+            with self._write():
+                migrations.apply(self.db)
+
+    def close(self) -> None:
+        with self._lock:
+            self.db.close()
+
+    @property
+    def schema_version(self) -> int:
+        return len(migrations.applied(self.db))
+
+    @contextmanager
+    def _write(self) -> Iterator[Database]:
+        """An immediate transaction: takes the write lock up front, so two processes queue on
+        the busy timeout instead of failing on a read-to-write upgrade."""
+        with self._lock:
+            if self.db.conn.in_transaction:
+                with self.db.atomic():
+                    yield self.db
+                return
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        with self._lock:
+            cursor = self.db.execute(sql, params)
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    # -- sweeps -------------------------------------------------------------------------------
+    def begin_sweep(self, sweep_id: str, started_at: datetime, scopes: int, trigger: str) -> None:
+        with self._write() as db:
+            db.table("sweeps").insert(
+                {
+                    "id": sweep_id,
+                    "started_at": iso(started_at),
+                    "trigger": trigger,
+                    "scopes": scopes,
+                }
+            )
+
+    def prior_drilldowns(self, scope: Scope) -> dict[str, PriorDrilldown]:
+        """The stored drill-downs of a scope's failing associations, for an incremental sweep."""
+        rows = self._rows(
+            "SELECT * FROM associations WHERE account_id = ? AND region = ? AND status = 'Failed' "
+            "AND execution_id IS NOT NULL",
+            (scope.account_id, scope.region),
+        )
+        targets = self._failed_targets_for(rows)
+        return {
+            row["association_id"]: PriorDrilldown(
+                last_execution_at=parse_iso(row["last_execution_at"]),
+                execution_id=row["execution_id"],
+                failed_targets=targets.get(_key(row), ()),
+                failed_target_count=row["failed_target_count"] or 0,
+                failing_evidence_since=parse_iso(row["failing_evidence_since"]),
+            )
+            for row in rows
+        }
+
+    def save_scope(self, sweep_id: str, result: ScopeResult, now: datetime) -> None:
+        """Store one scope's outcome; for a good scope, replace its associations' state."""
+        scope = result.scope
+        failing = sum(1 for a in result.associations if a.failing)
+        with self._write() as db:
+            db.table("sweep_scopes").insert(
+                {
+                    "sweep_id": sweep_id,
+                    "account_id": scope.account_id,
+                    "region": scope.region,
+                    "ok": int(result.ok),
+                    "error": result.error,
+                    "started_at": iso(result.started_at),
+                    "duration_ms": round(result.duration_s * 1000),
+                    "aws_calls": result.aws_calls,
+                    "associations": len(result.associations),
+                    "failing": failing,
+                    "reused_drilldowns": result.reused_drilldowns,
+                },
+                replace=True,
+            )
+            previous_state = db.table("scope_state").rows_where(
+                "account_id = ? AND region = ?", [scope.account_id, scope.region]
+            )
+            last_ok = next(iter(previous_state), {}).get("last_ok_at")
+            db.table("scope_state").insert(
+                {
+                    "account_id": scope.account_id,
+                    "region": scope.region,
+                    "ok": int(result.ok),
+                    "error": result.error,
+                    "swept_at": iso(now),
+                    "last_ok_at": iso(now) if result.ok else last_ok,
+                },
+                replace=True,
+            )
+            if result.ok:
+                self._replace_scope_associations(db, sweep_id, result, now)
+
+    def _replace_scope_associations(
+        self, db: Database, sweep_id: str, result: ScopeResult, now: datetime
+    ) -> None:
+        scope = result.scope
+        where = "account_id = ? AND region = ?"
+        params = [scope.account_id, scope.region]
+        previous = {
+            row["association_id"]: row for row in db.table("associations").rows_where(where, params)
+        }
+        seen: set[str] = set()
+        rows: list[dict[str, Any]] = []
+        changes: list[dict[str, Any]] = []
+        for association in result.associations:
+            seen.add(association.association_id)
+            before = previous.get(association.association_id)
+            rows.append(_association_row(association, before, sweep_id, now))
+            old_status = before["status"] if before else None
+            if old_status != association.status:
+                changes.append(
+                    {
+                        "account_id": scope.account_id,
+                        "region": scope.region,
+                        "association_id": association.association_id,
+                        "at": iso(now),
+                        "sweep_id": sweep_id,
+                        "old_status": old_status,
+                        "new_status": association.status,
+                    }
+                )
+            if old_status == "Failed" and association.status == "Success":
+                self._end_acks(db, association.key, now, by=None, reason="resolved")
+        gone = [aid for aid in previous if aid not in seen]
+        for association_id in gone:
+            changes.append(
+                {
+                    "account_id": scope.account_id,
+                    "region": scope.region,
+                    "association_id": association_id,
+                    "at": iso(now),
+                    "sweep_id": sweep_id,
+                    "old_status": previous[association_id]["status"],
+                    "new_status": "Deleted",
+                }
+            )
+            self._end_acks(
+                db,
+                AssociationKey(scope.account_id, scope.region, association_id),
+                now,
+                None,
+                "deleted",
+            )
+            db.table("associations").delete((scope.account_id, scope.region, association_id))
+        db.execute("DELETE FROM failed_targets WHERE account_id = ? AND region = ?", params)
+        db.table("associations").insert_all(rows, replace=True, batch_size=500)
+        db.table("failed_targets").insert_all(
+            (
+                {
+                    "account_id": scope.account_id,
+                    "region": scope.region,
+                    "association_id": a.association_id,
+                    "position": position,
+                    "instance_id": t.instance_id,
+                    "detailed_status": t.detailed_status,
+                    "error_code": t.error_code,
+                    "summary": t.summary,
+                    "output_url": t.output_url,
+                    "command_id": t.command_id,
+                }
+                for a in result.associations
+                for position, t in enumerate(a.failed_targets)
+            ),
+            batch_size=500,
+        )
+        if changes:
+            db.table("status_changes").insert_all(changes)
+
+    def finish_sweep(
+        self, sweep_id: str, finished_at: datetime, duration_s: float | None = None
+    ) -> SweepSummary:
+        """Close a sweep and store its headline numbers (counted from what it stored)."""
+        with self._write() as db:
+            scopes = self._rows(
+                "SELECT count(*) AS n, coalesce(sum(1 - ok), 0) AS failed, "
+                "coalesce(sum(aws_calls), 0) AS calls FROM sweep_scopes WHERE sweep_id = ?",
+                (sweep_id,),
+            )[0]
+            counts = self._rows(
+                "SELECT count(*) AS n, coalesce(sum(status = 'Failed'), 0) AS failing "
+                "FROM associations WHERE last_sweep_id = ?",
+                (sweep_id,),
+            )[0]
+            acknowledged = self._rows(
+                "SELECT count(DISTINCT a.association_id) AS n FROM associations a JOIN acks k "
+                "USING (account_id, region, association_id) WHERE a.last_sweep_id = ? "
+                "AND a.status = 'Failed' AND k.ended_at IS NULL AND (k.until IS NULL OR k.until > ?)",
+                (sweep_id, iso(finished_at)),
+            )[0]["n"]
+            instances = self._rows(
+                "SELECT count(*) AS n FROM (SELECT DISTINCT t.account_id, t.region, t.instance_id "
+                "FROM failed_targets t JOIN associations a USING (account_id, region, association_id) "
+                "WHERE a.last_sweep_id = ? AND a.status = 'Failed')",
+                (sweep_id,),
+            )[0]["n"]
+            values = {
+                "finished_at": iso(finished_at),
+                "scopes": scopes["n"],
+                "scopes_failed": scopes["failed"],
+                "associations": counts["n"],
+                "failing": counts["failing"],
+                "acknowledged": acknowledged,
+                "noncompliant_instances": instances,
+                "aws_calls": scopes["calls"],
+                "duration_ms": None if duration_s is None else round(duration_s * 1000),
+            }
+            db.table("sweeps").update(sweep_id, values)
+        summary = self.sweep(sweep_id)
+        assert summary is not None
+        return summary
+
+    def sweep(self, sweep_id: str) -> SweepSummary | None:
+        rows = self._rows("SELECT * FROM sweeps WHERE id = ?", (sweep_id,))
+        return _summary(rows[0]) if rows else None
+
+    def last_sweep(self, *, finished: bool = True) -> SweepSummary | None:
+        rows = self._rows(
+            "SELECT * FROM sweeps WHERE ? OR finished_at IS NOT NULL "
+            "ORDER BY started_at DESC, rowid DESC LIMIT 1",
+            (int(not finished),),
+        )
+        return _summary(rows[0]) if rows else None
+
+    def sweep_scopes(self, sweep_id: str) -> list[ScopeStatus]:
+        rows = self._rows(
+            "SELECT s.*, w.finished_at FROM sweep_scopes s JOIN sweeps w ON w.id = s.sweep_id "
+            "WHERE sweep_id = ? ORDER BY account_id, region",
+            (sweep_id,),
+        )
+        return [
+            ScopeStatus(
+                Scope(r["account_id"], r["region"]),
+                bool(r["ok"]),
+                r["error"],
+                parse_iso(r["started_at"]) or parse_iso(r["finished_at"]),  # type: ignore[arg-type]
+            )
+            for r in rows
+        ]
+
+    def scope_states(self) -> list[ScopeStatus]:
+        """Each scope's latest outcome, across sweeps (what the digest reports as not swept)."""
+        rows = self._rows("SELECT * FROM scope_state ORDER BY account_id, region")
+        return [
+            ScopeStatus(
+                Scope(r["account_id"], r["region"]),
+                bool(r["ok"]),
+                r["error"],
+                parse_iso(r["swept_at"]),  # type: ignore[arg-type]
+            )
+            for r in rows
+        ]
+
+    # -- associations ---------------------------------------------------------------------------
+    def tracked(
+        self,
+        *,
+        failing_only: bool = False,
+        sweep_id: str | None = None,
+        now: datetime | None = None,
+        keys: Sequence[AssociationKey] | None = None,
+    ) -> list[TrackedAssociation]:
+        """Associations as now known, with failed targets and active acknowledgements."""
+        clauses, params = [], []
+        if failing_only:
+            clauses.append("status = 'Failed'")
+        if sweep_id is not None:
+            clauses.append("last_sweep_id = ?")
+            params.append(sweep_id)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._rows(
+            # The clauses are fixed strings chosen above; every value goes in as a parameter.
+            f"SELECT * FROM associations {where} ORDER BY account_id, region, association_id",  # noqa: S608
+            params,
+        )
+        if keys is not None:
+            wanted = {(k.account_id, k.region, k.association_id) for k in keys}
+            rows = [r for r in rows if _key(r) in wanted]
+        targets = self._failed_targets_for(rows)
+        acks = self.active_acks(now)
+        return [
+            TrackedAssociation(
+                association=_association(row, targets.get(_key(row), ())),
+                failing_since=parse_iso(row["failing_since"]),
+                last_seen_at=parse_iso(row["last_seen_at"]),  # type: ignore[arg-type]
+                ack=acks.get(_key(row)),
+            )
+            for row in rows
+        ]
+
+    def find(self, association_id: str) -> list[TrackedAssociation]:
+        """Every stored association with this ID (one, unless IDs repeat across accounts)."""
+        rows = self._rows(
+            "SELECT account_id, region, association_id FROM associations WHERE association_id = ?",
+            (association_id,),
+        )
+        keys = [AssociationKey(r["account_id"], r["region"], r["association_id"]) for r in rows]
+        return self.tracked(keys=keys) if keys else []
+
+    def _failed_targets_for(
+        self, rows: list[dict[str, Any]]
+    ) -> dict[tuple[str, str, str], tuple[FailedTarget, ...]]:
+        if not rows:
+            return {}
+        wanted = {_key(r) for r in rows if r["status"] == "Failed"}
+        if not wanted:
+            return {}
+        found: dict[tuple[str, str, str], list[FailedTarget]] = {}
+        for row in self._rows(
+            "SELECT * FROM failed_targets ORDER BY account_id, region, association_id, position"
+        ):
+            key = _key(row)
+            if key in wanted:
+                found.setdefault(key, []).append(
+                    FailedTarget(
+                        instance_id=row["instance_id"],
+                        detailed_status=row["detailed_status"],
+                        error_code=row["error_code"],
+                        summary=row["summary"],
+                        output_url=row["output_url"],
+                        command_id=row["command_id"],
+                    )
+                )
+        return {key: tuple(targets) for key, targets in found.items()}
+
+    def status_history(self, key: AssociationKey) -> list[dict[str, Any]]:
+        return self._rows(
+            "SELECT at, sweep_id, old_status, new_status FROM status_changes "
+            "WHERE account_id = ? AND region = ? AND association_id = ? ORDER BY id",
+            (key.account_id, key.region, key.association_id),
+        )
+
+    # -- acknowledgements ---------------------------------------------------------------------
+    def active_acks(self, now: datetime | None = None) -> dict[tuple[str, str, str], Ack]:
+        moment = iso(now) if now else None
+        rows = self._rows(
+            "SELECT * FROM acks WHERE ended_at IS NULL AND (until IS NULL OR ? IS NULL OR until > ?) "
+            "ORDER BY id",
+            (moment, moment),
+        )
+        return {
+            _key(r): Ack(
+                by=r["by"],
+                reason=r["reason"],
+                created_at=parse_iso(r["created_at"]),  # type: ignore[arg-type]
+                until=parse_iso(r["until"]),
+            )
+            for r in rows
+        }
+
+    def acknowledge(
+        self, key: AssociationKey, *, by: str, reason: str, until: datetime | None, now: datetime
+    ) -> Ack:
+        """Record an acknowledgement, replacing any active one for the same association."""
+        with self._write() as db:
+            self._end_acks(db, key, now, by=by, reason="replaced")
+            db.table("acks").insert(
+                {
+                    "account_id": key.account_id,
+                    "region": key.region,
+                    "association_id": key.association_id,
+                    "by": by,
+                    "reason": reason,
+                    "created_at": iso(now),
+                    "until": iso(until),
+                }
+            )
+        return Ack(by=by, reason=reason, created_at=now, until=until)
+
+    def unacknowledge(self, key: AssociationKey, *, by: str, now: datetime) -> bool:
+        """End the active acknowledgement; False when there was none."""
+        with self._write() as db:
+            return self._end_acks(db, key, now, by=by, reason="unacknowledged") > 0
+
+    def expire_acks(self, now: datetime) -> list[tuple[AssociationKey, Ack]]:
+        """End acknowledgements whose expiry has passed; return them so they can be announced."""
+        with self._write() as db:
+            rows = self._rows(
+                "SELECT * FROM acks WHERE ended_at IS NULL AND until IS NOT NULL AND until <= ?",
+                (iso(now),),
+            )
+            for row in rows:
+                db.table("acks").update(row["id"], {"ended_at": iso(now), "end_reason": "expired"})
+        return [
+            (
+                AssociationKey(r["account_id"], r["region"], r["association_id"]),
+                Ack(r["by"], r["reason"], parse_iso(r["created_at"]), parse_iso(r["until"])),  # type: ignore[arg-type]
+            )
+            for r in rows
+        ]
+
+    def _end_acks(
+        self, db: Database, key: AssociationKey, now: datetime, by: str | None, reason: str
+    ) -> int:
+        cursor = db.execute(
+            "UPDATE acks SET ended_at = ?, ended_by = ?, end_reason = ? "
+            "WHERE account_id = ? AND region = ? AND association_id = ? AND ended_at IS NULL",
+            (iso(now), by, reason, key.account_id, key.region, key.association_id),
+        )
+        return cursor.rowcount
+
+    # -- audit --------------------------------------------------------------------------------
+    def audit(
+        self,
+        *,
+        actor: str,
+        action: str,
+        outcome: str,
+        now: datetime,
+        key: AssociationKey | None = None,
+        channel: str | None = None,
+        detail: str | None = None,
+    ) -> int:
+        """Append one entry to the audit log and return its id."""
+        with self._write() as db:
+            table = db.table("audit")
+            table.insert(
+                {
+                    "at": iso(now),
+                    "actor": actor,
+                    "action": action,
+                    "account_id": key.account_id if key else None,
+                    "region": key.region if key else None,
+                    "association_id": key.association_id if key else None,
+                    "channel": channel,
+                    "outcome": outcome,
+                    "detail": detail,
+                }
+            )
+            return int(table.last_pk or 0)
+
+    def audit_entries(
+        self, *, since: datetime | None = None, limit: int | None = None
+    ) -> list[AuditEntry]:
+        sql = "SELECT * FROM audit WHERE at >= ? ORDER BY id DESC"
+        params: list[Any] = [iso(since) or ""]
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [
+            AuditEntry(
+                id=r["id"],
+                at=parse_iso(r["at"]),  # type: ignore[arg-type]
+                actor=r["actor"],
+                action=r["action"],
+                outcome=r["outcome"],
+                account_id=r["account_id"],
+                region=r["region"],
+                association_id=r["association_id"],
+                channel=r["channel"],
+                detail=r["detail"],
+            )
+            for r in self._rows(sql, params)
+        ]
+
+    def integrity_check(self) -> str:
+        return str(self._rows("PRAGMA integrity_check")[0]["integrity_check"])
+
+
+def _key(row: Mapping[str, Any]) -> tuple[str, str, str]:
+    return (row["account_id"], row["region"], row["association_id"])
+
+
+def _association_row(
+    association: Association, before: Mapping[str, Any] | None, sweep_id: str, now: datetime
+) -> dict[str, Any]:
+    return {
+        "account_id": association.account_id,
+        "region": association.region,
+        "association_id": association.association_id,
+        "association_name": association.association_name,
+        "document_name": association.document_name,
+        "status": association.status,
+        "detailed_status": association.detailed_status,
+        "counts": json.dumps(dict(association.counts), sort_keys=True),
+        "last_execution_at": iso(association.last_execution_at),
+        "schedule": association.schedule,
+        "execution_id": association.execution_id,
+        "failed_target_count": association.failed_target_count,
+        "failing_evidence_since": iso(association.failing_evidence_since),
+        "failing_since": iso(_failing_since(association, before, now)),
+        "first_seen_at": before["first_seen_at"] if before else iso(now),
+        "last_seen_at": iso(now),
+        "last_sweep_id": sweep_id,
+    }
+
+
+def _failing_since(
+    association: Association, before: Mapping[str, Any] | None, now: datetime
+) -> datetime | None:
+    """The start of the current failing streak.
+
+    A streak carries on while the association stays Failed or goes Pending (a re-run in
+    flight); only Success ends it. A new streak starts at the first failed run the execution
+    history shows, but never before the last sweep that saw it succeed.
+    """
+    carried = parse_iso(before["failing_since"]) if before else None
+    if association.status == "Success":
+        return None
+    if association.status == "Pending":
+        return carried
+    if carried is not None:
+        return carried
+    start = min(association.failing_evidence_since or now, now)
+    if before is not None and before["status"] == "Success":
+        seen_ok = parse_iso(before["last_seen_at"])
+        if seen_ok is not None and start < seen_ok:
+            start = seen_ok
+    return start
+
+
+def _association(row: Mapping[str, Any], targets: tuple[FailedTarget, ...]) -> Association:
+    return Association(
+        account_id=row["account_id"],
+        region=row["region"],
+        association_id=row["association_id"],
+        association_name=row["association_name"],
+        document_name=row["document_name"] or "",
+        status=normalise_status(row["status"]),
+        detailed_status=row["detailed_status"],
+        counts=json.loads(row["counts"] or "{}"),
+        last_execution_at=parse_iso(row["last_execution_at"]),
+        schedule=row["schedule"],
+        execution_id=row["execution_id"],
+        failed_targets=targets,
+        failed_target_count=row["failed_target_count"] or 0,
+        failing_evidence_since=parse_iso(row["failing_evidence_since"]),
+    )
+
+
+def _summary(row: Mapping[str, Any]) -> SweepSummary:
+    return SweepSummary(
+        sweep_id=row["id"],
+        started_at=parse_iso(row["started_at"]),  # type: ignore[arg-type]
+        finished_at=parse_iso(row["finished_at"]),
+        scopes=row["scopes"] or 0,
+        scopes_failed=row["scopes_failed"] or 0,
+        associations=row["associations"] or 0,
+        failing=row["failing"] or 0,
+        acknowledged=row["acknowledged"] or 0,
+        noncompliant_instances=row["noncompliant_instances"] or 0,
+        aws_calls=row["aws_calls"] or 0,
+        duration_s=(row["duration_ms"] or 0) / 1000,
+    )

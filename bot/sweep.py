@@ -1,0 +1,99 @@
+"""One sweep: resolve the account-regions, read them in a bounded pool, stream results to the store.
+
+An error in one scope (AccessDenied, throttling that outlasted the retries, an endpoint that
+does not answer) marks that scope failed with its reason; it never makes the scope look
+compliant and never stops the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from datetime import datetime
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from bot.aws.reader import ScopeReader, describe_error
+from bot.aws.session import AwsAccess
+from bot.clock import utcnow
+from bot.config import ConfigError, Settings
+from bot.models import Scope, ScopeResult, SweepSummary
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int, ScopeResult], None]
+
+
+class SweepError(RuntimeError):
+    """The sweep could not start: no scope could even be listed (e.g. no credentials)."""
+
+
+def resolve_scopes(settings: Settings, access: AwsAccess) -> list[Scope]:
+    """The account-regions to sweep, from SSM3_ACCOUNTS / SSM3_REGIONS and the caller's identity."""
+    regions = settings.regions or ((access.default_region,) if access.default_region else ())
+    if not regions:
+        raise ConfigError(
+            "SSM3_REGIONS",
+            "not set, and no AWS region is configured (set AWS_REGION or SSM3_REGIONS)",
+        )
+    try:
+        if settings.accounts_from_org:
+            accounts = access.organization_accounts()
+        else:
+            accounts = list(settings.accounts) or [access.caller_account]
+    except (ClientError, BotoCoreError) as exc:
+        raise SweepError(f"cannot list the accounts to sweep: {describe_error(exc)}") from exc
+    return [Scope(account, region) for account in accounts for region in regions]
+
+
+def read_scope(access: AwsAccess, scope: Scope, store: Store) -> ScopeResult:
+    """Read one scope; AssumeRole and client errors become a failed ScopeResult, not an exception."""
+    started = utcnow()
+    try:
+        client = access.ssm(scope)
+    except (ClientError, BotoCoreError) as exc:
+        access.forget(scope.account_id)
+        return ScopeResult(scope, False, describe_error(exc), (), started, 0.0)
+    return ScopeReader(client, scope, prior=store.prior_drilldowns(scope)).read()
+
+
+def new_sweep_id(now: datetime) -> str:
+    return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+
+
+def run_sweep(
+    *,
+    settings: Settings,
+    access: AwsAccess,
+    store: Store,
+    now: Callable[[], datetime] = utcnow,
+    progress: Progress | None = None,
+    trigger: str = "cli",
+    scopes: list[Scope] | None = None,
+) -> SweepSummary:
+    """Sweep every scope and store the outcome; return the sweep's summary."""
+    targets = scopes if scopes is not None else resolve_scopes(settings, access)
+    started, clock = now(), time.monotonic()
+    sweep_id = new_sweep_id(started)
+    store.begin_sweep(sweep_id, started, len(targets), trigger)
+    done = 0
+    with ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="sweep") as pool:
+        futures = {pool.submit(read_scope, access, scope, store): scope for scope in targets}
+        for future in as_completed(futures):
+            scope = futures[future]
+            try:
+                result = future.result()
+            except Exception as exc:  # a bug in one scope must not lose the others' results
+                log.exception("sweeping %s failed unexpectedly", scope)
+                result = ScopeResult(scope, False, f"internal error: {exc}", (), started, 0.0)
+            if not result.ok:
+                log.warning("scope %s not swept: %s", scope, result.error)
+            store.save_scope(sweep_id, result, now())
+            done += 1
+            if progress is not None:
+                progress(done, len(targets), result)
+    return store.finish_sweep(sweep_id, now(), time.monotonic() - clock)
