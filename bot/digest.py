@@ -1,0 +1,109 @@
+"""The digest: what is failing now, what is acknowledged, what could not be swept.
+
+Built from stored state only (no AWS calls), as plain data that the text, JSON and Slack
+renderers turn into words.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.causes import likely_cause
+from bot.models import FailedTarget, ScopeStatus, SweepSummary, TrackedAssociation
+from bot.store import Store
+
+
+@dataclass(frozen=True)
+class DigestTotals:
+    associations: int
+    failing: int
+    acknowledged: int
+    noncompliant_instances: int
+    scopes: int
+    scopes_failed: int
+
+
+@dataclass(frozen=True)
+class Digest:
+    generated_at: datetime
+    failing: tuple[TrackedAssociation, ...]
+    acknowledged: tuple[TrackedAssociation, ...]
+    scopes_failed: tuple[ScopeStatus, ...]
+    totals: DigestTotals
+    last_sweep: SweepSummary | None
+
+    @property
+    def all_clear(self) -> bool:
+        return not self.failing and not self.acknowledged and not self.scopes_failed
+
+
+def build_digest(store: Store, now: datetime) -> Digest:
+    """Assemble the digest from the store as it stands."""
+    tracked = store.tracked(now=now)
+    failing = [t for t in tracked if t.association.failing]
+    unacked = tuple(sorted((t for t in failing if t.ack is None), key=_urgency))
+    acked = tuple(sorted((t for t in failing if t.ack is not None), key=_urgency))
+    scopes = store.scope_states()
+    instances = {
+        (t.association.account_id, t.association.region, target.instance_id)
+        for t in failing
+        for target in t.association.failed_targets
+    }
+    return Digest(
+        generated_at=now,
+        failing=unacked,
+        acknowledged=acked,
+        scopes_failed=tuple(s for s in scopes if not s.ok),
+        totals=DigestTotals(
+            associations=len(tracked),
+            failing=len(failing),
+            acknowledged=len(acked),
+            noncompliant_instances=len(instances),
+            scopes=len(scopes),
+            scopes_failed=sum(1 for s in scopes if not s.ok),
+        ),
+        last_sweep=store.last_sweep(),
+    )
+
+
+def _urgency(tracked: TrackedAssociation) -> tuple[int, str, str]:
+    """Most failed instances first, then the longest-failing, then a stable order."""
+    since = tracked.failing_since.isoformat() if tracked.failing_since else "9999"
+    return (-tracked.association.failed_target_count, since, tracked.association.association_id)
+
+
+_PLUGIN_TALLY = re.compile(r"^\s*\d+ out of \d+ plugins? processed(, \d+ \w+)*\.\s*", re.I)
+
+
+def clean_summary(summary: str | None) -> str | None:
+    """Drop the agent's '1 out of 1 plugin processed, 0 success, …' preamble: it says nothing."""
+    if not summary:
+        return None
+    return " ".join(_PLUGIN_TALLY.sub("", summary).split()) or None
+
+
+def top_error(targets: tuple[FailedTarget, ...]) -> str | None:
+    """The most telling error of an association's failed targets, in one line."""
+    for target in targets:
+        summary = clean_summary(target.summary)
+        if summary or target.error_code:
+            code = f" (code {target.error_code})" if target.error_code else ""
+            return f"{summary or target.detailed_status or 'Failed'}{code}"
+    if targets and targets[0].detailed_status:
+        return targets[0].detailed_status
+    return None
+
+
+def top_cause(targets: tuple[FailedTarget, ...]) -> str | None:
+    """The likely cause of the first failed target with evidence, by name."""
+    for target in targets:
+        cause = likely_cause(
+            detailed_status=target.detailed_status,
+            error_code=target.error_code,
+            summary=target.summary,
+        )
+        if cause.name != "unknown":
+            return cause.name
+    return None

@@ -1,0 +1,95 @@
+"""JSON documents: the contract's `sweep --json` document and the digest's JSON form."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from bot.clock import iso
+from bot.digest import Digest
+from bot.models import ScopeStatus, SweepSummary, TrackedAssociation
+
+
+def association_json(tracked: TrackedAssociation) -> dict[str, Any]:
+    """One association in the contract's shape."""
+    a = tracked.association
+    return {
+        "account_id": a.account_id,
+        "region": a.region,
+        "association_id": a.association_id,
+        "association_name": a.association_name,
+        "document_name": a.document_name,
+        "status": a.status,
+        "detailed_status": a.detailed_status,
+        "counts": dict(a.counts),
+        "failed_targets": [
+            {
+                "instance_id": t.instance_id,
+                "detailed_status": t.detailed_status,
+                "error_code": t.error_code,
+                "summary": t.summary,
+                "output_url": t.output_url,
+            }
+            for t in a.failed_targets
+        ],
+        "last_execution_at": iso(a.last_execution_at),
+        "failing_since": iso(tracked.failing_since) if a.failing else None,
+        "acknowledged": {
+            "by": tracked.ack.by,
+            "reason": tracked.ack.reason,
+            "until": iso(tracked.ack.until),
+        }
+        if tracked.ack and a.failing
+        else None,
+    }
+
+
+def scope_json(scope: ScopeStatus) -> dict[str, Any]:
+    return {
+        "account_id": scope.scope.account_id,
+        "region": scope.scope.region,
+        "ok": scope.ok,
+        "error": scope.error,
+    }
+
+
+def sweep_document(
+    summary: SweepSummary, scopes: Sequence[ScopeStatus], associations: Iterable[TrackedAssociation]
+) -> dict[str, Any]:
+    """The contract's `sweep --json` document."""
+    return {
+        "sweep_id": summary.sweep_id,
+        "started_at": iso(summary.started_at),
+        "finished_at": iso(summary.finished_at),
+        "scopes": [scope_json(s) for s in scopes],
+        "associations": [association_json(t) for t in associations],
+        "summary": {
+            "associations": summary.associations,
+            "failing": summary.failing,
+            "acknowledged": summary.acknowledged,
+            "noncompliant_instances": summary.noncompliant_instances,
+            "scopes_failed": summary.scopes_failed,
+        },
+    }
+
+
+def digest_document(digest: Digest) -> dict[str, Any]:
+    """The digest as JSON: the same association shape as the sweep document."""
+    last = digest.last_sweep
+    return {
+        "generated_at": iso(digest.generated_at),
+        "last_sweep": {"sweep_id": last.sweep_id, "finished_at": iso(last.finished_at)}
+        if last
+        else None,
+        "summary": {
+            "associations": digest.totals.associations,
+            "failing": digest.totals.failing,
+            "acknowledged": digest.totals.acknowledged,
+            "noncompliant_instances": digest.totals.noncompliant_instances,
+            "scopes": digest.totals.scopes,
+            "scopes_failed": digest.totals.scopes_failed,
+        },
+        "failing": [association_json(t) for t in digest.failing],
+        "acknowledged": [association_json(t) for t in digest.acknowledged],
+        "scopes_not_swept": [scope_json(s) for s in digest.scopes_failed],
+    }

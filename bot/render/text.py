@@ -1,0 +1,206 @@
+"""Plain-text renderings for the terminal: the digest, a sweep's table and an association's history."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from bot.aws.history import History
+from bot.clock import humanize, iso
+from bot.digest import Digest, top_error
+from bot.models import ScopeStatus, SweepSummary, TrackedAssociation
+
+ERROR_WIDTH = 70
+
+
+def _clip(text: str | None, width: int) -> str:
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def _ago(span: timedelta) -> str:
+    words = humanize(span)
+    return words if words == "just now" else f"{words} ago"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "  ") -> list[str]:
+    """Left-aligned columns sized to their widest cell."""
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
+    ]
+    lines = [indent + "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines += [
+        indent + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+        for r in rows
+    ]
+    return lines
+
+
+def _failing_rows(items: Sequence[TrackedAssociation], now: datetime) -> list[list[str]]:
+    rows = []
+    for t in items:
+        a = t.association
+        since = humanize(now - t.failing_since) if t.failing_since else "?"
+        rows.append(
+            [
+                _clip(a.display_name, 40),
+                _clip(a.document_name, 32),
+                a.account_id,
+                a.region,
+                f"{a.failed_target_count}/{a.total_targets}",
+                since,
+                _clip(top_error(a.failed_targets), ERROR_WIDTH),
+            ]
+        )
+    return rows
+
+
+FAILING_HEADERS = ("ASSOCIATION", "DOCUMENT", "ACCOUNT", "REGION", "FAILED", "FOR", "TOP ERROR")
+
+
+def render_digest(digest: Digest) -> str:
+    """The digest as a person reads it in a terminal."""
+    now = digest.generated_at
+    t = digest.totals
+    lines = [f"SSM.3 digest · {now:%Y-%m-%d %H:%M} UTC"]
+    if digest.last_sweep and digest.last_sweep.finished_at:
+        lines.append(
+            f"Last sweep {_ago(now - digest.last_sweep.finished_at)} "
+            f"({iso(digest.last_sweep.finished_at)}): {t.scopes - t.scopes_failed} of {t.scopes} "
+            f"account-regions swept, {t.associations} associations."
+        )
+    else:
+        lines.append("No sweep has finished yet: run `ssm3bot sweep`.")
+    if t.failing == 0 and t.scopes_failed == 0:
+        lines.append(f"All {t.associations} associations compliant. Nothing to do.")
+        return "\n".join(lines) + "\n"
+    lines.append(
+        f"{t.failing} failing association{'s' if t.failing != 1 else ''} "
+        f"({t.acknowledged} acknowledged) · {t.noncompliant_instances} instances non-compliant · "
+        f"{t.scopes_failed} account-region{'s' if t.scopes_failed != 1 else ''} not swept"
+    )
+    if digest.failing:
+        lines += ["", f"FAILING ({len(digest.failing)})"]
+        lines += table(FAILING_HEADERS, _failing_rows(digest.failing, now))
+    if digest.acknowledged:
+        lines += ["", f"ACKNOWLEDGED ({len(digest.acknowledged)})"]
+        rows = []
+        for item in digest.acknowledged:
+            a, ack = item.association, item.ack
+            assert ack is not None
+            until = f"until {ack.until:%Y-%m-%d %H:%M}" if ack.until else "no expiry"
+            rows.append(
+                [
+                    _clip(a.display_name, 40),
+                    a.account_id,
+                    a.region,
+                    ack.by,
+                    until,
+                    _clip(ack.reason, 60),
+                ]
+            )
+        lines += table(("ASSOCIATION", "ACCOUNT", "REGION", "BY", "UNTIL", "REASON"), rows)
+    if digest.scopes_failed:
+        lines += ["", f"NOT SWEPT ({len(digest.scopes_failed)}) - these may hide failures"]
+        lines += table(
+            ("ACCOUNT", "REGION", "ERROR"),
+            [
+                [s.scope.account_id, s.scope.region, _clip(s.error, 100)]
+                for s in digest.scopes_failed
+            ],
+        )
+    return "\n".join(lines) + "\n"
+
+
+def render_sweep(
+    summary: SweepSummary,
+    scopes: Sequence[ScopeStatus],
+    failing: Sequence[TrackedAssociation],
+    now: datetime,
+) -> str:
+    """What `ssm3bot sweep` prints: the failing associations and the scopes not swept."""
+    lines = [
+        f"Sweep {summary.sweep_id}: {summary.scopes - summary.scopes_failed} of {summary.scopes} "
+        f"account-regions swept in {summary.duration_s:.1f}s, {summary.associations} associations, "
+        f"{summary.failing} failing ({summary.acknowledged} acknowledged), "
+        f"{summary.noncompliant_instances} instances non-compliant, {summary.aws_calls} AWS calls."
+    ]
+    if failing:
+        lines += ["", f"FAILING ({len(failing)})"]
+        lines += table(
+            (*FAILING_HEADERS, "ACK"),
+            [
+                [*r, "yes" if t.ack else ""]
+                for r, t in zip(_failing_rows(failing, now), failing, strict=True)
+            ],
+        )
+    bad = [s for s in scopes if not s.ok]
+    if bad:
+        lines += ["", f"NOT SWEPT ({len(bad)})"]
+        lines += table(
+            ("ACCOUNT", "REGION", "ERROR"),
+            [[s.scope.account_id, s.scope.region, _clip(s.error, 100)] for s in bad],
+        )
+    if not failing and not bad:
+        lines.append("Everything swept is compliant.")
+    return "\n".join(lines) + "\n"
+
+
+def render_history(history: History, now: datetime) -> str:
+    """An association's recent runs and why the latest failed run failed."""
+    key = history.key
+    name = history.association_name or key.association_id
+    lines = [
+        f"{name} ({history.document_name}) · {key.account_id} {key.region} · {key.association_id}",
+    ]
+    if not history.rerun_can_fix:
+        lines.append(
+            "Note: SyncCompliance is MANUAL - compliance comes from PutComplianceItems, "
+            "so a re-run cannot fix it."
+        )
+    lines += ["", "RECENT EXECUTIONS"]
+    rows = [
+        [
+            f"{e.created_at:%Y-%m-%d %H:%M}" if e.created_at else "?",
+            f"({_ago(now - e.created_at)})" if e.created_at else "",
+            e.status,
+            " ".join(f"{k}={v}" for k, v in sorted(e.counts.items())),
+            e.execution_id,
+        ]
+        for e in history.executions
+    ]
+    lines += (
+        table(("WHEN", "", "STATUS", "TARGETS", "EXECUTION"), rows) if rows else ["  none recorded"]
+    )
+    if history.failed_execution is None:
+        lines += ["", "No failed execution among the recent ones."]
+        return "\n".join(lines) + "\n"
+    shown = len(history.targets)
+    lines += [
+        "",
+        f"FAILED TARGETS of {history.failed_execution.execution_id} "
+        f"({history.failed_count} failed{f', first {shown} shown' if shown < history.failed_count else ''})",
+    ]
+    for target in history.targets:
+        agent = ", ".join(
+            p
+            for p in (
+                target.ping_status,
+                f"agent {target.agent_version}" if target.agent_version else None,
+                target.platform,
+            )
+            if p
+        )
+        lines.append(
+            f"  {target.instance_id}  {target.detailed_status or ''}  [{agent or 'no agent data'}]"
+        )
+        if target.error_code or target.summary:
+            lines.append(
+                f"    error: {_clip(': '.join(p for p in (target.error_code, target.summary) if p), 160)}"
+            )
+        if target.stderr:
+            lines.append(f"    stderr: {_clip(target.stderr, 160)}")
+        lines.append(f"    likely cause: {target.cause.text}")
+        if target.output_url:
+            lines.append(f"    output: {target.output_url}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,192 @@
+"""The command line as a user runs it: the real console script in a subprocess, AWS being the
+simulator reached through AWS_ENDPOINT_URL by unmodified boto3."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Sim
+
+ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+
+
+def ssm3bot(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    executable = shutil.which("ssm3bot") or str(Path(sys.executable).with_name("ssm3bot"))
+    return subprocess.run(
+        [executable, *args],
+        env={"PATH": "/usr/bin:/bin", "HOME": str(cwd), **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def assert_contract_document(doc: dict[str, Any]) -> None:
+    """The `sweep --json` document exactly as CONTRACT.md spells it."""
+    assert set(doc) == {
+        "sweep_id",
+        "started_at",
+        "finished_at",
+        "scopes",
+        "associations",
+        "summary",
+    }
+    assert isinstance(doc["sweep_id"], str)
+    assert ISO.match(doc["started_at"])
+    assert ISO.match(doc["finished_at"])
+    for scope in doc["scopes"]:
+        assert set(scope) == {"account_id", "region", "ok", "error"}
+        assert isinstance(scope["ok"], bool)
+        assert (scope["error"] is None) == scope["ok"]
+    for a in doc["associations"]:
+        assert set(a) == {
+            "account_id", "region", "association_id", "association_name", "document_name", "status",
+            "detailed_status", "counts", "failed_targets", "last_execution_at", "failing_since", "acknowledged",
+        }  # fmt: skip
+        assert a["status"] in {"Success", "Failed", "Pending"}
+        assert all(isinstance(v, int) for v in a["counts"].values())
+        for target in a["failed_targets"]:
+            assert set(target) == {
+                "instance_id",
+                "detailed_status",
+                "error_code",
+                "summary",
+                "output_url",
+            }
+            assert target["instance_id"].startswith("i-")
+        assert a["last_execution_at"] is None or ISO.match(a["last_execution_at"])
+        if a["status"] == "Failed":
+            assert ISO.match(a["failing_since"])
+            assert a["failed_targets"]
+        else:
+            assert a["failing_since"] is None
+            assert a["failed_targets"] == []
+    assert set(doc["summary"]) == {
+        "associations",
+        "failing",
+        "acknowledged",
+        "noncompliant_instances",
+        "scopes_failed",
+    }
+    assert doc["summary"]["associations"] == len(doc["associations"])
+    assert doc["summary"]["failing"] == sum(a["status"] == "Failed" for a in doc["associations"])
+    assert doc["summary"]["scopes_failed"] == sum(not s["ok"] for s in doc["scopes"])
+    instances = {
+        (a["account_id"], a["region"], t["instance_id"])
+        for a in doc["associations"]
+        for t in a["failed_targets"]
+    }
+    assert doc["summary"]["noncompliant_instances"] == len(instances)
+
+
+@pytest.fixture
+def org_sim(make_sim: Callable[..., Sim]) -> Sim:
+    return make_sim(
+        seed=4,
+        accounts=("111111111111", "222222222222", "333333333333"),
+        deny_accounts=["333333333333"],
+    )
+
+
+def test_sweep_json_is_the_contract_document(org_sim: Sim, tmp_path: Path) -> None:
+    env = org_sim.env(SSM3_ACCOUNTS="org", SSM3_REGIONS="eu-west-1,us-east-1")
+    result = ssm3bot(["sweep", "--json"], env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert_contract_document(doc)
+    assert len(doc["scopes"]) == 6
+    denied = [s for s in doc["scopes"] if not s["ok"]]
+    assert {s["account_id"] for s in denied} == {"333333333333"}
+    assert all("AccessDenied" in s["error"] for s in denied)
+    failing = [a for a in doc["associations"] if a["status"] == "Failed"]
+    assert {a["account_id"] for a in failing} == {"111111111111", "222222222222"}
+    assert all(any(t["error_code"] or t["summary"] for t in a["failed_targets"]) for a in failing)
+    assert (tmp_path / "ssm3.db").exists()
+
+
+def test_sweep_prints_a_table_and_strict_exits_3(org_sim: Sim, tmp_path: Path) -> None:
+    env = org_sim.env(SSM3_ACCOUNTS="111111111111,222222222222", SSM3_REGIONS="eu-west-1")
+    result = ssm3bot(["sweep", "--strict"], env, tmp_path)
+    assert result.returncode == 3
+    assert "FAILING" in result.stdout
+    assert "ACCOUNT" in result.stdout
+    assert "not acknowledged" in result.stderr
+
+
+def test_a_sweep_that_reaches_nothing_exits_1(org_sim: Sim, tmp_path: Path) -> None:
+    env = org_sim.env(SSM3_ACCOUNTS="333333333333", SSM3_REGIONS="eu-west-1")
+    result = ssm3bot(["sweep", "--json"], env, tmp_path)
+    assert result.returncode == 1
+    doc = json.loads(result.stdout)
+    assert doc["scopes"][0]["ok"] is False
+    assert "reached no account-region" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_digest_reads_the_store_without_aws(org_sim: Sim, tmp_path: Path) -> None:
+    env = org_sim.env(SSM3_ACCOUNTS="org", SSM3_REGIONS="eu-west-1")
+    assert ssm3bot(["sweep"], env, tmp_path).returncode == 0
+    org_sim.fleet.reset_calls()
+    text = ssm3bot(["digest"], {}, tmp_path)
+    assert text.returncode == 0
+    assert "FAILING" in text.stdout
+    assert "NOT SWEPT" in text.stdout
+    assert "333333333333" in text.stdout
+    as_json = ssm3bot(["digest", "--json"], {}, tmp_path)
+    digest = json.loads(as_json.stdout)
+    assert digest["summary"]["failing"] == len(digest["failing"]) + len(digest["acknowledged"])
+    assert digest["scopes_not_swept"][0]["account_id"] == "333333333333"
+    assert org_sim.fleet.call_count() == 0
+
+
+def test_history_explains_a_failure(org_sim: Sim, tmp_path: Path) -> None:
+    env = org_sim.env(SSM3_ACCOUNTS="org", SSM3_REGIONS="eu-west-1")
+    doc = json.loads(ssm3bot(["sweep", "--json"], env, tmp_path).stdout)
+    failing = next(a for a in doc["associations"] if a["status"] == "Failed")
+    result = ssm3bot(["history", failing["association_id"]], env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "RECENT EXECUTIONS" in result.stdout
+    assert "FAILED TARGETS" in result.stdout
+    assert "likely cause:" in result.stdout
+    assert failing["failed_targets"][0]["instance_id"] in result.stdout
+
+
+def test_history_of_an_unknown_association_is_a_usage_error(org_sim: Sim, tmp_path: Path) -> None:
+    result = ssm3bot(["history", "00000000-0000-4000-8000-000000000000"], org_sim.env(), tmp_path)
+    assert result.returncode == 2
+    assert "not in the store" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_command_is_usage(tmp_path: Path) -> None:
+    result = ssm3bot(["frobnicate"], {}, tmp_path)
+    assert result.returncode == 2
+
+
+def test_demo_prints_a_digest_from_two_accounts_and_regions_and_the_denied_one(
+    tmp_path: Path,
+) -> None:
+    result = ssm3bot(["demo"], {}, tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    failing_section = out.split("FAILING")[1].split("ACKNOWLEDGED")[0]
+    rows = [line.split() for line in failing_section.splitlines()[2:] if line.strip()]
+    accounts = {cell for row in rows for cell in row if re.fullmatch(r"\d{12}", cell)}
+    regions = {cell for row in rows for cell in row if cell in {"eu-west-1", "us-east-1"}}
+    assert {"111111111111", "222222222222"} <= accounts
+    assert regions == {"eu-west-1", "us-east-1"}
+    not_swept = out.split("NOT SWEPT")[1]
+    assert "333333333333" in not_swept
+    assert "AccessDenied" in not_swept
+    assert "Sweep 2:" in result.stderr
