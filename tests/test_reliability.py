@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -77,6 +78,24 @@ def test_assumed_role_credentials_that_expire_while_running_are_refreshed(
     assert fleet.call_count("AssumeRole", account_id=CALLER) >= 1, "a second AssumeRole"
     assert fleet.call_count("ListAssociations", account_id=MEMBER) == 1
     assert fleet.error_codes() == {}, "no call was refused, ExpiredToken or otherwise"
+
+
+def test_an_instance_terminated_since_its_failed_run_keeps_its_failure(
+    sim: Sim, settings: Settings, store: Store
+) -> None:
+    scope = sim.fleet.scope(CALLER, "eu-west-1")
+    failing = next(a for a in scope.associations.values() if a.status == "Failed")
+    assert failing.latest is not None
+    gone = next(i for i in failing.latest.instance_ids if i in failing.latest.failures)
+    del scope.instances[gone]  # SSM now answers InvalidInstanceId for it
+
+    summary = run_sweep(settings=settings, access=sim.access(), store=store)
+    assert summary.scopes_failed == 0
+    assert sim.fleet.error_codes("DescribeInstanceAssociationsStatus") == {"InvalidInstanceId": 1}
+    (tracked,) = store.find(failing.association_id)
+    assert tracked.association.failing, "the failure was real: it stays in the digest"
+    (target,) = [t for t in tracked.association.failed_targets if t.instance_id == gone]
+    assert (target.error_code, target.summary) == (None, None)
 
 
 # -- SQLite busy ----------------------------------------------------------------------------------
@@ -194,3 +213,19 @@ def test_sigkill_mid_sweep_leaves_an_intact_database_and_the_next_sweep_complete
     assert finished.sweep_id == document["sweep_id"]
     assert finished.scopes == 4
     reopened.close()
+
+
+# -- the table that lists all of this ------------------------------------------------------------
+
+
+def test_the_reliability_table_names_only_tests_that_exist() -> None:
+    tests = Path(__file__).resolve().parent
+    table = (tests.parent / "docs" / "reliability.md").read_text()
+    named = re.findall(r"`(test_\w+\.py)::(\w+)`", table)
+    assert len(named) >= 30
+    missing = [
+        f"{file}::{name}"
+        for file, name in named
+        if not re.search(rf"^def {name}\(", (tests / file).read_text(), re.MULTILINE)
+    ]
+    assert missing == []
