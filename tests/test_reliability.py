@@ -167,7 +167,7 @@ def test_sigkill_mid_sweep_leaves_an_intact_database_and_the_next_sweep_complete
 ) -> None:
     sim = make_sim(seed=8, accounts=(CALLER, MEMBER), regions=("eu-west-1", "us-east-1"))
     # us-east-1 answers slowly, so the sweep is caught with eu-west-1 stored and the rest in flight.
-    sim.fleet.add_latency(Latency(2.0, operation="ListAssociations", region="us-east-1"))
+    sim.fleet.add_latency(Latency(5.0, operation="ListAssociations", region="us-east-1"))
     db = tmp_path / "ssm3.db"
     env = sim.env(
         SSM3_ACCOUNTS=f"{CALLER},{MEMBER}",
