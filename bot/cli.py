@@ -1,4 +1,4 @@
-"""The `ssm3bot` command line: sweep, digest, history, demo (serve, audit, doctor, health grow here)."""
+"""The `ssm3bot` command line: sweep, digest, history, audit, health, demo (serve, doctor grow here)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,14 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from typing import TextIO
+from datetime import datetime
+from typing import TYPE_CHECKING, TextIO
 
 from bot import __version__
 from bot.config import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from bot.store import Store
 
 EXIT_OK, EXIT_NO_SCOPE, EXIT_USAGE, EXIT_STRICT = 0, 1, 2, 3
 
@@ -54,6 +58,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--region", help="the region, when the association is not in the store yet"
     )
     history.set_defaults(handler=cmd_history)
+
+    audit = commands.add_parser(
+        "audit", help="the audit log (state changes and refusals) as compliance evidence"
+    )
+    audit.add_argument(
+        "--since",
+        metavar="DATE",
+        help="only entries at or after DATE: YYYY-MM-DD or ISO-8601 (no offset: SSM3_TIMEZONE)",
+    )
+    audit_format = audit.add_mutually_exclusive_group()
+    audit_format.add_argument("--json", action="store_true", help="a JSON array on stdout")
+    audit_format.add_argument("--csv", action="store_true", help="CSV with a header row on stdout")
+    audit.set_defaults(handler=cmd_audit)
+
+    health = commands.add_parser(
+        "health", help="exit 0 when the last sweep is recent enough (Docker's HEALTHCHECK)"
+    )
+    health.set_defaults(handler=cmd_health)
 
     demo = commands.add_parser(
         "demo", help="sweep a simulated fleet on loopback and print the digest"
@@ -188,6 +210,72 @@ def cmd_history(args: argparse.Namespace) -> int:
             return EXIT_NO_SCOPE
         sys.stdout.write(render_history(history, utcnow()))
     return EXIT_OK
+
+
+def _existing_store(settings: Settings) -> Store | None:
+    """The store, or None when SSM3_DB_PATH names no file yet (never create one to read it)."""
+    from pathlib import Path
+
+    from bot.store import Store
+
+    if settings.db_path != ":memory:" and not Path(settings.db_path).is_file():
+        return None
+    return Store(settings.db_path)
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from bot.clock import parse_user_time
+    from bot.render.audit import audit_csv, audit_json, render_audit
+
+    settings = _settings()
+    since = None
+    if args.since is not None:
+        try:
+            since = parse_user_time(args.since, settings.zone)
+        except ValueError as exc:
+            raise UsageError(f"--since: {exc}") from None
+    store = _existing_store(settings)
+    if store is None:
+        raise UsageError(
+            f"SSM3_DB_PATH: no database at {settings.db_path}; nothing has been recorded there"
+        )
+    entries = list(reversed(store.audit_entries(since=since)))  # oldest first, like any log
+    if args.json:
+        _print_json(audit_json(entries), sys.stdout)
+    elif args.csv:
+        sys.stdout.write(audit_csv(entries))
+    else:
+        sys.stdout.write(render_audit(entries, since))
+    return EXIT_OK
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    from bot.clock import utcnow
+    from bot.health import assess, sweep_period
+
+    settings = _settings()
+    now = utcnow()
+    period = sweep_period(settings.sweep_schedule, settings.timezone, now)
+    store = _existing_store(settings)
+    last_sweep = store.last_sweep(finished=True) if store is not None else None
+    report = assess(
+        last_sweep=last_sweep,
+        period=period,
+        now=now,
+        last_digest_at=_last_digest_at(store),
+        where=settings.db_path if store is not None else f"{settings.db_path} (no such file yet)",
+    )
+    sys.stdout.write(report.text)
+    return EXIT_OK if report.healthy else EXIT_NO_SCOPE
+
+
+def _last_digest_at(store: Store | None) -> datetime | None:
+    """When the store learns to record posted digests (Store.last_digest_at), health shows it."""
+    reader = getattr(store, "last_digest_at", None)
+    if not callable(reader):
+        return None
+    moment: datetime | None = reader()
+    return moment
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 
 def utcnow() -> datetime:
@@ -21,6 +21,21 @@ def parse_iso(text: str | None) -> datetime | None:
         return None
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def parse_user_time(text: str, zone: tzinfo) -> datetime:
+    """A time a person typed: a date (YYYY-MM-DD, its midnight) or a full ISO-8601 time.
+
+    A date or a time without an offset is read in `zone` (SSM3_TIMEZONE), the zone the team
+    schedules in. Raises ValueError with a message fit to show as it is.
+    """
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not a date (YYYY-MM-DD) or an ISO-8601 time (like 2026-11-28T09:00:00Z)"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
 def aware(moment: datetime | None) -> datetime | None:

@@ -177,10 +177,10 @@ def _role(value: str, name: str) -> str:
 
 
 def _cron(value: str, name: str) -> str:
-    from apscheduler.triggers.cron import CronTrigger
+    from bot.crontab import cron_trigger
 
     try:
-        CronTrigger.from_crontab(value, timezone="UTC")
+        cron_trigger(value, "UTC")
     except ValueError as exc:
         raise ConfigError(
             name, f"{value!r} is not a 5-field cron expression (like '0 9 * * *'): {exc}"

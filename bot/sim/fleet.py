@@ -187,6 +187,7 @@ class Fleet:
         self.faults: list[Fault] = []
         self.latencies: list[Latency] = []
         self.calls: Counter[Call] = Counter()
+        self.errors: Counter[tuple[Call, str]] = Counter()  # error answers sent, by error code
         self.violations: list[str] = []
         self.clock_offset = timedelta()
         caller = self.add_account(caller_account, "security-tooling")
@@ -309,9 +310,23 @@ class Fleet:
                 and (region is None or call.region == region)
             )
 
+    def record_error(self, call: Call, code: str) -> None:
+        with self.lock:
+            self.errors[(call, code)] += 1
+
+    def error_codes(self, operation: str | None = None) -> Counter[str]:
+        """How many error answers of each code were sent (for one operation, or all)."""
+        with self.lock:
+            found: Counter[str] = Counter()
+            for (call, code), n in self.errors.items():
+                if operation is None or call.operation == operation:
+                    found[code] += n
+            return found
+
     def reset_calls(self) -> None:
         with self.lock:
             self.calls.clear()
+            self.errors.clear()
 
     # -- changing the estate --------------------------------------------------------------------
     def run_association(

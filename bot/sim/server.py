@@ -107,7 +107,8 @@ class _Handler(BaseHTTPRequestHandler):
         access_key, region = (match.group(1), match.group(2)) if match else ("", "us-east-1")
         credential = fleet.credentials.get(access_key)
         account_id = credential.account_id if credential else None
-        fleet.record_call(Call(service, operation, account_id, region))
+        call = Call(service, operation, account_id, region)
+        fleet.record_call(call)
         delay = fleet.latency_for(operation, account_id, region)
         if delay:
             time.sleep(delay)
@@ -133,6 +134,7 @@ class _Handler(BaseHTTPRequestHandler):
                         fleet.violations.extend(problems)
                     raise ApiError("InternalFailure", "; ".join(problems)[:500], 500)
         except ApiError as error:
+            fleet.record_error(call, error.code)
             self._send_error(error, json_protocol)
             return
         if json_protocol:

@@ -1,0 +1,46 @@
+# ssm3-bot: the Slack app and its scheduler in one small, non-root image.
+#   docker build -t ssm3-bot .
+#   docker run -d --name ssm3-bot --env-file .env -v ssm3-data:/data -p 3000:3000 ssm3-bot
+# Any other command runs the same way: docker run --rm --env-file .env ssm3-bot sweep
+
+# The project's own Python (requires-python >= 3.11), on Debian's slim official image.
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
+# -- build: install the project and its runtime dependencies into a venv -------------------------
+FROM ${PYTHON_IMAGE} AS build
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1
+RUN python -m venv /opt/ssm3
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY bot ./bot
+RUN /opt/ssm3/bin/pip install --no-cache-dir .
+
+# -- run: the venv alone, no compilers, no pip cache, no sources ----------------------------------
+FROM ${PYTHON_IMAGE}
+LABEL org.opencontainers.image.title="ssm3-bot" \
+      org.opencontainers.image.description="State Manager association compliance (Security Hub SSM.3) in Slack" \
+      org.opencontainers.image.licenses="Apache-2.0"
+# A fixed numeric user, so Kubernetes' runAsNonRoot can verify it; /data is its only writable place.
+RUN groupadd --system --gid 10001 ssm3 \
+ && useradd --system --uid 10001 --gid ssm3 --home-dir /data --no-create-home \
+        --shell /usr/sbin/nologin ssm3 \
+ && mkdir /data \
+ && chown ssm3:ssm3 /data
+COPY --from=build /opt/ssm3 /opt/ssm3
+ENV PATH=/opt/ssm3/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    SSM3_DB_PATH=/data/ssm3.db
+# The SQLite database (with its WAL files) lives on the volume and survives upgrades.
+VOLUME ["/data"]
+WORKDIR /app
+USER 10001:10001
+# HTTP mode's /slack/events and /healthz; Socket Mode needs no inbound port.
+EXPOSE 3000
+# Unhealthy when the last finished sweep is older than two sweep periods (SSM3_SWEEP_SCHEDULE);
+# the start period gives the first sweep time to finish.
+HEALTHCHECK --interval=60s --timeout=10s --start-period=10m --retries=3 \
+    CMD ["ssm3bot", "health"]
+ENTRYPOINT ["ssm3bot"]
+CMD ["serve"]

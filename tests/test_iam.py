@@ -1,0 +1,272 @@
+"""Least privilege, proved from behaviour: the IAM policies in iam/ grant exactly the AWS
+operations the code calls, as the simulator logged them while the real code paths ran.
+
+To cover a new code path (the Slack app's history and re-run, doctor), add a `CodePath` to
+CODE_PATHS: it gets a fresh simulated estate, and every operation it calls must then be
+granted by the policy it names. A new AWS call anywhere in bot/ that no code path drives
+fails `test_every_aws_call_in_the_source_is_driven`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import botocore.session
+import pytest
+from cfnlint.api import lint_file
+from cfnlint.decode import cfn_yaml
+
+from bot.aws.history import fetch_history
+from bot.config import Settings
+from bot.models import AssociationKey
+from bot.store import Store
+from bot.sweep import run_sweep
+from tests.conftest import Sim
+
+ROOT = Path(__file__).resolve().parent.parent
+IAM = ROOT / "iam"
+CALLER, MEMBER, OTHER = "111111111111", "222222222222", "333333333333"
+REGIONS = ("eu-west-1", "us-east-1")
+# Allowed to every identity whatever its policies say (AWS documents it needs no permission).
+NEEDS_NO_PERMISSION = {"sts:GetCallerIdentity"}
+
+Policy = Literal["readonly", "operator"]
+POLICY_FILES = {
+    "readonly": "ssm3-readonly.json",  # the member role (and the bot's own account)
+    "operator": "ssm3-operator.json",  # added to it when re-running is wanted
+    "bot": "ssm3-bot.json",  # the bot's own identity
+    "bot-org": "ssm3-bot-org.json",  # ... when SSM3_ACCOUNTS=org
+}
+# Where each service's actions belong: State Manager in the swept accounts, the rest is the
+# bot's own identity reaching them.
+BOT_POLICY_FOR_SERVICE = {"sts": "bot", "organizations": "bot-org"}
+
+
+@dataclass(frozen=True)
+class CodePath:
+    """A real code path, driven against a fresh simulator; `policy` must grant its SSM calls."""
+
+    name: str
+    policy: Policy
+    drive: Callable[[Sim, Path], None]
+
+
+def _settings(tmp: Path) -> Settings:
+    return Settings(regions=REGIONS, accounts_from_org=True, db_path=str(tmp / "iam.db"))
+
+
+def _failing_in(sim: Sim, account: str) -> AssociationKey:
+    """A failing association of `account`, straight from the simulated estate."""
+    for (account_id, region), scope in sorted(sim.fleet.scopes.items()):
+        for association in scope.associations.values():
+            if account_id == account and association.status == "Failed":
+                return AssociationKey(account_id, region, association.association_id)
+    raise AssertionError(f"the simulated estate has no failing association in {account}")
+
+
+def sweep_the_organisation(sim: Sim, tmp: Path) -> None:
+    """`ssm3bot sweep` with SSM3_ACCOUNTS=org, twice: a full sweep, then an incremental one."""
+    store = Store(tmp / "iam.db")
+    access = sim.access()
+    for _ in range(2):
+        summary = run_sweep(settings=_settings(tmp), access=access, store=store)
+        assert summary.scopes == 6
+        assert summary.scopes_failed == 0
+        assert summary.failing > 0
+    store.close()
+
+
+def history_of_a_failing_association(sim: Sim, tmp: Path) -> None:
+    """`ssm3bot history` (and the History button): executions, targets, stderr, agents."""
+    key = _failing_in(sim, MEMBER)
+    history = fetch_history(sim.access().ssm(key.scope), key)
+    assert history.failed_count > 0
+    assert any(t.stderr for t in history.targets), "the stderr path must run"
+    assert any(t.ping_status for t in history.targets), "the agent lookup must run"
+
+
+def rerun_an_association(sim: Sim, tmp: Path) -> None:
+    """Re-run: StartAssociationsOnce in the member account through the assumed role.
+    (Drive it through bot.aws.actions once that module exists.)"""
+    key = _failing_in(sim, MEMBER)
+    sim.access().ssm(key.scope).start_associations_once(AssociationIds=[key.association_id])
+    _, association = sim.fleet.find_association(key.association_id)
+    assert len(association.executions) > 1
+
+
+CODE_PATHS: tuple[CodePath, ...] = (
+    CodePath("sweep", "readonly", sweep_the_organisation),
+    CodePath("history", "readonly", history_of_a_failing_association),
+    CodePath("rerun", "operator", rerun_an_association),
+)
+
+
+# -- reading the policies -------------------------------------------------------------------------
+
+
+def policy_document(name: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((IAM / POLICY_FILES[name]).read_text())
+    return document
+
+
+def actions_of(document: dict[str, Any]) -> set[str]:
+    """Every action an Allow statement names (no wildcards allowed: least privilege)."""
+    found: set[str] = set()
+    for statement in document["Statement"]:
+        assert statement["Effect"] == "Allow"
+        actions = statement["Action"]
+        found.update([actions] if isinstance(actions, str) else actions)
+    wildcards = {a for a in found if "*" in a}
+    assert not wildcards, f"wildcard actions grant more than the code needs: {wildcards}"
+    return found
+
+
+def resolve(node: Any, conditions: dict[str, bool]) -> Any:
+    """A CloudFormation fragment with Fn::If decided and AWS::NoValue dropped."""
+    if isinstance(node, dict):
+        if set(node) == {"Fn::If"}:
+            name, yes, no = node["Fn::If"]
+            return resolve(yes if conditions[name] else no, conditions)
+        resolved = {k: resolve(v, conditions) for k, v in node.items()}
+        return {k: v for k, v in resolved.items() if v != {"Ref": "AWS::NoValue"}}
+    if isinstance(node, list):
+        items = [resolve(v, conditions) for v in node]
+        return [v for v in items if v != {"Ref": "AWS::NoValue"}]
+    return node
+
+
+TEMPLATE = IAM / "ssm3-member-role.yaml"
+
+
+def template_role(include_operator: bool, principal_arn: bool) -> dict[str, Any]:
+    template = cfn_yaml.load(str(TEMPLATE))
+    conditions = {"IncludeOperator": include_operator, "HasBotPrincipalArn": principal_arn}
+    role: dict[str, Any] = resolve(template["Resources"]["Ssm3Role"], conditions)
+    return role
+
+
+# -- driving the code -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def called(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[str]]:
+    """IAM actions each code path called, from the simulator's log (ssm:ListAssociations, …)."""
+    from bot.sim.fleet import generate_fleet
+    from bot.sim.server import SimServer
+
+    found: dict[str, set[str]] = {}
+    for path in CODE_PATHS:
+        fleet = generate_fleet(seed=5, accounts=(CALLER, MEMBER, OTHER), regions=REGIONS, failing=2)
+        with SimServer(fleet) as server:
+            path.drive(Sim(fleet, server), tmp_path_factory.mktemp(path.name))
+        assert fleet.violations == []
+        found[path.name] = {f"{c.service}:{c.operation}" for c in fleet.calls}
+    return found
+
+
+def _union(called: dict[str, set[str]], names: Iterator[str] | list[str]) -> set[str]:
+    return set().union(*(called[name] for name in names))
+
+
+def test_no_policy_misses_an_action_the_code_calls_or_grants_one_it_does_not(
+    called: dict[str, set[str]],
+) -> None:
+    needed = _union(called, list(called)) - NEEDS_NO_PERMISSION
+    granted = set().union(*(actions_of(policy_document(name)) for name in POLICY_FILES))
+    assert needed - granted == set(), "the code calls actions no policy in iam/ grants"
+    assert granted - needed == set(), "policies in iam/ grant actions no code path calls"
+
+
+def test_each_action_is_in_the_policy_of_who_calls_it(called: dict[str, set[str]]) -> None:
+    read_paths = [p.name for p in CODE_PATHS if p.policy == "readonly"]
+    operate_paths = [p.name for p in CODE_PATHS if p.policy == "operator"]
+    everything = _union(called, list(called)) - NEEDS_NO_PERMISSION
+    ssm_reads = {a for a in _union(called, read_paths) if a.startswith("ssm:")}
+    ssm_operations = {a for a in _union(called, operate_paths) if a.startswith("ssm:")}
+
+    assert actions_of(policy_document("readonly")) == ssm_reads
+    # The operator policy adds only what re-running needs beyond reading.
+    assert actions_of(policy_document("operator")) == ssm_operations - ssm_reads
+    for service, policy in BOT_POLICY_FOR_SERVICE.items():
+        assert actions_of(policy_document(policy)) == {
+            a for a in everything if a.startswith(f"{service}:")
+        }
+    assert {a.split(":")[0] for a in everything} <= {"ssm", *BOT_POLICY_FOR_SERVICE}
+
+
+def test_the_read_only_paths_never_change_anything(called: dict[str, set[str]]) -> None:
+    reads = _union(called, [p.name for p in CODE_PATHS if p.policy == "readonly"])
+    changing = {
+        a for a in reads if not re.match(r"^(List|Describe|Get|AssumeRole$)", a.split(":")[1])
+    }
+    assert changing == set()
+
+
+def test_every_aws_call_in_the_source_is_driven(called: dict[str, set[str]]) -> None:
+    """A boto3 call written anywhere in bot/ (outside the simulator) must be in a code path."""
+    loader = botocore.session.get_session()
+    driven = _union(called, list(called))
+    source = "\n".join(p.read_text() for p in (ROOT / "bot").rglob("*.py") if "sim" not in p.parts)
+    # The services the code makes clients for: any quoted service name in a *client( call.
+    named = set(re.findall(r"client\([^)]*?[\"']([a-z0-9-]+)[\"']", source))
+    services = {"ssm", "sts", "organizations"} | (named & set(loader.get_available_services()))
+    missing = []
+    for service in sorted(services):
+        model = loader.get_service_model(service)
+        for operation in model.operation_names:
+            method = botocore.xform_name(operation)
+            pattern = rf"\.{method}\(|get_paginator\(\s*[\"']{method}[\"']"
+            if re.search(pattern, source) and f"{service}:{operation}" not in driven:
+                missing.append(f"{service}:{operation}")
+    assert missing == [], f"add a CodePath that drives {missing} (and grant it in iam/)"
+
+
+# -- the documents themselves ---------------------------------------------------------------------
+
+
+def test_policy_resources_are_as_narrow_as_the_actions_allow() -> None:
+    (rerun,) = policy_document("operator")["Statement"]
+    assert rerun["Resource"] == "arn:aws:ssm:*:*:association/*"
+    (assume,) = policy_document("bot")["Statement"]
+    assert assume["Resource"] == f"arn:aws:iam::*:role/{Settings().role_name}"
+
+
+def test_the_member_role_template_passes_cfn_lint() -> None:
+    problems = [str(match) for match in lint_file(TEMPLATE)]
+    assert problems == []
+
+
+@pytest.mark.parametrize("include_operator", [False, True])
+def test_the_member_role_grants_what_the_policy_files_grant(include_operator: bool) -> None:
+    role = template_role(include_operator, principal_arn=False)
+    properties = role["Properties"]
+    assert properties["RoleName"] == {"Ref": "RoleName"}
+    policies = {p["PolicyName"]: actions_of(p["PolicyDocument"]) for p in properties["Policies"]}
+    expected = {"ssm3-readonly": actions_of(policy_document("readonly"))}
+    if include_operator:
+        expected["ssm3-operator"] = actions_of(policy_document("operator"))
+    assert policies == expected
+    template = cfn_yaml.load(str(TEMPLATE))
+    assert template["Parameters"]["RoleName"]["Default"] == Settings().role_name
+
+
+@pytest.mark.parametrize("principal_arn", [False, True])
+def test_the_member_role_trusts_only_the_bots_account(principal_arn: bool) -> None:
+    trust = template_role(False, principal_arn)["Properties"]["AssumeRolePolicyDocument"]
+    (statement,) = trust["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Action"] == "sts:AssumeRole"
+    assert statement["Principal"] == {
+        "AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${BotAccountId}:root"}
+    }
+    if principal_arn:
+        assert statement["Condition"] == {
+            "ArnEquals": {"aws:PrincipalArn": {"Ref": "BotPrincipalArn"}}
+        }
+    else:
+        assert "Condition" not in statement
