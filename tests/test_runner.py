@@ -15,13 +15,13 @@ import pytest
 
 from bot.config import Settings
 from bot.digest import Digest
-from bot.ledger import Ledger
 from bot.models import TrackedAssociation
 from bot.render.text import render_digest
 from bot.runner import PostedMessage, Runner
 from bot.scheduler import build_scheduler
 from bot.sim.fleet import failure_for
 from bot.store import Store
+from bot.sweep import run_sweep
 from tests.conftest import Sim
 from tests.support.virtual_time import FakeClock, run_until
 
@@ -239,13 +239,27 @@ def test_resolving_and_failing_again_alerts_again(
     assert [a.key.association_id for a in publisher.alerts] == [victim, victim]
 
 
-def test_no_alert_for_an_acknowledged_failure_or_with_alerts_off(
+def test_no_alert_with_alerts_off(
     sim: Sim, make_runner: Callable[..., tuple[Runner, RecordingPublisher, FakeClock]]
 ) -> None:
-    runner, publisher, clock = make_runner(datetime.now(UTC), alerts=False)
+    runner, publisher, _ = make_runner(datetime.now(UTC), alerts=False)
     runner.sweep_job()
     _fail(sim, _healthy(sim))
     runner.sweep_job()
+    assert publisher.alerts == []
+
+
+def test_no_alert_for_an_acknowledged_failure(
+    sim: Sim, make_runner: Callable[..., tuple[Runner, RecordingPublisher, FakeClock]]
+) -> None:
+    runner, publisher, clock = make_runner(datetime.now(UTC))
+    runner.sweep_job()
+    victim = _healthy(sim)
+    _fail(sim, victim)
+    run_sweep(settings=runner.settings, access=runner.access, store=runner.store, now=clock)
+    (tracked,) = runner.store.find(victim)
+    runner.store.acknowledge(tracked.key, by="U0OPS", reason="planned", until=None, now=clock.now)
+    assert runner.alert_new_failures() == 0
     assert publisher.alerts == []
 
 
@@ -253,7 +267,7 @@ def test_two_processes_alert_once(
     sim: Sim, make_runner: Callable[..., tuple[Runner, RecordingPublisher, FakeClock]]
 ) -> None:
     shared = RecordingPublisher()
-    one, _, clock = make_runner(datetime.now(UTC), publisher=shared)
+    one, _, _clock = make_runner(datetime.now(UTC), publisher=shared)
     two, _, _ = make_runner(datetime.now(UTC), publisher=shared)
     one.sweep_job()
     _fail(sim, _healthy(sim))
