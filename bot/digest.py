@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.causes import likely_cause
-from bot.models import FailedTarget, ScopeStatus, SweepSummary, TrackedAssociation
+from bot.ledger import DigestRun, SnapshotItem
+from bot.models import AssociationKey, FailedTarget, ScopeStatus, SweepSummary, TrackedAssociation
 from bot.store import Store
 
 
@@ -26,6 +27,16 @@ class DigestTotals:
 
 
 @dataclass(frozen=True)
+class DigestChanges:
+    """What moved since the previous digest was posted."""
+
+    since: datetime
+    new: frozenset[AssociationKey]
+    resolved: tuple[SnapshotItem, ...]
+    reopened: tuple[TrackedAssociation, ...]
+
+
+@dataclass(frozen=True)
 class Digest:
     generated_at: datetime
     failing: tuple[TrackedAssociation, ...]
@@ -33,14 +44,18 @@ class Digest:
     scopes_failed: tuple[ScopeStatus, ...]
     totals: DigestTotals
     last_sweep: SweepSummary | None
+    changes: DigestChanges | None = None
 
     @property
     def all_clear(self) -> bool:
         return not self.failing and not self.acknowledged and not self.scopes_failed
 
+    def is_new(self, tracked: TrackedAssociation) -> bool:
+        return self.changes is not None and tracked.key in self.changes.new
 
-def build_digest(store: Store, now: datetime) -> Digest:
-    """Assemble the digest from the store as it stands."""
+
+def build_digest(store: Store, now: datetime, previous: DigestRun | None = None) -> Digest:
+    """Assemble the digest from the store as it stands, and what changed since `previous`."""
     tracked = store.tracked(now=now)
     failing = [t for t in tracked if t.association.failing]
     unacked = tuple(sorted((t for t in failing if t.ack is None), key=_urgency))
@@ -65,7 +80,35 @@ def build_digest(store: Store, now: datetime) -> Digest:
             scopes_failed=sum(1 for s in scopes if not s.ok),
         ),
         last_sweep=store.last_sweep(),
+        changes=_changes(store, previous, failing) if previous and previous.posted_at else None,
     )
+
+
+def _changes(store: Store, previous: DigestRun, failing: list[TrackedAssociation]) -> DigestChanges:
+    assert previous.posted_at is not None
+    before = {item.key: item for item in previous.snapshot}
+    now_failing = {t.key: t for t in failing}
+    expired = {key for key, _ in store.acks_ended(reason="expired", since=previous.posted_at)}
+    return DigestChanges(
+        since=previous.posted_at,
+        new=frozenset(key for key in now_failing if key not in before),
+        resolved=tuple(item for key, item in before.items() if key not in now_failing),
+        reopened=tuple(t for key, t in now_failing.items() if key in expired and t.ack is None),
+    )
+
+
+def snapshot(digest: Digest) -> list[SnapshotItem]:
+    """What this digest reports as failing, for the next digest to compare with."""
+    return [
+        SnapshotItem(
+            key=t.key,
+            name=t.association.display_name,
+            document=t.association.document_name,
+            failing_since=t.failing_since,
+            acknowledged=t.ack is not None,
+        )
+        for t in (*digest.failing, *digest.acknowledged)
+    ]
 
 
 def _urgency(tracked: TrackedAssociation) -> tuple[int, str, str]:

@@ -185,6 +185,39 @@ def m001_initial(db: Database) -> None:
     )
 
 
+@migrations()
+def m002_runs_alerts_leases(db: Database) -> None:
+    """Who posted what, so two processes never post the same digest or alert twice."""
+    db.table("digest_runs").create(
+        {
+            "slot": str,  # the scheduled fire time (ISO) this digest answers
+            "kind": str,  # scheduled | catch-up
+            "claimed_by": str,
+            "claimed_at": str,
+            "posted_at": str,
+            "channel": str,
+            "ts": str,
+            "snapshot": str,  # JSON: the failing associations it reported
+        },
+        pk="slot",
+    )
+    db.table("alerts").create(
+        {
+            "account_id": str,
+            "region": str,
+            "association_id": str,
+            "failing_since": str,  # one alert per failing streak
+            "claimed_by": str,
+            "claimed_at": str,
+            "posted_at": str,
+            "channel": str,
+            "ts": str,
+        },
+        pk=("account_id", "region", "association_id", "failing_since"),
+    )
+    db.table("leases").create({"name": str, "holder": str, "expires_at": str}, pk="name")
+
+
 @dataclass(frozen=True)
 class AuditEntry:
     id: int
@@ -618,6 +651,50 @@ class Store:
             for r in rows
         ]
 
+    def acks_ended(self, *, reason: str, since: datetime) -> list[tuple[AssociationKey, Ack]]:
+        """Acknowledgements that ended for `reason` (e.g. expired) after `since`."""
+        rows = self._rows(
+            "SELECT * FROM acks WHERE end_reason = ? AND ended_at > ? ORDER BY id",
+            (reason, iso(since)),
+        )
+        return [
+            (
+                AssociationKey(r["account_id"], r["region"], r["association_id"]),
+                Ack(r["by"], r["reason"], parse_iso(r["created_at"]), parse_iso(r["until"])),  # type: ignore[arg-type]
+            )
+            for r in rows
+        ]
+
+    def alertable_failures(self) -> list[tuple[AssociationKey, datetime]]:
+        """Failing associations whose streak began with a transition this app saw happen.
+
+        A transition is a change to Failed from a known status, or a new association that is
+        failing in a scope swept successfully before. The first sweep of a scope alerts about
+        nothing: what was already failing at install time belongs in the digest, not in alerts.
+        """
+        rows = self._rows(
+            "SELECT a.account_id, a.region, a.association_id, a.failing_since, c.old_status, c.at, "
+            "(SELECT min(s.started_at) FROM sweep_scopes s WHERE s.ok = 1 "
+            " AND s.account_id = a.account_id AND s.region = a.region AND s.sweep_id != c.sweep_id) "
+            "AS first_ok "
+            "FROM associations a JOIN status_changes c ON c.id = ("
+            " SELECT max(id) FROM status_changes x WHERE x.account_id = a.account_id "
+            " AND x.region = a.region AND x.association_id = a.association_id "
+            " AND x.new_status = 'Failed') "
+            "WHERE a.status = 'Failed' AND a.failing_since IS NOT NULL"
+        )
+        found = []
+        for row in rows:
+            seen_before = row["old_status"] is not None or (
+                row["first_ok"] is not None and row["first_ok"] < row["at"]
+            )
+            since = parse_iso(row["failing_since"])
+            if seen_before and since is not None:
+                found.append(
+                    (AssociationKey(row["account_id"], row["region"], row["association_id"]), since)
+                )
+        return found
+
     def _end_acks(
         self, db: Database, key: AssociationKey, now: datetime, by: str | None, reason: str
     ) -> int:
@@ -681,6 +758,16 @@ class Store:
             )
             for r in self._rows(sql, params)
         ]
+
+    @contextmanager
+    def transaction(self) -> Iterator[Database]:
+        """A write transaction for modules that keep their own tables here (bot/ledger.py)."""
+        with self._write() as db:
+            yield db
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Rows as dicts, under the store's lock."""
+        return self._rows(sql, params)
 
     def integrity_check(self) -> str:
         return str(self._rows("PRAGMA integrity_check")[0]["integrity_check"])

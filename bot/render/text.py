@@ -71,25 +71,43 @@ def render_digest(digest: Digest) -> str:
         )
     else:
         lines.append("No sweep has finished yet: run `ssm3bot sweep`.")
+    changes = digest.changes
     if t.failing == 0 and t.scopes_failed == 0:
-        lines.append(f"All {t.associations} associations compliant. Nothing to do.")
+        resolved = (
+            f" {len(changes.resolved)} resolved since the last digest."
+            if changes and changes.resolved
+            else ""
+        )
+        lines.append(f"All {t.associations} associations compliant.{resolved}")
         return "\n".join(lines) + "\n"
     lines.append(
         f"{t.failing} failing association{'s' if t.failing != 1 else ''} "
         f"({t.acknowledged} acknowledged) · {t.noncompliant_instances} instances non-compliant · "
         f"{t.scopes_failed} account-region{'s' if t.scopes_failed != 1 else ''} not swept"
     )
+    if changes is not None:
+        lines.append(
+            f"Since the last digest ({changes.since:%Y-%m-%d %H:%M} UTC): {len(changes.new)} new, "
+            f"{len(changes.resolved)} resolved, {len(changes.reopened)} reopened after an "
+            "acknowledgement expired."
+        )
     if digest.failing:
         lines += ["", f"FAILING ({len(digest.failing)})"]
-        lines += table(FAILING_HEADERS, _failing_rows(digest.failing, now))
+        rows = _failing_rows(digest.failing, now)
+        for row, item in zip(rows, digest.failing, strict=True):
+            if digest.is_new(item):
+                row[0] = "[new] " + row[0]
+            if changes and item in changes.reopened:
+                row[0] = "[reopened] " + row[0]
+        lines += table(FAILING_HEADERS, rows)
     if digest.acknowledged:
         lines += ["", f"ACKNOWLEDGED ({len(digest.acknowledged)})"]
-        rows = []
+        ack_rows = []
         for item in digest.acknowledged:
             a, ack = item.association, item.ack
             assert ack is not None
             until = f"until {ack.until:%Y-%m-%d %H:%M}" if ack.until else "no expiry"
-            rows.append(
+            ack_rows.append(
                 [
                     _clip(a.display_name, 40),
                     a.account_id,
@@ -99,7 +117,16 @@ def render_digest(digest: Digest) -> str:
                     _clip(ack.reason, 60),
                 ]
             )
-        lines += table(("ASSOCIATION", "ACCOUNT", "REGION", "BY", "UNTIL", "REASON"), rows)
+        lines += table(("ASSOCIATION", "ACCOUNT", "REGION", "BY", "UNTIL", "REASON"), ack_rows)
+    if changes and changes.resolved:
+        lines += ["", f"RESOLVED SINCE THE LAST DIGEST ({len(changes.resolved)})"]
+        lines += table(
+            ("ASSOCIATION", "DOCUMENT", "ACCOUNT", "REGION"),
+            [
+                [_clip(r.name, 40), _clip(r.document, 32), r.key.account_id, r.key.region]
+                for r in changes.resolved
+            ],
+        )
     if digest.scopes_failed:
         lines += ["", f"NOT SWEPT ({len(digest.scopes_failed)}) - these may hide failures"]
         lines += table(

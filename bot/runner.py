@@ -1,0 +1,201 @@
+"""What `serve` does on its own: sweep on schedule, post the day's digest (once, even with two
+processes or after a restart), alert on new failures, end expired acknowledgements, and keep the
+day's digest message up to date.
+
+Every decision is taken from the store (bot/ledger.py), never from memory, and every job reads
+time from an injected clock, so tests can drive days of schedule in milliseconds.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from bot.aws.session import AwsAccess
+from bot.clock import utcnow
+from bot.config import Settings
+from bot.digest import Digest, build_digest, snapshot
+from bot.ledger import Ledger
+from bot.metrics import Metrics
+from bot.models import SweepSummary, TrackedAssociation
+from bot.schedule import cron_trigger, latest_fire, period
+from bot.store import Store
+from bot.sweep import SweepError, run_sweep
+
+log = logging.getLogger(__name__)
+
+ON_TIME = timedelta(minutes=5)  # a digest posted later than this after its slot is a catch-up
+
+
+@dataclass(frozen=True)
+class PostedMessage:
+    channel: str
+    ts: str
+
+
+class Publisher(Protocol):
+    """Where digests and alerts go (Slack in production, a recorder in tests)."""
+
+    def post_digest(self, digest: Digest) -> PostedMessage: ...
+
+    def update_digest(self, message: PostedMessage, digest: Digest) -> None: ...
+
+    def post_alerts(self, items: Sequence[TrackedAssociation]) -> list[PostedMessage]:
+        """One PostedMessage per item, in order (items may share a message)."""
+        ...
+
+
+class Runner:
+    """The scheduled jobs, as plain methods; bot/scheduler.py puts them on APScheduler."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        store: Store,
+        access: AwsAccess,
+        publisher: Publisher | None,
+        clock: Callable[[], datetime] = utcnow,
+        ledger: Ledger | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.access = access
+        self.publisher = publisher
+        self.clock = clock
+        self.ledger = ledger or Ledger(store)
+        self.metrics = metrics or Metrics()
+        self.sweep_trigger = cron_trigger(settings.sweep_schedule, settings.zone)
+        self.digest_trigger = cron_trigger(settings.digest_schedule, settings.zone)
+
+    @property
+    def sweep_period(self) -> timedelta:
+        return period(self.sweep_trigger, self.clock())
+
+    # -- jobs ---------------------------------------------------------------------------------
+    def startup(self) -> None:
+        """After a (re)start: sweep if the data is stale, then post the one digest that is due."""
+        if self.sweep_is_stale():
+            self.sweep_job(trigger="startup")
+        self.digest_job()
+
+    def sweep_is_stale(self) -> bool:
+        last = self.store.last_sweep()
+        return (
+            last is None
+            or last.finished_at is None
+            or self.clock() - last.finished_at > self.sweep_period
+        )
+
+    def sweep_job(self, trigger: str = "schedule") -> SweepSummary | None:
+        """Sweep unless another process is sweeping; then alert and refresh today's digest."""
+        now = self.clock()
+        lease = min(max(2 * self.sweep_period, timedelta(minutes=15)), timedelta(hours=6))
+        if not self.ledger.acquire("sweep", now, lease):
+            log.info("another process is sweeping; skipping this run")
+            return None
+        try:
+            summary = run_sweep(
+                settings=self.settings,
+                access=self.access,
+                store=self.store,
+                now=self.clock,
+                trigger=trigger,
+            )
+        except SweepError as exc:
+            log.error("sweep failed: %s", exc)
+            self.metrics.aws_errors.inc()
+            return None
+        finally:
+            self.ledger.release("sweep")
+        self.metrics.observe_sweep(summary, trigger)
+        if self.settings.alerts:
+            self.alert_new_failures()
+        self.refresh_digest()
+        return summary
+
+    def digest_job(self) -> bool:
+        """Post the digest for the latest slot unless some process already did (idempotent)."""
+        if self.publisher is None:
+            return False
+        now = self.clock()
+        slot = latest_fire(self.digest_trigger, now)
+        if slot is None or self.ledger.digest_claimed(slot):
+            return False
+        kind = "scheduled" if now - slot <= ON_TIME else "catch-up"
+        if not self.ledger.claim_digest(slot, kind, now):
+            return False
+        digest = build_digest(self.store, now, self.ledger.last_digest())
+        try:
+            message = self.publisher.post_digest(digest)
+        except Exception:
+            log.exception("posting the %s digest for %s failed; will retry", kind, slot)
+            self.ledger.digest_failed(slot)
+            return False
+        self.ledger.digest_posted(
+            slot, channel=message.channel, ts=message.ts, snapshot=snapshot(digest), now=now
+        )
+        self.metrics.digest_posted.set(now.timestamp())
+        log.info("posted the %s digest for %s", kind, slot)
+        return True
+
+    def refresh_digest(self) -> bool:
+        """Edit the current slot's digest in place (after sweeps, acknowledgements, re-runs)."""
+        if self.publisher is None:
+            return False
+        now = self.clock()
+        last = self.ledger.last_digest()
+        slot = latest_fire(self.digest_trigger, now)
+        if last is None or last.channel is None or last.ts is None or last.slot != slot:
+            return False  # an earlier day's digest stays as it was posted
+        digest = build_digest(self.store, now, self.ledger.previous_digest(last.slot))
+        try:
+            self.publisher.update_digest(PostedMessage(last.channel, last.ts), digest)
+        except Exception:
+            log.exception("updating the digest message failed")
+            return False
+        return True
+
+    def expiry_job(self) -> int:
+        """End acknowledgements past their expiry; the digest then shows them as reopened."""
+        expired = self.store.expire_acks(self.clock())
+        if expired:
+            log.info("%d acknowledgement(s) expired", len(expired))
+            self.refresh_digest()
+        return len(expired)
+
+    def alert_new_failures(self) -> int:
+        """One alert per failing streak that began since we started watching, never for acked ones."""
+        if self.publisher is None:
+            return 0
+        now = self.clock()
+        candidates = self.store.alertable_failures()
+        if not candidates:
+            return 0
+        failing = {t.key: t for t in self.store.tracked(failing_only=True, now=now)}
+        due: list[tuple[TrackedAssociation, datetime]] = []
+        for key, since in candidates:
+            item = failing.get(key)
+            if item is None or item.ack is not None or self.ledger.alerted(key, since):
+                continue
+            if self.ledger.claim_alert(key, since, now):
+                due.append((item, since))
+        if not due:
+            return 0
+        try:
+            posted = self.publisher.post_alerts([item for item, _ in due])
+        except Exception:
+            log.exception("posting %d alert(s) failed; the next sweep retries", len(due))
+            for item, since in due:
+                self.ledger.release_alert(item.key, since)
+            return 0
+        for (item, since), message in zip(due, posted, strict=True):
+            self.ledger.alert_posted(
+                item.key, since, channel=message.channel, ts=message.ts, now=now
+            )
+        self.metrics.alerts.inc(len(due))
+        return len(due)

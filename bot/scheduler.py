@@ -1,0 +1,48 @@
+"""The Runner's jobs on APScheduler 3, with misfire and coalescing chosen on purpose.
+
+- Jobs live in the memory job store and are rebuilt at every start; missed runs are not
+  replayed by APScheduler (a persistent store with replace_existing=True would forget them
+  anyway). What was missed is decided from SQLite instead: `Runner.startup()` posts the one
+  digest that is due, and a reconcile job every few minutes does the same, so a digest that
+  APScheduler skipped (a busy process, a misfire) still goes out, exactly once.
+- coalesce=True and max_instances=1: a backlog of sweeps collapses into one run, and a slow
+  sweep never overlaps itself.
+- The sweep's misfire grace is half its period (a run later than that is not worth it: the
+  next is near); the digest's is unlimited, since being late beats being silent.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.runner import Runner
+
+EXPIRY_EVERY = timedelta(minutes=1)
+RECONCILE_EVERY = timedelta(minutes=5)
+
+
+def build_scheduler(runner: Runner) -> BackgroundScheduler:
+    """A scheduler (not started) with the sweep, digest, ack-expiry and reconcile jobs."""
+    zone = runner.settings.zone
+    scheduler = BackgroundScheduler(
+        timezone=zone, job_defaults={"coalesce": True, "max_instances": 1}
+    )
+    grace = max(60, int(runner.sweep_period.total_seconds() / 2))
+    scheduler.add_job(runner.sweep_job, runner.sweep_trigger, id="sweep", misfire_grace_time=grace)
+    scheduler.add_job(
+        runner.digest_job, runner.digest_trigger, id="digest", misfire_grace_time=None
+    )
+    scheduler.add_job(
+        runner.expiry_job,
+        IntervalTrigger(seconds=EXPIRY_EVERY.total_seconds(), timezone=zone),
+        id="ack-expiry",
+    )
+    scheduler.add_job(
+        runner.digest_job,
+        IntervalTrigger(seconds=RECONCILE_EVERY.total_seconds(), timezone=zone),
+        id="digest-reconcile",
+    )
+    return scheduler
