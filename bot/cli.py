@@ -270,12 +270,10 @@ def cmd_health(args: argparse.Namespace) -> int:
 
 
 def _last_digest_at(store: Store | None) -> datetime | None:
-    """When the store learns to record posted digests (Store.last_digest_at), health shows it."""
-    reader = getattr(store, "last_digest_at", None)
-    if not callable(reader):
-        return None
-    moment: datetime | None = reader()
-    return moment
+    from bot.ledger import Ledger
+
+    run = Ledger(store).last_digest() if store is not None else None
+    return run.posted_at if run else None
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

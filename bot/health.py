@@ -2,26 +2,21 @@
 
 Pure decision logic, no I/O: `ssm3bot health` (Docker's HEALTHCHECK) feeds it from the store
 and an HTTP /healthz can feed it the same way. The period comes from SSM3_SWEEP_SCHEDULE in
-SSM3_TIMEZONE through the same CronTrigger the scheduler uses (bot.crontab), so it agrees with the scheduler about
-when sweeps are due, daylight-saving changes included.
+SSM3_TIMEZONE through the same trigger and arithmetic the scheduler uses (bot.schedule), so it
+agrees with the scheduler about when sweeps are due, daylight-saving changes included.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.clock import humanize, iso
-from bot.crontab import cron_trigger
 from bot.models import SweepSummary
-
-if TYPE_CHECKING:
-    from apscheduler.triggers.cron import CronTrigger
+from bot.schedule import cron_trigger, period
 
 PERIODS_ALLOWED = 2
-_LOOKBACK_LIMIT = timedelta(days=5 * 366)  # "0 0 29 2 *" fires once in four years
 
 
 @dataclass(frozen=True)
@@ -39,43 +34,8 @@ class Health:
 
 
 def sweep_period(schedule: str, timezone: str, now: datetime) -> timedelta:
-    """The gap between scheduled sweeps around `now`.
-
-    For a regular schedule that is simply its interval. For an irregular one (weekdays only,
-    office hours) it is the longer of the gap that ended at the latest fire time and the gap
-    that starts there, so the quiet weekend does not make Monday's first minutes unhealthy.
-    """
-    trigger = cron_trigger(schedule, ZoneInfo(timezone))
-    upcoming: datetime = trigger.get_next_fire_time(None, now)
-    following: datetime = trigger.get_next_fire_time(upcoming, upcoming)
-    step = _elapsed(upcoming, following)
-    recent = _latest_fires(trigger, now, step, count=2)
-    if len(recent) < 2:
-        return step
-    before, latest = recent
-    after: datetime = trigger.get_next_fire_time(latest, latest)
-    return max(_elapsed(before, latest), _elapsed(latest, after))
-
-
-def _elapsed(start: datetime, end: datetime) -> timedelta:
-    """Real time between two moments (same-zone subtraction would count wall-clock time)."""
-    return end.astimezone(UTC) - start.astimezone(UTC)
-
-
-def _latest_fires(
-    trigger: CronTrigger, now: datetime, step: timedelta, count: int
-) -> list[datetime]:
-    """The last `count` fire times at or before `now` (CronTrigger only looks forward)."""
-    lookback = max(step, timedelta(minutes=1)) * count
-    while True:
-        fires: list[datetime] = []
-        moment = trigger.get_next_fire_time(None, now - lookback)
-        while moment is not None and moment <= now:
-            fires.append(moment)
-            moment = trigger.get_next_fire_time(moment, moment)
-        if len(fires) >= count or lookback > _LOOKBACK_LIMIT:
-            return fires[-count:]
-        lookback *= 2
+    """The gap between scheduled sweeps around `now` (see bot.schedule.period)."""
+    return period(cron_trigger(schedule, ZoneInfo(timezone)), now)
 
 
 def assess(

@@ -1,16 +1,21 @@
-"""Cron arithmetic in the configured zone: the fire times the scheduler uses, and the slot
-(the latest fire time at or before a moment) that decides whether a digest is due.
+"""Cron arithmetic in the configured zone: the fire times the scheduler uses, the slot (the
+latest fire time at or before a moment) that decides whether a digest is due, and the period
+that health allows between sweeps.
 
-APScheduler's CronTrigger does the calendar work, daylight-saving changes included; these
-helpers only ask it the two questions APScheduler 3 has no method for.
+APScheduler's CronTrigger does the calendar work, daylight-saving changes included (built by
+bot.crontab so weekdays mean what crontab means); these helpers only ask it the questions
+APScheduler 3 has no method for.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.triggers.cron import CronTrigger
+
+from bot.crontab import cron_trigger
+
+__all__ = ["cron_trigger", "latest_fire", "next_fire", "period"]
 
 _LOOKBACKS = (
     timedelta(hours=1),
@@ -18,12 +23,8 @@ _LOOKBACKS = (
     timedelta(days=8),
     timedelta(days=32),
     timedelta(days=367),
+    timedelta(days=5 * 366),  # "0 0 29 2 *" fires once in four years
 )
-
-
-def cron_trigger(expression: str, zone: ZoneInfo) -> CronTrigger:
-    """A 5-field crontab expression evaluated in `zone` (validated earlier by config)."""
-    return CronTrigger.from_crontab(expression, timezone=zone)
 
 
 def next_fire(trigger: CronTrigger, after: datetime) -> datetime | None:
@@ -48,9 +49,23 @@ def latest_fire(trigger: CronTrigger, now: datetime) -> datetime | None:
 
 
 def period(trigger: CronTrigger, now: datetime) -> timedelta:
-    """The gap between the fire times around `now` (for health: 'two sweep periods')."""
-    first = next_fire(trigger, now)
-    second = next_fire(trigger, first) if first else None
-    if first is None or second is None:
+    """The gap between scheduled runs around `now`.
+
+    For a regular schedule that is simply its interval. For an irregular one (weekdays only,
+    office hours) it is the longer of the gap that ended at the latest fire time and the gap
+    that starts there, so a quiet weekend does not make Monday's first minutes look overdue.
+    """
+    upcoming = next_fire(trigger, now)
+    following = next_fire(trigger, upcoming) if upcoming else None
+    if upcoming is None or following is None:
         return timedelta(days=1)
-    return second - first
+    latest = latest_fire(trigger, now)
+    before = latest_fire(trigger, latest - timedelta(microseconds=1)) if latest else None
+    if latest is None or before is None:
+        return _elapsed(upcoming, following)
+    return max(_elapsed(before, latest), _elapsed(latest, next_fire(trigger, latest) or upcoming))
+
+
+def _elapsed(start: datetime, end: datetime) -> timedelta:
+    """Real time between two moments (same-zone subtraction would count wall-clock time)."""
+    return end.astimezone(UTC) - start.astimezone(UTC)
