@@ -90,9 +90,14 @@ def wsgi_app(app: App, services: Services) -> Callable[..., Iterable[bytes]]:
 
 
 def http_server(
-    app: App, services: Services, *, host: str, port: int, threads: int = HTTP_THREADS
+    app: App,
+    services: Services,
+    *,
+    host: str,
+    port: int,
+    threads: int = HTTP_THREADS,
 ) -> BaseWSGIServer | MultiSocketServer:
-    """A waitress server (not yet running: call .run(), stop with .close())."""
+    """A waitress server, not yet running: call .run()."""
     from waitress.server import create_server
 
     return create_server(

@@ -85,9 +85,8 @@ def clip(text: str | None, limit: int) -> str:
 
 def inert(text: str | None, limit: int = 120) -> str:
     """AWS text for mrkdwn: escaped and set as inline code, where Slack formats nothing."""
-    shown = clip(text, limit).replace(
-        "`", "\u02cb"
-    )  # a look-alike: a backtick would end the code span or "-"
+    # A backtick would end the code span: show a look-alike instead.
+    shown = clip(text, limit).replace("`", "\u02cb") or "-"
     return f"`{escape(shown)}`"
 
 

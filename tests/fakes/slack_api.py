@@ -353,9 +353,10 @@ class FakeSlack:
             if uses >= self.response_url_uses:
                 return 404, "used_url"
             self._response_uses[url_id] = uses + 1
-        error, _ = check_message(payload.get("text"), payload.get("blocks"))
-        if error:
-            return 400, error
+        if not payload.get("delete_original"):
+            error, _ = check_message(payload.get("text"), payload.get("blocks"))
+            if error:
+                return 400, error
         with self._changed:
             self.responses.append((url_id, payload))
         return 200, "ok"

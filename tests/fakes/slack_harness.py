@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from waitress import wasyncore
+
 from bot.config import Settings
 from bot.slack.app import build_app, http_server
 from bot.slack.services import Services, web_client
@@ -66,19 +68,29 @@ class SlackHarness:
         self.app = build_app(self.services, executor=self.executor)
         self.server = http_server(self.app, self.services, host="127.0.0.1", port=0, threads=8)
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     @property
     def port(self) -> int:
         return int(self.server.effective_port)  # type: ignore[union-attr]
 
     def start(self) -> SlackHarness:
-        self._thread = threading.Thread(target=self.server.run, name="ssm3-http", daemon=True)
+        self._thread = threading.Thread(target=self._serve, name="ssm3-http", daemon=True)
         self._thread.start()
         return self
 
+    def _serve(self) -> None:
+        # waitress's own .run() loop, a short poll at a time, closed from its own thread (closing
+        # the sockets from another thread under a running poll raises in that poll).
+        server: Any = self.server
+        while not self._stopping.is_set():
+            wasyncore.loop(timeout=0.02, map=server._map, count=1)
+        server.close()
+        server.task_dispatcher.shutdown()
+
     def stop(self) -> None:
         self.services.close()
-        self.server.close()
+        self._stopping.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
         self.executor.shutdown(wait=True, cancel_futures=True)
