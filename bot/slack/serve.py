@@ -32,6 +32,7 @@ def check(settings: Settings) -> None:
 def serve(settings: Settings, *, err: TextIO = sys.stderr) -> int:
     check(settings)
     services = Services.from_settings(settings)
+    services.access.warm_up()  # so the first clicks' acks do not wait on model parsing
     try:
         app = build_app(services)
     except BoltError as exc:  # e.g. auth.test refused the token

@@ -43,57 +43,17 @@ class Reply:
         return json.loads(self.body) if self.body else None
 
 
-class SlackHarness:
-    """Start with `.start()`; every request helper returns the HTTP reply Slack would get."""
+class SignedRequests:
+    """What Slack sends to /slack/events on `port`, signed with the signing secret."""
 
-    def __init__(
-        self,
-        *,
-        settings: Settings,
-        store: Store,
-        access: Any,
-        fake: FakeSlack,
-        followup_delay_s: float = 0.05,
-    ) -> None:
+    def __init__(self, port: int, fake: FakeSlack, secret: str = SIGNING_SECRET) -> None:
+        self._port = port
         self.fake = fake
-        self.settings = settings
-        self.services = Services(
-            settings=settings,
-            store=store,
-            access=access,
-            client=web_client(settings),
-            followup_delay_s=followup_delay_s,
-        )
-        self.executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="test-slack")
-        self.app = build_app(self.services, executor=self.executor)
-        self.server = http_server(self.app, self.services, host="127.0.0.1", port=0, threads=8)
-        self._thread: threading.Thread | None = None
-        self._stopping = threading.Event()
+        self.secret = secret
 
     @property
     def port(self) -> int:
-        return int(self.server.effective_port)  # type: ignore[union-attr]
-
-    def start(self) -> SlackHarness:
-        self._thread = threading.Thread(target=self._serve, name="ssm3-http", daemon=True)
-        self._thread.start()
-        return self
-
-    def _serve(self) -> None:
-        # waitress's own .run() loop, a short poll at a time, closed from its own thread (closing
-        # the sockets from another thread under a running poll raises in that poll).
-        server: Any = self.server
-        while not self._stopping.is_set():
-            wasyncore.loop(timeout=0.02, map=server._map, count=1)
-        server.close()
-        server.task_dispatcher.shutdown()
-
-    def stop(self) -> None:
-        self.services.close()
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self.executor.shutdown(wait=True, cancel_futures=True)
+        return self._port
 
     # -- raw HTTP -----------------------------------------------------------------------------
     def request(
@@ -123,7 +83,7 @@ class SlackHarness:
         headers = {
             "Content-Type": content_type,
             "X-Slack-Request-Timestamp": ts,
-            "X-Slack-Signature": sign(secret or SIGNING_SECRET, ts, body),
+            "X-Slack-Signature": sign(secret or self.secret, ts, body),
         }
         return self.request("POST", "/slack/events", body, headers)
 
@@ -213,6 +173,63 @@ class SlackHarness:
         }
         status, body = self.post_signed(urlencode({"payload": json.dumps(payload)}).encode())
         return Reply(status, body)
+
+
+class SlackHarness(SignedRequests):
+    """The app in this process; start with `.start()`. Request helpers: SignedRequests."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        store: Store,
+        access: Any,
+        fake: FakeSlack,
+        followup_delay_s: float = 0.05,
+        threads: int = 8,
+    ) -> None:
+        self.fake = fake
+        self.secret = SIGNING_SECRET
+        self.settings = settings
+        self.services = Services(
+            settings=settings,
+            store=store,
+            access=access,
+            client=web_client(settings),
+            followup_delay_s=followup_delay_s,
+        )
+        self.executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="test-slack")
+        self.app = build_app(self.services, executor=self.executor)
+        self.server = http_server(
+            self.app, self.services, host="127.0.0.1", port=0, threads=threads
+        )
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+
+    @property
+    def port(self) -> int:
+        return int(self.server.effective_port)  # type: ignore[union-attr]
+
+    def start(self) -> SlackHarness:
+        self._thread = threading.Thread(target=self._serve, name="ssm3-http", daemon=True)
+        self._thread.start()
+        return self
+
+    def _serve(self) -> None:
+        # waitress's own .run() loop, a short poll at a time, closed from its own thread (closing
+        # the sockets from another thread under a running poll raises in that poll).
+        server: Any = self.server
+        while not self._stopping.is_set():
+            wasyncore.loop(timeout=0.02, map=server._map, count=1)
+        server.close()
+        server.task_dispatcher.shutdown()
+
+    def stop(self) -> None:
+        self.services.close()
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.executor.shutdown(wait=True, cancel_futures=True)
 
 
 def ack_values(
