@@ -119,3 +119,33 @@ def _wait_healthy(port: int, process: subprocess.Popen[str]) -> dict[str, str]:
         finally:
             conn.close()
     raise AssertionError("serve did not become healthy")
+
+
+def test_socket_mode_needs_no_signing_secret_and_dispatches(
+    fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    """Socket Mode requests arrive without an HTTP signature; the same listeners answer them."""
+    from slack_bolt.request import BoltRequest
+
+    from bot.aws.session import AwsAccess
+    from bot.slack.app import build_app
+    from bot.slack.services import Services, web_client
+    from bot.store import Store
+    from tests.fakes.fixtures import slack_settings
+
+    settings = slack_settings(
+        fake_slack,
+        str(tmp_path / "socket.db"),
+        slack_signing_secret=None,
+        slack_app_token="xapp-1-socket",
+    )
+    store = Store(settings.db_path)
+    services = Services(
+        settings=settings, store=store, access=AwsAccess(), client=web_client(settings)
+    )
+    app = build_app(services)
+    body = urlencode({"command": "/ssm3", "text": "nonsense", "user_id": "U0ALICE01"})
+    response = app.dispatch(BoltRequest(body=body, mode="socket_mode"))
+    assert response.status == 200
+    assert "I don't know the command" in json.loads(response.body)["blocks"][0]["text"]["text"]
+    store.close()
