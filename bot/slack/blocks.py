@@ -715,7 +715,3 @@ def audit_message(entries: Sequence[Any], *, zone: ZoneInfo | None = None) -> Sl
         budget.add([block])
     budget.add([ContextBlock(elements=[md("All of it: `ssm3bot audit --csv`.")])])
     return SlackMessage(text=f"Audit log: latest {len(entries)}", blocks=budget.used)
-
-
-def until_text(until: datetime | None, zone: ZoneInfo | None = None) -> str:
-    return f"until {slack_date(until, zone=zone)}" if until else "with no expiry"
