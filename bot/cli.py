@@ -171,7 +171,10 @@ def _post_digest(settings: Settings, store: object) -> bool:
     try:
         post = delivery.post_digest(settings.channel)
     except SlackApiError as exc:
-        print(f"ssm3bot: Slack refused the digest: {exc.response.get('error')}", file=sys.stderr)
+        print(
+            f"ssm3bot: posting the digest: Slack answered {exc.response.get('error')}",
+            file=sys.stderr,
+        )
         return False
     except SlackClientError as exc:
         print(f"ssm3bot: could not reach Slack: {exc}", file=sys.stderr)

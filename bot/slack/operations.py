@@ -116,8 +116,12 @@ class Operations:
             work()
         except AWS_ERRORS as exc:
             self._tell(origin, f"Could not {what}: {kit.inert(describe_error(exc), 400)}")
-        except (SlackApiError, SlackClientError) as exc:
+        except SlackApiError as exc:
             log.warning("Slack refused while trying to %s: %s", what, exc)
+            error = str(exc.response.get("error") or "an error")
+            self._tell(origin, f"Could not {what}: Slack answered {kit.inert(error, 100)}.")
+        except SlackClientError as exc:
+            log.warning("could not reach Slack while trying to %s: %s", what, exc)
         except Exception:
             log.exception("failed to %s", what)
             self._tell(origin, f"Could not {what}: an internal error (see the bot's log).")

@@ -60,9 +60,7 @@ def _webhook(url: str) -> WebhookClient:
     return WebhookClient(url=url, timeout=30, retry_handlers=retry_handlers())
 
 
-def tell(
-    client: WebClient, origin: Origin, message: SlackMessage, *, replace: bool = False
-) -> None:
+def tell(client: WebClient, origin: Origin, message: SlackMessage) -> None:
     """An ephemeral answer for the requester."""
     blocks = message.blocks_json()
     try:
@@ -71,7 +69,7 @@ def tell(
                 text=message.text,
                 blocks=blocks,
                 response_type="ephemeral",
-                replace_original=replace,
+                replace_original=False,
             )
         elif origin.channel:
             client.chat_postEphemeral(
