@@ -37,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     sweep = commands.add_parser("sweep", help="sweep now, store the results, print a table")
     sweep.add_argument("--json", action="store_true", help="print the sweep document as JSON")
     sweep.add_argument(
+        "--post", action="store_true", help="also post the digest to SSM3_CHANNEL in Slack"
+    )
+    sweep.add_argument(
         "--strict",
         action="store_true",
         help="exit 3 when a failing association is not acknowledged",
@@ -76,6 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
         "health", help="exit 0 when the last sweep is recent enough (Docker's HEALTHCHECK)"
     )
     health.set_defaults(handler=cmd_health)
+
+    serve = commands.add_parser(
+        "serve", help="the Slack app: Socket Mode with SLACK_APP_TOKEN, else HTTP on SSM3_HTTP_PORT"
+    )
+    serve.set_defaults(handler=cmd_serve)
 
     demo = commands.add_parser(
         "demo", help="sweep a simulated fleet on loopback and print the digest"
@@ -130,6 +138,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from bot.sweep import SweepError, run_sweep
 
     settings = _settings()
+    if args.post:
+        _check_posting(settings)
     store = Store(settings.db_path)
     access = AwsAccess.from_settings(settings)
     bar = ProgressBar(sys.stderr)
@@ -148,6 +158,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     else:
         failing = [t for t in swept if t.association.failing]
         sys.stdout.write(render_sweep(summary, scopes, failing, now))
+    if args.post and not _post_digest(settings, store):
+        return EXIT_NO_SCOPE
     if not summary.reached_any_scope:
         print("ssm3bot: the sweep reached no account-region", file=sys.stderr)
         return EXIT_NO_SCOPE
@@ -158,6 +170,45 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         )
         return EXIT_STRICT
     return EXIT_OK
+
+
+def _check_posting(settings: Settings) -> None:
+    """Fail before sweeping, not after, when the digest could not be posted anyway."""
+    if not settings.slack_bot_token:
+        raise ConfigError("SLACK_BOT_TOKEN", "required for --post (a bot token, xoxb-…)")
+    if not settings.channel:
+        raise ConfigError("SSM3_CHANNEL", "required for --post (a channel ID like C0123456789)")
+
+
+def _post_digest(settings: Settings, store: object) -> bool:
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
+    from bot.slack.delivery import Delivery
+    from bot.slack.services import web_client
+    from bot.store import Store
+
+    assert isinstance(store, Store)
+    assert settings.channel
+    delivery = Delivery(client=web_client(settings), store=store, zone=settings.zone)
+    try:
+        post = delivery.post_digest(settings.channel)
+    except SlackApiError as exc:
+        print(
+            f"ssm3bot: posting the digest: Slack answered {exc.response.get('error')}",
+            file=sys.stderr,
+        )
+        return False
+    except SlackClientError as exc:
+        print(f"ssm3bot: could not reach Slack: {exc}", file=sys.stderr)
+        return False
+    print(f"ssm3bot: digest posted to {post.channel} (ts {post.ts})", file=sys.stderr)
+    return True
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from bot.slack.serve import serve
+
+    return serve(_settings())
 
 
 def cmd_digest(args: argparse.Namespace) -> int:

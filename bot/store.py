@@ -218,6 +218,54 @@ def m002_runs_alerts_leases(db: Database) -> None:
     db.table("leases").create({"name": str, "holder": str, "expires_at": str}, pk="name")
 
 
+@migrations()
+def m002_slack(db: Database) -> None:
+    """Where digests were posted (to edit them in place) and re-runs (for the cooldown)."""
+    db.table("digest_posts").create(
+        {"id": int, "channel": str, "ts": str, "posted_at": str, "sweep_id": str},
+        pk="id",
+    )
+    db.table("digest_posts").create_index(["channel", "ts"], unique=True)
+    db.table("reruns").create(
+        {
+            "id": int,
+            "account_id": str,
+            "region": str,
+            "association_id": str,
+            "by": str,
+            "at": str,
+            "channel": str,
+            "outcome": str,
+            "checked_at": str,
+        },
+        pk="id",
+    )
+    db.table("reruns").create_index(["account_id", "region", "association_id"])
+
+
+@dataclass(frozen=True)
+class DigestPost:
+    """A digest message in Slack, remembered so later changes edit it instead of posting anew."""
+
+    channel: str
+    ts: str
+    posted_at: datetime
+    sweep_id: str | None
+
+
+@dataclass(frozen=True)
+class Rerun:
+    """A re-run someone started from Slack; `outcome` is filled by the follow-up check."""
+
+    id: int
+    key: AssociationKey
+    by: str
+    at: datetime
+    channel: str | None
+    outcome: str | None = None
+    checked_at: datetime | None = None
+
+
 @dataclass(frozen=True)
 class AuditEntry:
     id: int
@@ -769,6 +817,76 @@ class Store:
         """Rows as dicts, under the store's lock."""
         return self._rows(sql, params)
 
+    # -- Slack: posted digests and re-runs ----------------------------------------------------
+    def remember_digest(
+        self, channel: str, ts: str, *, now: datetime, sweep_id: str | None = None
+    ) -> DigestPost:
+        with self._write() as db:
+            db.table("digest_posts").insert(
+                {"channel": channel, "ts": ts, "posted_at": iso(now), "sweep_id": sweep_id},
+                replace=True,
+            )
+        return DigestPost(channel, ts, now, sweep_id)
+
+    def digest_post(self, channel: str, ts: str) -> DigestPost | None:
+        rows = self._rows("SELECT * FROM digest_posts WHERE channel = ? AND ts = ?", (channel, ts))
+        return _digest_post(rows[0]) if rows else None
+
+    def latest_digest(self, channel: str | None = None) -> DigestPost | None:
+        """The most recently posted digest (in `channel`, when given)."""
+        rows = self._rows(
+            "SELECT * FROM digest_posts WHERE ? IS NULL OR channel = ? ORDER BY id DESC LIMIT 1",
+            (channel, channel),
+        )
+        return _digest_post(rows[0]) if rows else None
+
+    def claim_rerun(
+        self,
+        key: AssociationKey,
+        *,
+        by: str,
+        now: datetime,
+        cooldown_s: int,
+        channel: str | None = None,
+    ) -> tuple[Rerun, bool]:
+        """Record a re-run unless one started within the cooldown: (rerun, True) when recorded,
+        (the earlier one, False) when not. One transaction, so two clicks cannot both win."""
+        with self._write() as db:
+            last = self.last_rerun(key)
+            cooling = last is not None and last.outcome != "failed"
+            if cooling and last is not None and (now - last.at).total_seconds() < cooldown_s:
+                return last, False
+            table = db.table("reruns")
+            table.insert(
+                {
+                    "account_id": key.account_id,
+                    "region": key.region,
+                    "association_id": key.association_id,
+                    "by": by,
+                    "at": iso(now),
+                    "channel": channel,
+                }
+            )
+            rerun_id = int(table.last_pk or 0)
+        return Rerun(rerun_id, key, by, now, channel), True
+
+    def last_rerun(self, key: AssociationKey) -> Rerun | None:
+        rows = self._rows(
+            "SELECT * FROM reruns WHERE account_id = ? AND region = ? AND association_id = ? "
+            "ORDER BY id DESC LIMIT 1",
+            (key.account_id, key.region, key.association_id),
+        )
+        return _rerun(rows[0]) if rows else None
+
+    def reruns_since(self, since: datetime) -> dict[AssociationKey, Rerun]:
+        """The latest re-run of each association started at or after `since`."""
+        rows = self._rows("SELECT * FROM reruns WHERE at >= ? ORDER BY id", (iso(since),))
+        return {r.key: r for r in map(_rerun, rows)}
+
+    def finish_rerun(self, rerun_id: int, *, outcome: str, now: datetime) -> None:
+        with self._write() as db:
+            db.table("reruns").update(rerun_id, {"outcome": outcome, "checked_at": iso(now)})
+
     def integrity_check(self) -> str:
         return str(self._rows("PRAGMA integrity_check")[0]["integrity_check"])
 
@@ -857,4 +975,25 @@ def _summary(row: Mapping[str, Any]) -> SweepSummary:
         noncompliant_instances=row["noncompliant_instances"] or 0,
         aws_calls=row["aws_calls"] or 0,
         duration_s=(row["duration_ms"] or 0) / 1000,
+    )
+
+
+def _digest_post(row: Mapping[str, Any]) -> DigestPost:
+    return DigestPost(
+        channel=row["channel"],
+        ts=row["ts"],
+        posted_at=parse_iso(row["posted_at"]),  # type: ignore[arg-type]
+        sweep_id=row["sweep_id"],
+    )
+
+
+def _rerun(row: Mapping[str, Any]) -> Rerun:
+    return Rerun(
+        id=row["id"],
+        key=AssociationKey(row["account_id"], row["region"], row["association_id"]),
+        by=row["by"],
+        at=parse_iso(row["at"]),  # type: ignore[arg-type]
+        channel=row["channel"],
+        outcome=row["outcome"],
+        checked_at=parse_iso(row["checked_at"]),
     )

@@ -89,3 +89,7 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(
         regions=("eu-west-1", "us-east-1"), db_path=str(tmp_path / "ssm3.db"), concurrency=4
     )
+
+
+# Slack: the fake Web API and the app served over loopback (tests/fakes/fixtures.py).
+from tests.fakes.fixtures import fake_slack, make_harness  # noqa: E402, F401

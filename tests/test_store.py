@@ -152,3 +152,39 @@ def test_two_processes_share_the_file(tmp_path: Path) -> None:
     two.acknowledge(KEY, by="U1", reason="seen from the other process", until=None, now=NOW)
     assert one.tracked(now=NOW)[0].ack is not None
     assert one.integrity_check() == "ok"
+
+
+def test_rerun_cooldown_is_claimed_once(store: Store) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from bot.models import AssociationKey
+
+    key = AssociationKey("111111111111", "eu-west-1", "a" * 8 + "-0000-4000-8000-" + "0" * 12)
+    now = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+    first, fresh = store.claim_rerun(key, by="U1", now=now, cooldown_s=300, channel="C1")
+    assert fresh
+    again, fresh = store.claim_rerun(key, by="U2", now=now + timedelta(seconds=299), cooldown_s=300)
+    assert not fresh
+    assert again == first
+    store.finish_rerun(first.id, outcome="failed", now=now)
+    retry, fresh = store.claim_rerun(key, by="U2", now=now + timedelta(seconds=10), cooldown_s=300)
+    assert fresh
+    assert retry.by == "U2"
+    later, fresh = store.claim_rerun(key, by="U3", now=now + timedelta(seconds=311), cooldown_s=300)
+    assert fresh
+    assert later.by == "U3"
+    assert store.reruns_since(now + timedelta(seconds=300)) == {key: later}
+
+
+def test_digest_posts_are_remembered(store: Store) -> None:
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+    assert store.latest_digest() is None
+    store.remember_digest("C1", "1.1", now=now, sweep_id="s1")
+    store.remember_digest("C2", "2.2", now=now)
+    assert store.latest_digest("C1") is not None
+    assert store.latest_digest("C1").ts == "1.1"  # type: ignore[union-attr]
+    assert store.latest_digest().ts == "2.2"  # type: ignore[union-attr]
+    assert store.digest_post("C2", "2.2") is not None
+    assert store.digest_post("C2", "9.9") is None

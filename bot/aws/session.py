@@ -120,6 +120,13 @@ class AwsAccess:
         return accounts
 
     # -- clients ------------------------------------------------------------------------------
+    def warm_up(self, services: tuple[str, ...] = ("ssm", "sts")) -> None:
+        """Build (and drop) a client per service so botocore parses its model now, not inside
+        the first request that needs it: a parse holds the GIL for tens of milliseconds."""
+        region = self.default_region or DEFAULT_STS_REGION
+        for service in services:
+            self._client(self._base, service, region)
+
     def ssm(self, scope: Scope) -> SSMClient:
         client: SSMClient = self._scoped_client(scope, "ssm")
         return client

@@ -1,0 +1,78 @@
+"""CSV renderings (pure): the digest's full list of failing associations, and the scopes not swept.
+
+Posted to the digest's thread when the message itself had to summarise ("…and 212 more").
+Cells that a spreadsheet would run as a formula are prefixed with a quote (CSV injection).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+
+from bot.clock import iso
+from bot.digest import Digest, top_error
+from bot.models import ScopeStatus, TrackedAssociation
+
+FAILING_COLUMNS = (
+    "account_id",
+    "region",
+    "association_id",
+    "association_name",
+    "document_name",
+    "failed_instances",
+    "total_instances",
+    "failing_since",
+    "last_execution_at",
+    "top_error",
+    "acknowledged_by",
+    "acknowledged_until",
+    "acknowledged_reason",
+)
+SCOPE_COLUMNS = ("account_id", "region", "swept_at", "error")
+
+
+def _cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in {"=", "+", "-", "@", "\t", "\r"} else text
+
+
+def _write(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows([_cell(v) for v in row] for row in rows)
+    return out.getvalue()
+
+
+def failing_row(item: TrackedAssociation) -> list[object]:
+    a, ack = item.association, item.ack
+    return [
+        a.account_id,
+        a.region,
+        a.association_id,
+        a.association_name,
+        a.document_name,
+        a.failed_target_count or len(a.failed_targets),
+        a.total_targets,
+        iso(item.failing_since),
+        iso(a.last_execution_at),
+        top_error(a.failed_targets),
+        ack.by if ack else None,
+        iso(ack.until) if ack else None,
+        ack.reason if ack else None,
+    ]
+
+
+def failing_csv(digest: Digest) -> str:
+    """Every failing association, unacknowledged first (in digest order), then acknowledged."""
+    return _write(
+        FAILING_COLUMNS, (failing_row(t) for t in (*digest.failing, *digest.acknowledged))
+    )
+
+
+def scopes_csv(scopes: Sequence[ScopeStatus]) -> str:
+    return _write(
+        SCOPE_COLUMNS,
+        ([s.scope.account_id, s.scope.region, iso(s.swept_at), s.error] for s in scopes),
+    )

@@ -1,0 +1,114 @@
+"""Posting the digest to Slack and keeping it current: post it (with the full list as a CSV in
+its thread when the message had to summarise), remember where it went, edit it in place after
+a re-run or an acknowledgement, and reply in its thread."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.clock import utcnow
+from bot.digest import Digest, build_digest
+from bot.render.spreadsheet import failing_csv, scopes_csv
+from bot.slack.blocks import SlackMessage, digest_message
+from bot.store import DigestPost, Store
+
+log = logging.getLogger(__name__)
+
+SCOPES_SHOWN = 8
+
+
+class Delivery:
+    """Digest messages in Slack, tied to the store that remembers them."""
+
+    def __init__(
+        self,
+        *,
+        client: WebClient,
+        store: Store,
+        zone: ZoneInfo | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.client = client
+        self.store = store
+        self.zone = zone
+        self.clock = clock
+
+    def render(self, digest: Digest, since: datetime | None) -> SlackMessage:
+        reruns = self.store.reruns_since(since) if since is not None else {}
+        return digest_message(digest, reruns=reruns, zone=self.zone)
+
+    def post_digest(self, channel: str) -> DigestPost:
+        """Post the digest; when it had to summarise, attach the full lists in its thread."""
+        now = self.clock()
+        digest = build_digest(self.store, now)
+        message = self.render(digest, None)
+        reply = self.client.chat_postMessage(
+            channel=channel, text=message.text, blocks=message.blocks_json()
+        )
+        ts = str(reply["ts"])
+        last = digest.last_sweep
+        post = self.store.remember_digest(
+            channel, ts, now=now, sweep_id=last.sweep_id if last else None
+        )
+        self.attach_lists(post, digest, message)
+        return post
+
+    def attach_lists(self, post: DigestPost, digest: Digest, message: SlackMessage) -> None:
+        """Upload what the message could only summarise as CSV files into its thread."""
+        uploads = []
+        if message.overflow:
+            uploads.append(
+                {
+                    "content": failing_csv(digest),
+                    "filename": f"ssm3-failing-{digest.generated_at:%Y%m%dT%H%M}.csv",
+                    "title": f"All {len(digest.failing) + len(digest.acknowledged)} failing associations",
+                }
+            )
+        if len(digest.scopes_failed) > SCOPES_SHOWN:
+            uploads.append(
+                {
+                    "content": scopes_csv(digest.scopes_failed),
+                    "filename": f"ssm3-not-swept-{digest.generated_at:%Y%m%dT%H%M}.csv",
+                    "title": f"All {len(digest.scopes_failed)} account-regions not swept",
+                }
+            )
+        if uploads:
+            self.client.files_upload_v2(
+                file_uploads=uploads,
+                channel=post.channel,
+                thread_ts=post.ts,
+                initial_comment="The full lists behind this digest.",
+            )
+
+    def refresh(self, post: DigestPost) -> bool:
+        """Edit a posted digest to show the store as it is now; False if Slack refused."""
+        message = self.render(build_digest(self.store, self.clock()), post.posted_at)
+        try:
+            self.client.chat_update(
+                channel=post.channel, ts=post.ts, text=message.text, blocks=message.blocks_json()
+            )
+        except (SlackApiError, SlackClientError) as exc:
+            log.warning("could not update the digest %s/%s: %s", post.channel, post.ts, exc)
+            return False
+        return True
+
+    def refresh_all(self, posts: Iterable[DigestPost | None]) -> None:
+        seen: set[tuple[str, str]] = set()
+        for post in posts:
+            if post is not None and (post.channel, post.ts) not in seen:
+                seen.add((post.channel, post.ts))
+                self.refresh(post)
+
+    def reply(self, post: DigestPost, message: SlackMessage) -> None:
+        self.client.chat_postMessage(
+            channel=post.channel,
+            thread_ts=post.ts,
+            text=message.text,
+            blocks=message.blocks_json(),
+        )

@@ -1,0 +1,14 @@
+"""Bolt listeners, one concern a module; `register(app, operations)` wires them all."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.slack.listeners import actions, commands, views
+from bot.slack.operations import Operations
+
+
+def register(app: App, operations: Operations) -> None:
+    commands.register(app, operations)
+    actions.register(app, operations)
+    views.register(app, operations)

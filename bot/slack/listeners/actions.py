@@ -1,0 +1,57 @@
+"""The buttons: History, Re-run (Slack's confirm dialog already asked), Acknowledge (opens the
+modal), and Cancel on the slash command's re-run confirmation. Each is acked at once; the work
+runs in a lazy listener."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App
+
+from bot.slack import blocks as kit
+from bot.slack import parsing
+from bot.slack.operations import Operations
+from bot.slack.replies import Origin, delete_original, tell
+
+
+def register(app: App, operations: Operations) -> None:
+    def ack_now(ack: Ack) -> None:
+        ack()
+
+    def target(
+        body: dict[str, Any], action: dict[str, Any]
+    ) -> tuple[Origin, parsing.AssociationRef | None]:
+        origin = Origin.from_action(body)
+        key = kit.parse_key_value(action.get("value"))
+        if key is None:
+            tell(
+                operations.client,
+                origin,
+                kit.notice("This button is out of date; run `/ssm3 status`."),
+            )
+            return origin, None
+        return origin, parsing.AssociationRef(key.association_id, key.account_id, key.region)
+
+    def history(body: dict[str, Any], action: dict[str, Any]) -> None:
+        origin, ref = target(body, action)
+        if ref is not None:
+            operations.history(origin, ref)
+
+    def rerun(body: dict[str, Any], action: dict[str, Any]) -> None:
+        origin, ref = target(body, action)
+        key = kit.parse_key_value(action.get("value"))
+        if ref is not None and key is not None:
+            operations.rerun(origin, key)
+
+    def acknowledge(body: dict[str, Any], action: dict[str, Any]) -> None:
+        origin, ref = target(body, action)
+        if ref is not None:
+            operations.open_ack(origin, ref)
+
+    def cancel(body: dict[str, Any]) -> None:
+        delete_original(Origin.from_action(body))
+
+    app.action(kit.ACTION_HISTORY)(ack=ack_now, lazy=[history])
+    app.action(kit.ACTION_RERUN)(ack=ack_now, lazy=[rerun])
+    app.action(kit.ACTION_ACK)(ack=ack_now, lazy=[acknowledge])
+    app.action(kit.ACTION_CANCEL)(ack=ack_now, lazy=[cancel])

@@ -1,0 +1,102 @@
+"""The acknowledgement modal's submission: checked in the ack itself, so a bad value comes back
+as an error under its field (response_action "errors"); stored after the ack."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from slack_bolt import Ack, App
+
+from bot.slack import blocks as kit
+from bot.slack import parsing
+from bot.slack.operations import Operations
+from bot.slack.replies import Origin
+
+PRESETS = {value: parsing.parse_duration(value) for value, _ in kit.ACK_PRESETS}
+
+
+@dataclass(frozen=True)
+class AckForm:
+    context: kit.AckContext
+    reason: str
+    until: datetime
+
+
+def read_ack_form(  # noqa: PLR0912  # one branch per field rule
+    view: dict[str, Any], now: datetime, zone: ZoneInfo
+) -> AckForm | dict[str, str]:
+    """The modal's values, or {block_id: what is wrong} for Slack to show under each field."""
+    values = (view.get("state") or {}).get("values") or {}
+    context = kit.AckContext.loads(view.get("private_metadata"))
+    reason = " ".join(str(_value(values, "reason", "reason", "value") or "").split())
+    preset = _value(values, "expiry", "preset", "selected_option")
+    picked = _value(values, "until", "date", "selected_date")
+    errors: dict[str, str] = {}
+    if context is None:
+        errors["reason"] = "This form lost track of its association; open it again from Slack."
+    if not reason:
+        errors["reason"] = "Say why it may stay failing for now (a ticket, a planned fix)."
+    elif len(reason) > parsing.MAX_REASON:
+        errors["reason"] = f"Keep the reason under {parsing.MAX_REASON} characters."
+    until: datetime | None = None
+    if picked:
+        try:
+            day = date.fromisoformat(str(picked))
+        except ValueError:
+            day = None
+        today = now.astimezone(zone).date()
+        if day is None:
+            errors["until"] = "Pick a date from the calendar."
+        elif day <= today:
+            errors["until"] = "Pick a date after today."
+        elif day > today + parsing.MAX_ACK:
+            errors["until"] = f"At most {parsing.MAX_ACK.days} days ahead."
+        else:
+            until = datetime.combine(day, time(23, 59, 59), tzinfo=zone)
+    else:
+        span = PRESETS.get(str((preset or {}).get("value"))) if isinstance(preset, dict) else None
+        if span is None:
+            errors["expiry"] = "Choose how long the acknowledgement lasts."
+        else:
+            until = now + span
+    if errors or context is None or until is None:
+        return errors
+    return AckForm(context, reason, until)
+
+
+def _value(values: dict[str, Any], block: str, action: str, field: str) -> Any:
+    return ((values.get(block) or {}).get(action) or {}).get(field)
+
+
+def register(app: App, operations: Operations) -> None:
+    zone = operations.zone
+    now: Callable[[], datetime] = operations.now
+
+    def ack_submission(ack: Ack, view: dict[str, Any]) -> None:
+        form = read_ack_form(view, now(), zone)
+        if isinstance(form, dict):
+            ack(response_action="errors", errors=form)
+        else:
+            ack()
+
+    def save(body: dict[str, Any], view: dict[str, Any]) -> None:
+        form = read_ack_form(view, now(), zone)
+        if isinstance(form, dict):
+            return
+        context = form.context
+        origin = Origin(
+            user=str((body.get("user") or {}).get("id") or ""),
+            channel=context.channel,
+            message_ts=context.message_ts,
+            response_url=context.response_url,
+        )
+        ref = parsing.AssociationRef(
+            context.key.association_id, context.key.account_id, context.key.region
+        )
+        operations.acknowledge(origin, ref, reason=form.reason, until=form.until)
+
+    app.view(kit.ACK_MODAL)(ack=ack_submission, lazy=[save])

@@ -1,0 +1,112 @@
+"""Where a request came from, and so where its answers go.
+
+`tell` answers only the person who asked (ephemeral); `announce` makes a state change visible:
+in the thread of the digest they clicked, or in the channel they typed the command in.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.webhook import WebhookClient
+
+from bot.slack.blocks import SlackMessage
+from bot.slack.services import retry_handlers
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Origin:
+    user: str
+    channel: str | None = None
+    message_ts: str | None = None  # the message whose button was clicked
+    ephemeral: bool = False  # that message was an ephemeral one (only the user saw it)
+    response_url: str | None = None
+    trigger_id: str | None = None
+
+    @classmethod
+    def from_command(cls, command: dict[str, Any]) -> Origin:
+        return cls(
+            user=str(command.get("user_id") or ""),
+            channel=command.get("channel_id"),
+            response_url=command.get("response_url"),
+            trigger_id=command.get("trigger_id"),
+        )
+
+    @classmethod
+    def from_action(cls, body: dict[str, Any]) -> Origin:
+        container = body.get("container") or {}
+        return cls(
+            user=str((body.get("user") or {}).get("id") or ""),
+            channel=(body.get("channel") or {}).get("id") or container.get("channel_id"),
+            message_ts=container.get("message_ts") or (body.get("message") or {}).get("ts"),
+            ephemeral=bool(container.get("is_ephemeral")),
+            response_url=body.get("response_url"),
+            trigger_id=body.get("trigger_id"),
+        )
+
+    @property
+    def in_digest(self) -> bool:
+        """Clicked on a message everyone sees (a digest), so a thread reply is possible."""
+        return bool(self.channel and self.message_ts and not self.ephemeral)
+
+
+def _webhook(url: str) -> WebhookClient:
+    return WebhookClient(url=url, timeout=30, retry_handlers=retry_handlers())
+
+
+def tell(client: WebClient, origin: Origin, message: SlackMessage) -> None:
+    """An ephemeral answer for the requester."""
+    blocks = message.blocks_json()
+    try:
+        if origin.response_url:
+            _webhook(origin.response_url).send(
+                text=message.text,
+                blocks=blocks,
+                response_type="ephemeral",
+                replace_original=False,
+            )
+        elif origin.channel:
+            client.chat_postEphemeral(
+                channel=origin.channel, user=origin.user, text=message.text, blocks=blocks
+            )
+    except (SlackApiError, SlackClientError, OSError) as exc:
+        log.warning("could not answer %s: %s", origin.user, exc)
+
+
+def announce(client: WebClient, origin: Origin, message: SlackMessage) -> None:
+    """A visible message about a state change, next to where it was asked for."""
+    blocks = message.blocks_json()
+    try:
+        if origin.in_digest:
+            client.chat_postMessage(
+                channel=str(origin.channel),
+                thread_ts=origin.message_ts,
+                text=message.text,
+                blocks=blocks,
+            )
+        elif origin.response_url:
+            _webhook(origin.response_url).send(
+                text=message.text,
+                blocks=blocks,
+                response_type="in_channel",
+                replace_original=False,
+            )
+        elif origin.channel:
+            client.chat_postMessage(channel=origin.channel, text=message.text, blocks=blocks)
+    except (SlackApiError, SlackClientError, OSError) as exc:
+        log.warning("could not announce to %s: %s", origin.channel, exc)
+
+
+def delete_original(origin: Origin) -> None:
+    """Remove the ephemeral message whose button was clicked (a confirmation step)."""
+    if origin.response_url and origin.ephemeral:
+        try:
+            _webhook(origin.response_url).send(delete_original=True)
+        except (SlackClientError, OSError) as exc:
+            log.warning("could not remove the confirmation: %s", exc)

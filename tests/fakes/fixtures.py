@@ -1,0 +1,79 @@
+"""Slack fixtures: the fake Web API (whose calls are checked against manifest.yaml's scopes at
+teardown) and the app served over loopback HTTP on a swept simulator."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bot.config import Settings
+from bot.store import Store
+from bot.sweep import run_sweep
+from tests.fakes.slack_api import INBOUND_SCOPES, METHOD_SCOPES, FakeSlack
+from tests.fakes.slack_harness import CHANNEL, SIGNING_SECRET, SlackHarness
+
+MANIFEST = Path(__file__).resolve().parents[2] / "manifest.yaml"
+OPERATOR = "U0OPERATOR"
+GROUP = "S0OPSTEAM1"
+GROUPIE = "U0GROUPIE1"
+
+
+def manifest_scopes() -> set[str]:
+    manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
+    return set(manifest["oauth_config"]["scopes"]["bot"])
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    with FakeSlack(usergroups={GROUP: [GROUPIE, "U0SOMEONE1"]}) as fake:
+        yield fake
+    unknown = fake.methods_called() - set(METHOD_SCOPES) - {"upload", "response_url"}
+    assert not unknown, f"the app called Web API methods the fake does not know: {unknown}"
+    needed = {METHOD_SCOPES[m] for m in fake.methods_called() if METHOD_SCOPES.get(m)}
+    missing = needed - manifest_scopes()
+    assert not missing, f"manifest.yaml lacks scopes the app used: {missing}"
+
+
+def slack_settings(fake: FakeSlack, db_path: str, **changes: Any) -> Settings:
+    base = Settings(
+        slack_bot_token=fake.token,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=fake.api_url,
+        channel=CHANNEL,
+        regions=("eu-west-1", "us-east-1"),
+        db_path=db_path,
+        concurrency=4,
+        operators=(OPERATOR, GROUP),
+        rerun_cooldown_s=300,
+    )
+    return base.with_changes(**changes)
+
+
+@pytest.fixture
+def make_harness(
+    sim: Any, fake_slack: FakeSlack, tmp_path: Path
+) -> Iterator[Callable[..., SlackHarness]]:
+    """Start the app over HTTP on a store already swept from `sim`; settings may be changed."""
+    started: list[tuple[SlackHarness, Store]] = []
+
+    def start(*, sweep: bool = True, **changes: Any) -> SlackHarness:
+        settings = slack_settings(fake_slack, str(tmp_path / f"slack{len(started)}.db"), **changes)
+        store = Store(settings.db_path)
+        access = sim.access()
+        if sweep:
+            run_sweep(settings=settings, access=access, store=store, trigger="test")
+        harness = SlackHarness(settings=settings, store=store, access=access, fake=fake_slack)
+        started.append((harness, store))
+        return harness.start()
+
+    yield start
+    for harness, store in started:
+        harness.stop()
+        store.close()
+
+
+__all__ = ["INBOUND_SCOPES", "fake_slack", "make_harness"]

@@ -1,0 +1,250 @@
+"""The Slack app as Slack sees it: served by waitress on a loopback port, reached with correctly
+signed HTTP requests, answering through the fake Web API, with the simulator as AWS."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import http.client
+import json
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from waitress import wasyncore
+
+from bot.config import Settings
+from bot.slack.app import build_app, http_server
+from bot.slack.services import Services, web_client
+from bot.store import Store
+from tests.fakes.slack_api import FakeSlack
+
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+CHANNEL = "C0DIGEST01"
+TEAM = "T0FAKETEAM"
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    base = b"v0:" + timestamp.encode() + b":" + body
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+@dataclass
+class Reply:
+    status: int
+    body: bytes
+    response_url: str | None = None
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+class SignedRequests:
+    """What Slack sends to /slack/events on `port`, signed with the signing secret."""
+
+    def __init__(self, port: int, fake: FakeSlack, secret: str = SIGNING_SECRET) -> None:
+        self._port = port
+        self.fake = fake
+        self.secret = secret
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    # -- raw HTTP -----------------------------------------------------------------------------
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes = b"",
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, bytes]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            response = conn.getresponse()
+            return response.status, response.read()
+        finally:
+            conn.close()
+
+    def post_signed(
+        self,
+        body: bytes,
+        *,
+        timestamp: int | None = None,
+        secret: str | None = None,
+        content_type: str = "application/x-www-form-urlencoded",
+    ) -> tuple[int, bytes]:
+        ts = str(int(time.time()) if timestamp is None else timestamp)
+        headers = {
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": sign(secret or self.secret, ts, body),
+        }
+        return self.request("POST", "/slack/events", body, headers)
+
+    # -- what Slack sends -----------------------------------------------------------------------
+    def command(self, text: str, *, user: str = "U0ALICE01", channel: str = CHANNEL) -> Reply:
+        response_url = self.fake.new_response_url()
+        body = urlencode(
+            {
+                "token": "verification-token-unused",
+                "team_id": TEAM,
+                "team_domain": "fake",
+                "channel_id": channel,
+                "channel_name": "ssm3",
+                "user_id": user,
+                "user_name": user.lower(),
+                "command": "/ssm3",
+                "text": text,
+                "api_app_id": "A0SSM3APP",
+                "response_url": response_url,
+                "trigger_id": f"{uuid.uuid4().int % 10**12}.{TEAM}",
+            }
+        ).encode()
+        status, payload = self.post_signed(body)
+        return Reply(status, payload, response_url)
+
+    def click(
+        self,
+        action_id: str,
+        value: str,
+        *,
+        user: str = "U0ALICE01",
+        channel: str = CHANNEL,
+        message_ts: str | None = None,
+        ephemeral: bool = False,
+    ) -> Reply:
+        response_url = self.fake.new_response_url()
+        ts = message_ts or "1700000000.000100"
+        payload = {
+            "type": "block_actions",
+            "user": {"id": user, "username": user.lower(), "team_id": TEAM},
+            "api_app_id": "A0SSM3APP",
+            "token": "verification-token-unused",
+            "container": {
+                "type": "message",
+                "message_ts": ts,
+                "channel_id": channel,
+                "is_ephemeral": ephemeral,
+            },
+            "trigger_id": f"{uuid.uuid4().int % 10**12}.{TEAM}",
+            "team": {"id": TEAM, "domain": "fake"},
+            "channel": {"id": channel, "name": "ssm3"},
+            "message": {"type": "message", "ts": ts, "text": "digest"},
+            "response_url": response_url,
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": action_id,
+                    "block_id": "b1",
+                    "value": value,
+                    "action_ts": f"{time.time():.6f}",
+                }
+            ],
+        }
+        status, body = self.post_signed(urlencode({"payload": json.dumps(payload)}).encode())
+        return Reply(status, body, response_url)
+
+    def submit_view(
+        self, view: dict[str, Any], values: dict[str, Any], *, user: str = "U0ALICE01"
+    ) -> Reply:
+        payload = {
+            "type": "view_submission",
+            "team": {"id": TEAM, "domain": "fake"},
+            "user": {"id": user, "username": user.lower(), "team_id": TEAM},
+            "api_app_id": "A0SSM3APP",
+            "token": "verification-token-unused",
+            "trigger_id": f"{uuid.uuid4().int % 10**12}.{TEAM}",
+            "view": {
+                "id": view.get("id", "V0VIEW0001"),
+                "team_id": TEAM,
+                "type": "modal",
+                "callback_id": view["callback_id"],
+                "private_metadata": view.get("private_metadata", ""),
+                "blocks": view.get("blocks", []),
+                "state": {"values": values},
+                "hash": "1",
+            },
+        }
+        status, body = self.post_signed(urlencode({"payload": json.dumps(payload)}).encode())
+        return Reply(status, body)
+
+
+class SlackHarness(SignedRequests):
+    """The app in this process; start with `.start()`. Request helpers: SignedRequests."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        store: Store,
+        access: Any,
+        fake: FakeSlack,
+        followup_delay_s: float = 0.05,
+        threads: int = 8,
+    ) -> None:
+        self.fake = fake
+        self.secret = SIGNING_SECRET
+        self.settings = settings
+        self.services = Services(
+            settings=settings,
+            store=store,
+            access=access,
+            client=web_client(settings),
+            followup_delay_s=followup_delay_s,
+        )
+        self.executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="test-slack")
+        self.app = build_app(self.services, executor=self.executor)
+        self.server = http_server(
+            self.app, self.services, host="127.0.0.1", port=0, threads=threads
+        )
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+
+    @property
+    def port(self) -> int:
+        return int(self.server.effective_port)  # type: ignore[union-attr]
+
+    def start(self) -> SlackHarness:
+        self._thread = threading.Thread(target=self._serve, name="ssm3-http", daemon=True)
+        self._thread.start()
+        return self
+
+    def _serve(self) -> None:
+        # waitress's own .run() loop, a short poll at a time, closed from its own thread (closing
+        # the sockets from another thread under a running poll raises in that poll).
+        server: Any = self.server
+        while not self._stopping.is_set():
+            wasyncore.loop(timeout=0.02, map=server._map, count=1)
+        server.close()
+        server.task_dispatcher.shutdown()
+
+    def stop(self) -> None:
+        self.services.close()
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+def ack_values(
+    reason: str | None, preset: str | None = "7d", date: str | None = None
+) -> dict[str, Any]:
+    """The modal's state.values as Slack sends them on submission."""
+    return {
+        "reason": {"reason": {"type": "plain_text_input", "value": reason}},
+        "expiry": {
+            "preset": {
+                "type": "static_select",
+                "selected_option": {"text": {"type": "plain_text", "text": preset}, "value": preset}
+                if preset
+                else None,
+            }
+        },
+        "until": {"date": {"type": "datepicker", "selected_date": date}},
+    }

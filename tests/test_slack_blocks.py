@@ -1,0 +1,167 @@
+"""The Block Kit builders: inside Slack's limits (as the fake API judges them) for any input,
+and AWS-supplied text inert in every mrkdwn string."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.aws.history import History, TargetDetail
+from bot.causes import likely_cause
+from bot.digest import build_digest
+from bot.models import AssociationKey, Execution, Scope, ScopeResult
+from bot.slack import blocks as kit
+from bot.store import AuditEntry, Store
+from tests.fakes.block_kit import check_message, check_view, texts
+from tests.fakes.estate import store_estate
+
+NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+KEY = AssociationKey("111111111111", "eu-west-1", "3f1c2d3e-1111-4222-8333-444455556666")
+# What we put into mrkdwn on purpose: user mentions, dates, links to S3 output.
+OURS = re.compile(r"<@[UW][A-Z0-9]+>|<!date\^\d+\^[^|>]*\|[^<>]*>|<https://[^|<>]+\|Output in S3>")
+nasty = st.lists(
+    st.sampled_from([*list("ab <>&*_~`|!@#:\n\t"), "<!channel>", "<http://x|y>", "é", "x" * 90]),
+    max_size=60,
+).map("".join)
+
+
+def accepted(message: kit.SlackMessage) -> list[dict[str, Any]]:
+    blocks = message.blocks_json()
+    assert check_message(message.text, blocks) == (None, [])
+    return blocks
+
+
+def assert_inert(blocks: Any) -> None:
+    for kind, text in texts(blocks):
+        if kind == "mrkdwn":
+            assert "<" not in OURS.sub("", text), text
+
+
+def test_escape_and_inert() -> None:
+    assert kit.escape("a & <b> c") == "a &amp; &lt;b&gt; c"
+    assert kit.inert("<!here> `x` *y*") == "`&lt;!here&gt; \u02cbx\u02cb *y*`"
+    assert kit.inert("") == "`-`"
+    assert kit.inert("x" * 300, 10) == "`xxxxxxxxx…`"
+    assert kit.mention("U0ALICE01") == "<@U0ALICE01>"
+    assert kit.mention("<!channel>") == "`&lt;!channel&gt;`"
+
+
+@settings(max_examples=40, deadline=None)
+@given(name=nasty, error=nasty, reason=nasty)
+def test_digest_stays_valid_and_inert_for_any_text(name: str, error: str, reason: str) -> None:
+    store = Store(":memory:")
+    keys = store_estate(store, failing=30, now=NOW, name=lambda i: name or None)
+    store.acknowledge(keys[0], by="U0ALICE01", reason=reason or "r", until=None, now=NOW)
+    store.save_scope(
+        "x", ScopeResult(Scope("222222222222", "us-east-1"), False, error, (), NOW, 0.1), NOW
+    )
+    blocks = accepted(kit.digest_message(build_digest(store, NOW)))
+    assert_inert(blocks)
+    store.close()
+
+
+def test_digest_summarises_many_acknowledged_and_unswept(store: Store) -> None:
+    keys = store_estate(store, failing=400, now=NOW)
+    for key in keys[:300]:
+        store.acknowledge(
+            key, by="U0ALICE01", reason="r" * 400, until=NOW + timedelta(days=1), now=NOW
+        )
+    for n in range(40):
+        store.save_scope(
+            "x",
+            ScopeResult(
+                Scope(f"{n + 300:012d}", "eu-west-1"), False, "AccessDenied " * 40, (), NOW, 0.1
+            ),
+            NOW,
+        )
+    message = kit.digest_message(build_digest(store, NOW))
+    blocks = accepted(message)
+    body = "\n".join(t for _, t in texts(blocks))
+    assert "*Acknowledged (300)*" in body
+    assert "more acknowledged (in the CSV)" in body
+    assert "*Not swept (40)*" in body
+    assert "…and 32 more." in body
+    assert message.overflow
+    assert message.hidden > 0
+
+
+def history(targets: int, text: str) -> History:
+    details = tuple(
+        TargetDetail(
+            instance_id=f"i-{n:017x}",
+            detailed_status="Failed",
+            error_code="1",
+            summary=text * 5,
+            output_url="https://s3.eu-west-1.amazonaws.com/ssm-out/run/stdout" if n % 2 else text,
+            stderr=text * 20,
+            ping_status="ConnectionLost",
+            agent_version="3.3.1142.0",
+            platform="Amazon Linux",
+            cause=likely_cause(summary=text),
+        )
+        for n in range(targets)
+    )
+    runs = tuple(
+        Execution(
+            f"e-{n}", "Failed", "Failed", NOW - timedelta(hours=n), {"Failed": 2, "Success": 3}
+        )
+        for n in range(10)
+    )
+    return History(
+        key=KEY,
+        association_name=text,
+        document_name=text,
+        sync_compliance="MANUAL",
+        executions=runs,
+        failed_execution=runs[0],
+        failed_count=targets * 3,
+        targets=details,
+    )
+
+
+@settings(max_examples=25, deadline=None)
+@given(text=nasty, targets=st.integers(0, 60))
+def test_history_stays_valid_and_inert(text: str, targets: int) -> None:
+    blocks = accepted(kit.history_message(history(targets, text), now=NOW))
+    assert_inert(blocks)
+    body = "\n".join(t for _, t in texts(blocks))
+    assert "SyncCompliance is MANUAL" in body
+
+
+def test_modal_confirmation_help_and_audit_fit(store: Store) -> None:
+    [key] = store_estate(store, failing=1, now=NOW, name=lambda i: "<!channel> " + "n" * 200)
+    [item] = store.tracked(failing_only=True)
+    modal = kit.ack_modal(item, kit.AckContext(key, "C0DIGEST01", "1.2", None), reason="x" * 900)
+    assert check_view(modal.to_dict()) == []
+    assert kit.AckContext.loads(modal.private_metadata) == kit.AckContext(key, "C0DIGEST01", "1.2")
+    assert kit.AckContext.loads("{not json") is None
+    assert_inert(accepted(kit.rerun_confirmation(item, manual=True)))
+    assert_inert(accepted(kit.help_message("`<!channel>` is not a command " * 50)))
+    entries = [
+        AuditEntry(
+            n,
+            NOW,
+            "U0ALICE01",
+            "rerun",
+            "refused",
+            KEY.account_id,
+            KEY.region,
+            KEY.association_id,
+            "C1",
+            "<!here> " * 30,
+        )
+        for n in range(500)
+    ]
+    assert_inert(accepted(kit.audit_message(entries)))
+    assert_inert(accepted(kit.association_status(item, now=NOW)))
+
+
+def test_button_values_round_trip() -> None:
+    value = kit.key_value(KEY)
+    assert kit.parse_key_value(value) == KEY
+    assert kit.parse_key_value("111111111111:eu-west-1:<!channel>") is None
+    assert kit.parse_key_value(None) is None

@@ -1,0 +1,230 @@
+"""Posting the digest: any fleet size fits Slack's limits (checked by the fake Web API), the full
+list goes into the thread as a CSV that matches the store, AWS text renders inert, and
+rate limits and server errors are retried rather than dropped."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.clock import iso
+from bot.config import Settings
+from bot.digest import build_digest
+from bot.render.spreadsheet import FAILING_COLUMNS, failing_row
+from bot.slack.blocks import digest_message, notice
+from bot.slack.delivery import Delivery
+from bot.slack.services import web_client
+from bot.store import Store
+from tests.fakes.block_kit import texts
+from tests.fakes.estate import store_estate
+from tests.fakes.slack_api import FakeSlack
+
+NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+CHANNEL = "C0DIGEST01"
+HOSTILE = "<!channel> *pwned* <http://evil|click>"
+
+
+def client_for(fake: FakeSlack) -> WebClient:
+    return web_client(Settings(slack_bot_token=fake.token, slack_api_url=fake.api_url))
+
+
+def delivery(fake: FakeSlack, store: Store) -> Delivery:
+    return Delivery(client=client_for(fake), store=store, clock=lambda: NOW)
+
+
+def csv_rows(content: bytes) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(content.decode("utf-8"))))
+
+
+@pytest.mark.parametrize("failing", [0, 1, 49, 50, 51, 5000])
+def test_digest_of_any_size_is_accepted_by_slack(
+    failing: int, fake_slack: FakeSlack, store: Store
+) -> None:
+    store_estate(store, failing=failing, healthy=3, now=NOW)
+    post = delivery(fake_slack, store).post_digest(CHANNEL)
+
+    [call] = fake_slack.calls_to("chat.postMessage")
+    assert call.ok, call.error
+    message = fake_slack.message(CHANNEL, post.ts)
+    assert len(message.blocks or []) <= 50
+    assert store.latest_digest(CHANNEL) == post
+    body = "\n".join(text for _, text in texts(message.blocks))
+    if failing == 0:
+        assert "all 3 associations compliant" in body
+        assert fake_slack.files == {}
+        return
+    assert f"*{failing}* failing" in body
+    shown = body.count("instances failed")
+    assert 1 <= shown <= 20
+    if shown < failing:
+        assert f"…and *{failing - shown}* more failing" in body
+        [uploaded] = fake_slack.files.values()
+        assert uploaded.thread_ts == post.ts
+        assert uploaded.channel == CHANNEL
+        assert uploaded.content is not None
+        rows = csv_rows(uploaded.content)
+        assert len(rows) == failing
+    else:
+        assert fake_slack.files == {}
+
+
+def test_the_5000_csv_rows_match_the_store(fake_slack: FakeSlack, store: Store) -> None:
+    keys = store_estate(store, failing=5000, now=NOW)
+    store.acknowledge(
+        keys[7], by="U0ALICE01", reason="OPS-1 =cmd", until=NOW + timedelta(days=3), now=NOW
+    )
+    post = delivery(fake_slack, store).post_digest(CHANNEL)
+
+    [uploaded] = fake_slack.files.values()
+    assert uploaded.thread_ts == post.ts
+    assert uploaded.content is not None
+    rows = csv_rows(uploaded.content)
+    assert list(rows[0]) == list(FAILING_COLUMNS)
+    tracked = {t.key.association_id: t for t in store.tracked(failing_only=True, now=NOW)}
+    assert len(rows) == len(tracked) == 5000
+    for row in rows:
+        expected = failing_row(tracked[row["association_id"]])
+        assert list(row.values()) == ["" if v is None else str(v) for v in expected]
+    acked = next(r for r in rows if r["association_id"] == keys[7].association_id)
+    assert acked["acknowledged_by"] == "U0ALICE01"
+    assert acked["acknowledged_until"] == iso(NOW + timedelta(days=3))
+    assert acked["acknowledged_reason"] == "OPS-1 =cmd"  # not at the start, so left alone
+    # the unacknowledged come first, in the digest's order; the acknowledged one last
+    assert rows[-1]["association_id"] == keys[7].association_id
+
+
+def test_hostile_association_name_renders_inert(fake_slack: FakeSlack, store: Store) -> None:
+    store_estate(store, failing=1, now=NOW, name=lambda i: HOSTILE)
+    post = delivery(fake_slack, store).post_digest(CHANNEL)
+
+    message = fake_slack.message(CHANNEL, post.ts)
+    section = message.blocks[3]  # type: ignore[index]
+    assert section["text"]["type"] == "mrkdwn"
+    first_line = section["text"]["text"].splitlines()[0]
+    assert (
+        first_line
+        == "*`&lt;!channel&gt; *pwned* &lt;http://evil|click&gt;`* · `AWS-RunShellScript`"
+    )
+    for kind, text in texts(message.blocks):
+        if kind == "plain_text":
+            continue  # Slack shows plain_text literally: no mentions, links or formatting
+        assert "<!channel>" not in text
+        assert "<http" not in text
+        if "pwned" in text:
+            # the name sits inside a code span, where Slack applies no bold
+            assert re.search(r"`[^`]*\*pwned\*[^`]*`", text)
+    # buttons and the confirm dialog carry it as plain text only
+    confirm = message.blocks[4]["elements"][1]["confirm"]  # type: ignore[index]
+    assert confirm["text"]["type"] == "plain_text"
+    assert HOSTILE in confirm["text"]["text"]
+    assert "pwned" not in (message.text or "")
+
+
+def test_fake_slack_rejects_an_over_limit_message(fake_slack: FakeSlack) -> None:
+    client = client_for(fake_slack)
+    section = {"type": "section", "text": {"type": "mrkdwn", "text": "x"}}
+    with pytest.raises(SlackApiError) as too_many:
+        client.chat_postMessage(channel=CHANNEL, text="t", blocks=[section] * 51)
+    assert too_many.value.response["error"] == "invalid_blocks"
+    long_section = {"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}
+    with pytest.raises(SlackApiError) as too_long:
+        client.chat_postMessage(channel=CHANNEL, text="t", blocks=[long_section])
+    assert "must be less than 3001 characters" in str(too_long.value.response["response_metadata"])
+    heavy = {"type": "section", "text": {"type": "mrkdwn", "text": "x" * 2900}}
+    with pytest.raises(SlackApiError) as total:
+        client.chat_postMessage(channel=CHANNEL, text="t", blocks=[heavy] * 5)
+    assert total.value.response["error"] == "msg_blocks_too_long"
+    button = {"type": "button", "text": {"type": "plain_text", "text": "b" * 76}, "action_id": "a"}
+    with pytest.raises(SlackApiError):
+        client.chat_postMessage(
+            channel=CHANNEL, text="t", blocks=[{"type": "actions", "elements": [button]}]
+        )
+    assert client.chat_postMessage(channel=CHANNEL, text="t", blocks=[section] * 50)["ok"]
+
+
+def test_a_digest_built_without_limits_would_be_rejected(
+    fake_slack: FakeSlack, store: Store
+) -> None:
+    """The limit tests can fail: the same builder with its caps lifted is refused."""
+    store_estate(store, failing=60, now=NOW)
+    message = digest_message(build_digest(store, NOW), shown=60)
+    unlimited = [block.to_dict() for block in message.blocks]
+    assert len(unlimited) <= 50  # the budget still holds when asked for more...
+    from bot.slack import blocks as kit
+
+    # ...and without the budget (every association with its buttons) Slack would refuse it.
+    items = build_digest(store, NOW).failing
+    raw = [
+        b.to_dict()
+        for item in items
+        for b in (
+            kit.SectionBlock(text=kit.md(kit.association_line(item, NOW))),
+            kit.association_buttons(item),
+        )
+    ]
+    with pytest.raises(SlackApiError):
+        client_for(fake_slack).chat_postMessage(channel=CHANNEL, text="t", blocks=raw)
+
+
+def test_refresh_edits_the_posted_message(fake_slack: FakeSlack, store: Store) -> None:
+    keys = store_estate(store, failing=3, now=NOW)
+    sender = delivery(fake_slack, store)
+    post = sender.post_digest(CHANNEL)
+    store.acknowledge(keys[0], by="U0ALICE01", reason="known", until=None, now=NOW)
+    assert sender.refresh(post)
+    message = fake_slack.message(CHANNEL, post.ts)
+    assert message.updates == 1
+    body = "\n".join(text for _, text in texts(message.blocks))
+    assert "*Acknowledged (1)*" in body
+    assert "<@U0ALICE01>" in body
+    sender.reply(post, notice("Acknowledgements expire tonight."))
+    [reply] = fake_slack.thread(CHANNEL, post.ts)
+    assert reply.text == "Acknowledgements expire tonight."
+
+
+def test_rate_limits_and_server_errors_are_retried(fake_slack: FakeSlack, store: Store) -> None:
+    store_estate(store, failing=2, now=NOW)
+    fake_slack.fail("chat.postMessage", status=429, retry_after=0, times=2)
+    fake_slack.fail("chat.update", status=503, times=1)
+    sender = delivery(fake_slack, store)
+    post = sender.post_digest(CHANNEL)
+    assert sender.refresh(post)
+    posts = fake_slack.calls_to("chat.postMessage")
+    assert [c.status for c in posts] == [429, 429, 200]
+    assert [c.status for c in fake_slack.calls_to("chat.update")] == [503, 200]
+    assert len(fake_slack.messages) == 1
+
+
+def test_sweep_post_from_the_command_line(
+    sim: object, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    from tests.test_cli import ssm3bot
+
+    env = sim.env(  # type: ignore[attr-defined]
+        SLACK_BOT_TOKEN=fake_slack.token,
+        SSM3_SLACK_API_URL=fake_slack.api_url,
+        SSM3_CHANNEL=CHANNEL,
+        SSM3_REGIONS="eu-west-1,us-east-1",
+        SSM3_DB_PATH=str(tmp_path / "cli.db"),
+    )
+    result = ssm3bot(["sweep", "--post"], env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    [call] = fake_slack.calls_to("chat.postMessage")
+    assert call.ok
+    assert "digest posted to C0DIGEST01" in result.stderr
+    store = Store(tmp_path / "cli.db")
+    assert store.latest_digest(CHANNEL) is not None
+    store.close()
+
+    missing = ssm3bot(["sweep", "--post"], {**env, "SSM3_CHANNEL": ""}, tmp_path)
+    assert missing.returncode == 2
+    assert missing.stderr.strip() == (
+        "ssm3bot: SSM3_CHANNEL: required for --post (a channel ID like C0123456789)"
+    )
