@@ -523,6 +523,10 @@ class Store:
             for row in rows
         ]
 
+    def association_count(self) -> int:
+        """How many associations the store knows, failing or not."""
+        return int(self._rows("SELECT count(*) AS n FROM associations")[0]["n"])
+
     def find(self, association_id: str) -> list[TrackedAssociation]:
         """Every stored association with this ID (one, unless IDs repeat across accounts)."""
         rows = self._rows(
