@@ -103,8 +103,10 @@ def run_sweep(
                 in_flight[pool.submit(read_scope, access, scope, store)] = scope
             if not in_flight:
                 break
-            for future in wait(in_flight, return_when=FIRST_COMPLETED).done:
-                scope = in_flight.pop(future)  # no reference to a result outlives its storing
+            finished = wait(in_flight, return_when=FIRST_COMPLETED).done
+            while finished:  # popped one by one: no reference to a result outlives its storing
+                future = finished.pop()
+                scope = in_flight.pop(future)
                 result = _outcome(future, scope, started)
                 store.save_scope(sweep_id, result, now())
                 done += 1
