@@ -5,7 +5,7 @@
 Fills a fresh SQLite store the way sweeps do (Store.save_scope): 400 account-regions of 50
 associations, half of them failing on 1 to 5 instances with the agent's error text, a tenth of
 the failures acknowledged. Then times, from stored state: build_digest, the text and JSON
-renderings and the CSV (bot/render/csv.py). Prints the median and best of `--repeat` runs.
+renderings and the CSV (bot/render/spreadsheet.py). Prints the median and best of `--repeat` runs.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from typing import TypeVar
 from bot.clock import utcnow
 from bot.digest import build_digest
 from bot.models import Association, FailedTarget, Scope, ScopeResult
-from bot.render.csv import digest_csv
 from bot.render.documents import digest_document
+from bot.render.spreadsheet import digest_csv
 from bot.render.text import render_digest
 from bot.sim.fleet import CAUSES, failure_for
 from bot.store import Store
@@ -136,7 +136,7 @@ def main() -> int:
         ("build_digest (store -> Digest)", build_median, build_best),
         ("text rendering", text_median, text_best),
         ("JSON document + json.dumps", json_median, json_best),
-        ("CSV (bot/render/csv.py)", csv_median, csv_best),
+        ("CSV (bot/render/spreadsheet.py)", csv_median, csv_best),
     ]
     print(f"{'step':34}{'median s':>10}{'best s':>9}")
     for label, median, best in steps:

@@ -10,7 +10,7 @@ from datetime import timedelta
 from bot.clock import iso, utcnow
 from bot.config import Settings
 from bot.digest import build_digest, top_error
-from bot.render.csv import COLUMNS, digest_csv, failing_csv, safe_cell
+from bot.render.spreadsheet import FAILING_COLUMNS, digest_csv, failing_csv, safe_cell
 from bot.store import Store
 from bot.sweep import run_sweep
 from tests.conftest import Sim
@@ -18,7 +18,7 @@ from tests.conftest import Sim
 
 def _rows(text: str) -> list[dict[str, str]]:
     reader = csv.DictReader(io.StringIO(text))
-    assert tuple(reader.fieldnames or ()) == COLUMNS
+    assert tuple(reader.fieldnames or ()) == FAILING_COLUMNS
     return list(reader)
 
 

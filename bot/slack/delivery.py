@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.clock import utcnow
 from bot.digest import Digest, build_digest
-from bot.render.spreadsheet import failing_csv, scopes_csv
+from bot.render.spreadsheet import digest_csv, scopes_csv
 from bot.slack.blocks import SlackMessage, digest_message
 from bot.store import DigestPost, Store
 
@@ -65,7 +65,7 @@ class Delivery:
         if message.overflow:
             uploads.append(
                 {
-                    "content": failing_csv(digest),
+                    "content": digest_csv(digest),
                     "filename": f"ssm3-failing-{digest.generated_at:%Y%m%dT%H%M}.csv",
                     "title": f"All {len(digest.failing) + len(digest.acknowledged)} failing associations",
                 }
