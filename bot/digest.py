@@ -53,6 +53,9 @@ class Digest:
     def is_new(self, tracked: TrackedAssociation) -> bool:
         return self.changes is not None and tracked.key in self.changes.new
 
+    def is_reopened(self, tracked: TrackedAssociation) -> bool:
+        return self.changes is not None and any(t.key == tracked.key for t in self.changes.reopened)
+
 
 def build_digest(store: Store, now: datetime, previous: DigestRun | None = None) -> Digest:
     """Assemble the digest from the store as it stands, and what changed since `previous`."""

@@ -97,7 +97,7 @@ def render_digest(digest: Digest) -> str:
         for row, item in zip(rows, digest.failing, strict=True):
             if digest.is_new(item):
                 row[0] = "[new] " + row[0]
-            if changes and item in changes.reopened:
+            if digest.is_reopened(item):
                 row[0] = "[reopened] " + row[0]
         lines += table(FAILING_HEADERS, rows)
     if digest.acknowledged:
