@@ -87,10 +87,11 @@ def serve(settings: Settings, *, err: TextIO = sys.stderr) -> int:
             err.write(f"ssm3bot: serving on {describe(server)} (health: /healthz)\n")
             server.run()
     except KeyboardInterrupt:
-        err.write("ssm3bot: stopping\n")
+        pass  # waitress stops on it by itself; Socket Mode raises it through
     finally:
         scheduler.shutdown(wait=False)
         services.close()
+        err.write("ssm3bot: stopped\n")
     return 0
 
 
