@@ -42,7 +42,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.aws.history import History
+from bot.aws.history import History, TargetDetail
 from bot.clock import humanize
 from bot.digest import Digest, DigestTotals, top_error
 from bot.ledger import SnapshotItem
@@ -586,19 +586,10 @@ def history_message(
 _OUTPUT_URL = re.compile(r"^https://[A-Za-z0-9.-]+\.amazonaws\.com/[A-Za-z0-9._~/%+=:@!$*,;-]*$")
 
 
-def _target_text(target: Any) -> str:
-    agent = ", ".join(
-        p
-        for p in (
-            target.ping_status,
-            f"agent {target.agent_version}" if target.agent_version else None,
-            target.platform,
-        )
-        if p
-    )
+def _target_text(target: TargetDetail) -> str:
     lines = [
         f"*{inert(target.instance_id, 40)}* {inert(target.detailed_status or 'Failed', 40)} · "
-        f"{inert(agent or 'no agent data', 80)}",
+        f"{inert(target.agent or 'no agent data', 80)}",
         f"*Likely cause:* {escape(target.cause.text)}",
     ]
     error = ": ".join(p for p in (target.error_code, target.summary) if p)
