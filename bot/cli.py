@@ -159,11 +159,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     bar.close()
     now = utcnow()
     scopes = store.sweep_scopes(summary.sweep_id)
-    swept = store.tracked(sweep_id=summary.sweep_id, now=now)
     if args.json:
+        swept = store.tracked(sweep_id=summary.sweep_id, now=now)
         _print_json(sweep_document(summary, scopes, swept), sys.stdout)
-    else:
-        failing = [t for t in swept if t.association.failing]
+    else:  # the table shows failures only: read only those (a tenth of the memory at org scale)
+        failing = store.tracked(sweep_id=summary.sweep_id, failing_only=True, now=now)
         sys.stdout.write(render_sweep(summary, scopes, failing, now))
     if args.post and not _post_digest(settings, store):
         return EXIT_NO_SCOPE

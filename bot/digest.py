@@ -53,11 +53,14 @@ class Digest:
     def is_new(self, tracked: TrackedAssociation) -> bool:
         return self.changes is not None and tracked.key in self.changes.new
 
+    def is_reopened(self, tracked: TrackedAssociation) -> bool:
+        return self.changes is not None and any(t.key == tracked.key for t in self.changes.reopened)
+
 
 def build_digest(store: Store, now: datetime, previous: DigestRun | None = None) -> Digest:
     """Assemble the digest from the store as it stands, and what changed since `previous`."""
-    tracked = store.tracked(now=now)
-    failing = [t for t in tracked if t.association.failing]
+    # Only the failing associations are read whole; the rest are only counted.
+    failing = store.tracked(failing_only=True, now=now)
     unacked = tuple(sorted((t for t in failing if t.ack is None), key=_urgency))
     acked = tuple(sorted((t for t in failing if t.ack is not None), key=_urgency))
     scopes = store.scope_states()
@@ -72,7 +75,7 @@ def build_digest(store: Store, now: datetime, previous: DigestRun | None = None)
         acknowledged=acked,
         scopes_failed=tuple(s for s in scopes if not s.ok),
         totals=DigestTotals(
-            associations=len(tracked),
+            associations=store.association_count(),
             failing=len(failing),
             acknowledged=len(acked),
             noncompliant_instances=len(instances),

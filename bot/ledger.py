@@ -131,6 +131,13 @@ class Ledger:
     def digest_claimed(self, slot: datetime) -> bool:
         return bool(self.store.query("SELECT 1 FROM digest_runs WHERE slot = ?", (iso(slot),)))
 
+    def run_for_message(self, channel: str, ts: str) -> DigestRun | None:
+        """The scheduled digest that Slack message is, if it is one."""
+        rows = self.store.query(
+            "SELECT * FROM digest_runs WHERE channel = ? AND ts = ?", (channel, ts)
+        )
+        return _run(rows[0]) if rows else None
+
     def previous_digest(self, before: datetime) -> DigestRun | None:
         """The posted digest before the one for slot `before` (what an update compares with)."""
         rows = self.store.query(

@@ -132,8 +132,8 @@ class Runner:
         digest = build_digest(self.store, now, self.ledger.last_digest())
         try:
             message = self.publisher.post_digest(digest)
-        except Exception:
-            log.exception("posting the %s digest for %s failed; will retry", kind, slot)
+        except Exception as exc:
+            self._publish_failed("post_digest", f"posting the {kind} digest for {slot}", exc)
             self.ledger.digest_failed(slot)
             return False
         self.ledger.digest_posted(
@@ -155,8 +155,8 @@ class Runner:
         digest = build_digest(self.store, now, self.ledger.previous_digest(last.slot))
         try:
             self.publisher.update_digest(PostedMessage(last.channel, last.ts), digest)
-        except Exception:
-            log.exception("updating the digest message failed")
+        except Exception as exc:
+            self._publish_failed("update_digest", "updating the digest message", exc)
             return False
         return True
 
@@ -188,8 +188,8 @@ class Runner:
             return 0
         try:
             posted = self.publisher.post_alerts([item for item, _ in due])
-        except Exception:
-            log.exception("posting %d alert(s) failed; the next sweep retries", len(due))
+        except Exception as exc:
+            self._publish_failed("post_alerts", f"posting {len(due)} alert(s)", exc)
             for item, since in due:
                 self.ledger.release_alert(item.key, since)
             return 0
@@ -199,3 +199,9 @@ class Runner:
             )
         self.metrics.alerts.inc(len(due))
         return len(due)
+
+    def _publish_failed(self, what: str, doing: str, exc: Exception) -> None:
+        """One line in the log (the next tick retries) and a count for /metrics."""
+        log.error("%s failed, will retry: %s", doing, exc)
+        log.debug("%s failed", doing, exc_info=exc)
+        self.metrics.slack_errors.labels(method=what).inc()

@@ -1,5 +1,10 @@
 """One sweep: resolve the account-regions, read them in a bounded pool, stream results to the store.
 
+Memory stays bounded however large the organisation: scopes are handed to the pool a few at
+a time (at most twice the concurrency are read or waiting to be stored at once), each result
+is written to SQLite and dropped as soon as it arrives, and each scope's client is closed
+when the scope is read.
+
 An error in one scope (AccessDenied, throttling that outlasted the retries, an endpoint that
 does not answer) marks that scope failed with its reason; it never makes the scope look
 compliant and never stops the others.
@@ -7,11 +12,12 @@ compliant and never stops the others.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -26,6 +32,10 @@ from bot.store import Store
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, ScopeResult], None]
+
+# Scopes read or waiting to be stored at once, per worker: enough that no worker waits for
+# the store, few enough that results never pile up in memory.
+IN_FLIGHT_PER_WORKER = 2
 
 
 class SweepError(RuntimeError):
@@ -58,7 +68,10 @@ def read_scope(access: AwsAccess, scope: Scope, store: Store) -> ScopeResult:
     except (ClientError, BotoCoreError) as exc:
         access.forget(scope.account_id)
         return ScopeResult(scope, False, describe_error(exc), (), started, 0.0)
-    return ScopeReader(client, scope, prior=store.prior_drilldowns(scope)).read()
+    try:
+        return ScopeReader(client, scope, prior=store.prior_drilldowns(scope)).read()
+    finally:
+        client.close()
 
 
 def new_sweep_id(now: datetime) -> str:
@@ -80,20 +93,34 @@ def run_sweep(
     started, clock = now(), time.monotonic()
     sweep_id = new_sweep_id(started)
     store.begin_sweep(sweep_id, started, len(targets), trigger)
+    window = IN_FLIGHT_PER_WORKER * settings.concurrency
+    pending = iter(targets)
+    in_flight: dict[Future[ScopeResult], Scope] = {}
     done = 0
     with ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="sweep") as pool:
-        futures = {pool.submit(read_scope, access, scope, store): scope for scope in targets}
-        for future in as_completed(futures):
-            scope = futures[future]
-            try:
-                result = future.result()
-            except Exception as exc:  # a bug in one scope must not lose the others' results
-                log.exception("sweeping %s failed unexpectedly", scope)
-                result = ScopeResult(scope, False, f"internal error: {exc}", (), started, 0.0)
-            if not result.ok:
-                log.warning("scope %s not swept: %s", scope, result.error)
-            store.save_scope(sweep_id, result, now())
-            done += 1
-            if progress is not None:
-                progress(done, len(targets), result)
+        while True:
+            for scope in itertools.islice(pending, window - len(in_flight)):
+                in_flight[pool.submit(read_scope, access, scope, store)] = scope
+            if not in_flight:
+                break
+            finished = wait(in_flight, return_when=FIRST_COMPLETED).done
+            while finished:  # popped one by one: no reference to a result outlives its storing
+                future = finished.pop()
+                scope = in_flight.pop(future)
+                result = _outcome(future, scope, started)
+                store.save_scope(sweep_id, result, now())
+                done += 1
+                if progress is not None:
+                    progress(done, len(targets), result)
     return store.finish_sweep(sweep_id, now(), time.monotonic() - clock)
+
+
+def _outcome(future: Future[ScopeResult], scope: Scope, started: datetime) -> ScopeResult:
+    try:
+        result = future.result()
+    except Exception as exc:  # a bug in one scope must not lose the others' results
+        log.exception("sweeping %s failed unexpectedly", scope)
+        return ScopeResult(scope, False, f"internal error: {exc}", (), started, 0.0)
+    if not result.ok:
+        log.warning("scope %s not swept: %s", scope, result.error)
+    return result

@@ -185,6 +185,7 @@ def test_a_failed_post_gives_the_slot_back_and_the_next_tick_posts_it(
     runner, publisher, clock = make_runner(datetime(2026, 11, 30, 8, tzinfo=UTC))
     publisher.fail_next = True
     assert not runner.digest_job()
+    assert b'ssm3_slack_errors_total{method="post_digest"} 1.0' in runner.metrics.exposition()
     clock.now += timedelta(minutes=5)
     assert runner.digest_job()
     assert len(publisher.digests) == 1

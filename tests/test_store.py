@@ -188,3 +188,32 @@ def test_digest_posts_are_remembered(store: Store) -> None:
     assert store.latest_digest().ts == "2.2"  # type: ignore[union-attr]
     assert store.digest_post("C2", "2.2") is not None
     assert store.digest_post("C2", "9.9") is None
+
+
+def test_lookups_by_key_and_by_scope_return_only_their_own_failures(store: Store) -> None:
+    other = Scope("222222222222", "us-east-1")
+    mine = _association()
+    theirs = _association(
+        account_id=other.account_id,
+        region=other.region,
+        association_id="99999999-2222-4333-8444-555555555555",
+        failed_targets=(
+            FailedTarget("i-0aaaaaaaaaaaaaaaa", "Failed", "2", "exit 2", None),
+            FailedTarget("i-0bbbbbbbbbbbbbbbb", "Failed", "2", "exit 2", None),
+        ),
+        failed_target_count=2,
+    )
+    _save(store, "s1", NOW, mine)
+    store.begin_sweep("s2", NOW, 1, "test")
+    store.save_scope("s2", ScopeResult(other, True, None, (theirs,), NOW, 0.1, 3), NOW)
+
+    (found,) = store.tracked(keys=[theirs.key])
+    assert found.association.failed_targets == theirs.failed_targets
+    assert store.tracked(keys=[]) == []
+    assert [t.key for t in store.find(mine.association_id)] == [mine.key]
+
+    prior = store.prior_drilldowns(Scope(KEY.account_id, KEY.region))
+    assert set(prior) == {mine.association_id}
+    assert prior[mine.association_id].failed_targets == mine.failed_targets
+    assert prior[mine.association_id].execution_id == mine.execution_id
+    assert store.prior_drilldowns(other)[theirs.association_id].failed_target_count == 2

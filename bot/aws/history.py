@@ -32,6 +32,12 @@ class TargetDetail:
     platform: str | None
     cause: LikelyCause
 
+    @property
+    def agent(self) -> str:
+        """'ConnectionLost, agent 3.3.1142.0, Amazon Linux': the SSM agent as SSM last saw it."""
+        version = f"agent {self.agent_version}" if self.agent_version else None
+        return ", ".join(p for p in (self.ping_status, version, self.platform) if p)
+
 
 @dataclass(frozen=True)
 class History:

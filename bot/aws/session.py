@@ -1,9 +1,14 @@
 """AWS clients per account-region: the caller's own account directly, others via AssumeRole.
 
-One AssumeRole per account serves all its regions, and its credentials refresh themselves
+One AssumeRole per account serves all its regions, and the credentials refresh themselves
 before they expire (botocore's RefreshableCredentials), so a `serve` process that lives for
-weeks never sweeps with stale keys. All per-account sessions share one model loader: a
-botocore session per account would otherwise parse the SSM model hundreds of times.
+weeks never sweeps with stale keys.
+
+What is kept per account is only those credentials (a few hundred bytes). Clients are not
+kept: a botocore client costs about 400 KB and a botocore session per account about 700 KB,
+so caching them grew a sweep of 400 account-regions past 300 MB (see docs/benchmarks.md).
+Each call to `ssm()` builds a fresh client from the one base session, signed with the
+account's credentials as they stand; a sweep uses it for one scope and closes it.
 """
 
 from __future__ import annotations
@@ -14,9 +19,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import boto3
-import botocore.session
 from botocore.config import Config
-from botocore.credentials import CredentialProvider, RefreshableCredentials
+from botocore.credentials import ReadOnlyCredentials, RefreshableCredentials
 
 from bot.config import Settings
 from bot.models import Scope
@@ -32,22 +36,12 @@ SESSION_NAME = "ssm3-bot"
 DEFAULT_STS_REGION = "us-east-1"
 
 
-class _FixedProvider(CredentialProvider):
-    """Hands botocore the refreshable credentials we built, ahead of every other source."""
-
-    METHOD = "ssm3-assume-role"
-    CANONICAL_NAME = "ssm3-assume-role"
-
-    def __init__(self, credentials: RefreshableCredentials) -> None:
-        super().__init__()
-        self._credentials = credentials
-
-    def load(self) -> RefreshableCredentials:
-        return self._credentials
+def _aware_now() -> datetime:
+    return datetime.now(UTC)
 
 
 class AwsAccess:
-    """Builds and caches clients; safe to share between the sweep's worker threads."""
+    """Builds clients and keeps each account's credentials; safe to share between threads."""
 
     def __init__(
         self,
@@ -60,6 +54,7 @@ class AwsAccess:
         read_timeout_s: float = 30,
         max_pool_connections: int = 10,
         refresh_window_s: tuple[int, int] | None = None,
+        clock: Callable[[], datetime] = _aware_now,
     ) -> None:
         self._base = session or boto3.Session()
         self.role_name = role_name
@@ -72,13 +67,14 @@ class AwsAccess:
             user_agent_extra="ssm3-bot",
         )
         self._refresh_window = refresh_window_s
+        self._clock = clock  # when credentials count as expired; tests move it forward
         self._lock = threading.Lock()
-        self._create_lock = (
-            threading.Lock()
-        )  # boto3 sessions are not safe to build clients concurrently
+        # boto3 sessions are not safe to build clients from concurrently. Client creation is
+        # CPU work under the GIL either way, so the lock costs no parallelism.
+        self._create_lock = threading.Lock()
         self._account_locks: dict[str, threading.Lock] = {}
-        self._sessions: dict[str, boto3.Session] = {}
-        self._clients: dict[tuple[str, str, str], Any] = {}
+        self._credentials: dict[str, RefreshableCredentials] = {}
+        self._sts: STSClient | None = None
         self._identity: dict[str, str] | None = None
         self.assume_role_calls = 0
 
@@ -96,10 +92,17 @@ class AwsAccess:
     def default_region(self) -> str | None:
         return self._base.region_name
 
+    def _sts_client(self) -> STSClient:
+        with self._lock:
+            if self._sts is None:
+                region = self.default_region or DEFAULT_STS_REGION
+                self._sts = self._client(service="sts", region=region)
+            return self._sts
+
     def _identity_once(self) -> dict[str, str]:
+        sts = self._sts_client()
         with self._lock:
             if self._identity is None:
-                sts = self._client(self._base, "sts", self.default_region or DEFAULT_STS_REGION)
                 reply = sts.get_caller_identity()
                 self._identity = {"account": reply["Account"], "arn": reply["Arn"]}
             return self._identity
@@ -121,11 +124,14 @@ class AwsAccess:
 
     def organization_accounts(self) -> list[str]:
         """ACTIVE member accounts of the organisation (needs organizations:ListAccounts)."""
-        org: OrganizationsClient = self._client(self._base, "organizations", DEFAULT_STS_REGION)
-        accounts: list[str] = []
-        for page in org.get_paginator("list_accounts").paginate():
-            accounts.extend(a["Id"] for a in page["Accounts"] if a.get("Status") == "ACTIVE")
-        return accounts
+        org: OrganizationsClient = self._client(service="organizations", region=DEFAULT_STS_REGION)
+        try:
+            accounts: list[str] = []
+            for page in org.get_paginator("list_accounts").paginate():
+                accounts.extend(a["Id"] for a in page["Accounts"] if a.get("Status") == "ACTIVE")
+            return accounts
+        finally:
+            org.close()
 
     # -- clients ------------------------------------------------------------------------------
     def warm_up(self, services: tuple[str, ...] = ("ssm", "sts")) -> None:
@@ -133,84 +139,104 @@ class AwsAccess:
         the first request that needs it: a parse holds the GIL for tens of milliseconds."""
         region = self.default_region or DEFAULT_STS_REGION
         for service in services:
-            self._client(self._base, service, region)
+            self._client(service=service, region=region).close()
 
     def ssm(self, scope: Scope) -> SSMClient:
-        client: SSMClient = self._scoped_client(scope, "ssm")
+        """A new SSM client for one account-region; close it when done.
+
+        Its credentials are frozen when it is built and stay valid for at least ten minutes
+        (botocore refreshes them sooner than that), so ask again for longer work.
+        """
+        client: SSMClient = self.client(scope, "ssm")
         return client
 
     def securityhub(self, scope: Scope) -> SecurityHubClient:
-        client: SecurityHubClient = self._scoped_client(scope, "securityhub")
+        """A new Security Hub client for one account-region (doctor reads SSM.3's status)."""
+        client: SecurityHubClient = self.client(scope, "securityhub")
         return client
 
     def config_service(self, scope: Scope) -> ConfigServiceClient:
-        client: ConfigServiceClient = self._scoped_client(scope, "config")
+        """A new AWS Config client for one account-region (doctor reads recorder status)."""
+        client: ConfigServiceClient = self.client(scope, "config")
         return client
 
-    def _scoped_client(self, scope: Scope, service: str) -> Any:
-        key = (scope.account_id, scope.region, service)
-        with self._lock:
-            if key in self._clients:
-                return self._clients[key]
-        session = self.session_for(scope.account_id)
-        client = self._client(session, service, scope.region)
-        with self._lock:
-            return self._clients.setdefault(key, client)
+    def client(self, scope: Scope, service: str) -> Any:
+        """A new client of any service for one account-region (AssumeRole on first use)."""
+        return self._client(
+            service=service, region=scope.region, credentials=self.credentials_for(scope.account_id)
+        )
 
-    def session_for(self, account_id: str) -> boto3.Session:
-        """The caller's session for its own account; an assumed-role session for any other."""
+    def credentials_for(self, account_id: str) -> ReadOnlyCredentials | None:
+        """The account's current assumed-role credentials; None for the caller's own account.
+
+        The first call for an account assumes its role; later calls reuse the credentials and
+        assume the role again only when they are about to expire.
+        """
         if account_id == self.caller_account:
-            return self._base
+            return None
         with self._lock:
             account_lock = self._account_locks.setdefault(account_id, threading.Lock())
         with account_lock:  # one AssumeRole per account, even when its regions start together
-            if account_id not in self._sessions:
-                self._sessions[account_id] = self._assumed_session(account_id)
-            return self._sessions[account_id]
+            credentials = self._credentials.get(account_id)
+            if credentials is None:
+                credentials = self._assume(account_id)
+                self._credentials[account_id] = credentials
+        return credentials.get_frozen_credentials()
 
     def forget(self, account_id: str) -> None:
-        """Drop an account's cached session and clients (after its role was denied, say)."""
+        """Drop an account's credentials (after its role was denied, say)."""
         with self._lock:
-            self._sessions.pop(account_id, None)
-            for key in [k for k in self._clients if k[0] == account_id]:
-                del self._clients[key]
+            self._credentials.pop(account_id, None)
 
     def role_arn(self, account_id: str) -> str:
         return f"arn:{self.partition}:iam::{account_id}:role/{self.role_name}"
 
-    def _assumed_session(self, account_id: str) -> boto3.Session:
-        sts: STSClient = self._client(self._base, "sts", self.default_region or DEFAULT_STS_REGION)
+    def _assume(self, account_id: str) -> RefreshableCredentials:
+        sts = self._sts_client()
         role_arn = self.role_arn(account_id)
 
-        def fetch() -> dict[str, str]:
-            self.assume_role_calls += 1
+        def fetch() -> dict[str, Any]:
+            with self._lock:
+                self.assume_role_calls += 1
             reply = sts.assume_role(RoleArn=role_arn, RoleSessionName=SESSION_NAME)
             creds = reply["Credentials"]
-            expiration: datetime = creds["Expiration"]
             return {
                 "access_key": creds["AccessKeyId"],
                 "secret_key": creds["SecretAccessKey"],
                 "token": creds["SessionToken"],
-                "expiry_time": expiration.astimezone(UTC).isoformat(),
+                "expiry_time": creds["Expiration"].astimezone(UTC).isoformat(),
             }
 
+        first = fetch()
         advisory, mandatory = self._refresh_window or (None, None)
-        credentials = RefreshableCredentials.create_from_metadata(
-            metadata=fetch(),
+        return RefreshableCredentials(
+            access_key=first["access_key"],
+            secret_key=first["secret_key"],
+            token=first["token"],
+            expiry_time=datetime.fromisoformat(first["expiry_time"]),
             refresh_using=fetch,
             method="sts-assume-role",
+            time_fetcher=self._clock,
             advisory_timeout=advisory,
             mandatory_timeout=mandatory,
         )
-        core = botocore.session.Session()
-        # Share the parsed service models; each botocore session would load its own copy.
-        core.register_component("data_loader", self._base._session.get_component("data_loader"))
-        core.get_component("credential_provider").insert_before("env", _FixedProvider(credentials))
-        return boto3.Session(botocore_session=core, region_name=self.default_region)
 
-    def _client(self, session: boto3.Session, service: str, region: str) -> Any:
-        make: Callable[..., Any] = session.client
+    def _client(
+        self, *, service: str, region: str, credentials: ReadOnlyCredentials | None = None
+    ) -> Any:
+        keys: dict[str, str | None] = {}
+        if credentials is not None:
+            keys = {
+                "aws_access_key_id": credentials.access_key,
+                "aws_secret_access_key": credentials.secret_key,
+                "aws_session_token": credentials.token,
+            }
+        make: Callable[..., Any] = self._base.client
         with self._create_lock:
             return make(
-                service, region_name=region, endpoint_url=self.endpoint_url, config=self.config
+                service,
+                region_name=region,
+                endpoint_url=self.endpoint_url,
+                config=self.config,
+                **keys,
             )

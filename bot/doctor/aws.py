@@ -184,7 +184,7 @@ def judge_accounts_error(exc: SweepError) -> Check:
 def _assume(access: AwsAccess, account_id: str) -> Finding | None:
     """None when the role was assumed; else why not, and what to deploy."""
     try:
-        access.session_for(account_id)
+        access.credentials_for(account_id)
     except (ClientError, BotoCoreError) as exc:
         access.forget(account_id)
         reason = error_code(exc) if isinstance(exc, ClientError) else describe_error(exc)
@@ -250,16 +250,20 @@ class ScopeProbe:
 def probe_scope(access: AwsAccess, scope: Scope) -> ScopeProbe:
     reads = ReadProbe()
     try:
-        probe_state_manager(access.ssm(scope), reads)
-    except _Unreachable:
-        return ScopeProbe(reads, None, None)
-    except (ClientError, BotoCoreError) as exc:  # building the client (credentials, region)
+        ssm = access.ssm(scope)
+    except (ClientError, BotoCoreError) as exc:  # credentials, region
         reads.unreachable = describe_error(exc)
         return ScopeProbe(reads, None, None)
+    try:
+        probe_state_manager(ssm, reads)
+    except _Unreachable:
+        return ScopeProbe(reads, None, None)
+    finally:
+        ssm.close()
     return ScopeProbe(
         reads,
-        judge_security_hub(_ask(lambda: _ssm3_associations(access.securityhub(scope)))),
-        judge_config(_ask(lambda: _recorders(access.config_service(scope)))),
+        judge_security_hub(_ask(lambda: _ssm3_associations(access, scope))),
+        judge_config(_ask(lambda: _recorders(access, scope))),
     )
 
 
@@ -350,15 +354,22 @@ def _ask(call: Callable[[], Any]) -> _Asked:
         return _Asked(code="unreachable", message=describe_error(exc))
 
 
-def _ssm3_associations(client: SecurityHubClient) -> list[Any]:
-    reply = client.list_standards_control_associations(SecurityControlId="SSM.3", MaxResults=25)
+def _ssm3_associations(access: AwsAccess, scope: Scope) -> list[Any]:
+    client: SecurityHubClient = access.securityhub(scope)
+    try:
+        reply = client.list_standards_control_associations(SecurityControlId="SSM.3", MaxResults=25)
+    finally:
+        client.close()
     return list(reply.get("StandardsControlAssociationSummaries", []))
 
 
-def _recorders(client: ConfigServiceClient) -> list[Any]:
-    return list(
-        client.describe_configuration_recorder_status().get("ConfigurationRecordersStatus", [])
-    )
+def _recorders(access: AwsAccess, scope: Scope) -> list[Any]:
+    client: ConfigServiceClient = access.config_service(scope)
+    try:
+        reply = client.describe_configuration_recorder_status()
+    finally:
+        client.close()
+    return list(reply.get("ConfigurationRecordersStatus", []))
 
 
 # -- judging ----------------------------------------------------------------------------------------

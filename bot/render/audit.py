@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.clock import iso
+from bot.render.spreadsheet import safe_cell
 from bot.render.text import table
 from bot.store import AuditEntry
 
@@ -32,7 +33,6 @@ FIELDS = (
 )
 DETAIL_WIDTH = 60
 # A spreadsheet evaluates a cell that starts with one of these (OWASP "CSV injection").
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
@@ -100,8 +100,4 @@ def _plain(text: str | None, width: int) -> str:
 
 
 def _cell(value: object) -> object:
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+    return safe_cell(value) if value is None or isinstance(value, str) else value

@@ -1,7 +1,9 @@
 """CSV renderings (pure): the digest's full list of failing associations, and the scopes not swept.
 
 Posted to the digest's thread when the message itself had to summarise ("…and 212 more").
-Cells that a spreadsheet would run as a formula are prefixed with a quote (CSV injection).
+Cells that a spreadsheet would run as a formula (=, +, -, @ and friends at the start) are
+prefixed with a quote (CSV injection): association names, error text and acknowledgement
+reasons come from AWS and from people, and AWS allows names that start with a minus.
 """
 
 from __future__ import annotations
@@ -32,16 +34,20 @@ FAILING_COLUMNS = (
 SCOPE_COLUMNS = ("account_id", "region", "swept_at", "error")
 
 
-def _cell(value: object) -> str:
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: object) -> str:
+    """A cell that spreadsheet software shows as text, never evaluates."""
     text = "" if value is None else str(value)
-    return "'" + text if text[:1] in {"=", "+", "-", "@", "\t", "\r"} else text
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def _write(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
-    writer.writerows([_cell(v) for v in row] for row in rows)
+    writer.writerows([safe_cell(v) for v in row] for row in rows)
     return out.getvalue()
 
 
@@ -64,11 +70,14 @@ def failing_row(item: TrackedAssociation) -> list[object]:
     ]
 
 
-def failing_csv(digest: Digest) -> str:
+def failing_csv(items: Iterable[TrackedAssociation]) -> str:
+    """The failing ones of `items`, one row each, in the order given, with a header row."""
+    return _write(FAILING_COLUMNS, (failing_row(t) for t in items if t.association.failing))
+
+
+def digest_csv(digest: Digest) -> str:
     """Every failing association, unacknowledged first (in digest order), then acknowledged."""
-    return _write(
-        FAILING_COLUMNS, (failing_row(t) for t in (*digest.failing, *digest.acknowledged))
-    )
+    return failing_csv((*digest.failing, *digest.acknowledged))
 
 
 def scopes_csv(scopes: Sequence[ScopeStatus]) -> str:

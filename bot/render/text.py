@@ -97,7 +97,7 @@ def render_digest(digest: Digest) -> str:
         for row, item in zip(rows, digest.failing, strict=True):
             if digest.is_new(item):
                 row[0] = "[new] " + row[0]
-            if changes and item in changes.reopened:
+            if digest.is_reopened(item):
                 row[0] = "[reopened] " + row[0]
         lines += table(FAILING_HEADERS, rows)
     if digest.acknowledged:
@@ -209,17 +209,8 @@ def render_history(history: History, now: datetime) -> str:
         f"({history.failed_count} failed{f', first {shown} shown' if shown < history.failed_count else ''})",
     ]
     for target in history.targets:
-        agent = ", ".join(
-            p
-            for p in (
-                target.ping_status,
-                f"agent {target.agent_version}" if target.agent_version else None,
-                target.platform,
-            )
-            if p
-        )
         lines.append(
-            f"  {target.instance_id}  {target.detailed_status or ''}  [{agent or 'no agent data'}]"
+            f"  {target.instance_id}  {target.detailed_status or ''}  [{target.agent or 'no agent data'}]"
         )
         if target.error_code or target.summary:
             lines.append(

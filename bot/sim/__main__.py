@@ -1,16 +1,26 @@
 """`python -m bot.sim`: serve a simulated fleet on loopback until interrupted.
 
-It prints the `export` lines that point boto3 (and `ssm3bot`) at it.
+It prints the `export` lines that point boto3 (and `ssm3bot`) at it. With `--control` it
+prints one JSON line instead (endpoint and credentials) and then answers commands on stdin,
+one a line, so a benchmark can run the simulator in its own process and still read its
+call counts: `counts` (calls by service:operation since the last reset, as one JSON line),
+`reset`, `quit`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import threading
 
-from bot.sim.fleet import generate_fleet
+from bot.sim.fleet import Fleet, Latency, generate_fleet
 from bot.sim.server import SimServer
+
+
+def _range(value: str) -> tuple[int, int]:
+    low, _, high = value.partition("-")
+    return int(low), int(high or low)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,6 +37,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--failing", type=int, default=3, help="failing associations per account-region"
     )
+    parser.add_argument("--instances", type=int, default=40, help="instances per account-region")
+    parser.add_argument(
+        "--failed-instances",
+        type=_range,
+        default=(1, 5),
+        metavar="LOW-HIGH",
+        help="failed instances of each failing association (inclusive range)",
+    )
+    parser.add_argument("--latency-ms", type=float, default=0, help="added to every AWS call")
+    parser.add_argument(
+        "--no-validate",
+        action="store_true",
+        help="skip checking each response against botocore's output shapes (benchmarks)",
+    )
+    parser.add_argument(
+        "--control", action="store_true", help="print JSON, then take commands on stdin"
+    )
     parser.add_argument("--deny", default="", help="comma list of account IDs that deny AssumeRole")
     args = parser.parse_args(argv)
     fleet = generate_fleet(
@@ -35,24 +62,68 @@ def main(argv: list[str] | None = None) -> int:
         regions=tuple(r for r in args.regions.split(",") if r),
         associations=args.associations,
         failing=args.failing,
+        instances=args.instances,
+        failed_instances=args.failed_instances,
         deny_accounts=[a for a in args.deny.split(",") if a],
     )
-    server = SimServer(fleet, port=args.port).start()
-    credentials = fleet.caller_credentials
-    print(f"# simulated SSM/STS/Organizations on {server.endpoint_url} (Ctrl-C to stop)")
-    print(f"export AWS_ENDPOINT_URL={server.endpoint_url}")
-    print(f"export AWS_ACCESS_KEY_ID={credentials.access_key_id}")
-    print(f"export AWS_SECRET_ACCESS_KEY={credentials.secret_access_key}")
-    print(f"export AWS_DEFAULT_REGION={args.regions.split(',')[0]}")
-    print(f"# accounts: {', '.join(fleet.accounts)}")
-    sys.stdout.flush()
+    if args.latency_ms:
+        fleet.add_latency(Latency(args.latency_ms / 1000))
+    server = SimServer(fleet, port=args.port, validate=not args.no_validate).start()
     try:
-        threading.Event().wait()
+        if args.control:
+            _serve_commands(fleet, server)
+        else:
+            _print_exports(fleet, server, args.regions.split(",")[0])
+            threading.Event().wait()
     except KeyboardInterrupt:
         pass
     finally:
         server.stop()
     return 0
+
+
+def _print_exports(fleet: Fleet, server: SimServer, region: str) -> None:
+    credentials = fleet.caller_credentials
+    print(f"# simulated SSM/STS/Organizations on {server.endpoint_url} (Ctrl-C to stop)")
+    print(f"export AWS_ENDPOINT_URL={server.endpoint_url}")
+    print(f"export AWS_ACCESS_KEY_ID={credentials.access_key_id}")
+    print(f"export AWS_SECRET_ACCESS_KEY={credentials.secret_access_key}")
+    print(f"export AWS_DEFAULT_REGION={region}")
+    print(f"# accounts: {', '.join(fleet.accounts)}")
+    sys.stdout.flush()
+
+
+def _serve_commands(fleet: Fleet, server: SimServer) -> None:
+    credentials = fleet.caller_credentials
+    _reply(
+        {
+            "endpoint_url": server.endpoint_url,
+            "access_key_id": credentials.access_key_id,
+            "secret_access_key": credentials.secret_access_key,
+            "accounts": list(fleet.accounts),
+        }
+    )
+    for line in sys.stdin:
+        command = line.strip()
+        if command == "counts":
+            with fleet.lock:
+                counts: dict[str, int] = {}
+                for call, n in fleet.calls.items():
+                    name = f"{call.service}:{call.operation}"
+                    counts[name] = counts.get(name, 0) + n
+            _reply({"counts": counts, "violations": len(fleet.violations)})
+        elif command == "reset":
+            fleet.reset_calls()
+            _reply({"ok": True})
+        elif command == "quit":
+            return
+        else:
+            _reply({"error": f"unknown command {command!r}"})
+
+
+def _reply(document: object) -> None:
+    sys.stdout.write(json.dumps(document) + "\n")
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":

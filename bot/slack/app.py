@@ -14,11 +14,14 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+from prometheus_client import CONTENT_TYPE_LATEST
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot.clock import iso
 from bot.config import ConfigError
+from bot.health import assess, sweep_period
+from bot.ledger import Ledger
 from bot.slack.listeners import register
 from bot.slack.operations import Operations
 from bot.slack.services import Services
@@ -32,6 +35,7 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+METRICS_PATH = "/metrics"
 LISTENER_THREADS = 16
 HTTP_THREADS = 16
 
@@ -74,19 +78,43 @@ def wsgi_app(app: App, services: Services) -> Callable[..., Iterable[bytes]]:
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
 
     def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") == "GET":
-            last = services.store.last_sweep()
-            body = json.dumps(
-                {"status": "ok", "last_sweep": iso(last.finished_at) if last else None}
-            ).encode()
-            start_response(
-                "200 OK",
-                [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+        if environ.get("REQUEST_METHOD") == "GET" and environ.get("PATH_INFO") == HEALTH_PATH:
+            healthy, body = health_document(services)
+            status = "200 OK" if healthy else "503 Service Unavailable"
+            return _answer(start_response, status, "application/json", body)
+        if environ.get("REQUEST_METHOD") == "GET" and environ.get("PATH_INFO") == METRICS_PATH:
+            return _answer(
+                start_response, "200 OK", CONTENT_TYPE_LATEST, services.metrics.exposition()
             )
-            return [body]
         return slack(environ, start_response)
 
     return application
+
+
+def health_document(services: Services) -> tuple[bool, bytes]:
+    """/healthz: healthy while the last finished sweep is at most two sweep periods old."""
+    settings, now = services.settings, services.clock()
+    last_digest = Ledger(services.store).last_digest()
+    report = assess(
+        last_sweep=services.store.last_sweep(finished=True),
+        period=sweep_period(settings.sweep_schedule, settings.timezone, now),
+        now=now,
+        last_digest_at=last_digest.posted_at if last_digest else None,
+    )
+    sweep = report.last_sweep_at
+    body = {
+        "status": "ok" if report.healthy else "unhealthy",
+        "last_sweep": iso(sweep),
+        "last_digest": iso(last_digest.posted_at) if last_digest else None,
+        "max_sweep_age_s": int(report.max_age.total_seconds()),
+        "detail": list(report.lines),
+    }
+    return report.healthy, json.dumps(body).encode()
+
+
+def _answer(start_response: StartResponse, status: str, kind: str, body: bytes) -> list[bytes]:
+    start_response(status, [("Content-Type", kind), ("Content-Length", str(len(body)))])
+    return [body]
 
 
 def http_server(

@@ -42,9 +42,10 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.aws.history import History
+from bot.aws.history import History, TargetDetail
 from bot.clock import humanize
 from bot.digest import Digest, DigestTotals, top_error
+from bot.ledger import SnapshotItem
 from bot.models import AssociationKey, ScopeStatus, TrackedAssociation
 from bot.slack.parsing import MAX_REASON
 
@@ -222,9 +223,18 @@ def digest_message(
         tail += [DividerBlock(), section]
     if digest.scopes_failed:
         tail.append(_scopes_section(digest.scopes_failed))
+    if digest.changes is not None and digest.changes.resolved:
+        tail.append(_resolved_section(digest.changes.resolved))
 
     rows: list[list[Block]] = [
-        _failing_blocks(item, digest.generated_at, reruns.get(item.key), buttons, zone)
+        _failing_blocks(
+            item,
+            digest.generated_at,
+            reruns.get(item.key),
+            buttons,
+            zone,
+            badge=_badge(digest, item),
+        )
         for item in digest.failing[: max(0, shown)]
     ]
     more_line = 1  # the "…and N more" section, when needed
@@ -276,16 +286,23 @@ def _counts_line(t: DigestTotals, digest: Digest, zone: ZoneInfo | None) -> str:
         )
     else:
         line += "\nNo sweep has finished yet: try `/ssm3 sweep`."
+    changes = digest.changes
+    if changes is not None:
+        line += (
+            f"\nSince the last digest ({slack_date(changes.since, zone=zone)}): "
+            f"*{len(changes.new)}* new · *{len(changes.resolved)}* resolved · "
+            f"*{len(changes.reopened)}* reopened after an acknowledgement expired."
+        )
     return line
 
 
-def association_line(item: TrackedAssociation, now: datetime) -> str:
+def association_line(item: TrackedAssociation, now: datetime, badge: str = "") -> str:
     """Name, document, where, how many instances, for how long, the top error (mrkdwn)."""
     a = item.association
     since = humanize(now - item.failing_since) if item.failing_since else "?"
     failed = a.failed_target_count or len(a.failed_targets)
     lines = [
-        f"*{inert(a.display_name, 80)}* · {inert(a.document_name, 60)}",
+        f"{badge}*{inert(a.display_name, 80)}* · {inert(a.document_name, 60)}",
         f"{escape(a.account_id)} · {escape(a.region)} · *{failed}/{a.total_targets}* instances failed"
         f" · failing for *{since}*",
     ]
@@ -295,14 +312,22 @@ def association_line(item: TrackedAssociation, now: datetime) -> str:
     return "\n".join(lines)
 
 
+def _badge(digest: Digest, item: TrackedAssociation) -> str:
+    if digest.is_reopened(item):
+        return "*Reopened* · "
+    return "*New* · " if digest.is_new(item) else ""
+
+
 def _failing_blocks(
     item: TrackedAssociation,
     now: datetime,
     rerun: Any,
     buttons: bool,
     zone: ZoneInfo | None,
+    *,
+    badge: str = "",
 ) -> list[Block]:
-    blocks: list[Block] = [SectionBlock(text=md(association_line(item, now)))]
+    blocks: list[Block] = [SectionBlock(text=md(association_line(item, now, badge)))]
     if rerun is not None:
         blocks.append(ContextBlock(elements=[md(rerun_note(rerun, zone))]))
     if buttons:
@@ -395,6 +420,57 @@ def _scopes_section(scopes: Sequence[ScopeStatus], limit: int = 8) -> SectionBlo
     if len(scopes) > limit:
         lines.append(f"…and {len(scopes) - limit} more.")
     return SectionBlock(text=md("\n".join(lines)))
+
+
+def _resolved_section(items: Sequence[SnapshotItem], limit: int = 8) -> SectionBlock:
+    lines = [f"*Resolved since the last digest ({len(items)})*"]
+    for item in items[:limit]:
+        lines.append(
+            f"• {inert(item.name, 60)} · {inert(item.document, 40)} · "
+            f"{escape(item.key.account_id)} {escape(item.key.region)}"
+        )
+    if len(items) > limit:
+        lines.append(f"…and {len(items) - limit} more.")
+    return SectionBlock(text=md("\n".join(lines)))
+
+
+# -- alerts on new failures ------------------------------------------------------------------------
+ALERTS_SHOWN = 10
+
+
+def alert_message(
+    items: Sequence[TrackedAssociation], *, now: datetime, zone: ZoneInfo | None = None
+) -> SlackMessage:
+    """A short message for associations that just started failing, with the digest's buttons."""
+    count = len(items)
+    headline = (
+        "New failure: an association just started failing"
+        if count == 1
+        else f"New failures: {count} associations just started failing"
+    )
+    budget = _Budget()
+    budget.add([SectionBlock(text=md(f":rotating_light: *{escape(headline)}*"))])
+    shown = 0
+    for item in items[:ALERTS_SHOWN]:
+        group: list[Block] = [
+            SectionBlock(text=md(association_line(item, now))),
+            association_buttons(item),
+        ]
+        if not budget.fits(group, reserve_blocks=1, reserve_chars=200):
+            break
+        budget.add(group)
+        shown += 1
+    if count > shown:
+        budget.add(
+            [
+                ContextBlock(
+                    elements=[md(f"…and {count - shown} more: `/ssm3 status` lists every failure.")]
+                )
+            ]
+        )
+    names = ", ".join(clip(item.association.display_name, 60) for item in items[:3])
+    more = f" and {count - 3} more" if count > 3 else ""
+    return SlackMessage(text=f"{headline}: {names}{more}", blocks=budget.used, hidden=count - shown)
 
 
 # -- status of one association -------------------------------------------------------------------
@@ -510,19 +586,10 @@ def history_message(
 _OUTPUT_URL = re.compile(r"^https://[A-Za-z0-9.-]+\.amazonaws\.com/[A-Za-z0-9._~/%+=:@!$*,;-]*$")
 
 
-def _target_text(target: Any) -> str:
-    agent = ", ".join(
-        p
-        for p in (
-            target.ping_status,
-            f"agent {target.agent_version}" if target.agent_version else None,
-            target.platform,
-        )
-        if p
-    )
+def _target_text(target: TargetDetail) -> str:
     lines = [
         f"*{inert(target.instance_id, 40)}* {inert(target.detailed_status or 'Failed', 40)} · "
-        f"{inert(agent or 'no agent data', 80)}",
+        f"{inert(target.agent or 'no agent data', 80)}",
         f"*Likely cause:* {escape(target.cause.text)}",
     ]
     error = ": ".join(p for p in (target.error_code, target.summary) if p)

@@ -1,11 +1,16 @@
 """Posting the digest to Slack and keeping it current: post it (with the full list as a CSV in
 its thread when the message had to summarise), remember where it went, edit it in place after
-a re-run or an acknowledgement, and reply in its thread."""
+a sweep, a re-run or an acknowledgement, and reply in its thread. Alerts on new failures go
+out here too.
+
+A digest the scheduler posted compares itself with the digest before it (what is new,
+resolved, reopened); an edit keeps that comparison, so the message reads the same story all day.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -14,8 +19,10 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.clock import utcnow
 from bot.digest import Digest, build_digest
-from bot.render.spreadsheet import failing_csv, scopes_csv
-from bot.slack.blocks import SlackMessage, digest_message
+from bot.ledger import Ledger
+from bot.models import TrackedAssociation
+from bot.render.spreadsheet import digest_csv, scopes_csv
+from bot.slack.blocks import SlackMessage, alert_message, digest_message
 from bot.store import DigestPost, Store
 
 log = logging.getLogger(__name__)
@@ -43,10 +50,18 @@ class Delivery:
         reruns = self.store.reruns_since(since) if since is not None else {}
         return digest_message(digest, reruns=reruns, zone=self.zone)
 
-    def post_digest(self, channel: str) -> DigestPost:
+    def current_digest(self, post: DigestPost | None) -> Digest:
+        """The digest as the store stands, compared with what came before `post` if the scheduler
+        posted it (a digest posted by hand compares with nothing)."""
+        ledger = Ledger(self.store)
+        run = ledger.run_for_message(post.channel, post.ts) if post is not None else None
+        previous = ledger.previous_digest(run.slot) if run is not None else None
+        return build_digest(self.store, self.clock(), previous)
+
+    def post_digest(self, channel: str, digest: Digest | None = None) -> DigestPost:
         """Post the digest; when it had to summarise, attach the full lists in its thread."""
         now = self.clock()
-        digest = build_digest(self.store, now)
+        digest = digest or build_digest(self.store, now)
         message = self.render(digest, None)
         reply = self.client.chat_postMessage(
             channel=channel, text=message.text, blocks=message.blocks_json()
@@ -65,7 +80,7 @@ class Delivery:
         if message.overflow:
             uploads.append(
                 {
-                    "content": failing_csv(digest),
+                    "content": digest_csv(digest),
                     "filename": f"ssm3-failing-{digest.generated_at:%Y%m%dT%H%M}.csv",
                     "title": f"All {len(digest.failing) + len(digest.acknowledged)} failing associations",
                 }
@@ -86,9 +101,9 @@ class Delivery:
                 initial_comment="The full lists behind this digest.",
             )
 
-    def refresh(self, post: DigestPost) -> bool:
+    def refresh(self, post: DigestPost, digest: Digest | None = None) -> bool:
         """Edit a posted digest to show the store as it is now; False if Slack refused."""
-        message = self.render(build_digest(self.store, self.clock()), post.posted_at)
+        message = self.render(digest or self.current_digest(post), post.posted_at)
         try:
             self.client.chat_update(
                 channel=post.channel, ts=post.ts, text=message.text, blocks=message.blocks_json()
@@ -104,6 +119,14 @@ class Delivery:
             if post is not None and (post.channel, post.ts) not in seen:
                 seen.add((post.channel, post.ts))
                 self.refresh(post)
+
+    def post_alerts(self, channel: str, items: Sequence[TrackedAssociation]) -> str:
+        """One message for the associations that just started failing; its ts."""
+        message = alert_message(items, now=self.clock(), zone=self.zone)
+        reply = self.client.chat_postMessage(
+            channel=channel, text=message.text, blocks=message.blocks_json()
+        )
+        return str(reply["ts"])
 
     def reply(self, post: DigestPost, message: SlackMessage) -> None:
         self.client.chat_postMessage(

@@ -1,16 +1,24 @@
 """`ssm3bot serve`: the Slack app in Socket Mode (SLACK_APP_TOKEN set) or over HTTP on
-SSM3_HTTP_PORT. Configuration is checked before anything starts."""
+SSM3_HTTP_PORT, and the scheduler beside it (sweeps, the daily digest, alerts, expiries).
+Configuration is checked before anything starts."""
 
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+import threading
 from typing import TextIO
 
+from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt.error import BoltError
 
 from bot.config import ConfigError, Settings
+from bot.runner import Runner
+from bot.scheduler import build_scheduler
 from bot.slack.app import build_app, describe, http_server, run_socket_mode
+from bot.slack.delivery import Delivery
+from bot.slack.publisher import SlackPublisher
 from bot.slack.services import Services
 
 log = logging.getLogger(__name__)
@@ -29,6 +37,35 @@ def check(settings: Settings) -> None:
         )
 
 
+def start_schedule(services: Services, *, err: TextIO) -> BackgroundScheduler:
+    """The Runner on APScheduler, started; its catch-up (a stale sweep, a missed digest) runs
+    on a thread of its own so Slack is answered from the first second."""
+    settings = services.settings
+    publisher = None
+    if settings.channel:
+        delivery = Delivery(
+            client=services.client, store=services.store, zone=settings.zone, clock=services.clock
+        )
+        publisher = SlackPublisher(delivery, settings.channel)
+    else:
+        err.write(
+            "ssm3bot: SSM3_CHANNEL is not set: sweeps run, but no digest or alert is posted\n"
+        )
+    runner = Runner(
+        settings=settings,
+        store=services.store,
+        access=services.access,
+        publisher=publisher,
+        clock=services.clock,
+        metrics=services.metrics,
+    )
+    services.runner = runner
+    scheduler = build_scheduler(runner)
+    scheduler.start()
+    threading.Thread(target=runner.startup, name="ssm3-startup", daemon=True).start()
+    return scheduler
+
+
 def serve(settings: Settings, *, err: TextIO = sys.stderr) -> int:
     check(settings)
     services = Services.from_settings(settings)
@@ -37,6 +74,9 @@ def serve(settings: Settings, *, err: TextIO = sys.stderr) -> int:
         app = build_app(services)
     except BoltError as exc:  # e.g. auth.test refused the token
         raise ConfigError("SLACK_BOT_TOKEN", f"Slack did not accept it: {exc}") from None
+    # SIGTERM (docker stop) unwinds like Ctrl-C, so the scheduler and timers stop cleanly.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    scheduler = start_schedule(services, err=err)
     try:
         if settings.socket_mode:
             assert settings.slack_app_token is not None
@@ -46,6 +86,14 @@ def serve(settings: Settings, *, err: TextIO = sys.stderr) -> int:
             server = http_server(app, services, host=LISTEN_HOST, port=settings.http_port)
             err.write(f"ssm3bot: serving on {describe(server)} (health: /healthz)\n")
             server.run()
+    except KeyboardInterrupt:
+        pass  # waitress stops on it by itself; Socket Mode raises it through
     finally:
+        scheduler.shutdown(wait=False)
         services.close()
+        err.write("ssm3bot: stopped\n")
     return 0
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt

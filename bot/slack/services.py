@@ -23,6 +23,8 @@ from slack_sdk.http_retry.handler import RetryHandler
 from bot.aws.session import AwsAccess
 from bot.clock import utcnow
 from bot.config import ConfigError, Settings
+from bot.metrics import Metrics
+from bot.runner import Runner
 from bot.slack.permissions import Operators
 from bot.store import Store
 
@@ -60,6 +62,8 @@ class Services:
     client: WebClient
     clock: Callable[[], datetime] = utcnow
     followup_delay_s: float = FOLLOWUP_DELAY_S
+    metrics: Metrics = field(default_factory=Metrics)
+    runner: Runner | None = None  # set by `serve`: the scheduled jobs
     operators: Operators = field(init=False)
     sweep_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _timers: list[threading.Timer] = field(default_factory=list, init=False)

@@ -1,0 +1,158 @@
+"""The scheduled life of `serve` as Slack sees it: the scheduled digest is posted once and edited
+in place after a re-run and an acknowledgement, alerts carry the digest's buttons, and /healthz
+and /metrics report on the sweeps."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from bot.runner import Runner
+from bot.sim.fleet import failure_for
+from bot.slack import blocks as kit
+from bot.slack.delivery import Delivery
+from bot.slack.publisher import SlackPublisher
+from tests.conftest import Sim
+from tests.fakes.block_kit import texts
+from tests.fakes.fixtures import OPERATOR
+from tests.fakes.slack_api import FakeSlack, Message
+from tests.fakes.slack_harness import CHANNEL, SlackHarness, ack_values
+from tests.support.virtual_time import FakeClock
+
+Harness = Callable[..., SlackHarness]
+
+
+def body_text(message: Message) -> str:
+    return "\n".join(text for _, text in texts(message.blocks))
+
+
+def top_level(fake: FakeSlack) -> list[Message]:
+    """Messages posted to the channel itself (not thread replies)."""
+    return [m for m in fake.messages.values() if m.channel == CHANNEL and m.thread_ts is None]
+
+
+def runner_for(h: SlackHarness, clock: Callable[[], datetime]) -> Runner:
+    services = h.services
+    delivery = Delivery(
+        client=services.client, store=services.store, zone=h.settings.zone, clock=clock
+    )
+    runner = Runner(
+        settings=h.settings,
+        store=services.store,
+        access=services.access,
+        publisher=SlackPublisher(delivery, CHANNEL),
+        clock=clock,
+        metrics=services.metrics,
+    )
+    services.runner = runner
+    return runner
+
+
+def test_the_days_digest_is_edited_not_reposted_after_a_rerun_and_an_acknowledgement(
+    make_harness: Harness, fake_slack: FakeSlack, sim: Sim
+) -> None:
+    h = make_harness()
+    runner = runner_for(h, lambda: datetime.now(UTC))
+    assert runner.digest_job()
+    [digest] = top_level(fake_slack)
+    failing = h.services.store.tracked(failing_only=True)
+    rerun_target, ack_target = failing[0], failing[1]
+    sim.fleet.find_association(rerun_target.key.association_id)[1].fix_on_rerun = True
+
+    h.click(kit.ACTION_RERUN, kit.key_value(rerun_target.key), user=OPERATOR, message_ts=digest.ts)
+    fake_slack.wait_for(lambda: "↻ Re-run by" in body_text(fake_slack.message(CHANNEL, digest.ts)))
+
+    h.click(kit.ACTION_ACK, kit.key_value(ack_target.key), user=OPERATOR, message_ts=digest.ts)
+    [opened] = fake_slack.wait_for(lambda: fake_slack.calls_to("views.open", ok=True))
+    assert (
+        h.submit_view(opened.params["view"], ack_values("OPS-9 vendor fix"), user=OPERATOR).status
+        == 200
+    )
+    fake_slack.wait_for(
+        lambda: "*Acknowledged (1)*" in body_text(fake_slack.message(CHANNEL, digest.ts))
+    )
+
+    assert len(top_level(fake_slack)) == 1, "edited in place, never posted again"
+    assert fake_slack.message(CHANNEL, digest.ts).updates >= 2
+    assert sim.fleet.call_count("StartAssociationsOnce") == 1
+
+
+def test_an_edit_keeps_what_changed_since_the_previous_digest(
+    make_harness: Harness, fake_slack: FakeSlack, sim: Sim
+) -> None:
+    h = make_harness(digest_schedule="0 9 * * *", timezone="UTC")
+    clock = FakeClock(datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0))
+    runner = runner_for(h, clock)
+    assert runner.digest_job()
+    scope = sim.fleet.scope(sim.fleet.caller_account, "eu-west-1")
+    healthy = next(a for a in scope.associations.values() if a.status == "Success")
+    sim.fleet.run_association(
+        healthy.association_id,
+        failures={
+            healthy.instance_ids[0]: failure_for("permissions", healthy.document, random.Random(1))
+        },
+    )
+    clock.now += timedelta(days=1)
+    runner.sweep_job()
+    assert runner.digest_job()
+    second = top_level(fake_slack)[-1]
+    assert "Since the last digest" in body_text(second)
+    assert "*New* · " in body_text(second)
+
+    (item,) = h.services.store.find(healthy.association_id)
+    h.click(kit.ACTION_ACK, kit.key_value(item.key), user=OPERATOR, message_ts=second.ts)
+    [opened] = fake_slack.wait_for(lambda: fake_slack.calls_to("views.open", ok=True))
+    h.submit_view(opened.params["view"], ack_values("known"), user=OPERATOR)
+    edited = fake_slack.wait_for(
+        lambda: (m := fake_slack.message(CHANNEL, second.ts)).updates and m
+    )
+    assert "Since the last digest" in body_text(edited)
+
+
+def test_a_new_failure_is_alerted_with_the_digests_buttons(
+    make_harness: Harness, fake_slack: FakeSlack, sim: Sim
+) -> None:
+    h = make_harness()
+    runner = runner_for(h, lambda: datetime.now(UTC))
+    scope = sim.fleet.scope(sim.fleet.caller_account, "us-east-1")
+    healthy = next(a for a in scope.associations.values() if a.status == "Success")
+    sim.fleet.run_association(
+        healthy.association_id,
+        failures={
+            healthy.instance_ids[0]: failure_for("unreachable", healthy.document, random.Random(2))
+        },
+    )
+    runner.sweep_job()
+    runner.sweep_job()
+    [alert] = [m for m in top_level(fake_slack) if "just started failing" in (m.text or "")]
+    text = body_text(alert)
+    assert ":rotating_light:" in text
+    assert f"`{healthy.name or healthy.association_id}`" in text
+    actions = [
+        element["action_id"]
+        for block in alert.blocks or []
+        if block["type"] == "actions"
+        for element in block["elements"]
+    ]
+    assert actions == [kit.ACTION_HISTORY, kit.ACTION_RERUN, kit.ACTION_ACK]
+
+
+def test_healthz_follows_the_sweeps_and_metrics_count_them(
+    make_harness: Harness, fake_slack: FakeSlack
+) -> None:
+    h = make_harness(sweep=False)
+    status, body = h.request("GET", "/healthz")
+    assert status == 503
+    assert b'"status": "unhealthy"' in body
+    runner = runner_for(h, lambda: datetime.now(UTC))
+    runner.sweep_job()
+    status, body = h.request("GET", "/healthz")
+    assert status == 200
+    assert b'"status": "ok"' in body
+    status, metrics = h.request("GET", "/metrics")
+    assert status == 200
+    failing = len(h.services.store.tracked(failing_only=True))
+    assert f"ssm3_failing_associations {float(failing)}".encode() in metrics
+    assert b'ssm3_sweeps_total{trigger="schedule"} 1.0' in metrics
+    assert b"ssm3_scopes_failed 0.0" in metrics

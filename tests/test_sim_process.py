@@ -1,0 +1,74 @@
+"""`python -m bot.sim --control`: the simulator in its own process, as the benchmarks run it,
+answering boto3 over loopback and reporting its call counts on stdin/stdout."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+
+@pytest.fixture
+def sim_process() -> Iterator[subprocess.Popen[str]]:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bot.sim",
+            "--control",
+            "--port=0",
+            "--accounts=2",
+            "--regions=eu-west-1",
+            "--associations=55",
+            "--instances=10",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    yield process
+    if process.poll() is None:
+        process.kill()
+    process.wait(timeout=10)
+
+
+def _ask(process: subprocess.Popen[str], command: str) -> dict[str, Any]:
+    assert process.stdin is not None
+    assert process.stdout is not None
+    process.stdin.write(command + "\n")
+    process.stdin.flush()
+    reply: dict[str, Any] = json.loads(process.stdout.readline())
+    return reply
+
+
+def test_control_channel_reports_and_resets_call_counts(
+    sim_process: subprocess.Popen[str],
+) -> None:
+    assert sim_process.stdout is not None
+    hello = json.loads(sim_process.stdout.readline())
+    assert len(hello["accounts"]) == 2
+    ssm = boto3.client(
+        "ssm",
+        region_name="eu-west-1",
+        endpoint_url=hello["endpoint_url"],
+        aws_access_key_id=hello["access_key_id"],
+        aws_secret_access_key=hello["secret_access_key"],
+    )
+    pages = list(ssm.get_paginator("list_associations").paginate())
+    ssm.close()
+    assert sum(len(p["Associations"]) for p in pages) == 55
+
+    assert _ask(sim_process, "counts") == {"counts": {"ssm:ListAssociations": 2}, "violations": 0}
+    assert _ask(sim_process, "reset") == {"ok": True}
+    assert _ask(sim_process, "counts") == {"counts": {}, "violations": 0}
+    assert "error" in _ask(sim_process, "launch")
+
+    assert sim_process.stdin is not None
+    sim_process.stdin.write("quit\n")
+    sim_process.stdin.flush()
+    assert sim_process.wait(timeout=10) == 0
