@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -241,6 +241,12 @@ def m002_slack(db: Database) -> None:
         pk="id",
     )
     db.table("reruns").create_index(["account_id", "region", "association_id"])
+
+
+@migrations()
+def m003_cache(db: Database) -> None:
+    """Small answers worth keeping for a while (the organisation's account list)."""
+    db.table("cache").create({"name": str, "value": str, "stored_at": str}, pk="name")
 
 
 @dataclass(frozen=True)
@@ -817,6 +823,20 @@ class Store:
             )
             for r in self._rows(sql, params)
         ]
+
+    def cached(self, name: str, *, max_age: timedelta, now: datetime) -> Any:
+        """A value stored by `remember` no longer ago than `max_age`, else None."""
+        rows = self._rows("SELECT value, stored_at FROM cache WHERE name = ?", (name,))
+        stored = parse_iso(rows[0]["stored_at"]) if rows else None
+        if stored is None or not timedelta(0) <= now - stored <= max_age:
+            return None
+        return json.loads(rows[0]["value"])
+
+    def remember(self, name: str, value: Any, *, now: datetime) -> None:
+        with self._write() as db:
+            db.table("cache").insert(
+                {"name": name, "value": json.dumps(value), "stored_at": iso(now)}, replace=True
+            )
 
     @contextmanager
     def transaction(self) -> Iterator[Database]:

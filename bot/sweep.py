@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -31,6 +31,9 @@ from bot.store import Store
 
 log = logging.getLogger(__name__)
 
+ORG_ACCOUNTS = "org_accounts"
+ORG_ACCOUNTS_TTL = timedelta(minutes=15)
+
 Progress = Callable[[int, int, ScopeResult], None]
 
 # Scopes read or waiting to be stored at once, per worker: enough that no worker waits for
@@ -42,8 +45,17 @@ class SweepError(RuntimeError):
     """The sweep could not start: no scope could even be listed (e.g. no credentials)."""
 
 
-def resolve_scopes(settings: Settings, access: AwsAccess) -> list[Scope]:
-    """The account-regions to sweep, from SSM3_ACCOUNTS / SSM3_REGIONS and the caller's identity."""
+def resolve_scopes(
+    settings: Settings,
+    access: AwsAccess,
+    store: Store | None = None,
+    now: datetime | None = None,
+) -> list[Scope]:
+    """The account-regions to sweep, from SSM3_ACCOUNTS / SSM3_REGIONS and the caller's identity.
+
+    With SSM3_ACCOUNTS=org the account list is kept for ORG_ACCOUNTS_TTL: Organizations allows
+    only a few calls a second per organisation, and two sweeps in a row need not ask twice.
+    """
     regions = settings.regions or ((access.default_region,) if access.default_region else ())
     if not regions:
         raise ConfigError(
@@ -52,12 +64,22 @@ def resolve_scopes(settings: Settings, access: AwsAccess) -> list[Scope]:
         )
     try:
         if settings.accounts_from_org:
-            accounts = access.organization_accounts()
+            accounts = _organization_accounts(access, store, now or utcnow())
         else:
             accounts = list(settings.accounts) or [access.caller_account]
     except (ClientError, BotoCoreError) as exc:
         raise SweepError(f"cannot list the accounts to sweep: {describe_error(exc)}") from exc
     return [Scope(account, region) for account in accounts for region in regions]
+
+
+def _organization_accounts(access: AwsAccess, store: Store | None, now: datetime) -> list[str]:
+    cached = store.cached(ORG_ACCOUNTS, max_age=ORG_ACCOUNTS_TTL, now=now) if store else None
+    if isinstance(cached, list):
+        return [str(account) for account in cached]
+    accounts = access.organization_accounts()
+    if store is not None:
+        store.remember(ORG_ACCOUNTS, accounts, now=now)
+    return accounts
 
 
 def read_scope(access: AwsAccess, scope: Scope, store: Store) -> ScopeResult:
@@ -89,7 +111,7 @@ def run_sweep(
     scopes: list[Scope] | None = None,
 ) -> SweepSummary:
     """Sweep every scope and store the outcome; return the sweep's summary."""
-    targets = scopes if scopes is not None else resolve_scopes(settings, access)
+    targets = scopes if scopes is not None else resolve_scopes(settings, access, store, now())
     started, clock = now(), time.monotonic()
     sweep_id = new_sweep_id(started)
     store.begin_sweep(sweep_id, started, len(targets), trigger)

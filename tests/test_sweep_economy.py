@@ -106,7 +106,7 @@ def test_second_sweep_in_the_same_process_costs_only_the_listing_pages(
 
     scopes = len(ACCOUNTS) * len(REGIONS)
     assert _ssm_calls(org.fleet) == {
-        "ListAccounts": 1,  # the organisation may have changed: asked every sweep
+        # The account list is kept for ORG_ACCOUNTS_TTL: Organizations is rate-limited hard.
         "ListAssociations": scopes * math.ceil(ASSOCIATIONS / 50),
     }
     assert second.failing == first.failing
@@ -132,7 +132,6 @@ def test_second_sweep_in_a_fresh_process_assumes_each_role_once_more(
 
     assert _ssm_calls(org.fleet) == {
         "GetCallerIdentity": 1,
-        "ListAccounts": 1,
         "AssumeRole": len(ACCOUNTS) - 1,
         "ListAssociations": len(ACCOUNTS) * len(REGIONS) * math.ceil(ASSOCIATIONS / 50),
     }
@@ -153,7 +152,6 @@ def test_lapsed_credentials_are_renewed_once_per_account(
 
     assert summary.scopes_failed == 0
     assert _ssm_calls(org.fleet) == {
-        "ListAccounts": 1,
         "AssumeRole": len(ACCOUNTS) - 1,
         "ListAssociations": len(ACCOUNTS) * len(REGIONS) * math.ceil(ASSOCIATIONS / 50),
     }
@@ -212,3 +210,20 @@ def test_the_sweep_holds_only_a_window_of_results_in_memory(
     assert most_alive <= window + 1  # the one being stored, and at most a window waiting
     assert most_ahead <= window + 1  # scopes are handed to the pool a window at a time
     assert all(ref() is None for ref in results)
+
+
+def test_the_organisations_accounts_are_listed_again_once_the_list_is_old(
+    org: Sim, org_settings: Settings, store: Store
+) -> None:
+    from bot.sweep import ORG_ACCOUNTS_TTL
+
+    start = datetime.now(UTC)
+    access = org.access()
+    run_sweep(settings=org_settings, access=access, store=store, now=lambda: start)
+    assert org.fleet.call_count("ListAccounts") == 1
+    soon = start + ORG_ACCOUNTS_TTL - timedelta(seconds=1)
+    run_sweep(settings=org_settings, access=access, store=store, now=lambda: soon)
+    assert org.fleet.call_count("ListAccounts") == 1
+    later = start + ORG_ACCOUNTS_TTL + timedelta(seconds=1)
+    run_sweep(settings=org_settings, access=access, store=store, now=lambda: later)
+    assert org.fleet.call_count("ListAccounts") == 2
