@@ -1,4 +1,4 @@
-"""The `ssm3bot` command line: sweep, digest, history, audit, health, demo (serve, doctor grow here)."""
+"""The `ssm3bot` command line: sweep, digest, history, audit, health, doctor, serve, demo."""
 
 from __future__ import annotations
 
@@ -79,6 +79,13 @@ def build_parser() -> argparse.ArgumentParser:
         "health", help="exit 0 when the last sweep is recent enough (Docker's HEALTHCHECK)"
     )
     health.set_defaults(handler=cmd_health)
+
+    doctor = commands.add_parser(
+        "doctor",
+        help="check the set-up (configuration, Slack, AWS): one line each, the fix for each failure",
+        description="Exit status: 0 nothing failed, 1 a check failed, 2 the configuration is invalid.",
+    )
+    doctor.set_defaults(handler=cmd_doctor)
 
     serve = commands.add_parser(
         "serve", help="the Slack app: Socket Mode with SLACK_APP_TOKEN, else HTTP on SSM3_HTTP_PORT"
@@ -325,6 +332,17 @@ def _last_digest_at(store: Store | None) -> datetime | None:
 
     run = Ledger(store).last_digest() if store is not None else None
     return run.posted_at if run else None
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from bot.clock import utcnow
+    from bot.doctor import render_report, run_doctor
+
+    settings, problems = Settings.from_env_all_problems()
+    report = run_doctor(settings, problems, now=utcnow())
+    encoding = (sys.stdout.encoding or "").lower().replace("-", "").replace("_", "")
+    sys.stdout.write(render_report(report, ascii_only=not encoding.startswith("utf")))
+    return report.exit_code
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

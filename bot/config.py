@@ -25,6 +25,29 @@ _ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 
 T = TypeVar("T")
 
+# Every variable Settings.from_env reads; .env.example and the README's configuration table
+# list exactly these (tests/test_config_docs.py keeps the three equal).
+VARIABLES: tuple[str, ...] = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SSM3_SLACK_API_URL",
+    "SSM3_CHANNEL",
+    "SSM3_REGIONS",
+    "SSM3_ACCOUNTS",
+    "SSM3_ROLE_NAME",
+    "SSM3_SWEEP_SCHEDULE",
+    "SSM3_DIGEST_SCHEDULE",
+    "SSM3_TIMEZONE",
+    "SSM3_DB_PATH",
+    "SSM3_OPERATORS",
+    "SSM3_RERUN_COOLDOWN",
+    "SSM3_HTTP_PORT",
+    "SSM3_CONCURRENCY",
+    "SSM3_ALERTS",
+    "AWS_REGION",
+)
+
 
 class ConfigError(ValueError):
     """A bad configuration value; its message names the variable and says what is expected."""
@@ -76,10 +99,7 @@ class Settings:
         cls, environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")
     ) -> Settings:
         """Read and validate every variable; raise ConfigError naming the first bad one."""
-        env: dict[str, str] = {}
-        if dotenv is not None and dotenv.is_file():
-            env.update(read_dotenv(dotenv))
-        env.update(os.environ if environ is None else environ)
+        env = _environment(environ, dotenv)
 
         def get(name: str) -> str | None:
             value = env.get(name, "").strip()
@@ -123,6 +143,32 @@ class Settings:
             alerts=_or(get("SSM3_ALERTS"), "SSM3_ALERTS", _on_off, True),
             aws_region=get("AWS_REGION"),
         )
+
+    @classmethod
+    def from_env_all_problems(
+        cls, environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")
+    ) -> tuple[Settings, list[ConfigError]]:
+        """Every bad variable at once (for `doctor`): the settings as if the bad ones were unset,
+        and one ConfigError per bad variable, in the order from_env meets them."""
+        env = _environment(environ, dotenv)
+        problems: list[ConfigError] = []
+        while True:
+            try:
+                return cls.from_env(env, dotenv=None), problems
+            except ConfigError as exc:
+                if exc.variable not in env:  # pragma: no cover - every check reads its variable
+                    raise
+                problems.append(exc)
+                env = {k: v for k, v in env.items() if k != exc.variable}
+
+
+def _environment(environ: Mapping[str, str] | None, dotenv: Path | None) -> dict[str, str]:
+    """The `.env` file overlaid by the real environment (or by `environ`, in tests)."""
+    env: dict[str, str] = {}
+    if dotenv is not None and dotenv.is_file():
+        env.update(read_dotenv(dotenv))
+    env.update(os.environ if environ is None else environ)
+    return env
 
 
 def read_dotenv(path: Path) -> dict[str, str]:

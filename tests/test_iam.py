@@ -1,7 +1,7 @@
 """Least privilege, proved from behaviour: the IAM policies in iam/ grant exactly the AWS
 operations the code calls, as the simulator logged them while the real code paths ran.
 
-To cover a new code path (the Slack app's history and re-run, doctor), add a `CodePath` to
+To cover a new code path (the Slack app's history and re-run, say), add a `CodePath` to
 CODE_PATHS: it gets a fresh simulated estate, and every operation it calls must then be
 granted by the policy it names. A new AWS call anywhere in bot/ that no code path drives
 fails `test_every_aws_call_in_the_source_is_driven`.
@@ -42,9 +42,10 @@ POLICY_FILES = {
     "bot": "ssm3-bot.json",  # the bot's own identity
     "bot-org": "ssm3-bot-org.json",  # ... when SSM3_ACCOUNTS=org
 }
-# Where each service's actions belong: State Manager in the swept accounts, the rest is the
-# bot's own identity reaching them.
+# Where each service's actions belong: State Manager (and doctor's Security Hub and Config
+# reads) in the swept accounts, the rest is the bot's own identity reaching them.
 BOT_POLICY_FOR_SERVICE = {"sts": "bot", "organizations": "bot-org"}
+MEMBER_SERVICES = ("ssm", "securityhub", "config")
 
 
 @dataclass(frozen=True)
@@ -99,8 +100,18 @@ def rerun_an_association(sim: Sim, tmp: Path) -> None:
     assert len(association.executions) > 1
 
 
+def doctor_on_the_organisation(sim: Sim, tmp: Path) -> None:
+    """`ssm3bot doctor`'s AWS checks: every read it tries in every account-region passes."""
+    from bot.doctor.aws import aws_checks
+
+    checks = aws_checks(_settings(tmp), sim.access)
+    assert [c.text for c in checks if c.status != "pass"] == []
+    assert any("all 7 State Manager reads allowed in 6 account-regions" in c.text for c in checks)
+
+
 CODE_PATHS: tuple[CodePath, ...] = (
     CodePath("sweep", "readonly", sweep_the_organisation),
+    CodePath("doctor", "readonly", doctor_on_the_organisation),
     CodePath("history", "readonly", history_of_a_failing_association),
     CodePath("rerun", "operator", rerun_an_association),
 )
@@ -186,17 +197,17 @@ def test_each_action_is_in_the_policy_of_who_calls_it(called: dict[str, set[str]
     read_paths = [p.name for p in CODE_PATHS if p.policy == "readonly"]
     operate_paths = [p.name for p in CODE_PATHS if p.policy == "operator"]
     everything = _union(called, list(called)) - NEEDS_NO_PERMISSION
-    ssm_reads = {a for a in _union(called, read_paths) if a.startswith("ssm:")}
+    member_reads = {a for a in _union(called, read_paths) if a.split(":")[0] in MEMBER_SERVICES}
     ssm_operations = {a for a in _union(called, operate_paths) if a.startswith("ssm:")}
 
-    assert actions_of(policy_document("readonly")) == ssm_reads
+    assert actions_of(policy_document("readonly")) == member_reads
     # The operator policy adds only what re-running needs beyond reading.
-    assert actions_of(policy_document("operator")) == ssm_operations - ssm_reads
+    assert actions_of(policy_document("operator")) == ssm_operations - member_reads
     for service, policy in BOT_POLICY_FOR_SERVICE.items():
         assert actions_of(policy_document(policy)) == {
             a for a in everything if a.startswith(f"{service}:")
         }
-    assert {a.split(":")[0] for a in everything} <= {"ssm", *BOT_POLICY_FOR_SERVICE}
+    assert {a.split(":")[0] for a in everything} <= {*MEMBER_SERVICES, *BOT_POLICY_FOR_SERVICE}
 
 
 def test_the_read_only_paths_never_change_anything(called: dict[str, set[str]]) -> None:
@@ -214,7 +225,9 @@ def test_every_aws_call_in_the_source_is_driven(called: dict[str, set[str]]) -> 
     source = "\n".join(p.read_text() for p in (ROOT / "bot").rglob("*.py") if "sim" not in p.parts)
     # The services the code makes clients for: any quoted service name in a *client( call.
     named = set(re.findall(r"client\([^)]*?[\"']([a-z0-9-]+)[\"']", source))
-    services = {"ssm", "sts", "organizations"} | (named & set(loader.get_available_services()))
+    services = {"ssm", "sts", "organizations", "securityhub", "config"} | (
+        named & set(loader.get_available_services())
+    )
     missing = []
     for service in sorted(services):
         model = loader.get_service_model(service)

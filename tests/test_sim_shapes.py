@@ -111,6 +111,15 @@ def test_each_operation_through_boto3_conforms(sim: Sim) -> None:
     assert description["SyncCompliance"] in {"AUTO", "MANUAL"}
     ssm.start_associations_once(AssociationIds=[association_id])
 
+    hub = session.client("securityhub", endpoint_url=sim.endpoint_url)
+    controls = hub.list_standards_control_associations(SecurityControlId="SSM.3", MaxResults=1)
+    assert [c["AssociationStatus"] for c in controls["StandardsControlAssociationSummaries"]] == [
+        "ENABLED"
+    ]
+    config = session.client("config", endpoint_url=sim.endpoint_url)
+    recorders = config.describe_configuration_recorder_status()["ConfigurationRecordersStatus"]
+    assert [r["recording"] for r in recorders] == [True]
+
     exercised = {(call.service, call.operation) for call in sim.fleet.calls}
     assert exercised == set(HANDLERS), "every simulated operation is exercised here"
     assert sim.fleet.violations == []
@@ -138,3 +147,20 @@ def test_unknown_credentials_are_refused(sim: Sim) -> None:
     with pytest.raises(ClientError) as raised:
         stranger.client("ssm", endpoint_url=sim.endpoint_url).list_associations()
     assert raised.value.response["Error"]["Code"] == "UnrecognizedClientException"
+
+
+def test_security_hub_and_config_answer_like_aws_when_off(sim: Sim) -> None:
+    """Security Hub is rest-json (routed by path), Config JSON 1.1; both say 'off' as AWS does."""
+    scope = sim.fleet.scope(sim.fleet.caller_account, "eu-west-1")
+    scope.ssm3_control, scope.config_recording = None, None
+    hub = sim.session().client("securityhub", endpoint_url=sim.endpoint_url)
+    with pytest.raises(ClientError) as off:
+        hub.list_standards_control_associations(SecurityControlId="SSM.3")
+    assert off.value.response["Error"]["Code"] == "InvalidAccessException"
+    assert off.value.response["ResponseMetadata"]["HTTPStatusCode"] == 401
+    with pytest.raises(ClientError) as unknown:
+        hub.describe_hub()  # routed to its operation, which the simulator does not implement
+    assert unknown.value.response["Error"]["Code"] == "InvalidAction"
+    assert "securityhub:DescribeHub" in unknown.value.response["Error"]["Message"]
+    config = sim.session().client("config", endpoint_url=sim.endpoint_url)
+    assert config.describe_configuration_recorder_status()["ConfigurationRecordersStatus"] == []

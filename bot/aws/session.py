@@ -26,7 +26,9 @@ from bot.config import Settings
 from bot.models import Scope
 
 if TYPE_CHECKING:
+    from mypy_boto3_config import ConfigServiceClient
     from mypy_boto3_organizations import OrganizationsClient
+    from mypy_boto3_securityhub import SecurityHubClient
     from mypy_boto3_ssm import SSMClient
     from mypy_boto3_sts import STSClient
 
@@ -77,12 +79,13 @@ class AwsAccess:
         self.assume_role_calls = 0
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> AwsAccess:
-        """boto3's own credential and region chain, with AWS_REGION as a last resort for the region."""
+    def from_settings(cls, settings: Settings, **options: Any) -> AwsAccess:
+        """boto3's own credential and region chain, with AWS_REGION as a last resort for the region.
+        `options` go to the constructor (doctor asks for short timeouts and few attempts)."""
         session = boto3.Session()
         if session.region_name is None and settings.aws_region:
             session = boto3.Session(region_name=settings.aws_region)
-        return cls(session=session, role_name=settings.role_name)
+        return cls(session=session, role_name=settings.role_name, **options)
 
     # -- who we are ---------------------------------------------------------------------------
     @property
@@ -108,6 +111,11 @@ class AwsAccess:
     def caller_account(self) -> str:
         """The account of the credentials the process runs with (STS GetCallerIdentity)."""
         return self._identity_once()["account"]
+
+    @property
+    def caller_arn(self) -> str:
+        """The ARN of the identity the process runs as."""
+        return self._identity_once()["arn"]
 
     @property
     def partition(self) -> str:
@@ -140,6 +148,16 @@ class AwsAccess:
         (botocore refreshes them sooner than that), so ask again for longer work.
         """
         client: SSMClient = self.client(scope, "ssm")
+        return client
+
+    def securityhub(self, scope: Scope) -> SecurityHubClient:
+        """A new Security Hub client for one account-region (doctor reads SSM.3's status)."""
+        client: SecurityHubClient = self.client(scope, "securityhub")
+        return client
+
+    def config_service(self, scope: Scope) -> ConfigServiceClient:
+        """A new AWS Config client for one account-region (doctor reads recorder status)."""
+        client: ConfigServiceClient = self.client(scope, "config")
         return client
 
     def client(self, scope: Scope, service: str) -> Any:

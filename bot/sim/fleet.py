@@ -92,6 +92,10 @@ class SimScope:
     region: str
     instances: dict[str, SimInstance] = field(default_factory=dict)
     associations: dict[str, SimAssociation] = field(default_factory=dict)
+    # Security Hub's SSM.3 control in the foundational standard; None: Security Hub is off here.
+    ssm3_control: Literal["ENABLED", "DISABLED"] | None = "ENABLED"
+    # AWS Config's recorder: recording or stopped; None: no recorder was ever set up.
+    config_recording: bool | None = True
 
     def associations_of(self, instance_id: str) -> Iterator[SimAssociation]:
         for association in self.associations.values():

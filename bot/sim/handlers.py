@@ -459,6 +459,64 @@ def list_accounts(fleet: Fleet, caller: Caller, params: Mapping[str, Any]) -> di
         return _with_token({"Accounts": items}, token)
 
 
+# -- Security Hub and AWS Config (what `doctor` reads about SSM.3's evaluation) ----------------------
+
+_FSBP = "standards/aws-foundational-security-best-practices/v/1.0.0"
+
+
+def list_standards_control_associations(
+    fleet: Fleet, caller: Caller, params: Mapping[str, Any]
+) -> dict[str, Any]:
+    control = params.get("SecurityControlId")
+    with fleet.lock:
+        status = _scope(fleet, caller).ssm3_control
+    if status is None:
+        raise ApiError(
+            "InvalidAccessException",
+            f"Account {caller.account_id} is not subscribed to AWS Security Hub",
+            401,
+        )
+    if control != "SSM.3":
+        raise ApiError("InvalidInputException", f"Control {control} is not a security control.")
+    region, account = caller.region, caller.account_id
+    summaries = [
+        {
+            "StandardsArn": f"arn:aws:securityhub:{region}::{_FSBP}",
+            "SecurityControlId": "SSM.3",
+            "SecurityControlArn": f"arn:aws:securityhub:{region}:{account}:security-control/SSM.3",
+            "AssociationStatus": status,
+            "RelatedRequirements": [],
+            "StandardsControlTitle": "Amazon EC2 instances managed by Systems Manager should "
+            "have an association compliance status of COMPLIANT",
+        }
+    ]
+    page, token = _page(summaries, params, 25, 100)
+    return _with_token({"StandardsControlAssociationSummaries": page}, token)
+
+
+def describe_configuration_recorder_status(
+    fleet: Fleet, caller: Caller, params: Mapping[str, Any]
+) -> dict[str, Any]:
+    with fleet.lock:
+        recording = _scope(fleet, caller).config_recording
+    if recording is None:
+        return {"ConfigurationRecordersStatus": []}
+    changed = fleet.now().replace(microsecond=0)
+    return {
+        "ConfigurationRecordersStatus": [
+            {
+                "arn": f"arn:aws:config:{caller.region}:{caller.account_id}:"
+                "configuration-recorder/default/ssm3sim",
+                "name": "default",
+                "recording": recording,
+                "lastStatus": "Success" if recording else "NotApplicable",
+                "lastStartTime": changed,
+                "lastStatusChangeTime": changed,
+            }
+        ]
+    }
+
+
 HANDLERS: dict[tuple[str, str], Handler] = {
     ("ssm", "ListAssociations"): list_associations,
     ("ssm", "DescribeAssociation"): describe_association,
@@ -472,4 +530,6 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("sts", "GetCallerIdentity"): get_caller_identity,
     ("sts", "AssumeRole"): assume_role,
     ("organizations", "ListAccounts"): list_accounts,
+    ("securityhub", "ListStandardsControlAssociations"): list_standards_control_associations,
+    ("config", "DescribeConfigurationRecorderStatus"): describe_configuration_recorder_status,
 }

@@ -1,4 +1,5 @@
-"""A loopback HTTP endpoint that speaks SSM and Organizations (JSON 1.1) and STS (query/XML).
+"""A loopback HTTP endpoint that speaks SSM, Organizations and Config (JSON 1.1), Security Hub
+(rest-json) and STS (query/XML).
 
 Unmodified boto3 reaches it through `endpoint_url` or `AWS_ENDPOINT_URL`. The caller's
 account is told by the access key in the SigV4 `Authorization` header and the region by its
@@ -21,10 +22,15 @@ from xml.sax.saxutils import escape
 
 from bot.sim.fleet import Call, Credential, Fleet
 from bot.sim.handlers import HANDLERS, ApiError, Caller
+from bot.sim.restjson import REST_JSON_SERVICES, route
 from bot.sim.shapes import check_output
 
 _CREDENTIAL = re.compile(r"Credential=([^/]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
-_TARGETS = {"AmazonSSM": "ssm", "AWSOrganizationsV20161128": "organizations"}
+_TARGETS = {
+    "AmazonSSM": "ssm",
+    "AWSOrganizationsV20161128": "organizations",
+    "StarlingDoveService": "config",
+}
 _STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/"
 
 
@@ -95,9 +101,24 @@ class _Handler(BaseHTTPRequestHandler):
             except ValueError:
                 params = {}
             self._dispatch(service, operation, params, json_protocol=True)
+        elif self._signed_for() in REST_JSON_SERVICES:
+            self._rest("POST", body)
         else:
             form = dict(parse_qsl(body.decode()))
             self._dispatch("sts", form.get("Action", ""), _unflatten(form), json_protocol=False)
+
+    def do_GET(self) -> None:
+        self._rest("GET", b"")
+
+    def _signed_for(self) -> str:
+        """The service named in the SigV4 credential scope (rest-json has no target header)."""
+        match = _CREDENTIAL.search(self.headers.get("Authorization", ""))
+        return match.group(3) if match else ""
+
+    def _rest(self, method: str, body: bytes) -> None:
+        service = self._signed_for()
+        operation, params = route(service, method, self.path, body)
+        self._dispatch(service, operation or f"{method} {self.path}", params, json_protocol=True)
 
     def _dispatch(
         self, service: str, operation: str, params: Mapping[str, Any], *, json_protocol: bool

@@ -2,8 +2,10 @@
 
 It implements the methods ssm3-bot calls (chat.postMessage, chat.update, chat.postEphemeral,
 views.open, views.update, the three steps of files_upload_v2, auth.test,
-usergroups.users.list) and the `response_url`s of slash commands and buttons. It records every
-call, checks the bot token, keeps the messages it accepted (so chat.update must name a real
+usergroups.users.list, conversations.info, apps.connections.open) and the `response_url`s of
+slash commands and buttons. It records every call, checks the bot token and the scopes granted
+to it (answering `missing_scope` as Slack does, and listing them in the `x-oauth-scopes`
+header), keeps the messages it accepted (so chat.update must name a real
 message), and refuses Block Kit beyond Slack's limits with Slack's own error codes
 (`tests/fakes/block_kit.py`). It can be told to answer some methods with HTTP 429 and a
 Retry-After, or a 5xx, a number of times.
@@ -16,7 +18,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -38,9 +40,13 @@ METHOD_SCOPES: dict[str, str | None] = {
     "files.getUploadURLExternal": "files:write",
     "files.completeUploadExternal": "files:write",
     "usergroups.users.list": "usergroups:read",
+    "conversations.info": "channels:read",
+    "apps.connections.open": None,  # app-level token with connections:write, no bot scope
 }
 # Receiving slash commands needs `commands`; it is no Web API call.
 INBOUND_SCOPES = {"commands"}
+# Everything above: what an app created from manifest.yaml is granted.
+ALL_SCOPES = frozenset({scope for scope in METHOD_SCOPES.values() if scope} | INBOUND_SCOPES)
 
 
 @dataclass
@@ -95,8 +101,18 @@ class FakeSlack:
         bot_user_id: str = "U0SSM3BOT",
         team_id: str = "T0FAKETEAM",
         response_url_uses: int = 5,
+        app_token: str = "xapp-fake-app-token",  # noqa: S107
+        scopes: Collection[str] = ALL_SCOPES,
+        bot_channels: Collection[str] | None = None,
+        private_channels: Collection[str] = (),
     ) -> None:
+        """`bot_channels`: the channels the bot is a member of (None: all of them);
+        `private_channels` need groups:read to be described, and only to members."""
         self.token = token
+        self.app_token = app_token
+        self.scopes = frozenset(scopes)
+        self.bot_channels = None if bot_channels is None else set(bot_channels)
+        self.private_channels = set(private_channels)
         self.usergroups = dict(usergroups or {})
         self.bot_user_id = bot_user_id
         self.team_id = team_id
@@ -207,13 +223,52 @@ class FakeSlack:
     def api(self, method: str, params: dict[str, Any], token: str | None) -> dict[str, Any]:
         if token is None:
             return {"ok": False, "error": "not_authed"}
+        if method == "apps.connections.open":
+            return self._open_connection(token)
         if token != self.token:
             return {"ok": False, "error": "invalid_auth"}
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         if handler is None:
             return {"ok": False, "error": "unknown_method"}
+        needed = METHOD_SCOPES.get(method)
+        if needed and needed not in self.scopes:
+            return self._missing(needed)
         result: dict[str, Any] = handler(params)
         return result
+
+    def _open_connection(self, token: str) -> dict[str, Any]:
+        """Socket Mode's first call, made with the app-level token."""
+        if token != self.app_token:
+            return {"ok": False, "error": "invalid_auth"}
+        return {"ok": True, "url": f"wss://{self.url.removeprefix('http://')}/link/?ticket=1"}
+
+    def _missing(self, scope: str) -> dict[str, Any]:
+        return {
+            "ok": False,
+            "error": "missing_scope",
+            "needed": scope,
+            "provided": ",".join(sorted(self.scopes)),
+        }
+
+    def _m_conversations_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(params)
+        member = channel is not None and (self.bot_channels is None or channel in self.bot_channels)
+        if channel is None or (channel in self.private_channels and not member):
+            return {"ok": False, "error": "channel_not_found"}
+        private = channel in self.private_channels
+        if private and "groups:read" not in self.scopes:
+            return self._missing("groups:read")
+        return {
+            "ok": True,
+            "channel": {
+                "id": channel,
+                "name": "ssm3-digest",
+                "is_channel": not private,
+                "is_private": private,
+                "is_archived": False,
+                "is_member": member,
+            },
+        }
 
     def _m_auth_test(self, params: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -437,7 +492,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.fake._record(
             ApiCall(method, params, token, 200, bool(reply.get("ok")), reply.get("error"))
         )
-        self._send(200, json.dumps(reply).encode(), "application/json; charset=utf-8")
+        granted = {}
+        if token == self.fake.token:  # Slack lists a valid token's scopes on every answer
+            granted["x-oauth-scopes"] = ",".join(sorted(self.fake.scopes))
+        self._send(200, json.dumps(reply).encode(), "application/json; charset=utf-8", granted)
 
     def _send(
         self,

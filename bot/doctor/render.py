@@ -1,0 +1,57 @@
+"""The checklist as text: one line per check under its section, then a summary line.
+Plain ASCII when the terminal cannot show the marks (stdout not UTF-8)."""
+
+from __future__ import annotations
+
+from bot.doctor.checks import Report, Status
+
+MARKS: dict[Status, str] = {"pass": "✔", "warn": "!", "fail": "✘", "skip": "-"}
+ASCII_MARKS: dict[Status, str] = {
+    "pass": "[ok]",
+    "warn": "[warn]",
+    "fail": "[FAIL]",
+    "skip": "[skip]",
+}
+# Typography the checks use, spelt in ASCII (escapes keep the source itself unambiguous).
+_ASCII = {
+    "\u2014": "-",
+    "\u2013": "-",
+    "\u2026": "...",
+    "\u00d7": "x",
+    "\u2192": "->",
+    "\u2019": "'",
+}
+
+
+def render_report(report: Report, *, ascii_only: bool = False) -> str:
+    marks = ASCII_MARKS if ascii_only else MARKS
+    lines: list[str] = []
+    section = None
+    for check in report.checks:
+        if check.section != section:
+            section = check.section
+            lines.append(("\n" if lines else "") + section)
+        line = f"  {marks[check.status]} {check.text}"
+        if check.fix:
+            line += f": {check.fix}"
+        lines.append(line)
+    lines.append("")
+    lines.append(summary(report))
+    text = "\n".join(lines) + "\n"
+    return to_ascii(text) if ascii_only else text
+
+
+def summary(report: Report) -> str:
+    failed, warned, passed = report.count("fail"), report.count("warn"), report.count("pass")
+    counts = f"{passed} passed, {warned} warning{'s' if warned != 1 else ''}"
+    if report.config_invalid:
+        return f"{failed} failed, {counts}. Fix the configuration first, then run ssm3bot doctor again."
+    if failed:
+        return f"{failed} failed, {counts}. Fix the failed lines, then run ssm3bot doctor again."
+    return f"Nothing failed: {counts}."
+
+
+def to_ascii(text: str) -> str:
+    for wide, narrow in _ASCII.items():
+        text = text.replace(wide, narrow)
+    return text.encode("ascii", "replace").decode("ascii")
