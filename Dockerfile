@@ -34,7 +34,9 @@ ENV PATH=/opt/ssm3/bin:$PATH \
     SSM3_DB_PATH=/data/ssm3.db
 # The SQLite database (with its WAL files) lives on the volume and survives upgrades.
 VOLUME ["/data"]
-WORKDIR /app
+# Work in /data too: `docker run --env-file` turns an empty `SSM3_DB_PATH=` line into an empty
+# value, which means the default `ssm3.db` in the working folder: that must still be the volume.
+WORKDIR /data
 USER 10001:10001
 # HTTP mode's /slack/events and /healthz; Socket Mode needs no inbound port.
 EXPOSE 3000

@@ -218,6 +218,8 @@ def test_the_image_runs_as_a_non_root_user_with_its_data_on_a_volume() -> None:
     assert f"--uid {uid}" in created
     assert "chown ssm3:ssm3 /data" in created
     assert exec_form(the_one("VOLUME")) == ["/data"]
+    # An empty SSM3_DB_PATH= from --env-file falls back to ./ssm3.db: keep that on the volume.
+    assert the_one("WORKDIR") == "/data"
     env = " ".join(i.args for i in final("ENV"))
     assert "SSM3_DB_PATH=/data/ssm3.db" in env.split()
 
