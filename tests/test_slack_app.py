@@ -387,6 +387,7 @@ def test_ack_and_unack_commands(make_harness: Harness, fake_slack: FakeSlack) ->
         (OPERATOR, "ack", "acknowledged"),
         ("U0NOBODY01", "unack", "refused"),
         (OPERATOR, "unack", "reopened"),
+        (OPERATOR, "unack", "refused"),  # nothing to reopen: asked for, not done
     ]
 
 
@@ -428,7 +429,7 @@ def test_sweep_command_runs_in_the_background(make_harness: Harness, fake_slack:
     h = make_harness()
     post = post_digest(h)
     before = h.services.store.last_sweep()
-    typed = h.command("sweep", user="U0ALICE01")
+    typed = h.command("sweep", user=OPERATOR)
     assert "Sweeping every account-region now" in typed.json()["text"]
     [answer] = wait_response(fake_slack, typed.response_url)
     assert answer["text"].startswith("Sweep finished in")
