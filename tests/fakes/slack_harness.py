@@ -38,6 +38,7 @@ class Reply:
     status: int
     body: bytes
     response_url: str | None = None
+    sent: bytes = b""  # the request body, for sending it again as Slack's retry would
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
@@ -78,14 +79,24 @@ class SignedRequests:
         timestamp: int | None = None,
         secret: str | None = None,
         content_type: str = "application/x-www-form-urlencoded",
+        headers: dict[str, str] | None = None,
     ) -> tuple[int, bytes]:
         ts = str(int(time.time()) if timestamp is None else timestamp)
-        headers = {
+        signed = {
             "Content-Type": content_type,
             "X-Slack-Request-Timestamp": ts,
             "X-Slack-Signature": sign(secret or self.secret, ts, body),
+            **(headers or {}),
         }
-        return self.request("POST", "/slack/events", body, headers)
+        return self.request("POST", "/slack/events", body, signed)
+
+    def retry(self, reply: Reply, number: int = 1, reason: str = "http_timeout") -> Reply:
+        """Slack's retry of a request: the same body, signed anew, with its retry headers."""
+        status, body = self.post_signed(
+            reply.sent,
+            headers={"X-Slack-Retry-Num": str(number), "X-Slack-Retry-Reason": reason},
+        )
+        return Reply(status, body, reply.response_url, reply.sent)
 
     # -- what Slack sends -----------------------------------------------------------------------
     def command(self, text: str, *, user: str = "U0ALICE01", channel: str = CHANNEL) -> Reply:
@@ -107,7 +118,7 @@ class SignedRequests:
             }
         ).encode()
         status, payload = self.post_signed(body)
-        return Reply(status, payload, response_url)
+        return Reply(status, payload, response_url, body)
 
     def click(
         self,
@@ -147,8 +158,9 @@ class SignedRequests:
                 }
             ],
         }
-        status, body = self.post_signed(urlencode({"payload": json.dumps(payload)}).encode())
-        return Reply(status, body, response_url)
+        sent = urlencode({"payload": json.dumps(payload)}).encode()
+        status, body = self.post_signed(sent)
+        return Reply(status, body, response_url, sent)
 
     def submit_view(
         self, view: dict[str, Any], values: dict[str, Any], *, user: str = "U0ALICE01"
@@ -171,8 +183,9 @@ class SignedRequests:
                 "hash": "1",
             },
         }
-        status, body = self.post_signed(urlencode({"payload": json.dumps(payload)}).encode())
-        return Reply(status, body)
+        sent = urlencode({"payload": json.dumps(payload)}).encode()
+        status, body = self.post_signed(sent)
+        return Reply(status, body, None, sent)
 
 
 class SlackHarness(SignedRequests):
