@@ -83,7 +83,7 @@ def test_healthz_and_unknown_paths(make_harness: Harness) -> None:
         ("", None),
         ("help", None),
         ("  HELP  ", None),
-        ("frobnicate now", "I don't know the command 'frobnicate'."),
+        ("frobnicate now", "I don't know the command `frobnicate`."),
         ("history", "`history` needs an association ID"),
         ("rerun not-an-id", "`not-an-id` is not an association ID"),
         ("ack 3f1c2d3e-1111-4222-8333-444455556666 for 200d x", "at most 90 days"),
