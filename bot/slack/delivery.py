@@ -16,6 +16,7 @@ from bot.clock import utcnow
 from bot.digest import Digest, build_digest
 from bot.render.spreadsheet import failing_csv, scopes_csv
 from bot.slack.blocks import SlackMessage, digest_message
+from bot.slack.faults import retrying_upload
 from bot.store import DigestPost, Store
 
 log = logging.getLogger(__name__)
@@ -79,11 +80,13 @@ class Delivery:
                 }
             )
         if uploads:
-            self.client.files_upload_v2(
-                file_uploads=uploads,
-                channel=post.channel,
-                thread_ts=post.ts,
-                initial_comment="The full lists behind this digest.",
+            retrying_upload(
+                lambda: self.client.files_upload_v2(
+                    file_uploads=uploads,
+                    channel=post.channel,
+                    thread_ts=post.ts,
+                    initial_comment="The full lists behind this digest.",
+                )
             )
 
     def refresh(self, post: DigestPost) -> bool:

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from urllib.error import URLError
 
 from botocore.exceptions import BotoCoreError, ClientError
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -24,7 +25,7 @@ from bot.config import ConfigError
 from bot.digest import Digest, DigestTotals, build_digest
 from bot.models import AssociationKey, TrackedAssociation
 from bot.slack import blocks as kit
-from bot.slack import parsing
+from bot.slack import faults, parsing
 from bot.slack.delivery import Delivery
 from bot.slack.permissions import Decision
 from bot.slack.replies import Origin, announce, delete_original, tell
@@ -192,11 +193,19 @@ class Operations:
         except AWS_ERRORS as exc:
             self._tell(origin, f"Could not {what}: {kit.inert(describe_error(exc), 400)}")
         except SlackApiError as exc:
-            log.warning("Slack refused while trying to %s: %s", what, exc)
-            error = str(exc.response.get("error") or "an error")
-            self._tell(origin, f"Could not {what}: Slack answered {kit.inert(error, 100)}.")
-        except SlackClientError as exc:
+            faults.report(exc, what, log)
+            if faults.token_refused(exc):
+                self._tell(
+                    origin,
+                    f"Could not {what}: Slack refused the bot's token. An admin must set a valid "
+                    "SLACK_BOT_TOKEN.",
+                )
+            else:
+                error = str(exc.response.get("error") or "an error")
+                self._tell(origin, f"Could not {what}: Slack answered {kit.inert(error, 100)}.")
+        except (SlackClientError, URLError, TimeoutError, ConnectionError) as exc:
             log.warning("could not reach Slack while trying to %s: %s", what, exc)
+            self._tell(origin, f"Could not {what}: Slack could not be reached; try again.")
         except Exception:
             log.exception("failed to %s", what)
             self._tell(origin, f"Could not {what}: an internal error (see the bot's log).")

@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.webhook import WebhookClient
 
 from bot.slack.blocks import SlackMessage
+from bot.slack.faults import report
 from bot.slack.services import retry_handlers
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,7 @@ def tell(client: WebClient, origin: Origin, message: SlackMessage) -> None:
                 channel=origin.channel, user=origin.user, text=message.text, blocks=blocks
             )
     except (SlackApiError, SlackClientError, OSError) as exc:
-        log.warning("could not answer %s: %s", origin.user, exc)
+        report(exc, f"answer {origin.user}", log)
 
 
 def announce(client: WebClient, origin: Origin, message: SlackMessage) -> None:
@@ -100,7 +101,7 @@ def announce(client: WebClient, origin: Origin, message: SlackMessage) -> None:
         elif origin.channel:
             client.chat_postMessage(channel=origin.channel, text=message.text, blocks=blocks)
     except (SlackApiError, SlackClientError, OSError) as exc:
-        log.warning("could not announce to %s: %s", origin.channel, exc)
+        report(exc, f"announce in {origin.channel}", log)
 
 
 def delete_original(origin: Origin) -> None:

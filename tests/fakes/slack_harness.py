@@ -130,6 +130,23 @@ class SignedRequests:
         message_ts: str | None = None,
         ephemeral: bool = False,
     ) -> Reply:
+        unsent = self.click_request(
+            action_id, value, user=user, channel=channel, message_ts=message_ts, ephemeral=ephemeral
+        )
+        status, body = self.post_signed(unsent.sent)
+        return Reply(status, body, unsent.response_url, unsent.sent)
+
+    def click_request(
+        self,
+        action_id: str,
+        value: str,
+        *,
+        user: str = "U0ALICE01",
+        channel: str = CHANNEL,
+        message_ts: str | None = None,
+        ephemeral: bool = False,
+    ) -> Reply:
+        """A button click as Slack would send it, not sent yet (status 0)."""
         response_url = self.fake.new_response_url()
         ts = message_ts or "1700000000.000100"
         payload = {
@@ -158,9 +175,7 @@ class SignedRequests:
                 }
             ],
         }
-        sent = urlencode({"payload": json.dumps(payload)}).encode()
-        status, body = self.post_signed(sent)
-        return Reply(status, body, response_url, sent)
+        return Reply(0, b"", response_url, urlencode({"payload": json.dumps(payload)}).encode())
 
     def submit_view(
         self, view: dict[str, Any], values: dict[str, Any], *, user: str = "U0ALICE01"
