@@ -350,3 +350,19 @@ def test_slow_aws_does_not_hold_up_slacks_answer(
     assert sim.fleet.call_count("StartAssociationsOnce") == 0  # still on its way
     [answer] = wait_response(fake_slack, typed.response_url)
     assert "Recent executions" in body_text(answer["blocks"])
+
+
+def test_a_reply_slack_refuses_after_the_retries_is_logged(
+    make_harness: Harness, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A response_url used up or expired (or still failing after the retries) is not lost
+    silently: the log says which reply Slack refused."""
+    h = make_harness()
+    fake_slack.fail("response_url", status=404, times=None)
+    with caplog.at_level(logging.WARNING, logger="bot.slack.replies"):
+        typed = h.command("audit", user=OPERATOR)
+        fake_slack.wait_for(lambda: fake_slack.calls_to("response_url"))
+        h.executor.shutdown(wait=True)
+    assert [c.status for c in fake_slack.calls_to("response_url")] == [404]
+    assert typed.status == 200
+    assert f"Slack refused the reply to answer {OPERATOR}: HTTP 404" in caplog.text

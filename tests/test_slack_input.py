@@ -61,11 +61,12 @@ def hostile_fleet() -> Fleet:
 
 
 def hostile_names(store: Store) -> None:
-    """Stored association names made hostile, as if AWS ever relaxed its pattern."""
+    """Stored association and document names made hostile, as if AWS relaxed its patterns."""
     with store.transaction() as db:
         db.execute(
-            "UPDATE associations SET association_name = ? || substr(association_id, 1, 4)",
-            [HOSTILE],
+            "UPDATE associations SET association_name = ? || substr(association_id, 1, 4), "
+            "document_name = ?",
+            [HOSTILE, HOSTILE],
         )
 
 
