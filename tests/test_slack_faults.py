@@ -339,7 +339,7 @@ def test_slow_aws_does_not_hold_up_slacks_answer(
     """Slack has its HTTP 200 while AWS is still working; the answer follows."""
     h = make_harness()
     item = failing(h)
-    sim.fleet.add_latency(Latency(1.0, operation="DescribeAssociation"))
+    sim.fleet.add_latency(Latency(2.0, operation="DescribeAssociation"))
     key = AssociationKey(item.key.account_id, item.key.region, item.key.association_id)
     typed = h.command(f"history {key.association_id}")
     assert typed.status == 200
