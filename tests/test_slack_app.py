@@ -430,8 +430,9 @@ def test_sweep_command_runs_in_the_background(make_harness: Harness, fake_slack:
     post = post_digest(h)
     before = h.services.store.last_sweep()
     typed = h.command("sweep", user=OPERATOR)
-    assert "Sweeping every account-region now" in typed.json()["text"]
-    [answer] = wait_response(fake_slack, typed.response_url)
+    assert typed.body == b""
+    started, answer = wait_response(fake_slack, typed.response_url, count=2)
+    assert started["text"].startswith("Sweeping every account-region now")
     assert answer["text"].startswith("Sweep finished in")
     after = h.services.store.last_sweep()
     assert after is not None

@@ -90,11 +90,13 @@ def test_a_retried_sweep_command_sweeps_once(
     h = make_harness()
     sim.fleet.reset_calls()
     first = h.command("sweep", user=OPERATOR)
-    assert "Sweeping every account-region now" in first.json()["text"]
     retry = h.retry(first, 1, "http_timeout")
     assert (retry.status, retry.body) == (200, b"")
-    [done] = wait_response(fake_slack, first.response_url)
+    started, done = wait_response(fake_slack, first.response_url, count=2)
+    assert started["text"].startswith("Sweeping every account-region now")
     assert done["text"].startswith("Sweep finished")
+    h.executor.shutdown(wait=True)
+    assert len(responses(fake_slack, first.response_url)) == 2
     store = h.services.store
     [slack_sweeps] = store.query("SELECT count(*) AS n FROM sweeps WHERE trigger = 'slack'")
     assert slack_sweeps["n"] == 1

@@ -585,6 +585,9 @@ class Operations:
             return
         try:
             self._audit(origin, "sweep", "started")
+            self._tell(
+                origin, "Sweeping every account-region now; I'll tell you here when it is done."
+            )
             try:
                 summary = run_sweep(
                     settings=services.settings,
