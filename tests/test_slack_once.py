@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import urlencode
 
 from bot.sim.fleet import Latency
@@ -14,7 +15,7 @@ from bot.slack.once import SeenRequests, identity
 from tests.conftest import Sim
 from tests.fakes.fixtures import GROUPIE, OPERATOR
 from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_harness import Reply, SlackHarness
+from tests.fakes.slack_harness import CHANNEL, Reply, SlackHarness
 from tests.test_slack_app import body_text, failing, responses, wait_response
 
 Harness = Callable[..., SlackHarness]
@@ -163,3 +164,47 @@ def test_a_request_is_known_by_what_slack_keeps_across_retries() -> None:
     assert identity({"trigger_id": "123.456"}, "x") == "trigger_id:123.456"
     assert identity({"type": "view_closed"}, "a") == identity({}, "a")
     assert identity({}, "a") != identity({}, "b")
+
+
+def test_socket_mode_retries_are_acted_on_once(fake_slack: FakeSlack, tmp_path: Path) -> None:
+    """Socket Mode redelivers an envelope not acknowledged in time; Bolt passes its
+    retry_attempt on as X-Slack-Retry-Num, and the same guard drops the repeat."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from slack_bolt.request import BoltRequest
+
+    from bot.aws.session import AwsAccess
+    from bot.slack.app import build_app
+    from bot.slack.services import Services, web_client
+    from bot.store import Store
+    from tests.fakes.fixtures import slack_settings
+
+    settings = slack_settings(
+        fake_slack,
+        str(tmp_path / "socket.db"),
+        slack_signing_secret=None,
+        slack_app_token="xapp-1-x",
+    )
+    store = Store(settings.db_path)
+    services = Services(
+        settings=settings, store=store, access=AwsAccess(), client=web_client(settings)
+    )
+    executor = ThreadPoolExecutor(max_workers=2)
+    app = build_app(services, executor=executor)
+    response_url = fake_slack.new_response_url()
+    body = urlencode(
+        {"command": "/ssm3", "text": "audit", "user_id": "U0ALICE01", "channel_id": CHANNEL,
+         "response_url": response_url, "trigger_id": "4242.T0FAKETEAM"}
+    )  # fmt: skip
+    first = app.dispatch(BoltRequest(body=body, mode="socket_mode"))
+    again = app.dispatch(
+        BoltRequest(
+            body=body,
+            mode="socket_mode",
+            headers={"x-slack-retry-num": "1", "x-slack-retry-reason": "timeout"},
+        )
+    )
+    executor.shutdown(wait=True)
+    assert (first.status, again.status, again.body) == (200, 200, "")
+    assert len(responses(fake_slack, response_url)) == 1
+    store.close()
