@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, TextIO
 
-from bot import __version__
+from bot import __version__, redact
 from bot.config import ConfigError, Settings
 
 if TYPE_CHECKING:
@@ -110,6 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if not args.debug:
         logging.getLogger("botocore").setLevel(logging.CRITICAL)
+    redactor = redact.install()  # no token or AWS secret in any log line, --debug included
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
@@ -123,16 +124,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("ssm3bot: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
-        if args.debug:
-            raise
+        if args.debug:  # the traceback, through the log's redaction
+            log.exception("ssm3bot %s failed", args.command)
+            return EXIT_NO_SCOPE
         print(
-            f"ssm3bot: {type(exc).__name__}: {exc} (run with --debug for details)", file=sys.stderr
+            f"ssm3bot: {type(exc).__name__}: {' '.join(redactor.redact(str(exc)).split())} "
+            "(run with --debug for details)",
+            file=sys.stderr,
         )
         return EXIT_NO_SCOPE
 
 
 def _settings() -> Settings:
-    return Settings.from_env()
+    settings = Settings.from_env()
+    redact.REDACTOR.add(
+        (settings.slack_bot_token, settings.slack_app_token, settings.slack_signing_secret)
+    )
+    return settings
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:

@@ -1,7 +1,7 @@
 """Least privilege, proved from behaviour: the IAM policies in iam/ grant exactly the AWS
 operations the code calls, as the simulator logged them while the real code paths ran.
 
-To cover a new code path (the Slack app's history and re-run, say), add a `CodePath` to
+To cover a new code path, add a `CodePath` to
 CODE_PATHS: it gets a fresh simulated estate, and every operation it calls must then be
 granted by the policy it names. A new AWS call anywhere in bot/ that no code path drives
 fails `test_every_aws_call_in_the_source_is_driven`.
@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -21,12 +22,17 @@ import pytest
 from cfnlint.api import lint_file
 from cfnlint.decode import cfn_yaml
 
+from bot.aws.actions import association_state, start_once
 from bot.aws.history import fetch_history
 from bot.config import Settings
 from bot.models import AssociationKey
+from bot.slack import blocks as kit
 from bot.store import Store
 from bot.sweep import run_sweep
 from tests.conftest import Sim
+from tests.fakes.fixtures import OPERATOR, slack_settings
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_harness import SlackHarness
 
 ROOT = Path(__file__).resolve().parent.parent
 IAM = ROOT / "iam"
@@ -92,10 +98,11 @@ def history_of_a_failing_association(sim: Sim, tmp: Path) -> None:
 
 
 def rerun_an_association(sim: Sim, tmp: Path) -> None:
-    """Re-run: StartAssociationsOnce in the member account through the assumed role.
-    (Drive it through bot.aws.actions once that module exists.)"""
+    """Re-run: StartAssociationsOnce in the member account through the assumed role."""
     key = _failing_in(sim, MEMBER)
-    sim.access().ssm(key.scope).start_associations_once(AssociationIds=[key.association_id])
+    ssm = sim.access().ssm(key.scope)
+    assert association_state(ssm, key).status == "Failed"
+    start_once(ssm, key)
     _, association = sim.fleet.find_association(key.association_id)
     assert len(association.executions) > 1
 
@@ -109,11 +116,57 @@ def doctor_on_the_organisation(sim: Sim, tmp: Path) -> None:
     assert any("all 7 State Manager reads allowed in 6 account-regions" in c.text for c in checks)
 
 
+@contextmanager
+def slack_app(sim: Sim, tmp: Path) -> Iterator[SlackHarness]:
+    """The Slack app on a swept store (HTTP, signed requests, the fake Web API)."""
+    with FakeSlack() as fake:
+        settings = slack_settings(
+            fake, str(tmp / "slack.db"), accounts=(CALLER, MEMBER, OTHER), regions=REGIONS
+        )
+        store = Store(settings.db_path)
+        access = sim.access()
+        run_sweep(settings=settings, access=access, store=store)
+        harness = SlackHarness(settings=settings, store=store, access=access, fake=fake).start()
+        try:
+            yield harness
+        finally:
+            harness.stop()
+            store.close()
+
+
+def history_through_slack(sim: Sim, tmp: Path) -> None:
+    """`/ssm3 history` and the History button, answered at their response_urls."""
+    key = _failing_in(sim, MEMBER)
+    with slack_app(sim, tmp) as app:
+        for reply in (
+            app.command(f"history {key.association_id}"),
+            app.click(kit.ACTION_HISTORY, kit.key_value(key)),
+        ):
+            app.fake.wait_for(lambda r=reply: _answers(app.fake, r.response_url))
+            assert "Recent executions" in str(_answers(app.fake, reply.response_url)[0])
+
+
+def rerun_through_slack(sim: Sim, tmp: Path) -> None:
+    """The Re-run button by an operator: StartAssociationsOnce, then the follow-up check."""
+    key = _failing_in(sim, MEMBER)
+    with slack_app(sim, tmp) as app:
+        clicked = app.click(kit.ACTION_RERUN, kit.key_value(key), user=OPERATOR, ephemeral=True)
+        app.fake.wait_for(lambda: len(_answers(app.fake, clicked.response_url)) >= 3)
+    assert sim.fleet.call_count("StartAssociationsOnce", account_id=MEMBER) == 1
+
+
+def _answers(fake: FakeSlack, url: str | None) -> list[dict[str, Any]]:
+    url_id = (url or "").rsplit("/", 1)[-1]
+    return [payload for uid, payload in fake.responses if uid == url_id]
+
+
 CODE_PATHS: tuple[CodePath, ...] = (
     CodePath("sweep", "readonly", sweep_the_organisation),
     CodePath("doctor", "readonly", doctor_on_the_organisation),
     CodePath("history", "readonly", history_of_a_failing_association),
     CodePath("rerun", "operator", rerun_an_association),
+    CodePath("slack-history", "readonly", history_through_slack),
+    CodePath("slack-rerun", "operator", rerun_through_slack),
 )
 
 
@@ -216,6 +269,13 @@ def test_the_read_only_paths_never_change_anything(called: dict[str, set[str]]) 
         a for a in reads if not re.match(r"^(List|Describe|Get|AssumeRole$)", a.split(":")[1])
     }
     assert changing == set()
+
+
+def test_the_slack_paths_reach_aws_through_the_member_role(called: dict[str, set[str]]) -> None:
+    assert {"sts:AssumeRole", "ssm:GetCommandInvocation"} <= called["slack-history"]
+    assert {"sts:AssumeRole", "ssm:DescribeAssociation", "ssm:StartAssociationsOnce"} <= called[
+        "slack-rerun"
+    ]
 
 
 def test_every_aws_call_in_the_source_is_driven(called: dict[str, set[str]]) -> None:

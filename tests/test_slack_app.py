@@ -83,7 +83,7 @@ def test_healthz_and_unknown_paths(make_harness: Harness) -> None:
         ("", None),
         ("help", None),
         ("  HELP  ", None),
-        ("frobnicate now", "I don't know the command 'frobnicate'."),
+        ("frobnicate now", "I don't know the command `frobnicate`."),
         ("history", "`history` needs an association ID"),
         ("rerun not-an-id", "`not-an-id` is not an association ID"),
         ("ack 3f1c2d3e-1111-4222-8333-444455556666 for 200d x", "at most 90 days"),
@@ -387,6 +387,7 @@ def test_ack_and_unack_commands(make_harness: Harness, fake_slack: FakeSlack) ->
         (OPERATOR, "ack", "acknowledged"),
         ("U0NOBODY01", "unack", "refused"),
         (OPERATOR, "unack", "reopened"),
+        (OPERATOR, "unack", "refused"),  # nothing to reopen: asked for, not done
     ]
 
 
@@ -428,9 +429,10 @@ def test_sweep_command_runs_in_the_background(make_harness: Harness, fake_slack:
     h = make_harness()
     post = post_digest(h)
     before = h.services.store.last_sweep()
-    typed = h.command("sweep", user="U0ALICE01")
-    assert "Sweeping every account-region now" in typed.json()["text"]
-    [answer] = wait_response(fake_slack, typed.response_url)
+    typed = h.command("sweep", user=OPERATOR)
+    assert typed.body == b""
+    started, answer = wait_response(fake_slack, typed.response_url, count=2)
+    assert started["text"].startswith("Sweeping every account-region now")
     assert answer["text"].startswith("Sweep finished in")
     after = h.services.store.last_sweep()
     assert after is not None

@@ -67,7 +67,7 @@ def test_understood(text: str | None, expected: object) -> None:
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
-        ("frobnicate", "I don't know the command 'frobnicate'."),
+        ("frobnicate", "I don't know the command `frobnicate`."),
         ("rerun", "`rerun` needs an association ID, like `/ssm3 rerun 8c1f…`."),
         ("rerun 1234", "`1234` is not an association ID (like 8c1f2d3e-…) or an association ARN."),
         (f"rerun {AID} now", "`rerun` takes no more words, but I got `now`."),

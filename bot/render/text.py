@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import re
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import ParamSpec
 
 from bot.aws.history import History
 from bot.clock import humanize, iso
@@ -11,6 +14,19 @@ from bot.digest import Digest, top_error
 from bot.models import ScopeStatus, SweepSummary, TrackedAssociation
 
 ERROR_WIDTH = 70
+# What a terminal would act on (ESC sequences, carriage returns, bells): never from AWS text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+P = ParamSpec("P")
+
+
+def _for_terminal(render: Callable[P, str]) -> Callable[P, str]:
+    """Control characters in the output (only AWS or people's text can carry them) become '?'."""
+
+    @functools.wraps(render)
+    def safe(*args: P.args, **kwargs: P.kwargs) -> str:
+        return _CONTROL.sub("?", render(*args, **kwargs))
+
+    return safe
 
 
 def _clip(text: str | None, width: int) -> str:
@@ -58,6 +74,7 @@ def _failing_rows(items: Sequence[TrackedAssociation], now: datetime) -> list[li
 FAILING_HEADERS = ("ASSOCIATION", "DOCUMENT", "ACCOUNT", "REGION", "FAILED", "FOR", "TOP ERROR")
 
 
+@_for_terminal
 def render_digest(digest: Digest) -> str:
     """The digest as a person reads it in a terminal."""
     now = digest.generated_at
@@ -139,6 +156,7 @@ def render_digest(digest: Digest) -> str:
     return "\n".join(lines) + "\n"
 
 
+@_for_terminal
 def render_sweep(
     summary: SweepSummary,
     scopes: Sequence[ScopeStatus],
@@ -173,6 +191,7 @@ def render_sweep(
     return "\n".join(lines) + "\n"
 
 
+@_for_terminal
 def render_history(history: History, now: datetime) -> str:
     """An association's recent runs and why the latest failed run failed."""
     key = history.key

@@ -140,8 +140,13 @@ def http_server(
 
 def run_socket_mode(app: App, app_token: str) -> None:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
+    from slack_sdk.errors import SlackApiError
 
-    SocketModeHandler(app, app_token).start()  # type: ignore[no-untyped-call]
+    try:
+        SocketModeHandler(app, app_token).start()  # type: ignore[no-untyped-call]
+    except SlackApiError as exc:  # apps.connections.open refused the app-level token
+        error = exc.response.get("error")
+        raise ConfigError("SLACK_APP_TOKEN", f"Slack did not accept it ({error})") from None
 
 
 def describe(server: Any) -> str:

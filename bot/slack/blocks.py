@@ -1,10 +1,12 @@
 """Block Kit for every Slack surface of ssm3-bot, built on slack_sdk.models: pure, no I/O.
 
-Two rules keep AWS-supplied text inert (an association named `<!channel> *pwned*
+Three rules keep AWS-supplied text inert (an association named `<!channel> *pwned*
 <http://evil|click>` must not ping, link or bold anything):
 - in mrkdwn, AWS strings appear only through `inert()`: `&`, `<`, `>` escaped and the text
   set as inline code (backticks inside replaced), where Slack applies no formatting;
-- elsewhere (headers, buttons, modal labels, confirm dialogs) they go into plain_text.
+- elsewhere (headers, buttons, modal labels, confirm dialogs) they go into plain_text;
+- a message's top-level `text` (the notification and fallback, which Slack reads as mrkdwn)
+  is escaped too.
 People's text (acknowledgement reasons) is escaped too, so a reason cannot ping a channel.
 
 Every builder stays inside Slack's limits for any input: 50 blocks a message, 3000 characters
@@ -502,7 +504,7 @@ def association_status(
         blocks.append(ContextBlock(elements=[md(rerun_note(rerun, zone))]))
     if a.failing:
         blocks.append(association_buttons(item))
-    return SlackMessage(text=f"{clip(a.display_name, 80)}: {a.status}", blocks=blocks)
+    return SlackMessage(text=escape(f"{clip(a.display_name, 80)}: {a.status}"), blocks=blocks)
 
 
 # -- history -------------------------------------------------------------------------------------
@@ -546,7 +548,7 @@ def history_message(
     failed = history.failed_execution
     if failed is None:
         budget.add([SectionBlock(text=md("No failed execution among the recent ones."))])
-        return SlackMessage(text=f"History of {clip(name, 80)}", blocks=budget.used)
+        return SlackMessage(text=escape(f"History of {clip(name, 80)}"), blocks=budget.used)
     when = slack_date(failed.created_at, zone=zone) if failed.created_at else "?"
     budget.add(
         [
@@ -580,7 +582,7 @@ def history_message(
                 )
             ]
         )
-    return SlackMessage(text=f"History of {clip(name, 80)}", blocks=budget.used)
+    return SlackMessage(text=escape(f"History of {clip(name, 80)}"), blocks=budget.used)
 
 
 _OUTPUT_URL = re.compile(r"^https://[A-Za-z0-9.-]+\.amazonaws\.com/[A-Za-z0-9._~/%+=:@!$*,;-]*$")
@@ -620,7 +622,7 @@ def rerun_confirmation(item: TrackedAssociation, *, manual: bool) -> SlackMessag
         )
     value = key_value(a.key)
     return SlackMessage(
-        text=f"Re-run {clip(a.display_name, 80)}?",
+        text=escape(f"Re-run {clip(a.display_name, 80)}?"),
         blocks=[
             SectionBlock(text=md("\n".join(lines))),
             ActionsBlock(
@@ -746,7 +748,9 @@ def help_message(problem: str | None = None) -> SlackMessage:
         )
     )
     return SlackMessage(
-        text=(problem + " " if problem else "") + "ssm3-bot commands: /ssm3 help", blocks=blocks
+        text=(escape(clip(problem, 300)) + " " if problem else "")
+        + "ssm3-bot commands: /ssm3 help",
+        blocks=blocks,
     )
 
 

@@ -23,6 +23,7 @@ from bot.ledger import Ledger
 from bot.models import TrackedAssociation
 from bot.render.spreadsheet import digest_csv, scopes_csv
 from bot.slack.blocks import SlackMessage, alert_message, digest_message
+from bot.slack.faults import retrying_upload
 from bot.store import DigestPost, Store
 
 log = logging.getLogger(__name__)
@@ -94,11 +95,13 @@ class Delivery:
                 }
             )
         if uploads:
-            self.client.files_upload_v2(
-                file_uploads=uploads,
-                channel=post.channel,
-                thread_ts=post.ts,
-                initial_comment="The full lists behind this digest.",
+            retrying_upload(
+                lambda: self.client.files_upload_v2(
+                    file_uploads=uploads,
+                    channel=post.channel,
+                    thread_ts=post.ts,
+                    initial_comment="The full lists behind this digest.",
+                )
             )
 
     def refresh(self, post: DigestPost, digest: Digest | None = None) -> bool:

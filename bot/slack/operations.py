@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from urllib.error import URLError
 
 from botocore.exceptions import BotoCoreError, ClientError
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -22,10 +23,11 @@ from bot.aws.reader import describe_error
 from bot.clock import iso
 from bot.config import ConfigError
 from bot.digest import Digest, DigestTotals, build_digest
-from bot.models import AssociationKey, Scope, TrackedAssociation
+from bot.models import AssociationKey, TrackedAssociation
 from bot.slack import blocks as kit
-from bot.slack import parsing
+from bot.slack import faults, parsing
 from bot.slack.delivery import Delivery
+from bot.slack.permissions import Decision
 from bot.slack.replies import Origin, announce, delete_original, tell
 from bot.slack.services import Services
 from bot.store import DigestPost, Rerun
@@ -35,6 +37,18 @@ log = logging.getLogger(__name__)
 
 BOT_ACTOR = "ssm3bot"
 AWS_ERRORS = (ClientError, BotoCoreError)
+DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
+
+
+@dataclass(frozen=True)
+class Miss:
+    """Why a named association cannot be acted on: `detail` for the audit log, `message`
+    (mrkdwn) for the user, and `key` when the name said where it lives (an ARN, a button)."""
+
+    detail: str
+    message: str
+    key: AssociationKey | None = None
+    elsewhere: bool = False  # the ID is known, in another account-region
 
 
 class Operations:
@@ -72,33 +86,95 @@ class Operations:
             detail=detail,
         )
 
-    def lookup(self, origin: Origin, ref: parsing.AssociationRef) -> TrackedAssociation | None:
-        """The stored association the user named; tells them plainly when there is none."""
+    def resolve(self, ref: parsing.AssociationRef) -> TrackedAssociation | Miss:
+        """The one stored association `ref` names, or why there is none."""
+        everywhere = self.store.find(ref.association_id)
         found = [
             t
-            for t in self.store.find(ref.association_id)
+            for t in everywhere
             if (ref.account_id is None or t.key.account_id == ref.account_id)
             and (ref.region is None or t.key.region == ref.region)
         ]
         if len(found) == 1:
             return found[0]
-        shown = kit.inert(ref.association_id, 60)
-        if not found:
-            self._tell(
-                origin,
-                f"I don't know association {shown}: no sweep has seen it. Check the ID, or run "
-                "`/ssm3 sweep` if it is new.",
-            )
-        else:
-            self._tell(
-                origin, f"{shown} is in {len(found)} account-regions; name it by its ARN instead."
-            )
-        return None
-
-    def lookup_key(self, origin: Origin, key: AssociationKey) -> TrackedAssociation | None:
-        return self.lookup(
-            origin, parsing.AssociationRef(key.association_id, key.account_id, key.region)
+        named = (
+            AssociationKey(ref.account_id, ref.region, ref.association_id)
+            if ref.account_id and ref.region
+            else None
         )
+        shown = kit.inert(ref.association_id, 60)
+        if found:
+            return Miss(
+                f"in {len(found)} account-regions",
+                f"{shown} is in {len(found)} account-regions; name it by its ARN instead.",
+                named,
+            )
+        if everywhere:
+            asked = " ".join(p for p in (ref.account_id, ref.region) if p)
+            known = ", ".join(f"{t.key.account_id} {t.key.region}" for t in everywhere[:3])
+            return Miss(
+                f"not in {asked}; it is in {known}",
+                f"Association {shown} is not in {kit.escape(asked)}: I know it in "
+                f"{kit.escape(known)}. Check the account and region you gave.",
+                named,
+                elsewhere=True,
+            )
+        return Miss(
+            "unknown association",
+            f"I don't know association {shown}: no sweep has seen it. Check the ID, or run "
+            "`/ssm3 sweep` if it is new.",
+            named,
+        )
+
+    def lookup(self, origin: Origin, ref: parsing.AssociationRef) -> TrackedAssociation | None:
+        """The stored association the user named; tells them plainly when there is none."""
+        found = self.resolve(ref)
+        if isinstance(found, Miss):
+            self._tell(origin, found.message)
+            return None
+        return found
+
+    def _target(
+        self, origin: Origin, action: str, ref: parsing.AssociationRef
+    ) -> TrackedAssociation | None:
+        """`lookup` for a state change: a miss is a refusal, and audited as one."""
+        found = self.resolve(ref)
+        if isinstance(found, Miss):
+            self._refuse(origin, action, found.key, found.detail, found.message)
+            return None
+        return found
+
+    def _refuse(
+        self,
+        origin: Origin,
+        action: str,
+        key: AssociationKey | None,
+        detail: str,
+        message: str,
+    ) -> None:
+        self._audit(origin, action, "refused", key, detail)
+        self._tell(origin, message)
+
+    def _permitted(
+        self, origin: Origin, action: str, decision: Decision, ref: parsing.AssociationRef | None
+    ) -> bool:
+        """Checked before anything else a state change does; a refusal is audited, naming the
+        association when the store knows it (or the ID as typed when it does not)."""
+        if decision.allowed:
+            return True
+        key: AssociationKey | None = None
+        detail = decision.reason
+        if ref is not None:
+            found = self.resolve(ref)
+            key = found.key
+            if key is None:
+                detail = f"{ref.association_id}: {decision.reason}"
+        self._refuse(origin, action, key, detail, decision.reason)
+        return False
+
+    @staticmethod
+    def _ref(key: AssociationKey) -> parsing.AssociationRef:
+        return parsing.AssociationRef(key.association_id, key.account_id, key.region)
 
     def _digests(self, origin: Origin) -> list[DigestPost | None]:
         posts: list[DigestPost | None] = []
@@ -117,11 +193,19 @@ class Operations:
         except AWS_ERRORS as exc:
             self._tell(origin, f"Could not {what}: {kit.inert(describe_error(exc), 400)}")
         except SlackApiError as exc:
-            log.warning("Slack refused while trying to %s: %s", what, exc)
-            error = str(exc.response.get("error") or "an error")
-            self._tell(origin, f"Could not {what}: Slack answered {kit.inert(error, 100)}.")
-        except SlackClientError as exc:
+            faults.report(exc, what, log)
+            if faults.token_refused(exc):
+                self._tell(
+                    origin,
+                    f"Could not {what}: Slack refused the bot's token. An admin must set a valid "
+                    "SLACK_BOT_TOKEN.",
+                )
+            else:
+                error = str(exc.response.get("error") or "an error")
+                self._tell(origin, f"Could not {what}: Slack answered {kit.inert(error, 100)}.")
+        except (SlackClientError, URLError, TimeoutError, ConnectionError) as exc:
             log.warning("could not reach Slack while trying to %s: %s", what, exc)
+            self._tell(origin, f"Could not {what}: Slack could not be reached; try again.")
         except Exception:
             log.exception("failed to %s", what)
             self._tell(origin, f"Could not {what}: an internal error (see the bot's log).")
@@ -180,16 +264,64 @@ class Operations:
         self._guard(origin, "read the history", lambda: self._history(origin, ref))
 
     def _history(self, origin: Origin, ref: parsing.AssociationRef) -> None:
-        if ref.account_id and ref.region:
-            key = AssociationKey(ref.account_id, ref.region, ref.association_id)
-        else:
-            item = self.lookup(origin, ref)
-            if item is None:
+        found = self.resolve(ref)
+        if isinstance(found, TrackedAssociation):
+            key = found.key
+        elif found.key is not None and not found.elsewhere:
+            # An ARN for an association no sweep has seen yet: read it from AWS, but only in an
+            # account-region the bot sweeps (never assume a role anywhere a user names).
+            key = found.key
+            if key.scope not in {s.scope for s in self.store.scope_states()}:
+                self._tell(
+                    origin,
+                    f"I don't sweep account {kit.escape(key.account_id)} in "
+                    f"{kit.escape(key.region)}, so I won't read its history. Check the ARN, "
+                    "or SSM3_ACCOUNTS and SSM3_REGIONS.",
+                )
                 return
-            key = item.key
-        ssm = self.services.access.ssm(Scope(key.account_id, key.region))
-        history = fetch_history(ssm, key)
+        else:
+            self._tell(origin, found.message)
+            return
+        try:
+            history = fetch_history(self.services.access.ssm(key.scope), key)
+        except AWS_ERRORS as exc:
+            self._tell(
+                origin,
+                f"Could not read the history of {kit.inert(key.association_id, 40)} in "
+                f"{kit.escape(key.account_id)} {kit.escape(key.region)}: "
+                f"{self._aws_problem(exc, key)}",
+            )
+            return
         tell(self.client, origin, kit.history_message(history, now=self.now(), zone=self.zone))
+
+    def _aws_problem(self, exc: ClientError | BotoCoreError, key: AssociationKey) -> str:
+        """AWS's error in one inert line, and for a denial what to grant to whom."""
+        line = kit.inert(describe_error(exc), 400)
+        if not isinstance(exc, ClientError):
+            return line
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code not in DENIED:
+            return line
+        operation = exc.operation_name
+        role = kit.escape(self.services.settings.role_name)
+        account = kit.escape(key.account_id)
+        if operation == "AssumeRole":
+            hint = (
+                f"the bot may not assume the role {role} in account {account}: deploy "
+                "iam/ssm3-member-role.yaml there, trusting the bot's account"
+            )
+        elif operation == "StartAssociationsOnce":
+            hint = (
+                f"the role in account {account} may not re-run associations: attach "
+                "iam/ssm3-operator.json to it (or deploy the member-role stack with "
+                "IncludeOperator=true)"
+            )
+        else:
+            hint = (
+                f"the role in account {account} lacks ssm:{kit.escape(operation)}: attach "
+                "iam/ssm3-readonly.json to it"
+            )
+        return f"{line}\n{hint}."
 
     def audit(self, origin: Origin) -> None:
         self._guard(
@@ -207,26 +339,25 @@ class Operations:
         """The slash command's confirm step: permission first, then what would run."""
 
         def work() -> None:
-            item = self.lookup(origin, ref)
-            if item is None or not self._may_rerun(origin, item.key):
+            decision = self.services.operators.may_rerun(origin.user)
+            if not self._permitted(origin, "rerun", decision, ref):
                 return
-            tell(self.client, origin, kit.rerun_confirmation(item, manual=False))
+            item = self._target(origin, "rerun", ref)
+            if item is not None:
+                tell(self.client, origin, kit.rerun_confirmation(item, manual=False))
 
         self._guard(origin, "prepare the re-run", work)
-
-    def _may_rerun(self, origin: Origin, key: AssociationKey) -> bool:
-        decision = self.services.operators.may_rerun(origin.user)
-        if not decision.allowed:
-            self._audit(origin, "rerun", "refused", key, decision.reason)
-            self._tell(origin, decision.reason)
-        return decision.allowed
 
     def rerun(self, origin: Origin, key: AssociationKey) -> None:
         self._guard(origin, "re-run the association", lambda: self._rerun(origin, key))
 
     def _rerun(self, origin: Origin, key: AssociationKey) -> None:
-        item = self.lookup_key(origin, key)
-        if item is None or not self._may_rerun(origin, key):
+        ref = self._ref(key)
+        decision = self.services.operators.may_rerun(origin.user)
+        if not self._permitted(origin, "rerun", decision, ref):
+            return
+        item = self._target(origin, "rerun", ref)
+        if item is None:
             return
         settings = self.services.settings
         rerun, fresh = self.store.claim_rerun(
@@ -238,15 +369,11 @@ class Operations:
         )
         if not fresh:
             ends = rerun.at + timedelta(seconds=settings.rerun_cooldown_s)
-            self._audit(
+            self._refuse(
                 origin,
                 "rerun",
-                "refused",
                 key,
                 f"cooldown: started by {rerun.by} at {iso(rerun.at)}",
-            )
-            self._tell(
-                origin,
                 f"{kit.inert(item.association.display_name, 80)} was already re-run by "
                 f"{kit.mention(rerun.by)} at {kit.slack_date(rerun.at, '{time}', self.zone)}; "
                 f"it can be re-run again after {kit.slack_date(ends, '{time}', self.zone)}.",
@@ -259,7 +386,13 @@ class Operations:
         except AWS_ERRORS as exc:
             self.store.finish_rerun(rerun.id, outcome="failed", now=self.now())
             self._audit(origin, "rerun", "failed", key, describe_error(exc))
-            raise
+            self._tell(
+                origin,
+                f"Could not re-run {kit.inert(item.association.display_name, 80)} in "
+                f"{kit.escape(key.account_id)} {kit.escape(key.region)}: "
+                f"{self._aws_problem(exc, key)}",
+            )
+            return
         manual = not state.rerun_can_fix
         self._audit(origin, "rerun", "started", key, "SyncCompliance MANUAL" if manual else None)
         self._refresh(origin)
@@ -329,18 +462,18 @@ class Operations:
         announce(self.client, origin, kit.notice(text))
 
     # -- acknowledge ----------------------------------------------------------------------------
-    def _may_acknowledge(self, origin: Origin, key: AssociationKey, action: str) -> bool:
+    def _may_acknowledge(self, origin: Origin, action: str, ref: parsing.AssociationRef) -> bool:
         decision = self.services.operators.may_acknowledge(origin.user)
-        if not decision.allowed:
-            self._audit(origin, action, "refused", key, decision.reason)
-            self._tell(origin, decision.reason)
-        return decision.allowed
+        return self._permitted(origin, action, decision, ref)
 
     def _failing(self, origin: Origin, item: TrackedAssociation) -> bool:
         if item.association.failing:
             return True
-        self._tell(
+        self._refuse(
             origin,
+            "ack",
+            item.key,
+            f"not failing (status {item.association.status})",
             f"{kit.inert(item.association.display_name, 80)} is not failing (its status is "
             f"{kit.escape(item.association.status)}); there is nothing to acknowledge.",
         )
@@ -352,10 +485,10 @@ class Operations:
         """Open the acknowledgement modal (from the button, or `ack ID` without a reason)."""
 
         def work() -> None:
-            item = self.lookup(origin, ref)
-            if item is None or not self._failing(origin, item):
+            if not self._may_acknowledge(origin, "ack", ref):
                 return
-            if not self._may_acknowledge(origin, item.key, "ack"):
+            item = self._target(origin, "ack", ref)
+            if item is None or not self._failing(origin, item):
                 return
             context = kit.AckContext(
                 key=item.key,
@@ -387,10 +520,10 @@ class Operations:
     def _acknowledge(
         self, origin: Origin, ref: parsing.AssociationRef, *, reason: str, until: datetime
     ) -> None:
-        item = self.lookup(origin, ref)
-        if item is None or not self._failing(origin, item):
+        if not self._may_acknowledge(origin, "ack", ref):
             return
-        if not self._may_acknowledge(origin, item.key, "ack"):
+        item = self._target(origin, "ack", ref)
+        if item is None or not self._failing(origin, item):
             return
         now = self.now()
         ack = self.store.acknowledge(item.key, by=origin.user, reason=reason, until=until, now=now)
@@ -407,12 +540,20 @@ class Operations:
 
     def unacknowledge(self, origin: Origin, ref: parsing.AssociationRef) -> None:
         def work() -> None:
-            item = self.lookup(origin, ref)
-            if item is None or not self._may_acknowledge(origin, item.key, "unack"):
+            if not self._may_acknowledge(origin, "unack", ref):
+                return
+            item = self._target(origin, "unack", ref)
+            if item is None:
                 return
             name = kit.inert(item.association.display_name, 80)
             if not self.store.unacknowledge(item.key, by=origin.user, now=self.now()):
-                self._tell(origin, f"{name} was not acknowledged; nothing changed.")
+                self._refuse(
+                    origin,
+                    "unack",
+                    item.key,
+                    "not acknowledged",
+                    f"{name} was not acknowledged; nothing changed.",
+                )
                 return
             self._audit(origin, "unack", "reopened", item.key)
             self._refresh(origin)
@@ -434,6 +575,8 @@ class Operations:
 
     def _sweep(self, origin: Origin) -> None:
         services = self.services
+        if not self._permitted(origin, "sweep", services.operators.may_sweep(origin.user), None):
+            return
         if not services.sweep_lock.acquire(blocking=False):
             self._audit(origin, "sweep", "refused", detail="a sweep is already running")
             self._tell(
@@ -442,6 +585,9 @@ class Operations:
             return
         try:
             self._audit(origin, "sweep", "started")
+            self._tell(
+                origin, "Sweeping every account-region now; I'll tell you here when it is done."
+            )
             try:
                 summary = run_sweep(
                     settings=services.settings,

@@ -118,7 +118,7 @@ def parse_command(text: str | None) -> Command:  # noqa: PLR0911  # one return p
     name = _ALIASES.get(words[0].lower())
     args = words[1:]
     if name is None:
-        raise ParseError(f"I don't know the command {words[0]!r}.")
+        raise ParseError(f"I don't know the command {_show(words[0])}.")
     if name == "help":
         return Help()
     if name == "sweep":

@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.webhook import WebhookClient
 
 from bot.slack.blocks import SlackMessage
+from bot.slack.faults import report
 from bot.slack.services import retry_handlers
 
 log = logging.getLogger(__name__)
@@ -56,8 +57,14 @@ class Origin:
         return bool(self.channel and self.message_ts and not self.ephemeral)
 
 
-def _webhook(url: str) -> WebhookClient:
-    return WebhookClient(url=url, timeout=30, retry_handlers=retry_handlers())
+def _respond(url: str, doing: str, **payload: Any) -> None:
+    """Post to a response_url (retried like any Web API call); a refusal that outlasts the
+    retries (a used-up URL, an expired one) is logged, not silently dropped."""
+    reply = WebhookClient(url=url, timeout=30, retry_handlers=retry_handlers()).send(**payload)
+    if reply.status_code != 200:
+        log.warning(
+            "Slack refused the reply to %s: HTTP %s %s", doing, reply.status_code, reply.body[:100]
+        )
 
 
 def tell(client: WebClient, origin: Origin, message: SlackMessage) -> None:
@@ -65,7 +72,9 @@ def tell(client: WebClient, origin: Origin, message: SlackMessage) -> None:
     blocks = message.blocks_json()
     try:
         if origin.response_url:
-            _webhook(origin.response_url).send(
+            _respond(
+                origin.response_url,
+                f"answer {origin.user}",
                 text=message.text,
                 blocks=blocks,
                 response_type="ephemeral",
@@ -76,7 +85,7 @@ def tell(client: WebClient, origin: Origin, message: SlackMessage) -> None:
                 channel=origin.channel, user=origin.user, text=message.text, blocks=blocks
             )
     except (SlackApiError, SlackClientError, OSError) as exc:
-        log.warning("could not answer %s: %s", origin.user, exc)
+        report(exc, f"answer {origin.user}", log)
 
 
 def announce(client: WebClient, origin: Origin, message: SlackMessage) -> None:
@@ -91,7 +100,9 @@ def announce(client: WebClient, origin: Origin, message: SlackMessage) -> None:
                 blocks=blocks,
             )
         elif origin.response_url:
-            _webhook(origin.response_url).send(
+            _respond(
+                origin.response_url,
+                f"announce in {origin.channel}",
                 text=message.text,
                 blocks=blocks,
                 response_type="in_channel",
@@ -100,13 +111,13 @@ def announce(client: WebClient, origin: Origin, message: SlackMessage) -> None:
         elif origin.channel:
             client.chat_postMessage(channel=origin.channel, text=message.text, blocks=blocks)
     except (SlackApiError, SlackClientError, OSError) as exc:
-        log.warning("could not announce to %s: %s", origin.channel, exc)
+        report(exc, f"announce in {origin.channel}", log)
 
 
 def delete_original(origin: Origin) -> None:
     """Remove the ephemeral message whose button was clicked (a confirmation step)."""
     if origin.response_url and origin.ephemeral:
         try:
-            _webhook(origin.response_url).send(delete_original=True)
+            _respond(origin.response_url, "remove the confirmation", delete_original=True)
         except (SlackClientError, OSError) as exc:
             log.warning("could not remove the confirmation: %s", exc)

@@ -16,7 +16,6 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
 )
 from slack_sdk.http_retry.handler import RetryHandler
 
@@ -25,6 +24,7 @@ from bot.clock import utcnow
 from bot.config import ConfigError, Settings
 from bot.metrics import Metrics
 from bot.runner import Runner
+from bot.slack.faults import ServerErrorsRetryHandler
 from bot.slack.permissions import Operators
 from bot.store import Store
 
@@ -34,11 +34,11 @@ FOLLOWUP_DELAY_S = 300.0
 
 
 def retry_handlers() -> list[RetryHandler]:
-    """HTTP 429 waits for Retry-After; 500/503 and dropped connections are retried too."""
+    """HTTP 429 waits for Retry-After; 5xx and dropped connections are retried too."""
     return [
         ConnectionErrorRetryHandler(max_retry_count=3),
         RateLimitErrorRetryHandler(max_retry_count=10),
-        ServerErrorRetryHandler(max_retry_count=3),
+        ServerErrorsRetryHandler(max_retry_count=3),
     ]
 
 

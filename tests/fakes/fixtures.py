@@ -60,10 +60,11 @@ def make_harness(
     """Start the app over HTTP on a store already swept from `sim`; settings may be changed."""
     started: list[tuple[SlackHarness, Store]] = []
 
-    def start(*, sweep: bool = True, **changes: Any) -> SlackHarness:
+    def start(*, sweep: bool = True, aws: Any = None, **changes: Any) -> SlackHarness:
+        """`aws`: another simulator than the `sim` fixture's."""
         settings = slack_settings(fake_slack, str(tmp_path / f"slack{len(started)}.db"), **changes)
         store = Store(settings.db_path)
-        access = sim.access()
+        access = (aws or sim).access()
         if sweep:
             run_sweep(settings=settings, access=access, store=store, trigger="test")
         harness = SlackHarness(settings=settings, store=store, access=access, fake=fake_slack)

@@ -87,7 +87,8 @@ class _Failure:
     method: str
     status: int
     retry_after: int | None
-    times: int
+    times: int | None  # None: every call until cleared
+    error: str | None = None  # with status 200: Slack's {"ok": false, "error": ...}
 
 
 class FakeSlack:
@@ -167,11 +168,28 @@ class FakeSlack:
         return f"{self.url}/response/{uuid.uuid4().hex}"
 
     def fail(
-        self, method: str, *, status: int = 429, retry_after: int | None = 0, times: int = 1
+        self,
+        method: str,
+        *,
+        status: int = 429,
+        retry_after: int | None = 0,
+        times: int | None = 1,
+        error: str | None = None,
     ) -> None:
-        """The next `times` calls of `method` get HTTP `status` (429 carries Retry-After)."""
+        """The next `times` calls (None: all) of `method` get HTTP `status` (429 carries
+        Retry-After), or with status 200 Slack's `{"ok": false, "error": error}`. `method` may
+        also be "response_url" or "upload" (the files_upload_v2 upload step)."""
         with self._changed:
-            self._failures.append(_Failure(method, status, retry_after, times))
+            self._failures.append(_Failure(method, status, retry_after, times, error))
+
+    def clear_failures(self) -> None:
+        with self._changed:
+            self._failures.clear()
+
+    def revoke_token(self) -> None:
+        """From now on the bot token is refused with invalid_auth, as after a revocation."""
+        with self._changed:
+            self.token = "xoxb-revoked-" + uuid.uuid4().hex
 
     def calls_to(self, method: str, *, ok: bool | None = None) -> list[ApiCall]:
         with self._changed:
@@ -212,8 +230,9 @@ class FakeSlack:
     def _take_failure(self, method: str) -> _Failure | None:
         with self._changed:
             for failure in self._failures:
-                if failure.method == method and failure.times > 0:
-                    failure.times -= 1
+                if failure.method == method and (failure.times is None or failure.times > 0):
+                    if failure.times is not None:
+                        failure.times -= 1
                     return failure
         return None
 
@@ -444,6 +463,10 @@ class _Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         if path.startswith("/api/"):
             self._api(path.removeprefix("/api/"), body)
+        elif path.startswith(("/upload/", "/response/")) and self._injected(
+            "upload" if path.startswith("/upload/") else "response_url"
+        ):
+            return
         elif path.startswith("/upload/"):
             file_id = path.removeprefix("/upload/")
             status, text = self.fake.upload(file_id, body)
@@ -474,19 +497,7 @@ class _Handler(BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else None
         token = token or params.pop("token", None)
-        failure = self.fake._take_failure(method)
-        if failure is not None:
-            self.fake._record(ApiCall(method, params, token, failure.status, False, "injected"))
-            headers = {}
-            if failure.status == 429 and failure.retry_after is not None:
-                headers["Retry-After"] = str(failure.retry_after)
-            error = "ratelimited" if failure.status == 429 else "internal_error"
-            self._send(
-                failure.status,
-                json.dumps({"ok": False, "error": error}).encode(),
-                "application/json",
-                headers,
-            )
+        if self._injected(method, params, token):
             return
         reply = self.fake.api(method, params, token)
         self.fake._record(
@@ -496,6 +507,31 @@ class _Handler(BaseHTTPRequestHandler):
         if token == self.fake.token:  # Slack lists a valid token's scopes on every answer
             granted["x-oauth-scopes"] = ",".join(sorted(self.fake.scopes))
         self._send(200, json.dumps(reply).encode(), "application/json; charset=utf-8", granted)
+
+    def _injected(
+        self, method: str, params: dict[str, Any] | None = None, token: str | None = None
+    ) -> bool:
+        """Answer with an injected failure of `method`, if one is due."""
+        failure = self.fake._take_failure(method)
+        if failure is None:
+            return False
+        if failure.status == 200:
+            error = failure.error or "internal_error"
+            self.fake._record(ApiCall(method, params or {}, token, 200, False, error))
+            self._send(200, json.dumps({"ok": False, "error": error}).encode(), "application/json")
+            return True
+        self.fake._record(ApiCall(method, params or {}, token, failure.status, False, "injected"))
+        headers = {}
+        if failure.status == 429 and failure.retry_after is not None:
+            headers["Retry-After"] = str(failure.retry_after)
+        error = "ratelimited" if failure.status == 429 else "internal_error"
+        self._send(
+            failure.status,
+            json.dumps({"ok": False, "error": error}).encode(),
+            "application/json",
+            headers,
+        )
+        return True
 
     def _send(
         self,

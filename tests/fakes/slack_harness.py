@@ -38,6 +38,7 @@ class Reply:
     status: int
     body: bytes
     response_url: str | None = None
+    sent: bytes = b""  # the request body, for sending it again as Slack's retry would
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
@@ -78,14 +79,24 @@ class SignedRequests:
         timestamp: int | None = None,
         secret: str | None = None,
         content_type: str = "application/x-www-form-urlencoded",
+        headers: dict[str, str] | None = None,
     ) -> tuple[int, bytes]:
         ts = str(int(time.time()) if timestamp is None else timestamp)
-        headers = {
+        signed = {
             "Content-Type": content_type,
             "X-Slack-Request-Timestamp": ts,
             "X-Slack-Signature": sign(secret or self.secret, ts, body),
+            **(headers or {}),
         }
-        return self.request("POST", "/slack/events", body, headers)
+        return self.request("POST", "/slack/events", body, signed)
+
+    def retry(self, reply: Reply, number: int = 1, reason: str = "http_timeout") -> Reply:
+        """Slack's retry of a request: the same body, signed anew, with its retry headers."""
+        status, body = self.post_signed(
+            reply.sent,
+            headers={"X-Slack-Retry-Num": str(number), "X-Slack-Retry-Reason": reason},
+        )
+        return Reply(status, body, reply.response_url, reply.sent)
 
     # -- what Slack sends -----------------------------------------------------------------------
     def command(self, text: str, *, user: str = "U0ALICE01", channel: str = CHANNEL) -> Reply:
@@ -107,7 +118,7 @@ class SignedRequests:
             }
         ).encode()
         status, payload = self.post_signed(body)
-        return Reply(status, payload, response_url)
+        return Reply(status, payload, response_url, body)
 
     def click(
         self,
@@ -119,6 +130,23 @@ class SignedRequests:
         message_ts: str | None = None,
         ephemeral: bool = False,
     ) -> Reply:
+        unsent = self.click_request(
+            action_id, value, user=user, channel=channel, message_ts=message_ts, ephemeral=ephemeral
+        )
+        status, body = self.post_signed(unsent.sent)
+        return Reply(status, body, unsent.response_url, unsent.sent)
+
+    def click_request(
+        self,
+        action_id: str,
+        value: str,
+        *,
+        user: str = "U0ALICE01",
+        channel: str = CHANNEL,
+        message_ts: str | None = None,
+        ephemeral: bool = False,
+    ) -> Reply:
+        """A button click as Slack would send it, not sent yet (status 0)."""
         response_url = self.fake.new_response_url()
         ts = message_ts or "1700000000.000100"
         payload = {
@@ -147,8 +175,7 @@ class SignedRequests:
                 }
             ],
         }
-        status, body = self.post_signed(urlencode({"payload": json.dumps(payload)}).encode())
-        return Reply(status, body, response_url)
+        return Reply(0, b"", response_url, urlencode({"payload": json.dumps(payload)}).encode())
 
     def submit_view(
         self, view: dict[str, Any], values: dict[str, Any], *, user: str = "U0ALICE01"
@@ -171,8 +198,9 @@ class SignedRequests:
                 "hash": "1",
             },
         }
-        status, body = self.post_signed(urlencode({"payload": json.dumps(payload)}).encode())
-        return Reply(status, body)
+        sent = urlencode({"payload": json.dumps(payload)}).encode()
+        status, body = self.post_signed(sent)
+        return Reply(status, body, None, sent)
 
 
 class SlackHarness(SignedRequests):

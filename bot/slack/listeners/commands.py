@@ -16,11 +16,10 @@ COMMAND = "/ssm3"
 
 
 def _working(command: parsing.Command) -> str | None:
-    """A first answer for the requests that take a moment."""
+    """A first answer for the requests that take a moment. (A sweep says it has started only
+    after the permission check, from the lazy listener.)"""
     if isinstance(command, parsing.History):
         return f"Reading the history of {kit.inert(command.ref.association_id, 60)} from AWS…"
-    if isinstance(command, parsing.Sweep):
-        return "Sweeping every account-region now; I'll tell you here when it is done."
     return None
 
 

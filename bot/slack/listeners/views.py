@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App
 
+from bot.models import TrackedAssociation as Tracked
 from bot.slack import blocks as kit
 from bot.slack import parsing
 from bot.slack.operations import Operations
@@ -68,6 +69,11 @@ def read_ack_form(  # noqa: PLR0912  # one branch per field rule
     return AckForm(context, reason, until)
 
 
+def _ref(form: AckForm) -> parsing.AssociationRef:
+    key = form.context.key
+    return parsing.AssociationRef(key.association_id, key.account_id, key.region)
+
+
 def _value(values: dict[str, Any], block: str, action: str, field: str) -> Any:
     return ((values.get(block) or {}).get(action) or {}).get(field)
 
@@ -76,17 +82,28 @@ def register(app: App, operations: Operations) -> None:
     zone = operations.zone
     now: Callable[[], datetime] = operations.now
 
-    def ack_submission(ack: Ack, view: dict[str, Any]) -> None:
+    def checked(view: dict[str, Any]) -> AckForm | dict[str, str]:
+        """The form's values, checked on their own and against the store."""
         form = read_ack_form(view, now(), zone)
+        if not isinstance(form, dict) and not isinstance(operations.resolve(_ref(form)), Tracked):
+            key = form.context.key
+            return {
+                "reason": f"ssm3-bot knows no association {key.association_id} in "
+                f"{key.account_id} {key.region}; close this form and check /ssm3 status."
+            }
+        return form
+
+    def ack_submission(ack: Ack, view: dict[str, Any]) -> None:
+        form = checked(view)
         if isinstance(form, dict):
             ack(response_action="errors", errors=form)
         else:
             ack()
 
     def save(body: dict[str, Any], view: dict[str, Any]) -> None:
-        form = read_ack_form(view, now(), zone)
+        form = checked(view)
         if isinstance(form, dict):
-            return
+            return  # the errors went back into the form
         context = form.context
         origin = Origin(
             user=str((body.get("user") or {}).get("id") or ""),
@@ -94,9 +111,6 @@ def register(app: App, operations: Operations) -> None:
             message_ts=context.message_ts,
             response_url=context.response_url,
         )
-        ref = parsing.AssociationRef(
-            context.key.association_id, context.key.account_id, context.key.region
-        )
-        operations.acknowledge(origin, ref, reason=form.reason, until=form.until)
+        operations.acknowledge(origin, _ref(form), reason=form.reason, until=form.until)
 
     app.view(kit.ACK_MODAL)(ack=ack_submission, lazy=[save])
