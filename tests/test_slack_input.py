@@ -17,7 +17,8 @@ import pytest
 from bot.aws.history import fetch_history
 from bot.clock import utcnow
 from bot.config import Settings
-from bot.digest import build_digest
+from bot.digest import DigestChanges, build_digest
+from bot.ledger import SnapshotItem
 from bot.render.text import render_digest, render_history, render_sweep
 from bot.sim.fleet import Fault, Fleet, generate_fleet
 from bot.slack import blocks as kit
@@ -124,6 +125,16 @@ def test_aws_text_is_inert_on_every_slack_surface(
         wait_response(fake_slack, reply.response_url)
     audit = h.command("audit")
     [audited] = wait_response(fake_slack, audit.response_url)
+    # The scheduler's surfaces: an alert, and a digest that names what changed and resolved.
+    delivery = Delivery(client=h.services.client, store=h.services.store)
+    store = h.services.store
+    delivery.post_alerts(CHANNEL, store.tracked(failing_only=True)[:3])
+    resolved = SnapshotItem(item.key, HOSTILE, HOSTILE, None, acknowledged=False)
+    changed = dataclasses.replace(
+        build_digest(store, utcnow()),
+        changes=DigestChanges(utcnow(), frozenset({item.key}), (resolved,), ()),
+    )
+    delivery.post_digest(CHANNEL, changed)
 
     assert all(c.ok for c in fake_slack.calls), [(c.method, c.error) for c in fake_slack.calls]
     assert_inert(fake_slack)
@@ -132,10 +143,11 @@ def test_aws_text_is_inert_on_every_slack_surface(
     everything = "\n".join(text for _, _, text in slack_outputs(fake_slack))
     assert everything.count("&lt;!channel&gt;") >= 5
     assert "&lt;!channel&gt;" in body_text(audited["blocks"])
-    # The digest's full list went to its thread as CSV: no cell a spreadsheet would run.
-    [uploaded] = fake_slack.files.values()
-    assert uploaded.content is not None
-    rows = list(csv.reader(io.StringIO(uploaded.content.decode())))
+    # The digests' full lists went to their threads as CSV: no cell a spreadsheet would run.
+    uploads = list(fake_slack.files.values())
+    assert uploads
+    assert all(u.content is not None for u in uploads)
+    rows = [row for u in uploads for row in csv.reader(io.StringIO((u.content or b"").decode()))]
     cells = [cell for row in rows for cell in row]
     assert not [c for c in cells if c.startswith(FORMULA_START)]
     assert any(c.startswith("'=HYPERLINK(") for c in cells)

@@ -470,7 +470,8 @@ def alert_message(
                 )
             ]
         )
-    names = ", ".join(clip(item.association.display_name, 60) for item in items[:3])
+    # Notifications read the fallback text as mrkdwn: AWS names are escaped there too.
+    names = ", ".join(escape(clip(item.association.display_name, 60)) for item in items[:3])
     more = f" and {count - 3} more" if count > 3 else ""
     return SlackMessage(text=f"{headline}: {names}{more}", blocks=budget.used, hidden=count - shown)
 
