@@ -28,6 +28,11 @@ from bot.sweep import SweepError, run_sweep
 log = logging.getLogger(__name__)
 
 ON_TIME = timedelta(minutes=5)  # a digest posted later than this after its slot is a catch-up
+SWEEP_LEASE = "sweep"
+
+
+class SweepBusy(RuntimeError):
+    """Another sweep, in this process or another, holds the lease."""
 
 
 @dataclass(frozen=True)
@@ -92,12 +97,29 @@ class Runner:
         )
 
     def sweep_job(self, trigger: str = "schedule") -> SweepSummary | None:
-        """Sweep unless another process is sweeping; then alert and refresh today's digest."""
-        now = self.clock()
-        lease = min(max(2 * self.sweep_period, timedelta(minutes=15)), timedelta(hours=6))
-        if not self.ledger.acquire("sweep", now, lease):
-            log.info("another process is sweeping; skipping this run")
+        """Sweep unless another sweep is running; then alert and refresh today's digest."""
+        try:
+            summary = self.sweep(trigger)
+        except SweepBusy as exc:
+            log.info("skipping this sweep: %s", exc)
             return None
+        except SweepError as exc:
+            log.error("sweep failed: %s", exc)
+            return None
+        self.after_sweep()
+        return summary
+
+    def sweep(self, trigger: str) -> SweepSummary:
+        """One sweep under the store's lease, so no two run at once in any process.
+
+        Raises SweepBusy when another sweep holds the lease, SweepError when none can start.
+        Each call claims the lease as a holder of its own: a scheduled sweep and one asked for
+        from Slack in the same process exclude each other too.
+        """
+        ledger = Ledger(self.store)
+        lease = min(max(2 * self.sweep_period, timedelta(minutes=15)), timedelta(hours=6))
+        if not ledger.acquire(SWEEP_LEASE, self.clock(), lease):
+            raise SweepBusy("another sweep is running")
         try:
             summary = run_sweep(
                 settings=self.settings,
@@ -106,17 +128,23 @@ class Runner:
                 now=self.clock,
                 trigger=trigger,
             )
-        except SweepError as exc:
-            log.error("sweep failed: %s", exc)
+        except SweepError:
             self.metrics.aws_errors.inc()
-            return None
+            raise
         finally:
-            self.ledger.release("sweep")
+            ledger.release(SWEEP_LEASE)
         self.metrics.observe_sweep(summary, trigger)
+        return summary
+
+    def sweep_busy(self) -> bool:
+        """True while some sweep holds the lease (for a quick answer before trying)."""
+        return Ledger(self.store).lease_holder(SWEEP_LEASE, self.clock()) is not None
+
+    def after_sweep(self) -> None:
+        """Alert on new failures and bring today's digest up to date."""
         if self.settings.alerts:
             self.alert_new_failures()
         self.refresh_digest()
-        return summary
 
     def digest_job(self) -> bool:
         """Post the digest for the latest slot unless some process already did (idempotent)."""

@@ -156,3 +156,27 @@ def test_healthz_follows_the_sweeps_and_metrics_count_them(
     assert f"ssm3_failing_associations {float(failing)}".encode() in metrics
     assert b'ssm3_sweeps_total{trigger="schedule"} 1.0' in metrics
     assert b"ssm3_scopes_failed 0.0" in metrics
+
+
+def test_a_sweep_asked_for_in_slack_never_overlaps_a_running_one(
+    make_harness: Harness, fake_slack: FakeSlack, sim: Sim
+) -> None:
+    from bot.ledger import Ledger
+    from tests.test_slack_app import wait_response
+
+    h = make_harness()
+    other_process = Ledger(h.services.store)
+    assert other_process.acquire("sweep", datetime.now(UTC), timedelta(minutes=30))
+    sim.fleet.reset_calls()
+    reply = h.command("sweep", user=OPERATOR)
+    [answer] = wait_response(fake_slack, reply.response_url)
+    assert "A sweep is already running" in answer["text"]
+    assert sim.fleet.call_count("ListAssociations") == 0
+    latest = h.services.store.audit_entries(limit=1)[0]
+    assert (latest.action, latest.outcome) == ("sweep", "refused")
+
+    other_process.release("sweep")
+    again = h.command("sweep", user=OPERATOR)
+    answers = wait_response(fake_slack, again.response_url, count=2)
+    assert "Sweep finished" in answers[-1]["text"]
+    assert sim.fleet.call_count("ListAssociations") == len(h.services.store.scope_states())

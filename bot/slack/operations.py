@@ -24,6 +24,7 @@ from bot.clock import iso
 from bot.config import ConfigError
 from bot.digest import Digest, DigestTotals, build_digest
 from bot.models import AssociationKey, TrackedAssociation
+from bot.runner import SweepBusy
 from bot.slack import blocks as kit
 from bot.slack import faults, parsing
 from bot.slack.delivery import Delivery
@@ -31,7 +32,7 @@ from bot.slack.permissions import Decision
 from bot.slack.replies import Origin, announce, delete_original, tell
 from bot.slack.services import Services
 from bot.store import DigestPost, Rerun
-from bot.sweep import SweepError, run_sweep
+from bot.sweep import SweepError
 
 log = logging.getLogger(__name__)
 
@@ -577,32 +578,30 @@ class Operations:
         services = self.services
         if not self._permitted(origin, "sweep", services.operators.may_sweep(origin.user), None):
             return
-        if not services.sweep_lock.acquire(blocking=False):
+        runner = services.scheduled()
+        if runner.sweep_busy():
             self._audit(origin, "sweep", "refused", detail="a sweep is already running")
             self._tell(
                 origin, "A sweep is already running; its results will be in the next digest."
             )
             return
+        self._audit(origin, "sweep", "started")
+        self._tell(origin, "Sweeping every account-region now; I'll tell you here when it is done.")
         try:
-            self._audit(origin, "sweep", "started")
+            summary = runner.sweep("slack")
+        except SweepBusy:
+            self._audit(origin, "sweep", "refused", detail="a sweep is already running")
             self._tell(
-                origin, "Sweeping every account-region now; I'll tell you here when it is done."
+                origin, "Another sweep started just now; its results will be in the next digest."
             )
-            try:
-                summary = run_sweep(
-                    settings=services.settings,
-                    access=services.access,
-                    store=self.store,
-                    now=services.clock,
-                    trigger="slack",
-                )
-            except (SweepError, ConfigError) as exc:
-                self._audit(origin, "sweep", "failed", detail=str(exc))
-                self._tell(origin, f"The sweep could not start: {kit.inert(str(exc), 400)}")
-                return
-        finally:
-            services.sweep_lock.release()
+            return
+        except (SweepError, ConfigError) as exc:
+            self._audit(origin, "sweep", "failed", detail=str(exc))
+            self._tell(origin, f"The sweep could not start: {kit.inert(str(exc), 400)}")
+            return
         self._audit(origin, "sweep", "done", detail=summary.sweep_id)
+        if services.runner is not None and services.settings.alerts:
+            services.runner.alert_new_failures()
         self._refresh(origin)
         self._tell(
             origin,

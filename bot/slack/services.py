@@ -65,7 +65,6 @@ class Services:
     metrics: Metrics = field(default_factory=Metrics)
     runner: Runner | None = None  # set by `serve`: the scheduled jobs
     operators: Operators = field(init=False)
-    sweep_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _timers: list[threading.Timer] = field(default_factory=list, init=False)
     _timers_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
@@ -80,6 +79,18 @@ class Services:
             store=Store(settings.db_path),
             access=AwsAccess.from_settings(settings),
             client=client,
+        )
+
+    def scheduled(self) -> Runner:
+        """`serve`'s Runner, or one without a publisher where none runs (tests, a bare app):
+        manual sweeps go through it either way, under the same lease as scheduled ones."""
+        return self.runner or Runner(
+            settings=self.settings,
+            store=self.store,
+            access=self.access,
+            publisher=None,
+            clock=self.clock,
+            metrics=self.metrics,
         )
 
     def later(self, delay_s: float, job: Callable[[], None], name: str = "ssm3-later") -> None:
