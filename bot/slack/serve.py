@@ -5,6 +5,7 @@ Configuration is checked before anything starts."""
 from __future__ import annotations
 
 import logging
+import re
 import signal
 import sys
 import threading
@@ -73,7 +74,9 @@ def serve(settings: Settings, *, err: TextIO = sys.stderr) -> int:
     try:
         app = build_app(services)
     except BoltError as exc:  # e.g. auth.test refused the token
-        raise ConfigError("SLACK_BOT_TOKEN", f"Slack did not accept it: {exc}") from None
+        raise ConfigError(
+            "SLACK_BOT_TOKEN", f"Slack did not accept it ({_slack_error(exc)})"
+        ) from None
     # SIGTERM (docker stop) unwinds like Ctrl-C, so the scheduler and timers stop cleanly.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     scheduler = start_schedule(services, err=err)
@@ -97,3 +100,9 @@ def serve(settings: Settings, *, err: TextIO = sys.stderr) -> int:
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
+
+
+def _slack_error(exc: BoltError) -> str:
+    """Bolt words a refused token as a whole auth.test result; Slack's error code says it all."""
+    found = re.search(r"'error': '([a-z_]+)'", str(exc))
+    return found.group(1) if found else "auth.test failed"
