@@ -38,19 +38,26 @@ def next_fire(trigger: CronTrigger, after: datetime) -> datetime | None:
     only the buggy hour hides is skipped, never looped on.
     """
     step = timedelta(seconds=1)
+    after = after.astimezone(UTC)
     moment = after
     for _ in range(_NEXT_FIRE_TRIES):
-        fire: datetime | None = trigger.get_next_fire_time(None, moment + timedelta(microseconds=1))
+        fire = _utc(trigger.get_next_fire_time(None, moment + timedelta(microseconds=1)))
         if fire is None or fire > after:
             return fire
         moment, step = moment + step, step * 2
     return None
 
 
+def _utc(moment: datetime | None) -> datetime | None:
+    """In UTC: a zone-aware time with fold=1 compares unequal to every other zone's (PEP 495)."""
+    return None if moment is None else moment.astimezone(UTC)
+
+
 def latest_fire(trigger: CronTrigger, now: datetime) -> datetime | None:
-    """The latest fire time at or before `now` (the current slot), or None within 5 years."""
+    """The latest fire time at or before `now` (the current slot, in UTC), or None in 5 years."""
+    now = now.astimezone(UTC)
     for lookback in _LOOKBACKS:
-        fire: datetime | None = trigger.get_next_fire_time(None, now - lookback)
+        fire = _utc(trigger.get_next_fire_time(None, now - lookback))
         if fire is None or fire > now:
             continue
         for _ in range(_WALK_LIMIT):  # next_fire always moves on, so this only bounds the walk
