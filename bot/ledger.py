@@ -128,9 +128,6 @@ class Ledger:
         )
         return _run(rows[0]) if rows else None
 
-    def digest_claimed(self, slot: datetime) -> bool:
-        return bool(self.store.query("SELECT 1 FROM digest_runs WHERE slot = ?", (iso(slot),)))
-
     def run_for_message(self, channel: str, ts: str) -> DigestRun | None:
         """The scheduled digest that Slack message is, if it is one."""
         rows = self.store.query(

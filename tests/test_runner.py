@@ -385,3 +385,16 @@ def test_the_jobs_are_configured_on_purpose(
     assert jobs["sweep"].misfire_grace_time == 1800
     assert jobs["digest"].misfire_grace_time is None
     assert str(jobs["digest"].trigger.timezone) == "Europe/Berlin"
+
+
+def test_a_claim_whose_process_died_before_posting_is_taken_over(
+    make_runner: Callable[..., tuple[Runner, RecordingPublisher, FakeClock]],
+) -> None:
+    nine = datetime(2026, 11, 30, 8, tzinfo=UTC)
+    crashed, _, _ = make_runner(nine)
+    assert crashed.ledger.claim_digest(nine, "scheduled", nine)  # then it was killed
+    survivor, posts, clock = make_runner(nine + timedelta(minutes=5))
+    assert not survivor.digest_job(), "a fresh claim may still be posting"
+    clock.now = nine + timedelta(minutes=11)
+    assert survivor.digest_job()
+    assert len(posts.digests) == 1

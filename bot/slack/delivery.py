@@ -72,8 +72,20 @@ class Delivery:
         post = self.store.remember_digest(
             channel, ts, now=now, sweep_id=last.sweep_id if last else None
         )
-        self.attach_lists(post, digest, message)
+        try:
+            self.attach_lists(post, digest, message)
+        except (SlackApiError, SlackClientError) as exc:
+            # The digest itself is posted and remembered: failing here would post it again.
+            error = _slack_error(exc)
+            log.warning("could not attach the full lists to digest %s/%s: %s", channel, ts, error)
+            self._note_in_thread(post, f"The full list could not be attached here ({error}).")
         return post
+
+    def _note_in_thread(self, post: DigestPost, text: str) -> None:
+        try:
+            self.client.chat_postMessage(channel=post.channel, thread_ts=post.ts, text=text)
+        except (SlackApiError, SlackClientError) as exc:
+            log.warning("could not reply in digest %s/%s: %s", post.channel, post.ts, exc)
 
     def attach_lists(self, post: DigestPost, digest: Digest, message: SlackMessage) -> None:
         """Upload what the message could only summarise as CSV files into its thread."""
@@ -131,10 +143,9 @@ class Delivery:
         )
         return str(reply["ts"])
 
-    def reply(self, post: DigestPost, message: SlackMessage) -> None:
-        self.client.chat_postMessage(
-            channel=post.channel,
-            thread_ts=post.ts,
-            text=message.text,
-            blocks=message.blocks_json(),
-        )
+
+def _slack_error(exc: SlackApiError | SlackClientError) -> str:
+    """Slack's error code (missing_scope, ratelimited…) or the client's own message."""
+    if isinstance(exc, SlackApiError):
+        return str(exc.response.get("error") or exc)
+    return str(exc)
