@@ -215,7 +215,7 @@ def test_a_new_failure_alerts_once_across_three_sweeps(
         "failures that predate the first sweep go to the digest, not alerts"
     )
     victim = _healthy(sim)
-    _fail(sim, victim)
+    _fail(sim, victim, at=clock.now + timedelta(minutes=10))
     for _ in range(3):
         clock.now += timedelta(hours=1)
         runner.sweep_job()
@@ -228,9 +228,10 @@ def test_resolving_and_failing_again_alerts_again(
     runner, publisher, clock = make_runner(datetime.now(UTC))
     runner.sweep_job()
     victim = _healthy(sim)
-    _fail(sim, victim)
+    _fail(sim, victim, at=clock.now + timedelta(minutes=10))
+    clock.now += timedelta(hours=1)
     runner.sweep_job()
-    sim.fleet.run_association(victim, failures={})
+    sim.fleet.run_association(victim, failures={}, at=clock.now + timedelta(minutes=10))
     clock.now += timedelta(hours=1)
     runner.sweep_job()
     clock.now += timedelta(hours=1)
@@ -256,7 +257,8 @@ def test_no_alert_for_an_acknowledged_failure(
     runner, publisher, clock = make_runner(datetime.now(UTC))
     runner.sweep_job()
     victim = _healthy(sim)
-    _fail(sim, victim)
+    _fail(sim, victim, at=clock.now + timedelta(minutes=10))
+    clock.now += timedelta(hours=1)
     run_sweep(settings=runner.settings, access=runner.access, store=runner.store, now=clock)
     (tracked,) = runner.store.find(victim)
     runner.store.acknowledge(tracked.key, by="U0OPS", reason="planned", until=None, now=clock.now)
@@ -268,10 +270,11 @@ def test_two_processes_alert_once(
     sim: Sim, make_runner: Callable[..., tuple[Runner, RecordingPublisher, FakeClock]]
 ) -> None:
     shared = RecordingPublisher()
-    one, _, _clock = make_runner(datetime.now(UTC), publisher=shared)
+    one, _, clock = make_runner(datetime.now(UTC), publisher=shared)
     two, _, _ = make_runner(datetime.now(UTC), publisher=shared)
     one.sweep_job()
-    _fail(sim, _healthy(sim))
+    _fail(sim, _healthy(sim), at=clock.now + timedelta(minutes=10))
+    clock.now += timedelta(hours=1)
     one.sweep_job()
     assert one.alert_new_failures() == 0
     assert two.alert_new_failures() == 0
@@ -281,10 +284,11 @@ def test_two_processes_alert_once(
 def test_a_failed_alert_is_retried_by_the_next_sweep(
     sim: Sim, make_runner: Callable[..., tuple[Runner, RecordingPublisher, FakeClock]]
 ) -> None:
-    runner, publisher, _ = make_runner(datetime.now(UTC))
+    runner, publisher, clock = make_runner(datetime.now(UTC))
     runner.sweep_job()
     victim = _healthy(sim)
-    _fail(sim, victim)
+    _fail(sim, victim, at=clock.now + timedelta(minutes=10))
+    clock.now += timedelta(hours=1)
     publisher.fail_next = True
     runner.sweep_job()
     assert publisher.alerts == []

@@ -115,7 +115,8 @@ def test_a_new_failure_is_alerted_with_the_digests_buttons(
     make_harness: Harness, fake_slack: FakeSlack, sim: Sim
 ) -> None:
     h = make_harness()
-    runner = runner_for(h, lambda: datetime.now(UTC))
+    start = datetime.now(UTC)
+    runner = runner_for(h, FakeClock(start + timedelta(hours=1)))
     scope = sim.fleet.scope(sim.fleet.caller_account, "us-east-1")
     healthy = next(a for a in scope.associations.values() if a.status == "Success")
     sim.fleet.run_association(
@@ -123,6 +124,7 @@ def test_a_new_failure_is_alerted_with_the_digests_buttons(
         failures={
             healthy.instance_ids[0]: failure_for("unreachable", healthy.document, random.Random(2))
         },
+        at=start + timedelta(minutes=10),
     )
     runner.sweep_job()
     runner.sweep_job()
