@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -554,6 +554,42 @@ class Store:
             )
             for r in rows
         ]
+
+    def forget_other_scopes(
+        self, keep: Iterable[Scope], *, sweep_id: str, now: datetime
+    ) -> list[Scope]:
+        """Drop what is known of account-regions no longer configured (a region dropped from
+        SSM3_REGIONS, an account that left the organisation), so the digest stops reporting
+        them; their sweeps and status history stay as evidence."""
+        wanted = set(keep)
+        with self._write() as db:
+            known = [
+                Scope(r["account_id"], r["region"]) for r in self._rows("SELECT * FROM scope_state")
+            ]
+            gone = [scope for scope in known if scope not in wanted]
+            for scope in gone:
+                where = (scope.account_id, scope.region)
+                rows = self._rows(
+                    "SELECT association_id, status FROM associations WHERE account_id = ? AND region = ?",
+                    where,
+                )
+                for row in rows:
+                    key = AssociationKey(scope.account_id, scope.region, row["association_id"])
+                    db.table("status_changes").insert(
+                        {
+                            "account_id": key.account_id,
+                            "region": key.region,
+                            "association_id": key.association_id,
+                            "at": iso(now),
+                            "sweep_id": sweep_id,
+                            "old_status": row["status"],
+                            "new_status": "Unswept",
+                        }
+                    )
+                    self._end_acks(db, key, now, None, "unswept")
+                for table in ("failed_targets", "associations", "scope_state"):
+                    db.execute(f"DELETE FROM {table} WHERE account_id = ? AND region = ?", where)  # noqa: S608
+        return gone
 
     def scope_states(self) -> list[ScopeStatus]:
         """Each scope's latest outcome, across sweeps (what the digest reports as not swept)."""

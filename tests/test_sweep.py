@@ -308,3 +308,22 @@ def test_failing_since_traces_a_streak_longer_than_a_page_of_executions(
     assert max(streaks) > 50, "the fleet must hold streaks longer than one page"
     pages = sum(math.ceil(min(streak + 1, 120) / 50) for streak in streaks)
     assert sim.fleet.call_count("DescribeAssociationExecutions") == pages
+
+
+def test_account_regions_no_longer_configured_leave_the_digest(
+    sim: Sim, settings: Settings, store: Store
+) -> None:
+    from bot.digest import build_digest
+
+    access = sim.access()
+    run_sweep(settings=settings.with_changes(accounts=ACCOUNTS[:2]), access=access, store=store)
+    assert len(store.scope_states()) == 4
+    narrowed = settings.with_changes(accounts=ACCOUNTS[:1], regions=("us-east-1",))
+    summary = run_sweep(settings=narrowed, access=access, store=store)
+    digest = build_digest(store, datetime.now(UTC))
+    assert [s.scope for s in store.scope_states()] == [Scope(ACCOUNTS[0], "us-east-1")]
+    assert {(t.key.account_id, t.key.region) for t in digest.failing} == {
+        (ACCOUNTS[0], "us-east-1")
+    }
+    assert digest.totals.scopes == 1
+    assert digest.totals.associations == summary.associations

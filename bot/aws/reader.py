@@ -162,7 +162,10 @@ class ScopeReader:
         runs: list[Any] = []
         token: str | None = None
         for _ in range(STREAK_PAGES):
-            kwargs: dict[str, Any] = {"AssociationId": association_id, "MaxResults": EXECUTIONS_PAGE}
+            kwargs: dict[str, Any] = {
+                "AssociationId": association_id,
+                "MaxResults": EXECUTIONS_PAGE,
+            }
             if token:
                 kwargs["NextToken"] = token
             self._counter.add("DescribeAssociationExecutions")
