@@ -15,6 +15,7 @@ import pytest
 
 from bot.config import Settings
 from bot.digest import Digest
+from bot.ledger import Ledger
 from bot.models import TrackedAssociation
 from bot.render.text import render_digest
 from bot.runner import PostedMessage, Runner
@@ -402,3 +403,31 @@ def test_a_claim_whose_process_died_before_posting_is_taken_over(
     clock.now = nine + timedelta(minutes=11)
     assert survivor.digest_job()
     assert len(posts.digests) == 1
+
+
+def test_a_sweep_lease_left_by_a_killed_process_does_not_block_the_next_sweep(
+    sim: Sim, make_runner: Callable[..., tuple[Runner, RecordingPublisher, FakeClock]]
+) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    from bot.ledger import holder_alive
+
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    corpse = f"{socket.gethostname()}:{dead.stdout.strip()}:abcdef"
+    assert not holder_alive(corpse)
+    assert holder_alive("another-container:1:abcdef"), "other hosts are trusted until expiry"
+
+    runner, _, clock = make_runner(datetime.now(UTC))
+    Ledger(runner.store, holder=corpse).acquire("sweep", clock.now, timedelta(hours=2))
+    assert runner.sweep_job() is not None
+    Ledger(runner.store, holder="another-container:1:abcdef").acquire(
+        "sweep", clock.now, timedelta(minutes=15)
+    )
+    assert runner.sweep_job() is None
