@@ -10,7 +10,6 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.causes import likely_cause
 from bot.ledger import DigestRun, SnapshotItem
 from bot.models import AssociationKey, FailedTarget, ScopeStatus, SweepSummary, TrackedAssociation
 from bot.store import Store
@@ -139,17 +138,4 @@ def top_error(targets: tuple[FailedTarget, ...]) -> str | None:
             return f"{summary or target.detailed_status or 'Failed'}{code}"
     if targets and targets[0].detailed_status:
         return targets[0].detailed_status
-    return None
-
-
-def top_cause(targets: tuple[FailedTarget, ...]) -> str | None:
-    """The likely cause of the first failed target with evidence, by name."""
-    for target in targets:
-        cause = likely_cause(
-            detailed_status=target.detailed_status,
-            error_code=target.error_code,
-            summary=target.summary,
-        )
-        if cause.name != "unknown":
-            return cause.name
     return None

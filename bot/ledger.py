@@ -27,6 +27,21 @@ def holder_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
+def holder_alive(holder: str) -> bool:
+    """False only when the holder ran on this host and its process no longer exists; a holder
+    on another host (a second container) is trusted until its lease expires."""
+    parts = holder.rsplit(":", 2)  # host:pid:suffix
+    if len(parts) != 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+        return True
+    try:
+        os.kill(int(parts[1]), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: it exists
+        return True
+    return True
+
+
 @dataclass(frozen=True)
 class SnapshotItem:
     """One association a digest reported as failing, kept so the next digest can say what changed."""
@@ -128,9 +143,6 @@ class Ledger:
         )
         return _run(rows[0]) if rows else None
 
-    def digest_claimed(self, slot: datetime) -> bool:
-        return bool(self.store.query("SELECT 1 FROM digest_runs WHERE slot = ?", (iso(slot),)))
-
     def run_for_message(self, channel: str, ts: str) -> DigestRun | None:
         """The scheduled digest that Slack message is, if it is one."""
         rows = self.store.query(
@@ -194,12 +206,16 @@ class Ledger:
 
     # -- leases -------------------------------------------------------------------------------
     def acquire(self, name: str, now: datetime, ttl: timedelta) -> bool:
-        """Hold `name` until now+ttl unless another live holder has it."""
+        """Hold `name` until now+ttl (or renew it) unless another live holder has it.
+
+        A holder on this host whose process is gone (killed mid-sweep) holds nothing.
+        """
         with self.store.transaction() as db:
             rows = self.store.query("SELECT * FROM leases WHERE name = ?", (name,))
             if rows:
-                expires = parse_iso(rows[0]["expires_at"])
-                if rows[0]["holder"] != self.holder and expires is not None and expires > now:
+                holder, expires = rows[0]["holder"], parse_iso(rows[0]["expires_at"])
+                held = expires is not None and expires > now and holder_alive(holder)
+                if holder != self.holder and held:
                     return False
             db.table("leases").insert(
                 {"name": name, "holder": self.holder, "expires_at": iso(now + ttl)}, replace=True

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 ON_TIME = timedelta(minutes=5)  # a digest posted later than this after its slot is a catch-up
 SWEEP_LEASE = "sweep"
+SWEEP_LEASE_TTL = timedelta(minutes=15)
 
 
 class SweepBusy(RuntimeError):
@@ -117,9 +118,14 @@ class Runner:
         from Slack in the same process exclude each other too.
         """
         ledger = Ledger(self.store)
-        lease = min(max(2 * self.sweep_period, timedelta(minutes=15)), timedelta(hours=6))
-        if not ledger.acquire(SWEEP_LEASE, self.clock(), lease):
+        if not ledger.acquire(SWEEP_LEASE, self.clock(), SWEEP_LEASE_TTL):
             raise SweepBusy("another sweep is running")
+
+        def renew(done: int, total: int, result: object) -> None:
+            # A short lease kept alive by progress: a sweep killed mid-way (docker kill) blocks
+            # others for minutes, not hours.
+            ledger.acquire(SWEEP_LEASE, self.clock(), SWEEP_LEASE_TTL)
+
         try:
             summary = run_sweep(
                 settings=self.settings,
@@ -127,6 +133,7 @@ class Runner:
                 store=self.store,
                 now=self.clock,
                 trigger=trigger,
+                progress=renew,
             )
         except SweepError:
             self.metrics.aws_errors.inc()
@@ -152,7 +159,7 @@ class Runner:
             return False
         now = self.clock()
         slot = latest_fire(self.digest_trigger, now)
-        if slot is None or self.ledger.digest_claimed(slot):
+        if slot is None:
             return False
         kind = "scheduled" if now - slot <= ON_TIME else "catch-up"
         if not self.ledger.claim_digest(slot, kind, now):

@@ -17,6 +17,8 @@ from bot.crontab import cron_trigger
 
 __all__ = ["cron_trigger", "latest_fire", "next_fire", "period"]
 
+_NEXT_FIRE_TRIES = 40  # 2**40 seconds: far past any gap a cron expression can have
+_WALK_LIMIT = 100_000  # a minutely schedule walks at most 60 fire times per lookback hour
 _LOOKBACKS = (
     timedelta(hours=1),
     timedelta(days=1),
@@ -28,23 +30,42 @@ _LOOKBACKS = (
 
 
 def next_fire(trigger: CronTrigger, after: datetime) -> datetime | None:
-    """The first fire time strictly after `after`."""
-    moment = after + timedelta(microseconds=1)
-    fire: datetime | None = trigger.get_next_fire_time(None, moment)
-    return fire
+    """The first fire time strictly after `after`.
+
+    In the repeated hour of a daylight-saving fall-back, APScheduler 3 can answer with a time
+    at or before the moment asked about (for a whole day, for a schedule inside that hour).
+    Asking again a little later, then twice as much later, always moves on: a fire time that
+    only the buggy hour hides is skipped, never looped on.
+    """
+    step = timedelta(seconds=1)
+    after = after.astimezone(UTC)
+    moment = after
+    for _ in range(_NEXT_FIRE_TRIES):
+        fire = _utc(trigger.get_next_fire_time(None, moment + timedelta(microseconds=1)))
+        if fire is None or fire > after:
+            return fire
+        moment, step = moment + step, step * 2
+    return None
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """In UTC: a zone-aware time with fold=1 compares unequal to every other zone's (PEP 495)."""
+    return None if moment is None else moment.astimezone(UTC)
 
 
 def latest_fire(trigger: CronTrigger, now: datetime) -> datetime | None:
-    """The latest fire time at or before `now` (the current slot), or None within a year."""
+    """The latest fire time at or before `now` (the current slot, in UTC), or None in 5 years."""
+    now = now.astimezone(UTC)
     for lookback in _LOOKBACKS:
-        fire: datetime | None = trigger.get_next_fire_time(None, now - lookback)
+        fire = _utc(trigger.get_next_fire_time(None, now - lookback))
         if fire is None or fire > now:
             continue
-        while True:
+        for _ in range(_WALK_LIMIT):  # next_fire always moves on, so this only bounds the walk
             following = next_fire(trigger, fire)
             if following is None or following > now:
                 return fire
             fire = following
+        return fire
     return None
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,7 +23,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from bot.aws.reader import PriorDrilldown
-from bot.clock import iso, parse_iso
+from bot.clock import iso, parse_iso, utcnow
 from bot.models import (
     Ack,
     Association,
@@ -434,7 +434,9 @@ class Store:
                         "new_status": association.status,
                     }
                 )
-            if old_status == "Failed" and association.status == "Success":
+            if association.status == "Success" and old_status not in (None, "Success"):
+                # The streak ended (straight from Failed, or via Pending while a re-run ran):
+                # a later failure is a new streak and needs a new acknowledgement.
                 self._end_acks(db, association.key, now, by=None, reason="resolved")
         gone = [aid for aid in previous if aid not in seen]
         for association_id in gone:
@@ -553,6 +555,42 @@ class Store:
             for r in rows
         ]
 
+    def forget_other_scopes(
+        self, keep: Iterable[Scope], *, sweep_id: str, now: datetime
+    ) -> list[Scope]:
+        """Drop what is known of account-regions no longer configured (a region dropped from
+        SSM3_REGIONS, an account that left the organisation), so the digest stops reporting
+        them; their sweeps and status history stay as evidence."""
+        wanted = set(keep)
+        with self._write() as db:
+            known = [
+                Scope(r["account_id"], r["region"]) for r in self._rows("SELECT * FROM scope_state")
+            ]
+            gone = [scope for scope in known if scope not in wanted]
+            for scope in gone:
+                where = (scope.account_id, scope.region)
+                rows = self._rows(
+                    "SELECT association_id, status FROM associations WHERE account_id = ? AND region = ?",
+                    where,
+                )
+                for row in rows:
+                    key = AssociationKey(scope.account_id, scope.region, row["association_id"])
+                    db.table("status_changes").insert(
+                        {
+                            "account_id": key.account_id,
+                            "region": key.region,
+                            "association_id": key.association_id,
+                            "at": iso(now),
+                            "sweep_id": sweep_id,
+                            "old_status": row["status"],
+                            "new_status": "Unswept",
+                        }
+                    )
+                    self._end_acks(db, key, now, None, "unswept")
+                for table in ("failed_targets", "associations", "scope_state"):
+                    db.execute(f"DELETE FROM {table} WHERE account_id = ? AND region = ?", where)  # noqa: S608
+        return gone
+
     def scope_states(self) -> list[ScopeStatus]:
         """Each scope's latest outcome, across sweeps (what the digest reports as not swept)."""
         rows = self._rows("SELECT * FROM scope_state ORDER BY account_id, region")
@@ -621,7 +659,7 @@ class Store:
             (association_id,),
         )
         keys = [AssociationKey(r["account_id"], r["region"], r["association_id"]) for r in rows]
-        return self.tracked(keys=keys) if keys else []
+        return self.tracked(keys=keys, now=utcnow()) if keys else []
 
     def _failed_targets(
         self, where: str, params: Sequence[Any]
@@ -731,30 +769,22 @@ class Store:
         ]
 
     def alertable_failures(self) -> list[tuple[AssociationKey, datetime]]:
-        """Failing associations whose streak began with a transition this app saw happen.
+        """Failing associations whose current streak began after the bot first read their scope.
 
-        A transition is a change to Failed from a known status, or a new association that is
-        failing in a scope swept successfully before. The first sweep of a scope alerts about
-        nothing: what was already failing at install time belongs in the digest, not in alerts.
+        What was already failing when a scope was first swept belongs in the digest, not in
+        alerts; a streak that carries on through a re-run (Failed, Pending, Failed) keeps its
+        start, so it is no new failure either.
         """
         rows = self._rows(
-            "SELECT a.account_id, a.region, a.association_id, a.failing_since, c.old_status, c.at, "
-            "(SELECT min(s.started_at) FROM sweep_scopes s WHERE s.ok = 1 "
-            " AND s.account_id = a.account_id AND s.region = a.region AND s.sweep_id != c.sweep_id) "
-            "AS first_ok "
-            "FROM associations a JOIN status_changes c ON c.id = ("
-            " SELECT max(id) FROM status_changes x WHERE x.account_id = a.account_id "
-            " AND x.region = a.region AND x.association_id = a.association_id "
-            " AND x.new_status = 'Failed') "
-            "WHERE a.status = 'Failed' AND a.failing_since IS NOT NULL"
+            "SELECT a.account_id, a.region, a.association_id, a.failing_since, "
+            "(SELECT min(w.started_at) FROM sweep_scopes s JOIN sweeps w ON w.id = s.sweep_id "
+            " WHERE s.ok = 1 AND s.account_id = a.account_id AND s.region = a.region) AS first_ok "
+            "FROM associations a WHERE a.status = 'Failed' AND a.failing_since IS NOT NULL"
         )
         found = []
         for row in rows:
-            seen_before = row["old_status"] is not None or (
-                row["first_ok"] is not None and row["first_ok"] < row["at"]
-            )
-            since = parse_iso(row["failing_since"])
-            if seen_before and since is not None:
+            since, first_ok = parse_iso(row["failing_since"]), parse_iso(row["first_ok"])
+            if since is not None and first_ok is not None and since > first_ok:
                 found.append(
                     (AssociationKey(row["account_id"], row["region"], row["association_id"]), since)
                 )

@@ -134,6 +134,10 @@ def run_sweep(
                 done += 1
                 if progress is not None:
                     progress(done, len(targets), result)
+    if scopes is None:  # a sweep of the whole configuration: what is not in it is not watched
+        forgotten = store.forget_other_scopes(targets, sweep_id=sweep_id, now=now())
+        if forgotten:
+            log.info("no longer configured, forgotten: %s", ", ".join(map(str, forgotten)))
     return store.finish_sweep(sweep_id, now(), time.monotonic() - clock)
 
 

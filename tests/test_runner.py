@@ -15,6 +15,7 @@ import pytest
 
 from bot.config import Settings
 from bot.digest import Digest
+from bot.ledger import Ledger
 from bot.models import TrackedAssociation
 from bot.render.text import render_digest
 from bot.runner import PostedMessage, Runner
@@ -215,7 +216,7 @@ def test_a_new_failure_alerts_once_across_three_sweeps(
         "failures that predate the first sweep go to the digest, not alerts"
     )
     victim = _healthy(sim)
-    _fail(sim, victim)
+    _fail(sim, victim, at=clock.now + timedelta(minutes=10))
     for _ in range(3):
         clock.now += timedelta(hours=1)
         runner.sweep_job()
@@ -228,9 +229,10 @@ def test_resolving_and_failing_again_alerts_again(
     runner, publisher, clock = make_runner(datetime.now(UTC))
     runner.sweep_job()
     victim = _healthy(sim)
-    _fail(sim, victim)
+    _fail(sim, victim, at=clock.now + timedelta(minutes=10))
+    clock.now += timedelta(hours=1)
     runner.sweep_job()
-    sim.fleet.run_association(victim, failures={})
+    sim.fleet.run_association(victim, failures={}, at=clock.now + timedelta(minutes=10))
     clock.now += timedelta(hours=1)
     runner.sweep_job()
     clock.now += timedelta(hours=1)
@@ -256,7 +258,8 @@ def test_no_alert_for_an_acknowledged_failure(
     runner, publisher, clock = make_runner(datetime.now(UTC))
     runner.sweep_job()
     victim = _healthy(sim)
-    _fail(sim, victim)
+    _fail(sim, victim, at=clock.now + timedelta(minutes=10))
+    clock.now += timedelta(hours=1)
     run_sweep(settings=runner.settings, access=runner.access, store=runner.store, now=clock)
     (tracked,) = runner.store.find(victim)
     runner.store.acknowledge(tracked.key, by="U0OPS", reason="planned", until=None, now=clock.now)
@@ -268,10 +271,11 @@ def test_two_processes_alert_once(
     sim: Sim, make_runner: Callable[..., tuple[Runner, RecordingPublisher, FakeClock]]
 ) -> None:
     shared = RecordingPublisher()
-    one, _, _clock = make_runner(datetime.now(UTC), publisher=shared)
+    one, _, clock = make_runner(datetime.now(UTC), publisher=shared)
     two, _, _ = make_runner(datetime.now(UTC), publisher=shared)
     one.sweep_job()
-    _fail(sim, _healthy(sim))
+    _fail(sim, _healthy(sim), at=clock.now + timedelta(minutes=10))
+    clock.now += timedelta(hours=1)
     one.sweep_job()
     assert one.alert_new_failures() == 0
     assert two.alert_new_failures() == 0
@@ -281,10 +285,11 @@ def test_two_processes_alert_once(
 def test_a_failed_alert_is_retried_by_the_next_sweep(
     sim: Sim, make_runner: Callable[..., tuple[Runner, RecordingPublisher, FakeClock]]
 ) -> None:
-    runner, publisher, _ = make_runner(datetime.now(UTC))
+    runner, publisher, clock = make_runner(datetime.now(UTC))
     runner.sweep_job()
     victim = _healthy(sim)
-    _fail(sim, victim)
+    _fail(sim, victim, at=clock.now + timedelta(minutes=10))
+    clock.now += timedelta(hours=1)
     publisher.fail_next = True
     runner.sweep_job()
     assert publisher.alerts == []
@@ -385,3 +390,44 @@ def test_the_jobs_are_configured_on_purpose(
     assert jobs["sweep"].misfire_grace_time == 1800
     assert jobs["digest"].misfire_grace_time is None
     assert str(jobs["digest"].trigger.timezone) == "Europe/Berlin"
+
+
+def test_a_claim_whose_process_died_before_posting_is_taken_over(
+    make_runner: Callable[..., tuple[Runner, RecordingPublisher, FakeClock]],
+) -> None:
+    nine = datetime(2026, 11, 30, 8, tzinfo=UTC)
+    crashed, _, _ = make_runner(nine)
+    assert crashed.ledger.claim_digest(nine, "scheduled", nine)  # then it was killed
+    survivor, posts, clock = make_runner(nine + timedelta(minutes=5))
+    assert not survivor.digest_job(), "a fresh claim may still be posting"
+    clock.now = nine + timedelta(minutes=11)
+    assert survivor.digest_job()
+    assert len(posts.digests) == 1
+
+
+def test_a_sweep_lease_left_by_a_killed_process_does_not_block_the_next_sweep(
+    sim: Sim, make_runner: Callable[..., tuple[Runner, RecordingPublisher, FakeClock]]
+) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    from bot.ledger import holder_alive
+
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    corpse = f"{socket.gethostname()}:{dead.stdout.strip()}:abcdef"
+    assert not holder_alive(corpse)
+    assert holder_alive("another-container:1:abcdef"), "other hosts are trusted until expiry"
+
+    runner, _, clock = make_runner(datetime.now(UTC))
+    Ledger(runner.store, holder=corpse).acquire("sweep", clock.now, timedelta(hours=2))
+    assert runner.sweep_job() is not None
+    Ledger(runner.store, holder="another-container:1:abcdef").acquire(
+        "sweep", clock.now, timedelta(minutes=15)
+    )
+    assert runner.sweep_job() is None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from bot.runner import Runner
 from bot.sim.fleet import failure_for
@@ -114,7 +115,8 @@ def test_a_new_failure_is_alerted_with_the_digests_buttons(
     make_harness: Harness, fake_slack: FakeSlack, sim: Sim
 ) -> None:
     h = make_harness()
-    runner = runner_for(h, lambda: datetime.now(UTC))
+    start = datetime.now(UTC)
+    runner = runner_for(h, FakeClock(start + timedelta(hours=1)))
     scope = sim.fleet.scope(sim.fleet.caller_account, "us-east-1")
     healthy = next(a for a in scope.associations.values() if a.status == "Success")
     sim.fleet.run_association(
@@ -122,6 +124,7 @@ def test_a_new_failure_is_alerted_with_the_digests_buttons(
         failures={
             healthy.instance_ids[0]: failure_for("unreachable", healthy.document, random.Random(2))
         },
+        at=start + timedelta(minutes=10),
     )
     runner.sweep_job()
     runner.sweep_job()
@@ -180,3 +183,39 @@ def test_a_sweep_asked_for_in_slack_never_overlaps_a_running_one(
     answers = wait_response(fake_slack, again.response_url, count=2)
     assert "Sweep finished" in answers[-1]["text"]
     assert sim.fleet.call_count("ListAssociations") == len(h.services.store.scope_states())
+
+
+def test_a_digest_whose_csv_cannot_be_attached_is_posted_once_and_says_why(tmp_path: Path) -> None:
+    from bot.config import Settings
+    from bot.slack.services import web_client
+    from bot.store import Store
+    from tests.fakes.estate import store_estate
+    from tests.fakes.slack_api import ALL_SCOPES
+
+    start = datetime(2026, 11, 30, 9, 0, 30, tzinfo=UTC)
+    clock = FakeClock(start)
+    with FakeSlack(scopes=ALL_SCOPES - {"files:write"}) as slack:  # an app made without it
+        settings = Settings(
+            slack_bot_token=slack.token,
+            slack_api_url=slack.api_url,
+            channel=CHANNEL,
+            db_path=str(tmp_path / "csv.db"),
+            regions=("eu-west-1",),
+        )
+        store = Store(settings.db_path)
+        store_estate(store, failing=30, now=start - timedelta(minutes=5))  # > 20: CSV in thread
+        delivery = Delivery(client=web_client(settings), store=store, clock=clock)
+        runner = Runner(
+            settings=settings,
+            store=store,
+            access=None,  # type: ignore[arg-type]  # posting a digest needs no AWS
+            publisher=SlackPublisher(delivery, CHANNEL),
+            clock=clock,
+        )
+        for _ in range(4):  # the reconcile job comes back every 5 minutes
+            runner.digest_job()
+            clock.now += timedelta(minutes=5)
+        [digest] = top_level(slack)
+        [note] = slack.thread(CHANNEL, digest.ts)
+        assert "The full list could not be attached here (missing_scope)" in (note.text or "")
+        store.close()

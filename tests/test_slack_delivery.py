@@ -18,7 +18,7 @@ from bot.clock import iso
 from bot.config import Settings
 from bot.digest import build_digest
 from bot.render.spreadsheet import FAILING_COLUMNS, failing_row
-from bot.slack.blocks import digest_message, notice
+from bot.slack.blocks import digest_message
 from bot.slack.delivery import Delivery
 from bot.slack.services import web_client
 from bot.store import Store
@@ -184,9 +184,6 @@ def test_refresh_edits_the_posted_message(fake_slack: FakeSlack, store: Store) -
     body = "\n".join(text for _, text in texts(message.blocks))
     assert "*Acknowledged (1)*" in body
     assert "<@U0ALICE01>" in body
-    sender.reply(post, notice("Acknowledgements expire tonight."))
-    [reply] = fake_slack.thread(CHANNEL, post.ts)
-    assert reply.text == "Acknowledgements expire tonight."
 
 
 def test_rate_limits_and_server_errors_are_retried(fake_slack: FakeSlack, store: Store) -> None:

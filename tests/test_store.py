@@ -217,3 +217,29 @@ def test_lookups_by_key_and_by_scope_return_only_their_own_failures(store: Store
     assert prior[mine.association_id].failed_targets == mine.failed_targets
     assert prior[mine.association_id].execution_id == mine.execution_id
     assert store.prior_drilldowns(other)[theirs.association_id].failed_target_count == 2
+
+
+def test_recovery_through_a_rerun_in_flight_ends_the_acknowledgement(store: Store) -> None:
+    _save(store, "s1", NOW, _association())
+    store.acknowledge(KEY, by="U1", reason="patch window", until=NOW + timedelta(days=90), now=NOW)
+    _save(store, "s2", NOW + timedelta(hours=1), _association("Pending"))  # re-run running
+    _save(store, "s3", NOW + timedelta(hours=2), _association("Success"))
+    later = NOW + timedelta(days=20)
+    _save(store, "s4", later, _association(failing_evidence_since=later - timedelta(hours=1)))
+    (tracked,) = store.tracked(now=later)
+    assert tracked.ack is None, "a new failure weeks later is not born acknowledged"
+
+
+def test_a_failure_older_than_the_first_sweep_is_never_alertable(store: Store) -> None:
+    _save(store, "s1", NOW, _association())  # failing since two days before the bot looked
+    assert store.alertable_failures() == []
+    for hours, status in ((1, "Failed"), (2, "Pending"), (3, "Failed")):  # a re-run, still failing
+        _save(store, f"r{hours}", NOW + timedelta(hours=hours), _association(status))
+    assert store.alertable_failures() == []
+
+
+def test_a_streak_that_began_after_the_first_sweep_is_alertable(store: Store) -> None:
+    _save(store, "s1", NOW, _association("Success"))
+    began = NOW + timedelta(minutes=30)
+    _save(store, "s2", NOW + timedelta(hours=1), _association(failing_evidence_since=began))
+    assert store.alertable_failures() == [(KEY, began)]

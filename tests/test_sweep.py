@@ -3,6 +3,7 @@ failing_since that survives restarts, and incremental drill-downs."""
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -284,3 +285,45 @@ def test_deleted_associations_leave_the_store(sim: Sim, settings: Settings, stor
     del scope.associations[gone]
     run_sweep(settings=settings, access=access, store=store)
     assert store.find(gone) == []
+
+
+def test_failing_since_traces_a_streak_longer_than_a_page_of_executions(
+    make_sim: Callable[..., Sim], settings: Settings, store: Store
+) -> None:
+    """A daily association failing for months: failing_since is where the streak began, not
+    where the first page of DescribeAssociationExecutions (50 runs) happened to end."""
+    sim = make_sim(
+        seed=7, accounts=1, regions=("eu-west-1",), associations=12, failing=12, history=120
+    )
+    run_sweep(
+        settings=settings.with_changes(regions=("eu-west-1",)), access=sim.access(), store=store
+    )
+    scope = sim.fleet.scope(sim.fleet.caller_account, "eu-west-1")
+    streaks = []
+    for tracked in store.tracked(failing_only=True):
+        runs = scope.associations[tracked.key.association_id].executions  # newest first
+        streak = next((n for n, run in enumerate(runs) if not run.failures), len(runs))
+        streaks.append(streak)
+        assert tracked.failing_since == runs[streak - 1].created_at.replace(microsecond=0)
+    assert max(streaks) > 50, "the fleet must hold streaks longer than one page"
+    pages = sum(math.ceil(min(streak + 1, 120) / 50) for streak in streaks)
+    assert sim.fleet.call_count("DescribeAssociationExecutions") == pages
+
+
+def test_account_regions_no_longer_configured_leave_the_digest(
+    sim: Sim, settings: Settings, store: Store
+) -> None:
+    from bot.digest import build_digest
+
+    access = sim.access()
+    run_sweep(settings=settings.with_changes(accounts=ACCOUNTS[:2]), access=access, store=store)
+    assert len(store.scope_states()) == 4
+    narrowed = settings.with_changes(accounts=ACCOUNTS[:1], regions=("us-east-1",))
+    summary = run_sweep(settings=narrowed, access=access, store=store)
+    digest = build_digest(store, datetime.now(UTC))
+    assert [s.scope for s in store.scope_states()] == [Scope(ACCOUNTS[0], "us-east-1")]
+    assert {(t.key.account_id, t.key.region) for t in digest.failing} == {
+        (ACCOUNTS[0], "us-east-1")
+    }
+    assert digest.totals.scopes == 1
+    assert digest.totals.associations == summary.associations

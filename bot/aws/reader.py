@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 
 PAGE = 50
 DETAIL_CAP = 5
-EXECUTIONS_PAGE = 10
+EXECUTIONS_PAGE = 50
+STREAK_PAGES = 10  # how far back a failing streak is traced: 500 runs
 _COUNT = re.compile(r"([A-Za-z]+)\s*=\s*(\d+)")
 
 
@@ -155,11 +156,28 @@ class ScopeReader:
         return self._drill_down(base), False
 
     # -- drill-down ---------------------------------------------------------------------------
+    def _executions(self, association_id: str) -> list[Any]:
+        """Recent runs, newest first: one page, and more only while every run so far failed,
+        so `failing_since` finds where a long streak began rather than where a page ended."""
+        runs: list[Any] = []
+        token: str | None = None
+        for _ in range(STREAK_PAGES):
+            kwargs: dict[str, Any] = {
+                "AssociationId": association_id,
+                "MaxResults": EXECUTIONS_PAGE,
+            }
+            if token:
+                kwargs["NextToken"] = token
+            self._counter.add("DescribeAssociationExecutions")
+            page = self.ssm.describe_association_executions(**kwargs)
+            runs.extend(page.get("AssociationExecutions", []))
+            token = page.get("NextToken")
+            if not token or any(run.get("Status") == "Success" for run in runs):
+                break
+        return runs
+
     def _drill_down(self, association: Association) -> Association:
-        self._counter.add("DescribeAssociationExecutions")
-        executions = self.ssm.describe_association_executions(
-            AssociationId=association.association_id, MaxResults=EXECUTIONS_PAGE
-        ).get("AssociationExecutions", [])
+        executions = self._executions(association.association_id)
         failed_runs = [e for e in executions if e.get("Status") == "Failed"]
         if not failed_runs:
             return association

@@ -10,6 +10,7 @@ resolved, reopened); an edit keeps that comparison, so the message reads the sam
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -27,6 +28,7 @@ from bot.slack.faults import retrying_upload
 from bot.store import DigestPost, Store
 
 log = logging.getLogger(__name__)
+_EDITS = threading.Lock()  # one digest edit at a time in this process
 
 SCOPES_SHOWN = 8
 
@@ -72,8 +74,20 @@ class Delivery:
         post = self.store.remember_digest(
             channel, ts, now=now, sweep_id=last.sweep_id if last else None
         )
-        self.attach_lists(post, digest, message)
+        try:
+            self.attach_lists(post, digest, message)
+        except (SlackApiError, SlackClientError) as exc:
+            # The digest itself is posted and remembered: failing here would post it again.
+            error = _slack_error(exc)
+            log.warning("could not attach the full lists to digest %s/%s: %s", channel, ts, error)
+            self._note_in_thread(post, f"The full list could not be attached here ({error}).")
         return post
+
+    def _note_in_thread(self, post: DigestPost, text: str) -> None:
+        try:
+            self.client.chat_postMessage(channel=post.channel, thread_ts=post.ts, text=text)
+        except (SlackApiError, SlackClientError) as exc:
+            log.warning("could not reply in digest %s/%s: %s", post.channel, post.ts, exc)
 
     def attach_lists(self, post: DigestPost, digest: Digest, message: SlackMessage) -> None:
         """Upload what the message could only summarise as CSV files into its thread."""
@@ -104,17 +118,25 @@ class Delivery:
                 )
             )
 
-    def refresh(self, post: DigestPost, digest: Digest | None = None) -> bool:
-        """Edit a posted digest to show the store as it is now; False if Slack refused."""
-        message = self.render(digest or self.current_digest(post), post.posted_at)
-        try:
-            self.client.chat_update(
-                channel=post.channel, ts=post.ts, text=message.text, blocks=message.blocks_json()
-            )
-        except (SlackApiError, SlackClientError) as exc:
-            log.warning("could not update the digest %s/%s: %s", post.channel, post.ts, exc)
-            return False
-        return True
+    def refresh(self, post: DigestPost) -> bool:
+        """Edit a posted digest to show the store as it is now; False if Slack refused.
+
+        Edits are taken one at a time and each renders the store as it is when its turn comes,
+        so a slow edit from an earlier state can never land after a newer one.
+        """
+        with _EDITS:
+            message = self.render(self.current_digest(post), post.posted_at)
+            try:
+                self.client.chat_update(
+                    channel=post.channel,
+                    ts=post.ts,
+                    text=message.text,
+                    blocks=message.blocks_json(),
+                )
+            except (SlackApiError, SlackClientError) as exc:
+                log.warning("could not update the digest %s/%s: %s", post.channel, post.ts, exc)
+                return False
+            return True
 
     def refresh_all(self, posts: Iterable[DigestPost | None]) -> None:
         seen: set[tuple[str, str]] = set()
@@ -131,10 +153,9 @@ class Delivery:
         )
         return str(reply["ts"])
 
-    def reply(self, post: DigestPost, message: SlackMessage) -> None:
-        self.client.chat_postMessage(
-            channel=post.channel,
-            thread_ts=post.ts,
-            text=message.text,
-            blocks=message.blocks_json(),
-        )
+
+def _slack_error(exc: SlackApiError | SlackClientError) -> str:
+    """Slack's error code (missing_scope, ratelimited…) or the client's own message."""
+    if isinstance(exc, SlackApiError):
+        return str(exc.response.get("error") or exc)
+    return str(exc)

@@ -21,10 +21,12 @@ class SlackPublisher:
         return PostedMessage(post.channel, post.ts)
 
     def update_digest(self, message: PostedMessage, digest: Digest) -> None:
+        # Delivery renders the store as it stands when the edit's turn comes (edits from Slack
+        # clicks and from the scheduler queue up), so the digest built by the caller is not used.
         post = self.delivery.store.digest_post(message.channel, message.ts) or DigestPost(
             message.channel, message.ts, digest.generated_at, None
         )
-        if not self.delivery.refresh(post, digest):
+        if not self.delivery.refresh(post):
             raise RuntimeError(f"Slack refused to update the digest {message.channel}/{message.ts}")
 
     def post_alerts(self, items: Sequence[TrackedAssociation]) -> list[PostedMessage]:
