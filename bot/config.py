@@ -17,8 +17,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 ORG = "org"
 
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
-_ACCOUNT = re.compile(r"^\d{12}$")
+# What an AWS region and an account ID look like; bot.slack.parsing and the CLI use these too.
+REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$")
+ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
 _OPERATOR = re.compile(r"^[UWS][A-Z0-9]{2,30}$")
 _CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,30}$")
 _ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
@@ -116,11 +117,11 @@ class Settings:
             ),
             channel=_check(get("SSM3_CHANNEL"), "SSM3_CHANNEL", _channel),
             regions=_list(
-                get("SSM3_REGIONS"), "SSM3_REGIONS", _REGION, "an AWS region like eu-west-1"
+                get("SSM3_REGIONS"), "SSM3_REGIONS", REGION, "an AWS region like eu-west-1"
             ),
             accounts=()
             if from_org
-            else _list(accounts_raw, "SSM3_ACCOUNTS", _ACCOUNT, "a 12-digit account ID or 'org'"),
+            else _list(accounts_raw, "SSM3_ACCOUNTS", ACCOUNT_ID, "a 12-digit account ID or 'org'"),
             accounts_from_org=from_org,
             role_name=_or(get("SSM3_ROLE_NAME"), "SSM3_ROLE_NAME", _role, "SSM3ReadOnly"),
             sweep_schedule=_or(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.clock import humanize, iso
+from bot.clock import ago, humanize, iso
 from bot.models import SweepSummary
 from bot.schedule import cron_trigger, period
 
@@ -59,7 +59,7 @@ def assess(
             max_age,
         )
     age = now - finished
-    when = f"{_ago(age)} ({iso(finished)})"
+    when = f"{ago(age)} ({iso(finished)})"
     if age > max_age:
         first = f"unhealthy: the last sweep finished {when}, more than {humanize(max_age)} ago; {budget}"
     else:
@@ -76,10 +76,5 @@ def assess(
             "were not swept"
         )
     if last_digest_at is not None:
-        lines.append(f"last digest: {_ago(now - last_digest_at)} ({iso(last_digest_at)})")
+        lines.append(f"last digest: {ago(now - last_digest_at)} ({iso(last_digest_at)})")
     return Health(age <= max_age, tuple(lines), finished, max_age)
-
-
-def _ago(span: timedelta) -> str:
-    words = humanize(span)
-    return words if words == "just now" else f"{words} ago"

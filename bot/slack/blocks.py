@@ -50,6 +50,7 @@ from bot.digest import Digest, DigestTotals, top_error
 from bot.ledger import SnapshotItem
 from bot.models import AssociationKey, ScopeStatus, TrackedAssociation
 from bot.slack.parsing import MAX_REASON
+from bot.strings import clip
 
 ACTION_HISTORY = "ssm3_history"
 ACTION_RERUN = "ssm3_rerun"
@@ -78,12 +79,6 @@ ACK_PRESETS: tuple[tuple[str, str], ...] = (
 def escape(text: str) -> str:
     """The three characters Slack's mrkdwn gives meaning to as control sequences."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def clip(text: str | None, limit: int) -> str:
-    """One line, at most `limit` characters."""
-    flat = " ".join((text or "").split())
-    return flat if len(flat) <= limit else flat[: max(0, limit - 1)] + "…"
 
 
 def inert(text: str | None, limit: int = 120) -> str:
