@@ -424,6 +424,36 @@ def test_ack_command_without_reason_opens_the_modal(
     assert "acknowledged" in answer["text"]
 
 
+@pytest.mark.parametrize(
+    ("asked", "preset", "days_to_date"),
+    [("for 30d", "30d", None), ("for 2w", "14d", None), ("for 10d", "7d", 10), ("", "7d", None)],
+)
+def test_ack_command_without_reason_presets_the_form_to_the_duration_asked_for(
+    make_harness: Harness, fake_slack: FakeSlack, asked: str, preset: str, days_to_date: int | None
+) -> None:
+    """`/ssm3 ack ID for 30d` without a reason: the form opens on 30 days, not the default 7;
+    a duration no preset has becomes the form's date (which wins over the preset)."""
+    h = make_harness()
+    item = failing(h)
+    typed = h.command(f"ack {item.key.association_id} {asked}", user=OPERATOR)
+    assert typed.status == 200
+    [opened] = fake_slack.wait_for(lambda: fake_slack.calls_to("views.open", ok=True))
+    view = opened.params["view"]
+    fields = {b["block_id"]: b["element"] for b in view["blocks"] if b["type"] == "input"}
+    assert fields["expiry"]["initial_option"]["value"] == preset
+    if days_to_date is None:
+        assert "initial_date" not in fields["until"]
+        return
+    expected = (utcnow() + timedelta(days=days_to_date)).date().isoformat()
+    assert fields["until"]["initial_date"] == expected
+    # Submitted as it opened, the acknowledgement lasts to the end of that day.
+    h.submit_view(view, ack_values("OPS-10", preset=preset, date=expected), user=OPERATOR)
+    wait_response(fake_slack, typed.response_url)
+    [ack] = h.services.store.active_acks().values()
+    assert ack.until is not None
+    assert ack.until.date().isoformat() == expected
+
+
 # -- sweep and audit -------------------------------------------------------------------------------
 def test_sweep_command_runs_in_the_background(make_harness: Harness, fake_slack: FakeSlack) -> None:
     h = make_harness()

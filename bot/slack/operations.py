@@ -481,9 +481,14 @@ class Operations:
         return False
 
     def open_ack(
-        self, origin: Origin, ref: parsing.AssociationRef, reason: str | None = None
+        self,
+        origin: Origin,
+        ref: parsing.AssociationRef,
+        reason: str | None = None,
+        duration: timedelta | None = None,
     ) -> None:
-        """Open the acknowledgement modal (from the button, or `ack ID` without a reason)."""
+        """Open the acknowledgement modal (from the button, or `ack ID [for DURATION]` without a
+        reason), its expiry preset to the duration asked for."""
 
         def work() -> None:
             if not self._may_acknowledge(origin, "ack", ref):
@@ -497,9 +502,10 @@ class Operations:
                 message_ts=origin.message_ts if origin.in_digest else None,
                 response_url=None if origin.in_digest else origin.response_url,
             )
+            preset, until = kit.ack_expiry(duration, self.now(), self.zone)
             self.client.views_open(
                 trigger_id=str(origin.trigger_id),
-                view=kit.ack_modal(item, context, reason=reason),
+                view=kit.ack_modal(item, context, reason=reason, preset=preset, until=until),
             )
 
         self._guard(origin, "open the acknowledgement form", work)
