@@ -10,6 +10,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -23,6 +24,7 @@ ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
 _OPERATOR = re.compile(r"^[UWS][A-Z0-9]{2,30}$")
 _CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,30}$")
 _ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+CRON_HORIZON = timedelta(days=8 * 366)
 
 T = TypeVar("T")
 
@@ -227,11 +229,17 @@ def _cron(value: str, name: str) -> str:
     from bot.crontab import cron_trigger
 
     try:
-        cron_trigger(value, "UTC")
+        trigger = cron_trigger(value, "UTC")
     except ValueError as exc:
         raise ConfigError(
             name, f"{value!r} is not a 5-field cron expression (like '0 9 * * *'): {exc}"
         ) from None
+    # A valid expression can still name a day that never comes (31 February): the job would
+    # silently never run. A leap day comes within 4 years (8 across a skipped century leap year).
+    now = datetime.now(UTC)
+    upcoming = trigger.get_next_fire_time(None, now)
+    if upcoming is None or upcoming - now > CRON_HORIZON:
+        raise ConfigError(name, f"{value!r} never fires (no such date within the next 8 years)")
     return value
 
 
