@@ -15,6 +15,7 @@ import pytest
 
 from bot.clock import utcnow
 from bot.models import TrackedAssociation
+from bot.sim.fleet import Fault
 from bot.slack import blocks as kit
 from bot.slack.delivery import Delivery
 from bot.store import DigestPost
@@ -74,6 +75,18 @@ def test_healthz_and_unknown_paths(make_harness: Harness) -> None:
     assert health["status"] == "ok"
     assert health["last_sweep"].endswith("Z")
     assert h.request("GET", "/nothing")[0] == 404
+
+
+def test_healthz_is_unhealthy_when_the_last_sweep_reached_no_account_region(
+    make_harness: Harness, sim: Sim
+) -> None:
+    sim.fleet.inject(Fault("AccessDeniedException", "denied", operation="ListAssociations"))
+    h = make_harness()
+    status, body = h.request("GET", "/healthz")
+    assert status == 503
+    health = json.loads(body)
+    assert health["status"] == "unhealthy"
+    assert "reached none of its 2 account-regions" in health["detail"][0]
 
 
 # -- commands that change nothing ----------------------------------------------------------------
