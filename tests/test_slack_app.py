@@ -315,6 +315,51 @@ def test_rerun_command_asks_first(make_harness: Harness, fake_slack: FakeSlack, 
     assert sim.fleet.call_count("StartAssociationsOnce") == 1
 
 
+@pytest.mark.parametrize("sync", ["MANUAL", "AUTO"])
+def test_rerun_confirmation_warns_when_sync_compliance_is_manual(
+    make_harness: Harness, fake_slack: FakeSlack, sim: Sim, sync: str
+) -> None:
+    h = make_harness()
+    item = failing(h)
+    _, simulated = sim.fleet.find_association(item.key.association_id)
+    simulated.sync_compliance = sync
+    typed = h.command(f"rerun {item.key.association_id}", user=OPERATOR)
+    [answer] = wait_response(fake_slack, typed.response_url)
+    warned = "SyncCompliance is MANUAL: a re-run cannot change its compliance"
+    assert (warned in body_text(answer["blocks"])) is (sync == "MANUAL")
+    assert sim.fleet.call_count("StartAssociationsOnce") == 0
+
+
+def test_rerun_confirmation_still_asks_when_aws_cannot_say(
+    make_harness: Harness, fake_slack: FakeSlack, sim: Sim
+) -> None:
+    h = make_harness()
+    item = failing(h)
+    sim.fleet.inject(Fault("AccessDeniedException", "no", operation="DescribeAssociation"))
+    typed = h.command(f"rerun {item.key.association_id}", user=OPERATOR)
+    [answer] = wait_response(fake_slack, typed.response_url)
+    assert [b["action_id"] for b in answer["blocks"][-1]["elements"]] == [
+        kit.ACTION_RERUN,
+        kit.ACTION_CANCEL,
+    ]
+
+
+def test_a_refusal_for_an_unknown_id_records_the_id_typed(
+    make_harness: Harness, fake_slack: FakeSlack
+) -> None:
+    h = make_harness()
+    unknown = "3f1c2d3e-1111-4222-8333-444455556666"
+    for text in (f"rerun {unknown}", f"unack {unknown}", f"ack {unknown} for 1d OPS-1"):
+        wait_response(fake_slack, h.command(text, user=OPERATOR).response_url)
+    entries = h.services.store.audit_entries()
+    assert [(e.action, e.outcome, e.association_id) for e in reversed(entries)] == [
+        ("rerun", "refused", None),
+        ("unack", "refused", None),
+        ("ack", "refused", None),
+    ]
+    assert all(e.detail == f"{unknown}: unknown association" for e in entries)
+
+
 # -- acknowledge -----------------------------------------------------------------------------------
 def test_ack_button_modal_and_submission(make_harness: Harness, fake_slack: FakeSlack) -> None:
     h = make_harness()

@@ -141,7 +141,9 @@ class Operations:
         """`lookup` for a state change: a miss is a refusal, and audited as one."""
         found = self.resolve(ref)
         if isinstance(found, Miss):
-            self._refuse(origin, action, found.key, found.detail, found.message)
+            # Without a key the audit row has no association: keep the ID as it was typed.
+            detail = found.detail if found.key else f"{ref.association_id}: {found.detail}"
+            self._refuse(origin, action, found.key, detail, found.message)
             return None
         return found
 
@@ -345,9 +347,26 @@ class Operations:
                 return
             item = self._target(origin, "rerun", ref)
             if item is not None:
-                tell(self.client, origin, kit.rerun_confirmation(item, manual=False))
+                manual = self._sync_compliance_manual(item.key)
+                tell(self.client, origin, kit.rerun_confirmation(item, manual=manual))
 
         self._guard(origin, "prepare the re-run", work)
+
+    def _sync_compliance_manual(self, key: AssociationKey) -> bool:
+        """Whether a re-run cannot change the association's compliance (SyncCompliance MANUAL).
+        The store does not keep it, so this asks AWS (one DescribeAssociation; this runs after
+        the ack). When AWS does not answer the question stays open: the confirmation goes out
+        without the warning, and the re-run itself reads the state again and warns then."""
+        try:
+            state = association_state(self.services.access.ssm(key.scope), key)
+        except AWS_ERRORS as exc:
+            log.warning(
+                "could not read the SyncCompliance of %s: %s",
+                key.association_id,
+                describe_error(exc),
+            )
+            return False
+        return not state.rerun_can_fix
 
     def rerun(self, origin: Origin, key: AssociationKey) -> None:
         self._guard(origin, "re-run the association", lambda: self._rerun(origin, key))
