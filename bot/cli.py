@@ -293,9 +293,10 @@ def _post_digest(settings: Settings, store: object) -> bool:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from bot.slack.serve import serve
+    from bot.slack.serve import check, serve
 
     settings = _settings()
+    check(settings)  # the Slack variables first: a mistake there creates no database
     open_store(settings).close()  # a bad SSM3_DB_PATH is one line before anything starts
     return serve(settings)
 
