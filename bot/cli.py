@@ -5,28 +5,55 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import sqlite3
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from bot import __version__, redact
-from bot.config import ConfigError, Settings
+from bot.config import ACCOUNT_ID, REGION, ConfigError, Settings
+from bot.strings import one_line
 
 if TYPE_CHECKING:
+    from bot.models import SweepSummary
     from bot.store import Store
 
 EXIT_OK, EXIT_NO_SCOPE, EXIT_USAGE, EXIT_STRICT = 0, 1, 2, 3
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a writer whose reader left
 
 log = logging.getLogger("bot")
+
+# `serve` logs what an operator must see (scopes not swept, digests not updated, replies
+# refused) from our own loggers at INFO; libraries only from WARNING. Bolt logs through the
+# logger the app hands it (bot.slack.bolt), request bodies included at INFO: it counts as theirs.
+LIBRARY_LOGGERS = (
+    "boto3",
+    "botocore",
+    "urllib3",
+    "slack_sdk",
+    "slack_bolt",
+    "bot.slack.bolt",
+    "apscheduler",
+    "waitress",
+)
 
 
 class UsageError(Exception):
     """Bad usage that argparse cannot see (an unknown association ID, say): exit 2."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse echoes what was typed in its errors: never a control sequence to the terminal."""
+
+    def error(self, message: str) -> NoReturn:
+        super().error(one_line(message))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="ssm3bot",
         description="Keep State Manager association compliance (Security Hub SSM.3) visible and fixable.",
     )
@@ -42,7 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument(
         "--strict",
         action="store_true",
-        help="exit 3 when a failing association is not acknowledged",
+        help="exit 3 when a failing association is not acknowledged "
+        "or an account-region could not be swept",
     )
     sweep.set_defaults(handler=cmd_sweep)
 
@@ -103,36 +131,76 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.debug else logging.ERROR,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    if not args.debug:
-        logging.getLogger("botocore").setLevel(logging.CRITICAL)
+    configure_logging(args.command, debug=args.debug)
     redactor = redact.install()  # no token or AWS secret in any log line, --debug included
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
-    except ConfigError as exc:
-        print(f"ssm3bot: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except UsageError as exc:
-        print(f"ssm3bot: {exc}", file=sys.stderr)
+    except (ConfigError, UsageError) as exc:
+        say(str(exc))
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("ssm3bot: interrupted", file=sys.stderr)
+        say("interrupted")
         return 130
+    except BrokenPipeError:  # stdout's reader left outside `out` (demo, doctor): stop quietly
+        _discard_stdout()
+        return EXIT_BROKEN_PIPE
     except Exception as exc:
         if args.debug:  # the traceback, through the log's redaction
             log.exception("ssm3bot %s failed", args.command)
             return EXIT_NO_SCOPE
-        print(
-            f"ssm3bot: {type(exc).__name__}: {' '.join(redactor.redact(str(exc)).split())} "
-            "(run with --debug for details)",
-            file=sys.stderr,
-        )
+        say(f"{type(exc).__name__}: {redactor.redact(str(exc))} (run with --debug for details)")
         return EXIT_NO_SCOPE
+
+
+def configure_logging(command: str, *, debug: bool) -> None:
+    """Logs go to stderr. --debug: everything. `serve`: ours from INFO, libraries from WARNING.
+    Any other command: errors only (its output is the interface; the sweep table already lists
+    the account-regions not swept)."""
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.ERROR,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if debug:
+        return
+    if command == "serve":
+        logging.getLogger().setLevel(logging.WARNING)
+        logging.getLogger("bot").setLevel(logging.INFO)
+        for name in LIBRARY_LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING)
+    else:
+        logging.getLogger("botocore").setLevel(logging.CRITICAL)
+
+
+def say(message: str) -> None:
+    """One line on stderr (errors, and what happened besides the results); AWS's and users'
+    text in it cannot drive the terminal."""
+    print(f"ssm3bot: {one_line(message)}", file=sys.stderr)
+
+
+@contextmanager
+def _results() -> Iterator[TextIO]:
+    """Stdout for results. A reader that stops early (`| head`) is no error: the rest of the
+    output is dropped and the command finishes with its own exit status."""
+    try:
+        yield sys.stdout
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _discard_stdout()
+
+
+def out(text: str) -> None:
+    with _results() as stream:
+        stream.write(text)
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null so nothing written later (nor the interpreter's final flush)
+    meets the closed pipe again (the recipe in Python's `signal` documentation)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _settings() -> Settings:
@@ -149,42 +217,49 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from bot.progress import ProgressBar
     from bot.render.documents import sweep_document
     from bot.render.text import render_sweep
-    from bot.store import Store
     from bot.sweep import SweepError, run_sweep
 
     settings = _settings()
     if args.post:
         _check_posting(settings)
-    store = Store(settings.db_path)
+    store = open_store(settings)
     access = AwsAccess.from_settings(settings)
     bar = ProgressBar(sys.stderr)
     try:
         summary = run_sweep(settings=settings, access=access, store=store, progress=bar)
     except SweepError as exc:
         bar.close()
-        print(f"ssm3bot: {exc}", file=sys.stderr)
+        say(str(exc))
         return EXIT_NO_SCOPE
     bar.close()
     now = utcnow()
     scopes = store.sweep_scopes(summary.sweep_id)
     if args.json:
         swept = store.tracked(sweep_id=summary.sweep_id, now=now)
-        _print_json(sweep_document(summary, scopes, swept), sys.stdout)
+        _print_json(sweep_document(summary, scopes, swept))
     else:  # the table shows failures only: read only those (a tenth of the memory at org scale)
         failing = store.tracked(sweep_id=summary.sweep_id, failing_only=True, now=now)
-        sys.stdout.write(render_sweep(summary, scopes, failing, now))
+        out(render_sweep(summary, scopes, failing, now))
     if args.post and not _post_digest(settings, store):
         return EXIT_NO_SCOPE
     if not summary.reached_any_scope:
-        print("ssm3bot: the sweep reached no account-region", file=sys.stderr)
+        say("the sweep reached no account-region")
         return EXIT_NO_SCOPE
-    if args.strict and summary.failing > summary.acknowledged:
-        print(
-            f"ssm3bot: {summary.failing - summary.acknowledged} failing association(s) not acknowledged",
-            file=sys.stderr,
+    return _strict_verdict(summary) if args.strict else EXIT_OK
+
+
+def _strict_verdict(summary: SweepSummary) -> int:
+    """--strict: compliance shown in full, or exit 3. An account-region not swept may hide
+    failures, so it fails the check as an unacknowledged failure does."""
+    unacknowledged = summary.failing - summary.acknowledged
+    if unacknowledged > 0:
+        say(f"{unacknowledged} failing association(s) not acknowledged")
+    if summary.scopes_failed:
+        say(
+            f"{summary.scopes_failed} of {summary.scopes} account-region(s) could not be swept; "
+            "their compliance is unknown"
         )
-        return EXIT_STRICT
-    return EXIT_OK
+    return EXIT_STRICT if unacknowledged > 0 or summary.scopes_failed else EXIT_OK
 
 
 def _check_posting(settings: Settings) -> None:
@@ -208,22 +283,22 @@ def _post_digest(settings: Settings, store: object) -> bool:
     try:
         post = delivery.post_digest(settings.channel)
     except SlackApiError as exc:
-        print(
-            f"ssm3bot: posting the digest: Slack answered {exc.response.get('error')}",
-            file=sys.stderr,
-        )
+        say(f"posting the digest: Slack answered {exc.response.get('error')}")
         return False
     except SlackClientError as exc:
-        print(f"ssm3bot: could not reach Slack: {exc}", file=sys.stderr)
+        say(f"could not reach Slack: {redact.REDACTOR.redact(str(exc))}")
         return False
-    print(f"ssm3bot: digest posted to {post.channel} (ts {post.ts})", file=sys.stderr)
+    say(f"digest posted to {post.channel} (ts {post.ts})")
     return True
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from bot.slack.serve import serve
+    from bot.slack.serve import check, serve
 
-    return serve(_settings())
+    settings = _settings()
+    check(settings)  # the Slack variables first: a mistake there creates no database
+    open_store(settings).close()  # a bad SSM3_DB_PATH is one line before anything starts
+    return serve(settings)
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
@@ -231,14 +306,18 @@ def cmd_digest(args: argparse.Namespace) -> int:
     from bot.digest import build_digest
     from bot.render.documents import digest_document
     from bot.render.text import render_digest
-    from bot.store import Store
 
     settings = _settings()
-    digest = build_digest(Store(settings.db_path), utcnow())
+    store = _existing_store(settings)
+    if store is None:
+        raise UsageError(
+            f"SSM3_DB_PATH: no database at {settings.db_path} yet; run `ssm3bot sweep` first"
+        )
+    digest = build_digest(store, utcnow())
     if args.json:
-        _print_json(digest_document(digest), sys.stdout)
+        _print_json(digest_document(digest))
     else:
-        sys.stdout.write(render_digest(digest))
+        out(render_digest(digest))
     return EXIT_OK
 
 
@@ -251,20 +330,23 @@ def cmd_history(args: argparse.Namespace) -> int:
     from bot.clock import utcnow
     from bot.models import AssociationKey, Scope
     from bot.render.text import render_history
-    from bot.store import Store
 
     settings = _settings()
-    store = Store(settings.db_path)
-    known = [t.key for t in store.find(args.association_id)]
+    _check_scope_options(args.account, args.region)
+    store = _existing_store(settings)
+    known = [t.key for t in store.find(args.association_id)] if store is not None else []
     if args.account:
         known = [k for k in known if k.account_id == args.account]
     if args.region:
         known = [k for k in known if k.region == args.region]
     if not known:
         if not (args.account and args.region):
+            missing = (
+                "" if store is not None else f" (there is no database at {settings.db_path} yet)"
+            )
             raise UsageError(
-                f"association {args.association_id} is not in the store; run a sweep first, "
-                "or pass --account and --region"
+                f"association {args.association_id} is not in the store{missing}; "
+                "run `ssm3bot sweep` first, or pass --account and --region"
             )
         known = [AssociationKey(args.account, args.region, args.association_id)]
     access = AwsAccess.from_settings(settings)
@@ -272,21 +354,45 @@ def cmd_history(args: argparse.Namespace) -> int:
         try:
             history = fetch_history(access.ssm(Scope(key.account_id, key.region)), key)
         except (ClientError, BotoCoreError) as exc:
-            print(f"ssm3bot: {key.account_id}/{key.region}: {describe_error(exc)}", file=sys.stderr)
+            say(f"{key.account_id}/{key.region}: {describe_error(exc)}")
             return EXIT_NO_SCOPE
-        sys.stdout.write(render_history(history, utcnow()))
+        out(render_history(history, utcnow()))
     return EXIT_OK
+
+
+def _check_scope_options(account: str | None, region: str | None) -> None:
+    if account is not None and not ACCOUNT_ID.fullmatch(account):
+        raise UsageError(f"--account: {account!r} is not a 12-digit AWS account ID")
+    if region is not None and not REGION.fullmatch(region):
+        raise UsageError(f"--region: {region!r} is not an AWS region (like eu-west-1)")
+
+
+def open_store(settings: Settings) -> Store:
+    """The store at SSM3_DB_PATH, created when missing; a path that cannot hold one (a folder,
+    another kind of file, a place that cannot be written) is a configuration error."""
+    from pathlib import Path
+
+    from bot.store import Store
+
+    path = settings.db_path
+    if path != ":memory:" and Path(path).is_dir():
+        raise ConfigError("SSM3_DB_PATH", f"{path} is a folder; name a file (like {path}/ssm3.db)")
+    try:
+        return Store(path)
+    except sqlite3.Error as exc:
+        raise ConfigError("SSM3_DB_PATH", f"cannot use {path} as the database: {exc}") from None
+    except OSError as exc:
+        raise ConfigError("SSM3_DB_PATH", f"cannot create {path}: {exc.strerror or exc}") from None
 
 
 def _existing_store(settings: Settings) -> Store | None:
     """The store, or None when SSM3_DB_PATH names no file yet (never create one to read it)."""
     from pathlib import Path
 
-    from bot.store import Store
-
-    if settings.db_path != ":memory:" and not Path(settings.db_path).is_file():
+    path = Path(settings.db_path)
+    if settings.db_path != ":memory:" and not path.is_file() and not path.is_dir():
         return None
-    return Store(settings.db_path)
+    return open_store(settings)
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
@@ -307,11 +413,11 @@ def cmd_audit(args: argparse.Namespace) -> int:
         )
     entries = list(reversed(store.audit_entries(since=since)))  # oldest first, like any log
     if args.json:
-        _print_json(audit_json(entries), sys.stdout)
+        _print_json(audit_json(entries))
     elif args.csv:
-        sys.stdout.write(audit_csv(entries))
+        out(audit_csv(entries))
     else:
-        sys.stdout.write(render_audit(entries, since))
+        out(render_audit(entries, since))
     return EXIT_OK
 
 
@@ -331,7 +437,7 @@ def cmd_health(args: argparse.Namespace) -> int:
         last_digest_at=_last_digest_at(store),
         where=settings.db_path if store is not None else f"{settings.db_path} (no such file yet)",
     )
-    sys.stdout.write(report.text)
+    out(report.text)
     return EXIT_OK if report.healthy else EXIT_NO_SCOPE
 
 
@@ -349,7 +455,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     settings, problems = Settings.from_env_all_problems()
     report = run_doctor(settings, problems, now=utcnow())
     encoding = (sys.stdout.encoding or "").lower().replace("-", "").replace("_", "")
-    sys.stdout.write(render_report(report, ascii_only=not encoding.startswith("utf")))
+    out(render_report(report, ascii_only=not encoding.startswith("utf")))
     return report.exit_code
 
 
@@ -360,6 +466,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return code
 
 
-def _print_json(document: object, stream: TextIO) -> None:
-    json.dump(document, stream, indent=2, sort_keys=False)
-    stream.write("\n")
+def _print_json(document: object) -> None:
+    with _results() as stream:  # streamed: an organisation's sweep document is large
+        json.dump(document, stream, indent=2, sort_keys=False)
+        stream.write("\n")

@@ -57,3 +57,9 @@ def humanize(span: timedelta) -> str:
     if minutes:
         return f"{minutes}m"
     return "just now"
+
+
+def ago(span: timedelta) -> str:
+    """'3d 4h ago', or 'just now'."""
+    words = humanize(span)
+    return words if words == "just now" else f"{words} ago"

@@ -10,6 +10,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -17,11 +18,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 ORG = "org"
 
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
-_ACCOUNT = re.compile(r"^\d{12}$")
+# What an AWS region and an account ID look like; bot.slack.parsing and the CLI use these too.
+REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$")
+ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
 _OPERATOR = re.compile(r"^[UWS][A-Z0-9]{2,30}$")
 _CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,30}$")
 _ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+CRON_HORIZON = timedelta(days=8 * 366)
 
 T = TypeVar("T")
 
@@ -116,11 +119,11 @@ class Settings:
             ),
             channel=_check(get("SSM3_CHANNEL"), "SSM3_CHANNEL", _channel),
             regions=_list(
-                get("SSM3_REGIONS"), "SSM3_REGIONS", _REGION, "an AWS region like eu-west-1"
+                get("SSM3_REGIONS"), "SSM3_REGIONS", REGION, "an AWS region like eu-west-1"
             ),
             accounts=()
             if from_org
-            else _list(accounts_raw, "SSM3_ACCOUNTS", _ACCOUNT, "a 12-digit account ID or 'org'"),
+            else _list(accounts_raw, "SSM3_ACCOUNTS", ACCOUNT_ID, "a 12-digit account ID or 'org'"),
             accounts_from_org=from_org,
             role_name=_or(get("SSM3_ROLE_NAME"), "SSM3_ROLE_NAME", _role, "SSM3ReadOnly"),
             sweep_schedule=_or(
@@ -226,11 +229,17 @@ def _cron(value: str, name: str) -> str:
     from bot.crontab import cron_trigger
 
     try:
-        cron_trigger(value, "UTC")
+        trigger = cron_trigger(value, "UTC")
     except ValueError as exc:
         raise ConfigError(
             name, f"{value!r} is not a 5-field cron expression (like '0 9 * * *'): {exc}"
         ) from None
+    # A valid expression can still name a day that never comes (31 February): the job would
+    # silently never run. A leap day comes within 4 years (8 across a skipped century leap year).
+    now = datetime.now(UTC)
+    upcoming = trigger.get_next_fire_time(None, now)
+    if upcoming is None or upcoming - now > CRON_HORIZON:
+        raise ConfigError(name, f"{value!r} never fires (no such date within the next 8 years)")
     return value
 
 

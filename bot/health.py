@@ -1,4 +1,5 @@
-"""Is the bot alive? The last finished sweep must be younger than two sweep periods.
+"""Is the bot alive? The last finished sweep must be younger than two sweep periods and
+must have reached at least one account-region.
 
 Pure decision logic, no I/O: `ssm3bot health` (Docker's HEALTHCHECK) feeds it from the store
 and an HTTP /healthz can feed it the same way. The period comes from SSM3_SWEEP_SCHEDULE in
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.clock import humanize, iso
+from bot.clock import ago, humanize, iso
 from bot.models import SweepSummary
 from bot.schedule import cron_trigger, period
 
@@ -46,7 +47,8 @@ def assess(
     last_digest_at: datetime | None = None,
     where: str = "",
 ) -> Health:
-    """Healthy when the last finished sweep is no older than two sweep periods."""
+    """Healthy when the last finished sweep is no older than two sweep periods and reached at
+    least one account-region."""
     max_age = period * PERIODS_ALLOWED
     finished = last_sweep.finished_at if last_sweep else None
     budget = f"sweeps are due every {humanize(period)}, so up to {humanize(max_age)} is healthy"
@@ -59,27 +61,27 @@ def assess(
             max_age,
         )
     age = now - finished
-    when = f"{_ago(age)} ({iso(finished)})"
-    if age > max_age:
+    when = f"{ago(age)} ({iso(finished)})"
+    stale = age > max_age
+    # A bot that can read no account-region is not healthy, however recently it tried.
+    blind = not last_sweep.reached_any_scope
+    reached_none = (
+        f"reached none of its {last_sweep.scopes} account-regions (run `ssm3bot sweep` to see why)"
+    )
+    if stale:
         first = f"unhealthy: the last sweep finished {when}, more than {humanize(max_age)} ago; {budget}"
+    elif blind:
+        first = f"unhealthy: the last sweep finished {when} but {reached_none}"
     else:
         first = f"healthy: the last sweep finished {when}; {budget}"
     lines = [first]
-    if not last_sweep.reached_any_scope:
-        lines.append(
-            f"warning: that sweep reached none of its {last_sweep.scopes} account-regions "
-            "(run `ssm3bot sweep` to see why)"
-        )
-    elif last_sweep.scopes_failed:
+    if stale and blind:
+        lines.append(f"and that sweep {reached_none}")
+    elif last_sweep.scopes_failed and not blind:
         lines.append(
             f"note: {last_sweep.scopes_failed} of {last_sweep.scopes} account-regions "
             "were not swept"
         )
     if last_digest_at is not None:
-        lines.append(f"last digest: {_ago(now - last_digest_at)} ({iso(last_digest_at)})")
-    return Health(age <= max_age, tuple(lines), finished, max_age)
-
-
-def _ago(span: timedelta) -> str:
-    words = humanize(span)
-    return words if words == "just now" else f"{words} ago"
+        lines.append(f"last digest: {ago(now - last_digest_at)} ({iso(last_digest_at)})")
+    return Health(not stale and not blind, tuple(lines), finished, max_age)

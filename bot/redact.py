@@ -16,6 +16,8 @@ import re
 import threading
 from collections.abc import Iterable
 
+from bot.strings import terminal_safe
+
 MASK = "[redacted]"
 # Shorter values are not secrets worth matching (and would mask ordinary words).
 MIN_SECRET = 8
@@ -33,7 +35,6 @@ _SHAPES = (
     # A slash command's or button's response_url can post as the app for 30 minutes.
     re.compile(r"https://hooks\.slack(?:-gov)?\.com/(?:commands|actions|app|services)/[^\s'\"<>]+"),
 )
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 class Redactor(logging.Filter):
@@ -59,7 +60,7 @@ class Redactor(logging.Filter):
         return text
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = _CONTROL.sub("?", self.redact(record.getMessage()))
+        record.msg = terminal_safe(self.redact(record.getMessage()))
         record.args = None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)

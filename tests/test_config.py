@@ -86,6 +86,28 @@ def test_a_bad_value_names_its_variable(variable: str, value: str) -> None:
     assert str(raised.value).startswith(f"{variable}: ")
 
 
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("SSM3_SWEEP_SCHEDULE", "0 0 31 2 *"),
+        ("SSM3_DIGEST_SCHEDULE", "0 9 30 2 *"),
+        ("SSM3_SWEEP_SCHEDULE", "0 0 31 4,6,9,11 *"),
+    ],
+)
+def test_a_schedule_that_never_fires_is_refused_at_start_up(variable: str, value: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({variable: value}, dotenv=None)
+    assert (
+        str(raised.value)
+        == f"{variable}: {value!r} never fires (no such date within the next 8 years)"
+    )
+
+
+def test_a_leap_day_schedule_is_accepted() -> None:
+    settings = Settings.from_env({"SSM3_DIGEST_SCHEDULE": "0 9 29 2 *"}, dotenv=None)
+    assert settings.digest_schedule == "0 9 29 2 *"
+
+
 def test_a_bad_token_is_never_echoed() -> None:
     secret = "xoxp-1234-very-secret"
     with pytest.raises(ConfigError) as raised:

@@ -91,6 +91,15 @@ def test_the_readme_table_states_each_literal_default(name: str) -> None:
     assert readme_rows()[name] == f"`{DEFAULTS[name]}`"
 
 
+def test_the_operators_default_says_who_may_do_what() -> None:
+    """Unset SSM3_OPERATORS shuts re-runs but leaves acknowledging open: both docs say both."""
+    assert readme_rows()["SSM3_OPERATORS"] == (
+        "unset → nobody may re-run; acknowledging is open to all"
+    )
+    comment, _ = example_entries()["SSM3_OPERATORS"]
+    assert "nobody may re-run; anyone may acknowledge" in comment
+
+
 def test_copying_the_example_changes_nothing(tmp_path: Path) -> None:
     """A .env copied from .env.example, with only the Slack lines filled, gives the defaults."""
     dotenv = tmp_path / ".env"

@@ -123,10 +123,24 @@ def test_the_last_finished_sweep_may_be_two_periods_old(age: timedelta, healthy:
     assert report.max_age == 2 * HOUR
 
 
-def test_a_sweep_that_reached_nothing_is_alive_but_flagged() -> None:
+def test_a_recent_sweep_that_reached_nothing_is_unhealthy() -> None:
+    """A bot that can read no account-region shows nothing about compliance: not healthy."""
     report = assess(last_sweep=_summary(timedelta(minutes=5), failed=4), period=HOUR, now=NOW)
+    assert not report.healthy
+    assert report.lines == (
+        "unhealthy: the last sweep finished 5m ago (2026-11-28T11:55:00Z) but reached none of "
+        "its 4 account-regions (run `ssm3bot sweep` to see why)",
+    )
+    stale = assess(last_sweep=_summary(timedelta(hours=3), failed=4), period=HOUR, now=NOW)
+    assert not stale.healthy
+    assert stale.lines[0].startswith("unhealthy: the last sweep finished 3h ago")
+    assert "reached none of its 4 account-regions" in stale.lines[1]
+
+
+def test_a_sweep_that_reached_some_account_regions_is_healthy_with_a_note() -> None:
+    report = assess(last_sweep=_summary(timedelta(minutes=5), failed=3), period=HOUR, now=NOW)
     assert report.healthy
-    assert "reached none of its 4 account-regions" in report.text
+    assert report.lines[1] == "note: 3 of 4 account-regions were not swept"
 
 
 def test_the_last_digest_is_reported_when_known() -> None:

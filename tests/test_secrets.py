@@ -34,13 +34,13 @@ SIGNING_SECRET = "a8f3c1e9b2d74f6a0c5e8b1d3f7a9c2e"
 CALLER, MEMBER = "111111111111", "222222222222"
 
 
-def serve(env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
+def serve(env: dict[str, str], cwd: Path, *, debug: bool = True) -> subprocess.Popen[bytes]:
     """`ssm3bot --debug serve`, its stdout and stderr going to files in `cwd` (a pipe would fill
     up with DEBUG output and stall it)."""
     executable = shutil.which("ssm3bot") or str(Path(sys.executable).with_name("ssm3bot"))
     with (cwd / "stdout.log").open("wb") as out, (cwd / "stderr.log").open("wb") as err:
         return subprocess.Popen(
-            [executable, "--debug", "serve"],
+            [executable, *(["--debug"] if debug else []), "serve"],
             env={"PATH": "/usr/bin:/bin", "HOME": str(cwd), **env},
             cwd=cwd,
             stdout=out,

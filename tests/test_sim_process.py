@@ -4,6 +4,7 @@ answering boto3 over loopback and reporting its call counts on stdin/stdout."""
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -72,3 +73,23 @@ def test_control_channel_reports_and_resets_call_counts(
     sim_process.stdin.write("quit\n")
     sim_process.stdin.flush()
     assert sim_process.wait(timeout=10) == 0
+
+
+def test_a_port_in_use_is_one_line_and_exit_2() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "bot.sim", f"--port={port}"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"python -m bot.sim: cannot listen on 127.0.0.1:{port}: Address already in use; "
+        "choose another with --port (0: any free one)"
+    ]

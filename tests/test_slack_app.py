@@ -15,6 +15,7 @@ import pytest
 
 from bot.clock import utcnow
 from bot.models import TrackedAssociation
+from bot.sim.fleet import Fault
 from bot.slack import blocks as kit
 from bot.slack.delivery import Delivery
 from bot.store import DigestPost
@@ -74,6 +75,18 @@ def test_healthz_and_unknown_paths(make_harness: Harness) -> None:
     assert health["status"] == "ok"
     assert health["last_sweep"].endswith("Z")
     assert h.request("GET", "/nothing")[0] == 404
+
+
+def test_healthz_is_unhealthy_when_the_last_sweep_reached_no_account_region(
+    make_harness: Harness, sim: Sim
+) -> None:
+    sim.fleet.inject(Fault("AccessDeniedException", "denied", operation="ListAssociations"))
+    h = make_harness()
+    status, body = h.request("GET", "/healthz")
+    assert status == 503
+    health = json.loads(body)
+    assert health["status"] == "unhealthy"
+    assert "reached none of its 2 account-regions" in health["detail"][0]
 
 
 # -- commands that change nothing ----------------------------------------------------------------
@@ -302,6 +315,51 @@ def test_rerun_command_asks_first(make_harness: Harness, fake_slack: FakeSlack, 
     assert sim.fleet.call_count("StartAssociationsOnce") == 1
 
 
+@pytest.mark.parametrize("sync", ["MANUAL", "AUTO"])
+def test_rerun_confirmation_warns_when_sync_compliance_is_manual(
+    make_harness: Harness, fake_slack: FakeSlack, sim: Sim, sync: str
+) -> None:
+    h = make_harness()
+    item = failing(h)
+    _, simulated = sim.fleet.find_association(item.key.association_id)
+    simulated.sync_compliance = sync
+    typed = h.command(f"rerun {item.key.association_id}", user=OPERATOR)
+    [answer] = wait_response(fake_slack, typed.response_url)
+    warned = "SyncCompliance is MANUAL: a re-run cannot change its compliance"
+    assert (warned in body_text(answer["blocks"])) is (sync == "MANUAL")
+    assert sim.fleet.call_count("StartAssociationsOnce") == 0
+
+
+def test_rerun_confirmation_still_asks_when_aws_cannot_say(
+    make_harness: Harness, fake_slack: FakeSlack, sim: Sim
+) -> None:
+    h = make_harness()
+    item = failing(h)
+    sim.fleet.inject(Fault("AccessDeniedException", "no", operation="DescribeAssociation"))
+    typed = h.command(f"rerun {item.key.association_id}", user=OPERATOR)
+    [answer] = wait_response(fake_slack, typed.response_url)
+    assert [b["action_id"] for b in answer["blocks"][-1]["elements"]] == [
+        kit.ACTION_RERUN,
+        kit.ACTION_CANCEL,
+    ]
+
+
+def test_a_refusal_for_an_unknown_id_records_the_id_typed(
+    make_harness: Harness, fake_slack: FakeSlack
+) -> None:
+    h = make_harness()
+    unknown = "3f1c2d3e-1111-4222-8333-444455556666"
+    for text in (f"rerun {unknown}", f"unack {unknown}", f"ack {unknown} for 1d OPS-1"):
+        wait_response(fake_slack, h.command(text, user=OPERATOR).response_url)
+    entries = h.services.store.audit_entries()
+    assert [(e.action, e.outcome, e.association_id) for e in reversed(entries)] == [
+        ("rerun", "refused", None),
+        ("unack", "refused", None),
+        ("ack", "refused", None),
+    ]
+    assert all(e.detail == f"{unknown}: unknown association" for e in entries)
+
+
 # -- acknowledge -----------------------------------------------------------------------------------
 def test_ack_button_modal_and_submission(make_harness: Harness, fake_slack: FakeSlack) -> None:
     h = make_harness()
@@ -422,6 +480,36 @@ def test_ack_command_without_reason_opens_the_modal(
     [answer] = wait_response(fake_slack, typed.response_url)
     assert answer["response_type"] == "in_channel"
     assert "acknowledged" in answer["text"]
+
+
+@pytest.mark.parametrize(
+    ("asked", "preset", "days_to_date"),
+    [("for 30d", "30d", None), ("for 2w", "14d", None), ("for 10d", "7d", 10), ("", "7d", None)],
+)
+def test_ack_command_without_reason_presets_the_form_to_the_duration_asked_for(
+    make_harness: Harness, fake_slack: FakeSlack, asked: str, preset: str, days_to_date: int | None
+) -> None:
+    """`/ssm3 ack ID for 30d` without a reason: the form opens on 30 days, not the default 7;
+    a duration no preset has becomes the form's date (which wins over the preset)."""
+    h = make_harness()
+    item = failing(h)
+    typed = h.command(f"ack {item.key.association_id} {asked}", user=OPERATOR)
+    assert typed.status == 200
+    [opened] = fake_slack.wait_for(lambda: fake_slack.calls_to("views.open", ok=True))
+    view = opened.params["view"]
+    fields = {b["block_id"]: b["element"] for b in view["blocks"] if b["type"] == "input"}
+    assert fields["expiry"]["initial_option"]["value"] == preset
+    if days_to_date is None:
+        assert "initial_date" not in fields["until"]
+        return
+    expected = (utcnow() + timedelta(days=days_to_date)).date().isoformat()
+    assert fields["until"]["initial_date"] == expected
+    # Submitted as it opened, the acknowledgement lasts to the end of that day.
+    h.submit_view(view, ack_values("OPS-10", preset=preset, date=expected), user=OPERATOR)
+    wait_response(fake_slack, typed.response_url)
+    [ack] = h.services.store.active_acks().values()
+    assert ack.until is not None
+    assert ack.until.date().isoformat() == expected
 
 
 # -- sweep and audit -------------------------------------------------------------------------------

@@ -4,9 +4,11 @@ and AWS-supplied text inert in every mrkdwn string."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -165,3 +167,30 @@ def test_button_values_round_trip() -> None:
     assert kit.parse_key_value(value) == KEY
     assert kit.parse_key_value("111111111111:eu-west-1:<!channel>") is None
     assert kit.parse_key_value(None) is None
+
+
+@pytest.mark.parametrize(
+    ("duration", "now", "expected"),
+    [
+        (None, NOW, ("7d", None)),
+        (timedelta(days=30), NOW, ("30d", None)),
+        (timedelta(weeks=2), NOW, ("14d", None)),
+        (timedelta(hours=12), NOW, ("12h", None)),
+        (timedelta(days=10), NOW, ("7d", date(2026, 12, 8))),
+        (timedelta(hours=20), NOW, ("7d", date(2026, 11, 29))),
+        # 5 hours from 09:00 ends today, which the date field cannot say: the next preset up.
+        (timedelta(hours=5), NOW, ("12h", None)),
+        (timedelta(hours=5), NOW.replace(hour=22), ("7d", date(2026, 11, 29))),
+    ],
+)
+def test_the_ack_form_opens_on_the_duration_asked_for(
+    duration: timedelta | None, now: datetime, expected: tuple[str, date | None]
+) -> None:
+    assert kit.ack_expiry(duration, now, ZoneInfo("UTC")) == expected
+
+
+def test_the_ack_form_date_is_in_the_configured_zone() -> None:
+    # 09:00 UTC + 15h is the 29th in UTC, but 16:00 on the 28th in Los Angeles: there it ends
+    # today, so the form offers the next preset up instead of a date.
+    assert kit.ack_expiry(timedelta(hours=15), NOW, ZoneInfo("UTC")) == ("7d", date(2026, 11, 29))
+    assert kit.ack_expiry(timedelta(hours=15), NOW, ZoneInfo("America/Los_Angeles")) == ("1d", None)

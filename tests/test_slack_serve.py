@@ -50,6 +50,7 @@ def test_serve_refuses_incomplete_configuration(
     assert result.returncode == 2
     assert result.stderr.splitlines() == [line]
     assert result.stdout == ""
+    assert not (tmp_path / "ssm3.db").exists()
 
 
 def test_serve_answers_signed_requests_over_http(

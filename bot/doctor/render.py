@@ -4,6 +4,7 @@ Plain ASCII when the terminal cannot show the marks (stdout not UTF-8)."""
 from __future__ import annotations
 
 from bot.doctor.checks import Report, Status
+from bot.strings import one_line
 
 MARKS: dict[Status, str] = {"pass": "✔", "warn": "!", "fail": "✘", "skip": "-"}
 ASCII_MARKS: dict[Status, str] = {
@@ -31,9 +32,10 @@ def render_report(report: Report, *, ascii_only: bool = False) -> str:
         if check.section != section:
             section = check.section
             lines.append(("\n" if lines else "") + section)
-        line = f"  {marks[check.status]} {check.text}"
+        # AWS's and Slack's error text reaches these lines: one line each, nothing a terminal acts on.
+        line = f"  {marks[check.status]} {one_line(check.text)}"
         if check.fix:
-            line += f": {check.fix}"
+            line += f": {one_line(check.fix)}"
         lines.append(line)
     lines.append("")
     lines.append(summary(report))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -18,6 +17,7 @@ from bot.clock import iso
 from bot.render.spreadsheet import safe_cell
 from bot.render.text import table
 from bot.store import AuditEntry
+from bot.strings import clip, terminal_safe
 
 FIELDS = (
     "id",
@@ -32,8 +32,6 @@ FIELDS = (
     "detail",
 )
 DETAIL_WIDTH = 60
-# A spreadsheet evaluates a cell that starts with one of these (OWASP "CSV injection").
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def audit_row(entry: AuditEntry) -> dict[str, Any]:
@@ -95,8 +93,7 @@ def _where(entry: AuditEntry) -> str:
 
 
 def _plain(text: str | None, width: int) -> str:
-    flat = " ".join(_CONTROL.sub(" ", text or "").split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
+    return clip(terminal_safe(text or "", " "), width)
 
 
 def _cell(value: object) -> object:

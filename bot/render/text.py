@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 from typing import ParamSpec
 
 from bot.aws.history import History
-from bot.clock import humanize, iso
+from bot.clock import ago, humanize, iso
 from bot.digest import Digest, top_error
 from bot.models import ScopeStatus, SweepSummary, TrackedAssociation
+from bot.strings import clip, terminal_safe
 
 ERROR_WIDTH = 70
-# What a terminal would act on (ESC sequences, carriage returns, bells): never from AWS text.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 P = ParamSpec("P")
 
 
@@ -24,19 +22,9 @@ def _for_terminal(render: Callable[P, str]) -> Callable[P, str]:
 
     @functools.wraps(render)
     def safe(*args: P.args, **kwargs: P.kwargs) -> str:
-        return _CONTROL.sub("?", render(*args, **kwargs))
+        return terminal_safe(render(*args, **kwargs))
 
     return safe
-
-
-def _clip(text: str | None, width: int) -> str:
-    flat = " ".join((text or "").split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
-
-
-def _ago(span: timedelta) -> str:
-    words = humanize(span)
-    return words if words == "just now" else f"{words} ago"
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "  ") -> list[str]:
@@ -59,13 +47,13 @@ def _failing_rows(items: Sequence[TrackedAssociation], now: datetime) -> list[li
         since = humanize(now - t.failing_since) if t.failing_since else "?"
         rows.append(
             [
-                _clip(a.display_name, 40),
-                _clip(a.document_name, 32),
+                clip(a.display_name, 40),
+                clip(a.document_name, 32),
                 a.account_id,
                 a.region,
                 f"{a.failed_target_count}/{a.total_targets}",
                 since,
-                _clip(top_error(a.failed_targets), ERROR_WIDTH),
+                clip(top_error(a.failed_targets), ERROR_WIDTH),
             ]
         )
     return rows
@@ -82,7 +70,7 @@ def render_digest(digest: Digest) -> str:
     lines = [f"SSM.3 digest · {now:%Y-%m-%d %H:%M} UTC"]
     if digest.last_sweep and digest.last_sweep.finished_at:
         lines.append(
-            f"Last sweep {_ago(now - digest.last_sweep.finished_at)} "
+            f"Last sweep {ago(now - digest.last_sweep.finished_at)} "
             f"({iso(digest.last_sweep.finished_at)}): {t.scopes - t.scopes_failed} of {t.scopes} "
             f"account-regions swept, {t.associations} associations."
         )
@@ -123,15 +111,19 @@ def render_digest(digest: Digest) -> str:
         for item in digest.acknowledged:
             a, ack = item.association, item.ack
             assert ack is not None
-            until = f"until {ack.until:%Y-%m-%d %H:%M}" if ack.until else "no expiry"
+            until = (
+                f"until {ack.until.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+                if ack.until
+                else "no expiry"
+            )
             ack_rows.append(
                 [
-                    _clip(a.display_name, 40),
+                    clip(a.display_name, 40),
                     a.account_id,
                     a.region,
                     ack.by,
                     until,
-                    _clip(ack.reason, 60),
+                    clip(ack.reason, 60),
                 ]
             )
         lines += table(("ASSOCIATION", "ACCOUNT", "REGION", "BY", "UNTIL", "REASON"), ack_rows)
@@ -140,7 +132,7 @@ def render_digest(digest: Digest) -> str:
         lines += table(
             ("ASSOCIATION", "DOCUMENT", "ACCOUNT", "REGION"),
             [
-                [_clip(r.name, 40), _clip(r.document, 32), r.key.account_id, r.key.region]
+                [clip(r.name, 40), clip(r.document, 32), r.key.account_id, r.key.region]
                 for r in changes.resolved
             ],
         )
@@ -149,7 +141,7 @@ def render_digest(digest: Digest) -> str:
         lines += table(
             ("ACCOUNT", "REGION", "ERROR"),
             [
-                [s.scope.account_id, s.scope.region, _clip(s.error, 100)]
+                [s.scope.account_id, s.scope.region, clip(s.error, 100)]
                 for s in digest.scopes_failed
             ],
         )
@@ -184,7 +176,7 @@ def render_sweep(
         lines += ["", f"NOT SWEPT ({len(bad)})"]
         lines += table(
             ("ACCOUNT", "REGION", "ERROR"),
-            [[s.scope.account_id, s.scope.region, _clip(s.error, 100)] for s in bad],
+            [[s.scope.account_id, s.scope.region, clip(s.error, 100)] for s in bad],
         )
     if not failing and not bad:
         lines.append("Everything swept is compliant.")
@@ -208,7 +200,7 @@ def render_history(history: History, now: datetime) -> str:
     rows = [
         [
             f"{e.created_at:%Y-%m-%d %H:%M}" if e.created_at else "?",
-            f"({_ago(now - e.created_at)})" if e.created_at else "",
+            f"({ago(now - e.created_at)})" if e.created_at else "",
             e.status,
             " ".join(f"{k}={v}" for k, v in sorted(e.counts.items())),
             e.execution_id,
@@ -233,10 +225,10 @@ def render_history(history: History, now: datetime) -> str:
         )
         if target.error_code or target.summary:
             lines.append(
-                f"    error: {_clip(': '.join(p for p in (target.error_code, target.summary) if p), 160)}"
+                f"    error: {clip(': '.join(p for p in (target.error_code, target.summary) if p), 160)}"
             )
         if target.stderr:
-            lines.append(f"    stderr: {_clip(target.stderr, 160)}")
+            lines.append(f"    stderr: {clip(target.stderr, 160)}")
         lines.append(f"    likely cause: {target.cause.text}")
         if target.output_url:
             lines.append(f"    output: {target.output_url}")

@@ -18,6 +18,13 @@ from bot.sim.fleet import Fleet, Latency, generate_fleet
 from bot.sim.server import SimServer
 
 
+def _port(value: str) -> int:
+    port = int(value)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port (0-65535; 0: any free one)")
+    return port
+
+
 def _range(value: str) -> tuple[int, int]:
     low, _, high = value.partition("-")
     return int(low), int(high or low)
@@ -25,7 +32,7 @@ def _range(value: str) -> tuple[int, int]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.sim", description=__doc__)
-    parser.add_argument("--port", type=int, default=4566)
+    parser.add_argument("--port", type=_port, default=4566, help="0: any free port")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
         "--accounts", type=int, default=3, help="how many accounts (the first is the caller's)"
@@ -68,7 +75,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.latency_ms:
         fleet.add_latency(Latency(args.latency_ms / 1000))
-    server = SimServer(fleet, port=args.port, validate=not args.no_validate).start()
+    try:
+        server = SimServer(fleet, port=args.port, validate=not args.no_validate).start()
+    except OSError as exc:  # the port is taken, most likely by another simulator
+        print(
+            f"python -m bot.sim: cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}; "
+            "choose another with --port (0: any free one)",
+            file=sys.stderr,
+        )
+        return 2
     try:
         if args.control:
             _serve_commands(fleet, server)

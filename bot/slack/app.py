@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client import CONTENT_TYPE_LATEST
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 
 from bot.clock import iso
 from bot.config import ConfigError
@@ -55,6 +56,9 @@ def build_app(
             "SLACK_SIGNING_SECRET",
             "required in HTTP mode (set it, or set SLACK_APP_TOKEN for Socket Mode)",
         )
+    bolt_log = logging.getLogger("bot.slack.bolt")
+    if _not_client_token_notice not in bolt_log.filters:
+        bolt_log.addFilter(_not_client_token_notice)
     app = App(
         client=services.client,
         signing_secret=settings.slack_signing_secret,
@@ -62,7 +66,7 @@ def build_app(
         process_before_response=not socket,
         listener_executor=executor
         or ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="ssm3-slack"),
-        logger=logging.getLogger("bot.slack.bolt"),
+        logger=bolt_log,
     )
 
     @app.error
@@ -71,6 +75,12 @@ def build_app(
 
     register(app, Operations(services))
     return app
+
+
+def _not_client_token_notice(record: logging.LogRecord) -> bool:
+    """Bolt warns "`token` will be unused" whenever SLACK_BOT_TOKEN is in the environment and a
+    client is given; ours is built from that very token, so the warning is noise on every start."""
+    return record.getMessage() != warning_client_prioritized_and_token_skipped()
 
 
 def wsgi_app(app: App, services: Services) -> Callable[..., Iterable[bytes]]:

@@ -21,7 +21,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -49,7 +49,8 @@ from bot.clock import humanize
 from bot.digest import Digest, DigestTotals, top_error
 from bot.ledger import SnapshotItem
 from bot.models import AssociationKey, ScopeStatus, TrackedAssociation
-from bot.slack.parsing import MAX_REASON
+from bot.slack.parsing import DEFAULT_ACK, MAX_REASON, parse_duration
+from bot.strings import clip
 
 ACTION_HISTORY = "ssm3_history"
 ACTION_RERUN = "ssm3_rerun"
@@ -72,18 +73,13 @@ ACK_PRESETS: tuple[tuple[str, str], ...] = (
     ("30d", "30 days"),
     ("90d", "90 days"),
 )
+DEFAULT_PRESET = next(value for value, _ in ACK_PRESETS if parse_duration(value) == DEFAULT_ACK)
 
 
 # -- text safety ---------------------------------------------------------------------------------
 def escape(text: str) -> str:
     """The three characters Slack's mrkdwn gives meaning to as control sequences."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def clip(text: str | None, limit: int) -> str:
-    """One line, at most `limit` characters."""
-    flat = " ".join((text or "").split())
-    return flat if len(flat) <= limit else flat[: max(0, limit - 1)] + "…"
 
 
 def inert(text: str | None, limit: int = 120) -> str:
@@ -672,12 +668,36 @@ class AckContext:
         return cls(key, data.get("c"), data.get("t"), data.get("r"))
 
 
+def ack_expiry(
+    duration: timedelta | None, now: datetime, zone: ZoneInfo
+) -> tuple[str, date | None]:
+    """The form's initial expiry for `/ssm3 ack ID for DURATION` without a reason: the preset of
+    that length, else the date it ends on (the date field wins over the preset), else (a span
+    ending today, which the date field cannot say) the shortest preset at least as long."""
+    if duration is None:
+        return DEFAULT_PRESET, None
+    spans = {value: parse_duration(value) for value, _ in ACK_PRESETS}
+    exact = next((value for value, span in spans.items() if span == duration), None)
+    if exact is not None:
+        return exact, None
+    ends = (now + duration).astimezone(zone).date()
+    if ends > now.astimezone(zone).date():
+        return DEFAULT_PRESET, ends
+    return next(value for value, span in spans.items() if span >= duration), None
+
+
 def ack_modal(
-    item: TrackedAssociation, context: AckContext, *, reason: str | None = None, preset: str = "7d"
+    item: TrackedAssociation,
+    context: AckContext,
+    *,
+    reason: str | None = None,
+    preset: str = DEFAULT_PRESET,
+    until: date | None = None,
 ) -> View:
     a = item.association
     options = [Option(text=plain(label, 75), value=value) for value, label in ACK_PRESETS]
-    initial = next((o for o in options if o.value == preset), options[3])
+    by_value = {option.value: option for option in options}
+    initial = by_value.get(preset) or by_value[DEFAULT_PRESET]
     return View(
         type="modal",
         callback_id=ACK_MODAL,
@@ -715,7 +735,9 @@ def ack_modal(
                 label=plain("Or on a date", 2000),
                 optional=True,
                 hint=plain("A date here wins over the preset; at most 90 days ahead.", 2000),
-                element=DatePickerElement(action_id="date"),
+                element=DatePickerElement(
+                    action_id="date", initial_date=until.isoformat() if until else None
+                ),
             ),
         ],
     )

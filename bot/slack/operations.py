@@ -141,7 +141,9 @@ class Operations:
         """`lookup` for a state change: a miss is a refusal, and audited as one."""
         found = self.resolve(ref)
         if isinstance(found, Miss):
-            self._refuse(origin, action, found.key, found.detail, found.message)
+            # Without a key the audit row has no association: keep the ID as it was typed.
+            detail = found.detail if found.key else f"{ref.association_id}: {found.detail}"
+            self._refuse(origin, action, found.key, detail, found.message)
             return None
         return found
 
@@ -345,9 +347,26 @@ class Operations:
                 return
             item = self._target(origin, "rerun", ref)
             if item is not None:
-                tell(self.client, origin, kit.rerun_confirmation(item, manual=False))
+                manual = self._sync_compliance_manual(item.key)
+                tell(self.client, origin, kit.rerun_confirmation(item, manual=manual))
 
         self._guard(origin, "prepare the re-run", work)
+
+    def _sync_compliance_manual(self, key: AssociationKey) -> bool:
+        """Whether a re-run cannot change the association's compliance (SyncCompliance MANUAL).
+        The store does not keep it, so this asks AWS (one DescribeAssociation; this runs after
+        the ack). When AWS does not answer the question stays open: the confirmation goes out
+        without the warning, and the re-run itself reads the state again and warns then."""
+        try:
+            state = association_state(self.services.access.ssm(key.scope), key)
+        except AWS_ERRORS as exc:
+            log.warning(
+                "could not read the SyncCompliance of %s: %s",
+                key.association_id,
+                describe_error(exc),
+            )
+            return False
+        return not state.rerun_can_fix
 
     def rerun(self, origin: Origin, key: AssociationKey) -> None:
         self._guard(origin, "re-run the association", lambda: self._rerun(origin, key))
@@ -481,9 +500,14 @@ class Operations:
         return False
 
     def open_ack(
-        self, origin: Origin, ref: parsing.AssociationRef, reason: str | None = None
+        self,
+        origin: Origin,
+        ref: parsing.AssociationRef,
+        reason: str | None = None,
+        duration: timedelta | None = None,
     ) -> None:
-        """Open the acknowledgement modal (from the button, or `ack ID` without a reason)."""
+        """Open the acknowledgement modal (from the button, or `ack ID [for DURATION]` without a
+        reason), its expiry preset to the duration asked for."""
 
         def work() -> None:
             if not self._may_acknowledge(origin, "ack", ref):
@@ -497,9 +521,10 @@ class Operations:
                 message_ts=origin.message_ts if origin.in_digest else None,
                 response_url=None if origin.in_digest else origin.response_url,
             )
+            preset, until = kit.ack_expiry(duration, self.now(), self.zone)
             self.client.views_open(
                 trigger_id=str(origin.trigger_id),
-                view=kit.ack_modal(item, context, reason=reason),
+                view=kit.ack_modal(item, context, reason=reason, preset=preset, until=until),
             )
 
         self._guard(origin, "open the acknowledgement form", work)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
+from bot.config import ACCOUNT_ID, REGION
+
 MAX_ACK = timedelta(days=90)
 MIN_ACK = timedelta(hours=1)
 DEFAULT_ACK = timedelta(days=7)
@@ -20,8 +22,6 @@ _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 _ARN = re.compile(
     r"^arn:aws[a-z-]*:ssm:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):association/(?P<id>[0-9a-f-]{36})$"
 )
-_ACCOUNT = re.compile(r"^\d{12}$")
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 _INSTANCE = re.compile(r"^m?i-[0-9a-f]{8,17}$")
 _DURATION = re.compile(r"^(\d{1,4})\s*(h|hr|hrs|hour|hours|d|day|days|w|wk|wks|week|weeks)$")
 _UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
@@ -175,9 +175,9 @@ def _status(args: list[str]) -> Status:
     _no_more(args[1:], "status")
     token = _unwrap(args[0])
     lowered = token.lower()
-    if _ACCOUNT.match(lowered):
+    if ACCOUNT_ID.match(lowered):
         return Status("account", lowered)
-    if _REGION.match(lowered):
+    if REGION.match(lowered):
         return Status("region", lowered)
     if _INSTANCE.match(lowered):
         return Status("instance", lowered)

@@ -62,7 +62,7 @@ def dispatch(operations: Operations, origin: Origin, command: parsing.Command) -
             operations.confirm_rerun(origin, ref)
         case parsing.Ack(ref=ref, duration=duration, reason=reason):
             if reason is None:
-                operations.open_ack(origin, ref)
+                operations.open_ack(origin, ref, duration=duration)
             else:
                 until = now + (duration or parsing.DEFAULT_ACK)
                 operations.acknowledge(origin, ref, reason=reason, until=until)
