@@ -11,26 +11,39 @@ from __future__ import annotations
 import re
 from datetime import tzinfo
 
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 
 _NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 _NUMERIC = re.compile(r"^(\*|\d+)(?:-(\d+))?(?:/(\d+))?$")
 
 
-def cron_trigger(expression: str, timezone: tzinfo | str) -> CronTrigger:
-    """A CronTrigger for a 5-field crontab expression; raises ValueError when it is not one."""
+def cron_trigger(expression: str, timezone: tzinfo | str) -> BaseTrigger:
+    """A trigger for a 5-field crontab expression; raises ValueError when it is not one.
+
+    When both day-of-month and day-of-week are restricted, crontab(5) fires on a day that
+    matches either; APScheduler wants both, so that case becomes an OrTrigger of the two.
+    """
     fields = expression.split()
     if len(fields) != 5:
         raise ValueError(f"Wrong number of fields; got {len(fields)}, expected 5")
     minute, hour, day, month, weekday = fields
-    return CronTrigger(
-        minute=minute,
-        hour=hour,
-        day=day,
-        month=month,
-        day_of_week=crontab_weekdays(weekday),
-        timezone=timezone,
-    )
+    days = crontab_weekdays(weekday)
+
+    def on(day_field: str, weekday_field: str) -> CronTrigger:
+        return CronTrigger(
+            minute=minute,
+            hour=hour,
+            day=day_field,
+            month=month,
+            day_of_week=weekday_field,
+            timezone=timezone,
+        )
+
+    if day != "*" and weekday != "*":
+        return OrTrigger([on(day, "*"), on("*", days)])
+    return on(day, days)
 
 
 def crontab_weekdays(field: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.base import BaseTrigger
 
 from bot.crontab import cron_trigger
 
@@ -29,7 +29,7 @@ _LOOKBACKS = (
 )
 
 
-def next_fire(trigger: CronTrigger, after: datetime) -> datetime | None:
+def next_fire(trigger: BaseTrigger, after: datetime) -> datetime | None:
     """The first fire time strictly after `after`.
 
     In the repeated hour of a daylight-saving fall-back, APScheduler 3 can answer with a time
@@ -53,7 +53,7 @@ def _utc(moment: datetime | None) -> datetime | None:
     return None if moment is None else moment.astimezone(UTC)
 
 
-def latest_fire(trigger: CronTrigger, now: datetime) -> datetime | None:
+def latest_fire(trigger: BaseTrigger, now: datetime) -> datetime | None:
     """The latest fire time at or before `now` (the current slot, in UTC), or None in 5 years."""
     now = now.astimezone(UTC)
     for lookback in _LOOKBACKS:
@@ -69,7 +69,7 @@ def latest_fire(trigger: CronTrigger, now: datetime) -> datetime | None:
     return None
 
 
-def period(trigger: CronTrigger, now: datetime) -> timedelta:
+def period(trigger: BaseTrigger, now: datetime) -> timedelta:
     """The gap between scheduled runs around `now`.
 
     For a regular schedule that is simply its interval. For an irregular one (weekdays only,

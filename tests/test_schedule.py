@@ -67,3 +67,15 @@ def test_ordinary_days_are_exact() -> None:
     assert period(trigger, monday_early) == timedelta(days=3)
     leap = cron_trigger("0 0 29 2 *", ZoneInfo("UTC"))
     assert latest_fire(leap, monday_early) == datetime(2024, 2, 29, tzinfo=UTC)
+
+
+def test_day_of_month_and_weekday_both_set_mean_either_as_in_crontab() -> None:
+    """crontab(5): '0 9 1 * 1' runs on the 1st of each month and on every Monday."""
+    trigger = cron_trigger("0 9 1 * 1", ZoneInfo("UTC"))
+    fires = []
+    moment = datetime(2026, 11, 28, tzinfo=UTC)  # a Saturday
+    for _ in range(4):
+        moment = next_fire(trigger, moment)
+        assert moment is not None
+        fires.append(moment.date().isoformat())
+    assert fires == ["2026-11-30", "2026-12-01", "2026-12-07", "2026-12-14"]
