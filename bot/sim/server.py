@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
 from bot.sim.fleet import Call, Credential, Fleet
 from bot.sim.handlers import HANDLERS, ApiError, Caller
+from bot.sim.loopback import LoopbackServer
 from bot.sim.restjson import REST_JSON_SERVICES, route
 from bot.sim.shapes import check_output
 
@@ -34,7 +34,7 @@ _TARGETS = {
 _STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/"
 
 
-class SimServer:
+class SimServer(LoopbackServer):
     """Serves a Fleet on 127.0.0.1 from a background thread; use as a context manager."""
 
     def __init__(
@@ -43,41 +43,11 @@ class SimServer:
         self.fleet = fleet
         self.validate = validate
         handler = type("_BoundHandler", (_Handler,), {"fleet": fleet, "validate": validate})
-        self._httpd = _Server((host, port), handler)
-        self._thread: threading.Thread | None = None
+        super().__init__(handler, name="ssm3-sim", host=host, port=port)
 
     @property
     def endpoint_url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> SimServer:
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="ssm3-sim",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> SimServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
+        return self.url
 
 
 class _Handler(BaseHTTPRequestHandler):

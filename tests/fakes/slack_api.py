@@ -20,10 +20,11 @@ import time
 import uuid
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from bot.sim.loopback import LoopbackServer
 from tests.fakes.block_kit import check_message, check_view
 
 # Methods whose parameters arrive as JSON strings inside a form body.
@@ -91,7 +92,7 @@ class _Failure:
     error: str | None = None  # with status 200: Slack's {"ok": false, "error": ...}
 
 
-class FakeSlack:
+class FakeSlack(LoopbackServer):
     """Start with `with FakeSlack() as slack:`; point WebClient(base_url=slack.api_url) at it."""
 
     def __init__(
@@ -128,40 +129,11 @@ class FakeSlack:
         self._ts = itertools.count(1)
         self._changed = threading.Condition()
         handler = type("_BoundHandler", (_Handler,), {"fake": self})
-        self._httpd = _Server(("127.0.0.1", 0), handler)
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle ------------------------------------------------------------------------------
-    @property
-    def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+        super().__init__(handler, name="fake-slack")
 
     @property
     def api_url(self) -> str:
         return f"{self.url}/api/"
-
-    def start(self) -> FakeSlack:
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fake-slack",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> FakeSlack:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- test controls --------------------------------------------------------------------------
     def new_response_url(self) -> str:
@@ -441,12 +413,6 @@ def _error(code: str, details: list[str]) -> dict[str, Any]:
     if details:
         reply["response_metadata"] = {"messages": details}
     return reply
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
 
 
 class _Handler(BaseHTTPRequestHandler):
