@@ -207,6 +207,16 @@ def _healthy(sim: Sim) -> str:
     return next(a.association_id for a in scope.associations.values() if a.status == "Success")
 
 
+def _breaks_after(sim: Sim, clock: FakeClock) -> str:
+    """A healthy association starts failing 10 minutes after the sweep just made, and the clock
+    moves on an hour: a streak that began after the first sweep, as an alert needs (the store
+    keeps seconds, so a failure in the same second as that sweep would not count)."""
+    victim = _healthy(sim)
+    _fail(sim, victim, at=clock.now + timedelta(minutes=10))
+    clock.now += timedelta(hours=1)
+    return victim
+
+
 def test_a_new_failure_alerts_once_across_three_sweeps(
     sim: Sim, make_runner: Callable[..., tuple[Runner, RecordingPublisher, FakeClock]]
 ) -> None:
@@ -215,11 +225,10 @@ def test_a_new_failure_alerts_once_across_three_sweeps(
     assert publisher.alerts == [], (
         "failures that predate the first sweep go to the digest, not alerts"
     )
-    victim = _healthy(sim)
-    _fail(sim, victim, at=clock.now + timedelta(minutes=10))
+    victim = _breaks_after(sim, clock)
     for _ in range(3):
-        clock.now += timedelta(hours=1)
         runner.sweep_job()
+        clock.now += timedelta(hours=1)
     assert [a.key.association_id for a in publisher.alerts] == [victim]
 
 
@@ -228,9 +237,7 @@ def test_resolving_and_failing_again_alerts_again(
 ) -> None:
     runner, publisher, clock = make_runner(datetime.now(UTC))
     runner.sweep_job()
-    victim = _healthy(sim)
-    _fail(sim, victim, at=clock.now + timedelta(minutes=10))
-    clock.now += timedelta(hours=1)
+    victim = _breaks_after(sim, clock)
     runner.sweep_job()
     sim.fleet.run_association(victim, failures={}, at=clock.now + timedelta(minutes=10))
     clock.now += timedelta(hours=1)
@@ -257,9 +264,7 @@ def test_no_alert_for_an_acknowledged_failure(
 ) -> None:
     runner, publisher, clock = make_runner(datetime.now(UTC))
     runner.sweep_job()
-    victim = _healthy(sim)
-    _fail(sim, victim, at=clock.now + timedelta(minutes=10))
-    clock.now += timedelta(hours=1)
+    victim = _breaks_after(sim, clock)
     run_sweep(settings=runner.settings, access=runner.access, store=runner.store, now=clock)
     (tracked,) = runner.store.find(victim)
     runner.store.acknowledge(tracked.key, by="U0OPS", reason="planned", until=None, now=clock.now)
@@ -274,8 +279,7 @@ def test_two_processes_alert_once(
     one, _, clock = make_runner(datetime.now(UTC), publisher=shared)
     two, _, _ = make_runner(datetime.now(UTC), publisher=shared)
     one.sweep_job()
-    _fail(sim, _healthy(sim), at=clock.now + timedelta(minutes=10))
-    clock.now += timedelta(hours=1)
+    _breaks_after(sim, clock)
     one.sweep_job()
     assert one.alert_new_failures() == 0
     assert two.alert_new_failures() == 0
@@ -287,9 +291,7 @@ def test_a_failed_alert_is_retried_by_the_next_sweep(
 ) -> None:
     runner, publisher, clock = make_runner(datetime.now(UTC))
     runner.sweep_job()
-    victim = _healthy(sim)
-    _fail(sim, victim, at=clock.now + timedelta(minutes=10))
-    clock.now += timedelta(hours=1)
+    victim = _breaks_after(sim, clock)
     publisher.fail_next = True
     runner.sweep_job()
     assert publisher.alerts == []
