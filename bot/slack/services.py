@@ -112,9 +112,15 @@ class Services:
             self._timers.append(timer)
         timer.start()
 
-    def close(self) -> None:
-        """Cancel pending timers (a follow-up check dies with the process anyway)."""
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Cancel pending timers and wait for any already running, so none outlives the store
+        and AWS access it uses (a follow-up check dies with the process anyway)."""
         with self._timers_lock:
-            for timer in self._timers:
-                timer.cancel()
+            timers = list(self._timers)
             self._timers.clear()
+        for timer in timers:
+            timer.cancel()
+        current = threading.current_thread()
+        for timer in timers:
+            if timer is not current:
+                timer.join(timeout_s)
