@@ -14,7 +14,7 @@ account's credentials as they stand; a sweep uses it for one scope and closes it
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +34,13 @@ if TYPE_CHECKING:
 
 SESSION_NAME = "ssm3-bot"
 DEFAULT_STS_REGION = "us-east-1"
+
+
+def account_active(account: Mapping[str, Any]) -> bool:
+    """An organisation member to sweep: `State` ACTIVE. `Status` was retired on 2026-09-09 and
+    is read only where an older endpoint still sends it without `State`."""
+    state = account.get("State") or account.get("Status")
+    return state == "ACTIVE"
 
 
 def _aware_now() -> datetime:
@@ -128,7 +135,7 @@ class AwsAccess:
         try:
             accounts: list[str] = []
             for page in org.get_paginator("list_accounts").paginate():
-                accounts.extend(a["Id"] for a in page["Accounts"] if a.get("Status") == "ACTIVE")
+                accounts.extend(a["Id"] for a in page["Accounts"] if account_active(a))
             return accounts
         finally:
             org.close()
