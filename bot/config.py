@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -27,6 +27,7 @@ _ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 CRON_HORIZON = timedelta(days=8 * 366)
 
 T = TypeVar("T")
+SecurityHubMode = Literal["off", "check"]
 
 # Every variable Settings.from_env reads; .env.example and the README's configuration table
 # list exactly these (tests/test_config_docs.py keeps the three equal).
@@ -48,6 +49,8 @@ VARIABLES: tuple[str, ...] = (
     "SSM3_HTTP_PORT",
     "SSM3_CONCURRENCY",
     "SSM3_ALERTS",
+    "SSM3_SECURITYHUB",
+    "SSM3_SECURITYHUB_REGION",
     "AWS_REGION",
 )
 
@@ -82,6 +85,8 @@ class Settings:
     http_port: int = 3000
     concurrency: int = 8
     alerts: bool = True
+    securityhub: SecurityHubMode = "check"
+    securityhub_region: str | None = None  # None: the first of `regions`, else the session's
     # boto3 reads AWS_DEFAULT_REGION; many runtimes (ECS, Lambda, other SDKs) set AWS_REGION.
     aws_region: str | None = None
 
@@ -144,6 +149,10 @@ class Settings:
             http_port=_int(get("SSM3_HTTP_PORT"), "SSM3_HTTP_PORT", 3000, 1, 65535),
             concurrency=_int(get("SSM3_CONCURRENCY"), "SSM3_CONCURRENCY", 8, 1, 128),
             alerts=_or(get("SSM3_ALERTS"), "SSM3_ALERTS", _on_off, True),
+            securityhub=_or(get("SSM3_SECURITYHUB"), "SSM3_SECURITYHUB", _securityhub, "check"),
+            securityhub_region=_check(
+                get("SSM3_SECURITYHUB_REGION"), "SSM3_SECURITYHUB_REGION", _region
+            ),
             aws_region=get("AWS_REGION"),
         )
 
@@ -250,6 +259,26 @@ def _zone(value: str, name: str) -> str:
         raise ConfigError(
             name, f"{value!r} is not an IANA time zone (like Europe/Berlin)"
         ) from None
+    return value
+
+
+def _securityhub(value: str, name: str) -> SecurityHubMode:
+    lowered = value.lower()
+    if lowered == "off":
+        return "off"
+    if lowered == "check":
+        return "check"
+    if lowered == "sync":
+        raise ConfigError(
+            name,
+            "'sync' (acknowledgements written to Security Hub) is not available yet; use check",
+        )
+    raise ConfigError(name, f"{value!r} is not 'off' or 'check'")
+
+
+def _region(value: str, name: str) -> str:
+    if not REGION.match(value):
+        raise ConfigError(name, f"{value!r} is not an AWS region like eu-west-1")
     return value
 
 

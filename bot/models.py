@@ -8,6 +8,11 @@ from datetime import datetime
 from typing import Literal
 
 Status = Literal["Success", "Failed", "Pending"]
+SyncCompliance = Literal["AUTO", "MANUAL"]
+# What fails SSM.3 and so what fixes it: a failed or timed-out run (a re-run can fix it), or
+# compliance reported NON_COMPLIANT some other way (MANUAL sync, e.g. missing patches).
+FailureKind = Literal["execution", "reported"]
+UNSUCCESSFUL = ("Failed", "TimedOut")  # target and execution statuses that make a run fail
 
 
 def normalise_status(raw: str | None) -> Status:
@@ -55,6 +60,82 @@ class FailedTarget:
     command_id: str | None = None
 
 
+@dataclass(frozen=True, order=True)
+class InstanceKey:
+    """A managed instance where it lives: what SSM.3 and its findings are judged on."""
+
+    account_id: str
+    region: str
+    instance_id: str
+
+    def __str__(self) -> str:
+        return f"{self.account_id}/{self.region}/{self.instance_id}"
+
+
+@dataclass(frozen=True)
+class SecurityHubCheck:
+    """Security Hub's SSM.3 verdict set beside the sweep's: the instances its ACTIVE, FAILED
+    findings name in the swept account-regions, and where the two disagree."""
+
+    region: str
+    checked_at: datetime
+    failed_instances: int = 0
+    explained: int = 0
+    unexplained: tuple[InstanceKey, ...] = ()  # Security Hub fails them, the sweep does not
+    sweep_only: tuple[InstanceKey, ...] = ()  # the sweep fails them, Security Hub does not
+    error: str | None = None
+
+    @property
+    def agrees(self) -> bool:
+        return self.error is None and not self.unexplained and not self.sweep_only
+
+
+@dataclass(frozen=True)
+class ComplianceItem:
+    """One compliance item of type Association on a managed instance: what SSM.3 reads.
+
+    Its `Id` is the ID of the association that reported it."""
+
+    instance_id: str
+    association_id: str
+    status: str
+    title: str | None = None
+    severity: str | None = None
+    execution_time: datetime | None = None
+    document_name: str | None = None
+
+    @property
+    def noncompliant(self) -> bool:
+        return self.status == "NON_COMPLIANT"
+
+
+@dataclass(frozen=True)
+class InstanceCompliance:
+    """A managed instance SSM.3 fails (its Association compliance is NON_COMPLIANT), as
+    ListResourceComplianceSummaries reports it, with its items when they had to be read."""
+
+    instance_id: str
+    execution_time: datetime | None
+    noncompliant_count: int
+    items: tuple[ComplianceItem, ...] | None = None  # None: explained by failed runs, not read
+
+
+@dataclass(frozen=True)
+class Orphan:
+    """A NON_COMPLIANT Association item whose association no longer exists: SSM.3 still fails
+    the instance, and only removing the item (or the instance) clears it."""
+
+    account_id: str
+    region: str
+    association_id: str
+    instance_id: str
+    title: str | None = None
+
+    @property
+    def scope(self) -> Scope:
+        return Scope(self.account_id, self.region)
+
+
 @dataclass(frozen=True)
 class Association:
     """An association as one sweep saw it; drill-down fields are filled for failing ones only."""
@@ -73,6 +154,9 @@ class Association:
     failed_targets: tuple[FailedTarget, ...] = ()
     failed_target_count: int = 0
     failing_evidence_since: datetime | None = None
+    association_version: str | None = None
+    sync_compliance: SyncCompliance | None = None  # read only for failing associations
+    noncompliant_instances: tuple[str, ...] = ()  # instances it makes NON_COMPLIANT for SSM.3
 
     @property
     def key(self) -> AssociationKey:
@@ -80,7 +164,30 @@ class Association:
 
     @property
     def failing(self) -> bool:
-        return self.status == "Failed"
+        """Failing as SSM.3 judges it: it makes at least one instance NON_COMPLIANT."""
+        return bool(self.noncompliant_instances)
+
+    @property
+    def run_failed(self) -> bool:
+        """Its latest run failed or timed out on some target (the Overview's view)."""
+        return self.status == "Failed" or any(self.counts.get(s) for s in UNSUCCESSFUL)
+
+    @property
+    def failure_kind(self) -> FailureKind | None:
+        """`execution` when a re-run can fix it: AUTO sync and every NON_COMPLIANT instance an
+        unsuccessful target of the latest run; otherwise `reported`."""
+        if not self.failing:
+            return None
+        if self.sync_compliance == "MANUAL":
+            return "reported"
+        failed = {t.instance_id for t in self.failed_targets}
+        if all(i in failed for i in self.noncompliant_instances):
+            return "execution"
+        return "reported"
+
+    @property
+    def rerun_can_fix(self) -> bool:
+        return self.failure_kind != "reported"
 
     @property
     def display_name(self) -> str:
@@ -103,6 +210,8 @@ class ScopeResult:
     duration_s: float
     aws_calls: int = 0
     reused_drilldowns: int = 0
+    noncompliant: tuple[InstanceCompliance, ...] = ()  # every instance SSM.3 fails here
+    orphans: tuple[Orphan, ...] = ()
 
 
 @dataclass(frozen=True)

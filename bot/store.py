@@ -28,11 +28,17 @@ from bot.models import (
     Ack,
     Association,
     AssociationKey,
+    ComplianceItem,
     FailedTarget,
+    InstanceCompliance,
+    InstanceKey,
+    Orphan,
     Scope,
     ScopeResult,
     ScopeStatus,
+    SecurityHubCheck,
     SweepSummary,
+    SyncCompliance,
     TrackedAssociation,
     normalise_status,
 )
@@ -249,6 +255,60 @@ def m003_cache(db: Database) -> None:
     db.table("cache").create({"name": str, "value": str, "stored_at": str}, pk="name")
 
 
+@migrations()
+def m004_ssm3_compliance(db: Database) -> None:
+    """SSM.3's own view: which instances are NON_COMPLIANT, which association makes them so,
+    orphaned items, and Security Hub's verdict beside the sweep's."""
+    associations = db.table("associations")
+    associations.add_column("association_version", str)
+    associations.add_column("sync_compliance", str)
+    associations.add_column("failing", int)
+    associations.add_column("noncompliant_instances", str)  # JSON list of instance IDs
+    # What was failing before this migration stays failing until the next sweep says otherwise.
+    db.execute(
+        "UPDATE associations SET failing = (status = 'Failed'), noncompliant_instances = "
+        "(SELECT json_group_array(t.instance_id) FROM failed_targets t WHERE "
+        "t.account_id = associations.account_id AND t.region = associations.region AND "
+        "t.association_id = associations.association_id)"
+    )
+    associations.create_index(["failing"])
+    db.table("sweep_scopes").add_column("noncompliant_instances", int)
+    db.table("instance_compliance").create(
+        {
+            "account_id": str,
+            "region": str,
+            "instance_id": str,
+            "execution_time": str,
+            "noncompliant_count": int,
+            "items": str,  # JSON list of items, or NULL: explained by failed runs, not read
+        },
+        pk=("account_id", "region", "instance_id"),
+    )
+    db.table("orphans").create(
+        {
+            "account_id": str,
+            "region": str,
+            "association_id": str,
+            "instance_id": str,
+            "title": str,
+        },
+        pk=("account_id", "region", "association_id", "instance_id"),
+    )
+    db.table("securityhub_checks").create(
+        {
+            "sweep_id": str,
+            "region": str,
+            "checked_at": str,
+            "failed_instances": int,
+            "explained": int,
+            "unexplained": str,  # JSON [[account, region, instance], ...]
+            "sweep_only": str,
+            "error": str,
+        },
+        pk="sweep_id",
+    )
+
+
 @dataclass(frozen=True)
 class DigestPost:
     """A digest message in Slack, remembered so later changes edit it instead of posting anew."""
@@ -350,8 +410,12 @@ class Store:
             )
 
     def prior_drilldowns(self, scope: Scope) -> dict[str, PriorDrilldown]:
-        """The stored drill-downs of a scope's failing associations, for an incremental sweep."""
-        where = "a.account_id = ? AND a.region = ? AND a.status = 'Failed' AND a.execution_id IS NOT NULL"
+        """What the last sweep learnt of a scope's associations (drill-downs, SyncCompliance),
+        for an incremental sweep."""
+        where = (
+            "a.account_id = ? AND a.region = ? "
+            "AND (a.execution_id IS NOT NULL OR a.sync_compliance IS NOT NULL)"
+        )
         params = (scope.account_id, scope.region)
         rows = self._rows(f"SELECT a.* FROM associations a WHERE {where}", params)  # noqa: S608
         targets = self._failed_targets(where, params) if rows else {}
@@ -362,9 +426,19 @@ class Store:
                 failed_targets=targets.get(_key(row), ()),
                 failed_target_count=row["failed_target_count"] or 0,
                 failing_evidence_since=parse_iso(row["failing_evidence_since"]),
+                association_version=row["association_version"],
+                sync_compliance=_sync(row["sync_compliance"]),
             )
             for row in rows
         }
+
+    def prior_compliance(self, scope: Scope) -> dict[str, InstanceCompliance]:
+        """The scope's NON_COMPLIANT instances as last read, with their items where read."""
+        rows = self._rows(
+            "SELECT * FROM instance_compliance WHERE account_id = ? AND region = ?",
+            (scope.account_id, scope.region),
+        )
+        return {row["instance_id"]: _instance_compliance(row) for row in rows}
 
     def save_scope(self, sweep_id: str, result: ScopeResult, now: datetime) -> None:
         """Store one scope's outcome; for a good scope, replace its associations' state."""
@@ -384,6 +458,7 @@ class Store:
                     "associations": len(result.associations),
                     "failing": failing,
                     "reused_drilldowns": result.reused_drilldowns,
+                    "noncompliant_instances": len(result.noncompliant),
                 },
                 replace=True,
             )
@@ -434,9 +509,9 @@ class Store:
                         "new_status": association.status,
                     }
                 )
-            if association.status == "Success" and old_status not in (None, "Success"):
-                # The streak ended (straight from Failed, or via Pending while a re-run ran):
-                # a later failure is a new streak and needs a new acknowledgement.
+            if before and before["failing_since"] and rows[-1]["failing_since"] is None:
+                # The streak ended (straight away, or via Pending while a re-run ran): a
+                # later failure is a new streak and needs a new acknowledgement.
                 self._end_acks(db, association.key, now, by=None, reason="resolved")
         gone = [aid for aid in previous if aid not in seen]
         for association_id in gone:
@@ -459,8 +534,28 @@ class Store:
                 "deleted",
             )
             db.table("associations").delete((scope.account_id, scope.region, association_id))
-        db.execute("DELETE FROM failed_targets WHERE account_id = ? AND region = ?", params)
+        for table in ("failed_targets", "instance_compliance", "orphans"):
+            db.execute(f"DELETE FROM {table} WHERE account_id = ? AND region = ?", params)  # noqa: S608
         _insert_many(db, "associations", rows)
+        _insert_many(
+            db,
+            "instance_compliance",
+            [_instance_compliance_row(scope, c) for c in result.noncompliant],
+        )
+        _insert_many(
+            db,
+            "orphans",
+            [
+                {
+                    "account_id": o.account_id,
+                    "region": o.region,
+                    "association_id": o.association_id,
+                    "instance_id": o.instance_id,
+                    "title": o.title,
+                }
+                for o in result.orphans
+            ],
+        )
         _insert_many(
             db,
             "failed_targets",
@@ -495,20 +590,20 @@ class Store:
                 (sweep_id,),
             )[0]
             counts = self._rows(
-                "SELECT count(*) AS n, coalesce(sum(status = 'Failed'), 0) AS failing "
+                "SELECT count(*) AS n, coalesce(sum(failing = 1), 0) AS failing "
                 "FROM associations WHERE last_sweep_id = ?",
                 (sweep_id,),
             )[0]
             acknowledged = self._rows(
                 "SELECT count(DISTINCT a.association_id) AS n FROM associations a JOIN acks k "
                 "USING (account_id, region, association_id) WHERE a.last_sweep_id = ? "
-                "AND a.status = 'Failed' AND k.ended_at IS NULL AND (k.until IS NULL OR k.until > ?)",
+                "AND a.failing = 1 AND k.ended_at IS NULL AND (k.until IS NULL OR k.until > ?)",
                 (sweep_id, iso(finished_at)),
             )[0]["n"]
+            # SSM.3's own number: distinct NON_COMPLIANT instances in the scopes this sweep read.
             instances = self._rows(
-                "SELECT count(*) AS n FROM (SELECT DISTINCT t.account_id, t.region, t.instance_id "
-                "FROM failed_targets t JOIN associations a USING (account_id, region, association_id) "
-                "WHERE a.last_sweep_id = ? AND a.status = 'Failed')",
+                "SELECT coalesce(sum(noncompliant_instances), 0) AS n FROM sweep_scopes "
+                "WHERE sweep_id = ? AND ok = 1",
                 (sweep_id,),
             )[0]["n"]
             values = {
@@ -587,9 +682,79 @@ class Store:
                         }
                     )
                     self._end_acks(db, key, now, None, "unswept")
-                for table in ("failed_targets", "associations", "scope_state"):
+                for table in (
+                    "failed_targets",
+                    "instance_compliance",
+                    "orphans",
+                    "associations",
+                    "scope_state",
+                ):
                     db.execute(f"DELETE FROM {table} WHERE account_id = ? AND region = ?", where)  # noqa: S608
         return gone
+
+    # -- SSM.3's view ---------------------------------------------------------------------------
+    def orphans(self, scopes: Iterable[Scope] | None = None) -> list[Orphan]:
+        """NON_COMPLIANT items whose association no longer exists, as last swept."""
+        rows = self._rows("SELECT * FROM orphans ORDER BY account_id, region, association_id")
+        wanted = set(scopes) if scopes is not None else None
+        found = [
+            Orphan(r["account_id"], r["region"], r["association_id"], r["instance_id"], r["title"])
+            for r in rows
+        ]
+        return [o for o in found if wanted is None or o.scope in wanted]
+
+    def noncompliant_instances(self) -> set[InstanceKey]:
+        """Every instance SSM.3 fails in the account-regions as last swept."""
+        rows = self._rows("SELECT account_id, region, instance_id FROM instance_compliance")
+        return {InstanceKey(r["account_id"], r["region"], r["instance_id"]) for r in rows}
+
+    def instance_compliance(self, instance_id: str) -> list[tuple[Scope, InstanceCompliance]]:
+        """Where this instance is NON_COMPLIANT for SSM.3 (empty: compliant or unknown)."""
+        rows = self._rows("SELECT * FROM instance_compliance WHERE instance_id = ?", (instance_id,))
+        return [(Scope(r["account_id"], r["region"]), _instance_compliance(r)) for r in rows]
+
+    def save_security_hub_check(self, sweep_id: str, check: SecurityHubCheck) -> None:
+        def keys(found: tuple[InstanceKey, ...]) -> str:
+            return json.dumps([[k.account_id, k.region, k.instance_id] for k in found])
+
+        with self._write() as db:
+            db.table("securityhub_checks").insert(
+                {
+                    "sweep_id": sweep_id,
+                    "region": check.region,
+                    "checked_at": iso(check.checked_at),
+                    "failed_instances": check.failed_instances,
+                    "explained": check.explained,
+                    "unexplained": keys(check.unexplained),
+                    "sweep_only": keys(check.sweep_only),
+                    "error": check.error,
+                },
+                replace=True,
+            )
+
+    def security_hub_check(self, sweep_id: str | None = None) -> SecurityHubCheck | None:
+        """The cross-check of `sweep_id`, or of the latest sweep that made one."""
+        rows = self._rows(
+            "SELECT c.* FROM securityhub_checks c JOIN sweeps w ON w.id = c.sweep_id "
+            "WHERE ? IS NULL OR c.sweep_id = ? ORDER BY w.started_at DESC LIMIT 1",
+            (sweep_id, sweep_id),
+        )
+        if not rows:
+            return None
+        row = rows[0]
+
+        def keys(text: str | None) -> tuple[InstanceKey, ...]:
+            return tuple(InstanceKey(*k) for k in json.loads(text or "[]"))
+
+        return SecurityHubCheck(
+            region=row["region"],
+            checked_at=parse_iso(row["checked_at"]),  # type: ignore[arg-type]
+            failed_instances=row["failed_instances"] or 0,
+            explained=row["explained"] or 0,
+            unexplained=keys(row["unexplained"]),
+            sweep_only=keys(row["sweep_only"]),
+            error=row["error"],
+        )
 
     def scope_states(self) -> list[ScopeStatus]:
         """Each scope's latest outcome, across sweeps (what the digest reports as not swept)."""
@@ -617,7 +782,7 @@ class Store:
         clauses: list[str] = []
         params: list[Any] = []
         if failing_only:
-            clauses.append("a.status = 'Failed'")
+            clauses.append("a.failing = 1")
         if sweep_id is not None:
             clauses.append("a.last_sweep_id = ?")
             params.append(sweep_id)
@@ -672,7 +837,7 @@ class Store:
         found: dict[tuple[str, str, str], list[FailedTarget]] = {}
         for row in self._rows(
             "SELECT t.* FROM failed_targets t JOIN associations a "  # noqa: S608
-            f"USING (account_id, region, association_id) WHERE a.status = 'Failed' AND {where} "
+            f"USING (account_id, region, association_id) WHERE {where} "
             "ORDER BY t.account_id, t.region, t.association_id, t.position",
             params,
         ):
@@ -779,7 +944,7 @@ class Store:
             "SELECT a.account_id, a.region, a.association_id, a.failing_since, "
             "(SELECT min(w.started_at) FROM sweep_scopes s JOIN sweeps w ON w.id = s.sweep_id "
             " WHERE s.ok = 1 AND s.account_id = a.account_id AND s.region = a.region) AS first_ok "
-            "FROM associations a WHERE a.status = 'Failed' AND a.failing_since IS NOT NULL"
+            "FROM associations a WHERE a.failing = 1 AND a.failing_since IS NOT NULL"
         )
         found = []
         for row in rows:
@@ -991,6 +1156,10 @@ def _association_row(
         "execution_id": association.execution_id,
         "failed_target_count": association.failed_target_count,
         "failing_evidence_since": iso(association.failing_evidence_since),
+        "association_version": association.association_version,
+        "sync_compliance": association.sync_compliance,
+        "failing": int(association.failing),
+        "noncompliant_instances": json.dumps(list(association.noncompliant_instances)),
         "failing_since": iso(_failing_since(association, before, now)),
         "first_seen_at": before["first_seen_at"] if before else iso(now),
         "last_seen_at": iso(now),
@@ -1008,14 +1177,15 @@ def _failing_since(
     history shows, but never before the last sweep that saw it succeed.
     """
     carried = parse_iso(before["failing_since"]) if before else None
-    if association.status == "Success":
-        return None
-    if association.status == "Pending":
-        return carried
+    if not association.failing:
+        return carried if association.status == "Pending" else None
     if carried is not None:
         return carried
-    start = min(association.failing_evidence_since or now, now)
-    if before is not None and before["status"] == "Success":
+    # A run-failure's streak starts at its first failed run; a reported one (no run to
+    # date it) when a sweep first saw it. Never before the last sweep that saw it healthy.
+    evidence = association.failing_evidence_since if association.run_failed else None
+    start = min(evidence or now, now)
+    if before is not None and not before["failing_since"]:
         seen_ok = parse_iso(before["last_seen_at"])
         if seen_ok is not None and start < seen_ok:
             start = seen_ok
@@ -1038,6 +1208,61 @@ def _association(row: Mapping[str, Any], targets: tuple[FailedTarget, ...]) -> A
         failed_targets=targets,
         failed_target_count=row["failed_target_count"] or 0,
         failing_evidence_since=parse_iso(row["failing_evidence_since"]),
+        association_version=row["association_version"],
+        sync_compliance=_sync(row["sync_compliance"]),
+        noncompliant_instances=tuple(json.loads(row["noncompliant_instances"] or "[]")),
+    )
+
+
+def _sync(value: str | None) -> SyncCompliance | None:
+    return "MANUAL" if value == "MANUAL" else "AUTO" if value == "AUTO" else None
+
+
+def _instance_compliance_row(scope: Scope, c: InstanceCompliance) -> dict[str, Any]:
+    return {
+        "account_id": scope.account_id,
+        "region": scope.region,
+        "instance_id": c.instance_id,
+        "execution_time": iso(c.execution_time),
+        "noncompliant_count": c.noncompliant_count,
+        "items": None
+        if c.items is None
+        else json.dumps(
+            [
+                {
+                    "association_id": i.association_id,
+                    "status": i.status,
+                    "title": i.title,
+                    "severity": i.severity,
+                    "execution_time": iso(i.execution_time),
+                    "document_name": i.document_name,
+                }
+                for i in c.items
+            ]
+        ),
+    }
+
+
+def _instance_compliance(row: Mapping[str, Any]) -> InstanceCompliance:
+    items = None
+    if row["items"] is not None:
+        items = tuple(
+            ComplianceItem(
+                instance_id=row["instance_id"],
+                association_id=i["association_id"],
+                status=i["status"],
+                title=i.get("title"),
+                severity=i.get("severity"),
+                execution_time=parse_iso(i.get("execution_time")),
+                document_name=i.get("document_name"),
+            )
+            for i in json.loads(row["items"])
+        )
+    return InstanceCompliance(
+        instance_id=row["instance_id"],
+        execution_time=parse_iso(row["execution_time"]),
+        noncompliant_count=row["noncompliant_count"] or 0,
+        items=items,
     )
 
 

@@ -23,10 +23,11 @@ from datetime import datetime, timedelta
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.aws.reader import ScopeReader, describe_error
+from bot.aws.securityhub import cross_check, failed_findings
 from bot.aws.session import AwsAccess
 from bot.clock import utcnow
 from bot.config import ConfigError, Settings
-from bot.models import Scope, ScopeResult, SweepSummary
+from bot.models import Scope, ScopeResult, SecurityHubCheck, SweepSummary
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -91,7 +92,12 @@ def read_scope(access: AwsAccess, scope: Scope, store: Store) -> ScopeResult:
         access.forget(scope.account_id)
         return ScopeResult(scope, False, describe_error(exc), (), started, 0.0)
     try:
-        return ScopeReader(client, scope, prior=store.prior_drilldowns(scope)).read()
+        return ScopeReader(
+            client,
+            scope,
+            prior=store.prior_drilldowns(scope),
+            prior_compliance=store.prior_compliance(scope),
+        ).read()
     finally:
         client.close()
 
@@ -119,6 +125,7 @@ def run_sweep(
     pending = iter(targets)
     in_flight: dict[Future[ScopeResult], Scope] = {}
     done = 0
+    swept: list[Scope] = []
     with ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="sweep") as pool:
         while True:
             for scope in itertools.islice(pending, window - len(in_flight)):
@@ -131,6 +138,8 @@ def run_sweep(
                 scope = in_flight.pop(future)
                 result = _outcome(future, scope, started)
                 store.save_scope(sweep_id, result, now())
+                if result.ok:
+                    swept.append(scope)
                 done += 1
                 if progress is not None:
                     progress(done, len(targets), result)
@@ -138,7 +147,43 @@ def run_sweep(
         forgotten = store.forget_other_scopes(targets, sweep_id=sweep_id, now=now())
         if forgotten:
             log.info("no longer configured, forgotten: %s", ", ".join(map(str, forgotten)))
+    if settings.securityhub != "off" and swept:
+        store.save_security_hub_check(
+            sweep_id, check_security_hub(settings, access, store, swept, now())
+        )
     return store.finish_sweep(sweep_id, now(), time.monotonic() - clock)
+
+
+def security_hub_region(settings: Settings, access: AwsAccess) -> str | None:
+    """SSM3_SECURITYHUB_REGION, else the first swept region, else the session's."""
+    return settings.securityhub_region or next(iter(settings.regions), access.default_region)
+
+
+def check_security_hub(
+    settings: Settings, access: AwsAccess, store: Store, swept: list[Scope], now: datetime
+) -> SecurityHubCheck:
+    """SSM.3's FAILED findings beside the sweep's NON_COMPLIANT instances. An error is the
+    check's, never the sweep's; it is logged once per streak of failed checks."""
+    region = security_hub_region(settings, access) or swept[0].region
+    try:
+        client = access.securityhub(Scope(access.caller_account, region))
+        try:
+            findings = list(failed_findings(client))
+        finally:
+            client.close()
+    except (ClientError, BotoCoreError) as exc:
+        error = describe_error(exc)
+        previous = store.security_hub_check()
+        level = logging.DEBUG if previous is not None and previous.error else logging.WARNING
+        log.log(level, "Security Hub cross-check in %s failed: %s", region, error)
+        return SecurityHubCheck(region=region, checked_at=now, error=error)
+    return cross_check(
+        findings,
+        region=region,
+        swept=swept,
+        noncompliant=store.noncompliant_instances(),
+        now=now,
+    )
 
 
 def _outcome(future: Future[ScopeResult], scope: Scope, started: datetime) -> ScopeResult:

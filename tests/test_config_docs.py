@@ -26,6 +26,7 @@ DEFAULTS = {
     "SSM3_RERUN_COOLDOWN": str(Settings().rerun_cooldown_s),
     "SSM3_DB_PATH": Settings().db_path,
     "SSM3_HTTP_PORT": str(Settings().http_port),
+    "SSM3_SECURITYHUB": Settings().securityhub,
 }
 
 

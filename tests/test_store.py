@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.models import Association, AssociationKey, FailedTarget, Scope, ScopeResult
+from bot.models import (
+    Association,
+    AssociationKey,
+    FailedTarget,
+    InstanceCompliance,
+    Scope,
+    ScopeResult,
+)
 from bot.store import Store, migrations
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
@@ -33,6 +40,8 @@ def _association(status: str = "Failed", **changes: object) -> Association:
         else (),
         "failed_target_count": 1 if status == "Failed" else 0,
         "failing_evidence_since": NOW - timedelta(days=2) if status == "Failed" else None,
+        "sync_compliance": "AUTO" if status == "Failed" else None,
+        "noncompliant_instances": ("i-0123456789abcdef0",) if status == "Failed" else (),
     }
     values.update(changes)
     return Association(**values)  # type: ignore[arg-type]
@@ -40,7 +49,20 @@ def _association(status: str = "Failed", **changes: object) -> Association:
 
 def _save(store: Store, sweep_id: str, now: datetime, *associations: Association) -> None:
     store.begin_sweep(sweep_id, now, 1, "test")
-    result = ScopeResult(Scope(KEY.account_id, KEY.region), True, None, associations, now, 0.1, 3)
+    noncompliant = tuple(
+        InstanceCompliance(i, now, 1)
+        for i in dict.fromkeys(i for a in associations for i in a.noncompliant_instances)
+    )
+    result = ScopeResult(
+        Scope(KEY.account_id, KEY.region),
+        True,
+        None,
+        associations,
+        now,
+        0.1,
+        3,
+        noncompliant=noncompliant,
+    )
     store.save_scope(sweep_id, result, now)
     store.finish_sweep(sweep_id, now)
 

@@ -1,11 +1,22 @@
-"""Reads one account-region: triage with ListAssociations, drill down only into failures.
+"""Reads one account-region: association triage and SSM.3's own view, reconciled.
 
-Cost per scope with A associations of which F failed: ceil(A/50) ListAssociations pages, then
-per failing association one DescribeAssociationExecutions, one (rarely more) page of
-DescribeAssociationExecutionTargets and at most `detail_cap` DescribeInstanceAssociationsStatus
-calls; an instance's status answers for every association on it, so it is asked once. An
-association whose last execution has not changed since the previous sweep reuses that
-sweep's drill-down and costs nothing beyond its listing.
+SSM.3 fails a managed instance whose compliance of type Association is NON_COMPLIANT, so a
+scope is read from both sides:
+- `ListAssociations` (ceil(A/50) pages) gives every association's Overview; those whose
+  latest run failed or timed out are drilled into: one DescribeAssociationExecutions, one
+  DescribeAssociationExecutionTargets page per unsuccessful status the run reports, and at
+  most `detail_cap` DescribeInstanceAssociationsStatus calls (one per instance, shared).
+- `ListResourceComplianceSummaries` filtered on ComplianceType=Association and
+  Status=NON_COMPLIANT (ceil(N/50) pages) lists exactly the instances SSM.3 fails.
+A NON_COMPLIANT instance whose non-compliant count the failed runs of AUTO associations
+account for is explained; any other costs one ListComplianceItems (one resource ID a call)
+to learn which association reported it (MANUAL sync, a stale report, an orphan). Each
+association that makes an instance NON_COMPLIANT costs one DescribeAssociation, the only
+call that carries `SyncCompliance`.
+
+Nothing is read twice while it has not changed: a drill-down is reused while the
+association's last execution is the same, `SyncCompliance` while its version is the same,
+and an instance's items while its compliance ExecutionTime is the same.
 """
 
 from __future__ import annotations
@@ -20,16 +31,36 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.clock import aware, utcnow
-from bot.models import Association, FailedTarget, Scope, ScopeResult, normalise_status
+from bot.models import (
+    UNSUCCESSFUL,
+    Association,
+    ComplianceItem,
+    FailedTarget,
+    InstanceCompliance,
+    Orphan,
+    Scope,
+    ScopeResult,
+    SyncCompliance,
+    normalise_status,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
-    from mypy_boto3_ssm.type_defs import AssociationTypeDef, InstanceAssociationStatusInfoTypeDef
+    from mypy_boto3_ssm.type_defs import (
+        AssociationTypeDef,
+        ComplianceItemTypeDef,
+        InstanceAssociationStatusInfoTypeDef,
+    )
 
 PAGE = 50
 DETAIL_CAP = 5
 EXECUTIONS_PAGE = 50
 STREAK_PAGES = 10  # how far back a failing streak is traced: 500 runs
+COMPLIANCE_PAGE = 50
+ASSOCIATION_NONCOMPLIANT = [
+    {"Key": "ComplianceType", "Values": ["Association"], "Type": "EQUAL"},
+    {"Key": "Status", "Values": ["NON_COMPLIANT"], "Type": "EQUAL"},
+]
 _COUNT = re.compile(r"([A-Za-z]+)\s*=\s*(\d+)")
 
 
@@ -40,13 +71,16 @@ def parse_resource_counts(text: str | None) -> dict[str, int]:
 
 @dataclass(frozen=True)
 class PriorDrilldown:
-    """What the previous sweep learnt about a failing association, reusable if nothing ran since."""
+    """What the previous sweep learnt about an association: its drill-down, reusable if
+    nothing ran since, and its SyncCompliance, reusable while its version is the same."""
 
     last_execution_at: datetime | None
     execution_id: str | None
     failed_targets: tuple[FailedTarget, ...]
     failed_target_count: int
     failing_evidence_since: datetime | None
+    association_version: str | None = None
+    sync_compliance: SyncCompliance | None = None
 
 
 @dataclass
@@ -82,23 +116,31 @@ class ScopeReader:
         *,
         detail_cap: int = DETAIL_CAP,
         prior: Mapping[str, PriorDrilldown] | None = None,
+        prior_compliance: Mapping[str, InstanceCompliance] | None = None,
     ) -> None:
         self.ssm = ssm
         self.scope = scope
         self.detail_cap = detail_cap
         self.prior = prior or {}
+        self.prior_compliance = prior_compliance or {}
         self._counter = _Counter()
         self._instance_status: dict[str, list[InstanceAssociationStatusInfoTypeDef]] = {}
+
+    @property
+    def calls_by_operation(self) -> dict[str, int]:
+        return dict(self._counter.by_operation)
 
     def read(self) -> ScopeResult:
         started, clock = utcnow(), time.monotonic()
         reused = 0
         try:
-            associations: list[Association] = []
+            associations: dict[str, Association] = {}
             for item in self._list_associations():
                 association, was_reused = self._association(item)
                 reused += was_reused
-                associations.append(association)
+                associations[association.association_id] = association
+            noncompliant = self._noncompliant_instances()
+            reconciled, compliance, orphans = self._reconcile(associations, noncompliant)
         except (ClientError, BotoCoreError) as exc:
             return ScopeResult(
                 self.scope,
@@ -113,11 +155,13 @@ class ScopeReader:
             self.scope,
             ok=True,
             error=None,
-            associations=tuple(associations),
+            associations=tuple(reconciled),
             started_at=started,
             duration_s=time.monotonic() - clock,
             aws_calls=self._counter.calls,
             reused_drilldowns=reused,
+            noncompliant=tuple(compliance),
+            orphans=tuple(orphans),
         )
 
     # -- triage -------------------------------------------------------------------------------
@@ -147,13 +191,155 @@ class ScopeReader:
             counts=dict(overview.get("AssociationStatusAggregatedCount", {})),
             last_execution_at=aware(item.get("LastExecutionDate")),
             schedule=item.get("ScheduleExpression"),
+            association_version=item.get("AssociationVersion"),
         )
-        if not base.failing:
+        if not base.run_failed:
             return base, False
         prior = self.prior.get(base.association_id)
-        if prior is not None and _same_second(prior.last_execution_at, base.last_execution_at):
+        if (
+            prior is not None
+            and prior.execution_id is not None
+            and _same_second(prior.last_execution_at, base.last_execution_at)
+        ):
             return _with_drilldown(base, prior), True
         return self._drill_down(base), False
+
+    # -- SSM.3's view -------------------------------------------------------------------------
+    def _noncompliant_instances(self) -> list[tuple[str, datetime | None, int]]:
+        """(instance, compliance ExecutionTime, non-compliant item count) of every instance
+        whose Association compliance is NON_COMPLIANT; never unfiltered, so Patch and
+        Custom compliance cannot count."""
+        found: list[tuple[str, datetime | None, int]] = []
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {
+                "Filters": ASSOCIATION_NONCOMPLIANT,
+                "MaxResults": COMPLIANCE_PAGE,
+            }
+            if token:
+                kwargs["NextToken"] = token
+            self._counter.add("ListResourceComplianceSummaries")
+            page = self.ssm.list_resource_compliance_summaries(**kwargs)
+            for summary in page.get("ResourceComplianceSummaryItems", []):
+                resource = summary.get("ResourceId")
+                if not resource or summary.get("Status") != "NON_COMPLIANT":
+                    continue
+                if summary.get("ComplianceType", "Association") != "Association":
+                    continue
+                count = summary.get("NonCompliantSummary", {}).get("NonCompliantCount", 0)
+                executed = aware(summary.get("ExecutionSummary", {}).get("ExecutionTime"))
+                found.append((resource, executed, max(int(count), 1)))
+            token = page.get("NextToken")
+            if not token:
+                return found
+
+    def _reconcile(
+        self,
+        associations: dict[str, Association],
+        noncompliant: list[tuple[str, datetime | None, int]],
+    ) -> tuple[list[Association], list[InstanceCompliance], list[Orphan]]:
+        """Which association makes each NON_COMPLIANT instance so, and what that costs."""
+        nc_ids = {instance for instance, _, _ in noncompliant}
+        # Runs that failed on a NON_COMPLIANT instance explain it, if their association's
+        # compliance comes from its runs (AUTO): learn SyncCompliance for those first.
+        sync: dict[str, SyncCompliance | None] = {}
+        for association in associations.values():
+            if any(t.instance_id in nc_ids for t in association.failed_targets):
+                sync[association.association_id] = self._sync_compliance(association)
+        by_run: dict[str, list[str]] = {}
+        for association in associations.values():
+            if sync.get(association.association_id) == "MANUAL":
+                continue
+            for target in association.failed_targets:
+                if target.instance_id in nc_ids:
+                    by_run.setdefault(target.instance_id, []).append(association.association_id)
+        makes: dict[str, list[str]] = {}  # association -> instances it makes NON_COMPLIANT
+        compliance: list[InstanceCompliance] = []
+        orphans: list[Orphan] = []
+        for instance_id, executed, count in noncompliant:
+            explaining = by_run.get(instance_id, [])
+            if len(explaining) == count:
+                compliance.append(InstanceCompliance(instance_id, executed, count))
+                for association_id in explaining:
+                    makes.setdefault(association_id, []).append(instance_id)
+                continue
+            items = self._items(instance_id, executed)
+            compliance.append(InstanceCompliance(instance_id, executed, count, items))
+            for item in items:
+                if not item.noncompliant:
+                    continue
+                if item.association_id in associations:
+                    makes.setdefault(item.association_id, []).append(instance_id)
+                else:
+                    orphans.append(
+                        Orphan(
+                            self.scope.account_id,
+                            self.scope.region,
+                            item.association_id,
+                            instance_id,
+                            item.title,
+                        )
+                    )
+        reconciled: list[Association] = []
+        for association_id, association in associations.items():
+            instances = makes.get(association_id)
+            if not instances:
+                reconciled.append(association)
+                continue
+            if association_id not in sync:
+                sync[association_id] = self._sync_compliance(association)
+            reconciled.append(
+                replace(
+                    association,
+                    sync_compliance=sync[association_id],
+                    noncompliant_instances=tuple(dict.fromkeys(instances)),
+                )
+            )
+        return reconciled, compliance, orphans
+
+    def _sync_compliance(self, association: Association) -> SyncCompliance | None:
+        prior = self.prior.get(association.association_id)
+        if (
+            prior is not None
+            and prior.sync_compliance is not None
+            and prior.association_version == association.association_version
+        ):
+            return prior.sync_compliance
+        self._counter.add("DescribeAssociation")
+        description = self.ssm.describe_association(AssociationId=association.association_id)
+        mode = description.get("AssociationDescription", {}).get("SyncCompliance")
+        return "MANUAL" if mode == "MANUAL" else "AUTO"
+
+    def _items(self, instance_id: str, executed: datetime | None) -> tuple[ComplianceItem, ...]:
+        """The instance's Association items; reused while its ExecutionTime is unchanged."""
+        prior = self.prior_compliance.get(instance_id)
+        if (
+            prior is not None
+            and prior.items is not None
+            and _same_second(prior.execution_time, executed)
+        ):
+            return prior.items
+        items: list[ComplianceItem] = []
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {
+                "ResourceIds": [instance_id],  # AWS takes one resource ID a call
+                "ResourceTypes": ["ManagedInstance"],
+                "Filters": ASSOCIATION_NONCOMPLIANT,
+                "MaxResults": COMPLIANCE_PAGE,
+            }
+            if token:
+                kwargs["NextToken"] = token
+            self._counter.add("ListComplianceItems")
+            page = self.ssm.list_compliance_items(**kwargs)
+            items.extend(
+                _compliance_item(instance_id, raw)
+                for raw in page.get("ComplianceItems", [])
+                if raw.get("ComplianceType", "Association") == "Association" and raw.get("Id")
+            )
+            token = page.get("NextToken")
+            if not token:
+                return tuple(items)
 
     # -- drill-down ---------------------------------------------------------------------------
     def _executions(self, association_id: str) -> list[Any]:
@@ -176,38 +362,49 @@ class ScopeReader:
                 break
         return runs
 
+    def _unsuccessful_targets(
+        self, association_id: str, execution: Mapping[str, Any]
+    ) -> list[Mapping[str, Any]]:
+        """Every Failed or TimedOut target of one execution: one filtered listing per status
+        the run reports (the filter takes one value), so a timed-out instance is not lost."""
+        counts = parse_resource_counts(execution.get("ResourceCountByStatus"))
+        statuses = [s for s in UNSUCCESSFUL if counts.get(s)] or list(UNSUCCESSFUL)
+        found: list[Mapping[str, Any]] = []
+        for status in statuses:
+            token: str | None = None
+            while True:
+                kwargs: dict[str, Any] = {
+                    "AssociationId": association_id,
+                    "ExecutionId": execution["ExecutionId"],
+                    "Filters": [{"Key": "Status", "Value": status}],
+                    "MaxResults": PAGE,
+                }
+                if token:
+                    kwargs["NextToken"] = token
+                self._counter.add("DescribeAssociationExecutionTargets")
+                page = self.ssm.describe_association_execution_targets(**kwargs)
+                found.extend(t for t in page.get("AssociationExecutionTargets", []))
+                token = page.get("NextToken")
+                if not token:
+                    break
+        return found
+
     def _drill_down(self, association: Association) -> Association:
         executions = self._executions(association.association_id)
-        failed_runs = [e for e in executions if e.get("Status") == "Failed"]
+        failed_runs = [e for e in executions if e.get("Status") in UNSUCCESSFUL]
         if not failed_runs:
             return association
         latest = failed_runs[0]
-        execution_id = latest["ExecutionId"]
         evidence = _streak_start(executions)
         instance_ids: list[str] = []
         detailed: dict[str, str | None] = {}
         commands: dict[str, str | None] = {}
-        token: str | None = None
-        while True:
-            kwargs: dict[str, Any] = {
-                "AssociationId": association.association_id,
-                "ExecutionId": execution_id,
-                "Filters": [{"Key": "Status", "Value": "Failed"}],
-                "MaxResults": PAGE,
-            }
-            if token:
-                kwargs["NextToken"] = token
-            self._counter.add("DescribeAssociationExecutionTargets")
-            page = self.ssm.describe_association_execution_targets(**kwargs)
-            for target in page.get("AssociationExecutionTargets", []):
-                resource = target.get("ResourceId")
-                if resource:
-                    instance_ids.append(resource)
-                    detailed[resource] = target.get("DetailedStatus")
-                    commands[resource] = target.get("OutputSource", {}).get("OutputSourceId")
-            token = page.get("NextToken")
-            if not token:
-                break
+        for target in self._unsuccessful_targets(association.association_id, latest):
+            resource = target.get("ResourceId")
+            if resource and resource not in detailed:
+                instance_ids.append(resource)
+                detailed[resource] = target.get("DetailedStatus") or target.get("Status")
+                commands[resource] = target.get("OutputSource", {}).get("OutputSourceId")
         targets: list[FailedTarget] = []
         for position, instance_id in enumerate(instance_ids):
             info = (
@@ -229,7 +426,7 @@ class ScopeReader:
             )
         return replace(
             association,
-            execution_id=execution_id,
+            execution_id=latest["ExecutionId"],
             failed_targets=tuple(targets),
             failed_target_count=len(targets),
             failing_evidence_since=evidence,
@@ -257,12 +454,24 @@ class ScopeReader:
         return None
 
 
+def _compliance_item(instance_id: str, raw: ComplianceItemTypeDef) -> ComplianceItem:
+    return ComplianceItem(
+        instance_id=instance_id,
+        association_id=raw.get("Id", ""),
+        status=raw.get("Status", ""),
+        title=raw.get("Title") or None,
+        severity=raw.get("Severity"),
+        execution_time=aware(raw.get("ExecutionSummary", {}).get("ExecutionTime")),
+        document_name=raw.get("Details", {}).get("DocumentName"),
+    )
+
+
 def _streak_start(executions: list[Any]) -> datetime | None:
     """The first run of the unbroken streak of failed runs that ends with the latest one."""
     start: datetime | None = None
     for execution in executions:  # newest first
         status = execution.get("Status")
-        if status == "Failed":
+        if status in UNSUCCESSFUL:
             start = aware(execution.get("CreatedTime")) or start
         elif status == "Success":
             break

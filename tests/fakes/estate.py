@@ -6,7 +6,14 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from bot.models import Association, AssociationKey, FailedTarget, Scope, ScopeResult
+from bot.models import (
+    Association,
+    AssociationKey,
+    FailedTarget,
+    InstanceCompliance,
+    Scope,
+    ScopeResult,
+)
 from bot.store import Store
 from bot.sweep import new_sweep_id
 
@@ -60,9 +67,18 @@ def store_estate(
                 failed_targets=targets,
                 failed_target_count=len(targets),
                 failing_evidence_since=now - timedelta(hours=1 + i % 50) if bad else None,
+                sync_compliance="AUTO" if bad else None,
+                noncompliant_instances=tuple(t.instance_id for t in targets),
             )
         )
-    result = ScopeResult(Scope(account_id, region), True, None, tuple(items), now, 0.1)
+    noncompliant = tuple(
+        InstanceCompliance(instance_id, now - timedelta(minutes=10), 1)
+        for a in items
+        for instance_id in a.noncompliant_instances
+    )
+    result = ScopeResult(
+        Scope(account_id, region), True, None, tuple(items), now, 0.1, noncompliant=noncompliant
+    )
     store.save_scope(sweep_id, result, now)
     store.finish_sweep(sweep_id, now, 0.1)
     return [a.key for a in items[:failing]]

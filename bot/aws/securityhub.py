@@ -1,0 +1,84 @@
+"""Security Hub's SSM.3 verdict, read to cross-check the sweep (SSM3_SECURITYHUB=check).
+
+One paginated GetFindings (100 a page) in SSM3_SECURITYHUB_REGION with the bot's own
+credentials: in the Security Hub administrator account of the aggregation home region that
+covers every member account and linked region. Each finding names its instance at the end of
+`Resources[0].Id`; its exact ARN form is not documented, so only that ending is relied on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from bot.models import InstanceKey, Scope, SecurityHubCheck
+
+if TYPE_CHECKING:
+    from mypy_boto3_securityhub import SecurityHubClient
+
+FINDINGS_PAGE = 100
+SSM3_FAILED_FILTERS: dict[str, Any] = {
+    "ComplianceSecurityControlId": [{"Value": "SSM.3", "Comparison": "EQUALS"}],
+    "ComplianceStatus": [{"Value": "FAILED", "Comparison": "EQUALS"}],
+    "RecordState": [{"Value": "ACTIVE", "Comparison": "EQUALS"}],
+}
+_INSTANCE_AT_END = re.compile(r"\b((?:i|mi)-[0-9a-f]{8,17})$")
+
+
+def instance_of(finding: Mapping[str, Any]) -> InstanceKey | None:
+    """The (account, region, instance) a per-instance SSM.3 finding is about, if it names one."""
+    resources = finding.get("Resources") or []
+    if not resources:
+        return None
+    match = _INSTANCE_AT_END.search(str(resources[0].get("Id", "")))
+    account = finding.get("AwsAccountId")
+    region = finding.get("Region") or resources[0].get("Region")
+    if match is None or not account or not region:
+        return None
+    return InstanceKey(str(account), str(region), match.group(1))
+
+
+def failed_findings(client: SecurityHubClient) -> Iterator[Mapping[str, Any]]:
+    """Every ACTIVE, FAILED SSM.3 finding the caller can see, page by page."""
+    token: str | None = None
+    while True:
+        kwargs: dict[str, Any] = {"Filters": SSM3_FAILED_FILTERS, "MaxResults": FINDINGS_PAGE}
+        if token:
+            kwargs["NextToken"] = token
+        page = client.get_findings(**kwargs)
+        yield from page.get("Findings", [])
+        token = page.get("NextToken")
+        if not token:
+            return
+
+
+def cross_check(
+    findings: Iterable[Mapping[str, Any]],
+    *,
+    region: str,
+    swept: Iterable[Scope],
+    noncompliant: Iterable[InstanceKey],
+    now: datetime,
+) -> SecurityHubCheck:
+    """Set Security Hub's failed instances beside the sweep's, within the swept scopes.
+
+    `swept`: the account-regions the sweep read; an instance elsewhere is neither side's.
+    `noncompliant`: the instances the sweep found NON_COMPLIANT there.
+    """
+    scopes = set(swept)
+    failed = {
+        key
+        for key in map(instance_of, findings)
+        if key is not None and Scope(key.account_id, key.region) in scopes
+    }
+    ours = {k for k in noncompliant if Scope(k.account_id, k.region) in scopes}
+    return SecurityHubCheck(
+        region=region,
+        checked_at=now,
+        failed_instances=len(failed),
+        explained=len(failed & ours),
+        unexplained=tuple(sorted(failed - ours)),
+        sweep_only=tuple(sorted(ours - failed)),
+    )
