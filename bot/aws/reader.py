@@ -239,20 +239,7 @@ class ScopeReader:
         noncompliant: list[tuple[str, datetime | None, int]],
     ) -> tuple[list[Association], list[InstanceCompliance], list[Orphan]]:
         """Which association makes each NON_COMPLIANT instance so, and what that costs."""
-        nc_ids = {instance for instance, _, _ in noncompliant}
-        # Runs that failed on a NON_COMPLIANT instance explain it, if their association's
-        # compliance comes from its runs (AUTO): learn SyncCompliance for those first.
-        sync: dict[str, SyncCompliance | None] = {}
-        for association in associations.values():
-            if any(t.instance_id in nc_ids for t in association.failed_targets):
-                sync[association.association_id] = self._sync_compliance(association)
-        by_run: dict[str, list[str]] = {}
-        for association in associations.values():
-            if sync.get(association.association_id) == "MANUAL":
-                continue
-            for target in association.failed_targets:
-                if target.instance_id in nc_ids:
-                    by_run.setdefault(target.instance_id, []).append(association.association_id)
+        sync, by_run = self._runs_on({i for i, _, _ in noncompliant}, associations)
         makes: dict[str, list[str]] = {}  # association -> instances it makes NON_COMPLIANT
         compliance: list[InstanceCompliance] = []
         orphans: list[Orphan] = []
@@ -265,9 +252,7 @@ class ScopeReader:
                 continue
             items = self._items(instance_id, executed)
             compliance.append(InstanceCompliance(instance_id, executed, count, items))
-            for item in items:
-                if not item.noncompliant:
-                    continue
+            for item in (i for i in items if i.noncompliant):
                 if item.association_id in associations:
                     makes.setdefault(item.association_id, []).append(instance_id)
                 else:
@@ -281,21 +266,40 @@ class ScopeReader:
                         )
                     )
         reconciled: list[Association] = []
-        for association_id, association in associations.items():
+        for association_id, listed in associations.items():
             instances = makes.get(association_id)
-            if not instances:
-                reconciled.append(association)
-                continue
-            if association_id not in sync:
-                sync[association_id] = self._sync_compliance(association)
-            reconciled.append(
-                replace(
-                    association,
+            if instances:
+                if association_id not in sync:
+                    sync[association_id] = self._sync_compliance(listed)
+                listed = replace(  # noqa: PLW2901 - the listed association, now reconciled
+                    listed,
                     sync_compliance=sync[association_id],
                     noncompliant_instances=tuple(dict.fromkeys(instances)),
                 )
-            )
+            reconciled.append(listed)
         return reconciled, compliance, orphans
+
+    def _runs_on(
+        self, noncompliant: set[str], associations: dict[str, Association]
+    ) -> tuple[dict[str, SyncCompliance | None], dict[str, list[str]]]:
+        """The AUTO associations whose latest run failed on each NON_COMPLIANT instance.
+
+        Only AUTO compliance comes from runs, so SyncCompliance is learnt first for the
+        associations whose failed targets are NON_COMPLIANT (they are the failing ones)."""
+        sync: dict[str, SyncCompliance | None] = {}
+        by_run: dict[str, list[str]] = {}
+        for association in associations.values():
+            hits = [
+                t.instance_id for t in association.failed_targets if t.instance_id in noncompliant
+            ]
+            if not hits:
+                continue
+            sync[association.association_id] = self._sync_compliance(association)
+            if sync[association.association_id] == "MANUAL":
+                continue
+            for instance_id in hits:
+                by_run.setdefault(instance_id, []).append(association.association_id)
+        return sync, by_run
 
     def _sync_compliance(self, association: Association) -> SyncCompliance | None:
         prior = self.prior.get(association.association_id)
