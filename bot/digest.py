@@ -11,7 +11,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.ledger import DigestRun, SnapshotItem
-from bot.models import AssociationKey, FailedTarget, ScopeStatus, SweepSummary, TrackedAssociation
+from bot.models import (
+    AssociationKey,
+    FailedTarget,
+    Orphan,
+    ScopeStatus,
+    SecurityHubCheck,
+    SweepSummary,
+    TrackedAssociation,
+)
 from bot.store import Store
 
 
@@ -44,10 +52,22 @@ class Digest:
     totals: DigestTotals
     last_sweep: SweepSummary | None
     changes: DigestChanges | None = None
+    orphans: tuple[Orphan, ...] = ()
+    security_hub: SecurityHubCheck | None = None  # None: SSM3_SECURITYHUB=off, or not yet read
 
     @property
     def all_clear(self) -> bool:
-        return not self.failing and not self.acknowledged and not self.scopes_failed
+        return (
+            not self.failing
+            and not self.acknowledged
+            and not self.scopes_failed
+            and not self.orphans
+        )
+
+    @property
+    def security_hub_disagrees(self) -> bool:
+        """Worth a line: Security Hub and the sweep name different instances, or it failed."""
+        return self.security_hub is not None and not self.security_hub.agrees
 
     def is_new(self, tracked: TrackedAssociation) -> bool:
         return self.changes is not None and tracked.key in self.changes.new
@@ -63,11 +83,7 @@ def build_digest(store: Store, now: datetime, previous: DigestRun | None = None)
     unacked = tuple(sorted((t for t in failing if t.ack is None), key=_urgency))
     acked = tuple(sorted((t for t in failing if t.ack is not None), key=_urgency))
     scopes = store.scope_states()
-    instances = {
-        (t.association.account_id, t.association.region, target.instance_id)
-        for t in failing
-        for target in t.association.failed_targets
-    }
+    last = store.last_sweep()
     return Digest(
         generated_at=now,
         failing=unacked,
@@ -77,12 +93,15 @@ def build_digest(store: Store, now: datetime, previous: DigestRun | None = None)
             associations=store.association_count(),
             failing=len(failing),
             acknowledged=len(acked),
-            noncompliant_instances=len(instances),
+            # SSM.3's own number: every NON_COMPLIANT instance, acknowledged or orphaned too.
+            noncompliant_instances=len(store.noncompliant_instances()),
             scopes=len(scopes),
             scopes_failed=sum(1 for s in scopes if not s.ok),
         ),
-        last_sweep=store.last_sweep(),
+        last_sweep=last,
         changes=_changes(store, previous, failing) if previous and previous.posted_at else None,
+        orphans=tuple(store.orphans()),
+        security_hub=store.security_hub_check(last.sweep_id) if last else None,
     )
 
 
@@ -114,9 +133,10 @@ def snapshot(digest: Digest) -> list[SnapshotItem]:
 
 
 def _urgency(tracked: TrackedAssociation) -> tuple[int, str, str]:
-    """Most failed instances first, then the longest-failing, then a stable order."""
+    """Most NON_COMPLIANT instances first, then the longest-failing, then a stable order."""
     since = tracked.failing_since.isoformat() if tracked.failing_since else "9999"
-    return (-tracked.association.failed_target_count, since, tracked.association.association_id)
+    a = tracked.association
+    return (-len(a.noncompliant_instances), since, a.association_id)
 
 
 _PLUGIN_TALLY = re.compile(r"^\s*\d+ out of \d+ plugins? processed(, \d+ \w+)*\.\s*", re.I)

@@ -147,7 +147,7 @@ def run_sweep(
         forgotten = store.forget_other_scopes(targets, sweep_id=sweep_id, now=now())
         if forgotten:
             log.info("no longer configured, forgotten: %s", ", ".join(map(str, forgotten)))
-    if settings.securityhub != "off" and swept:
+    if settings.securityhub != "off" and swept and scopes is None:
         store.save_security_hub_check(
             sweep_id, check_security_hub(settings, access, store, swept, now())
         )
