@@ -234,32 +234,38 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     bar.close()
     now = utcnow()
     scopes = store.sweep_scopes(summary.sweep_id)
+    swept_ok = [s.scope for s in scopes if s.ok]
+    orphans = store.orphans(swept_ok)
+    check = store.security_hub_check(summary.sweep_id)
     if args.json:
         swept = store.tracked(sweep_id=summary.sweep_id, now=now)
-        _print_json(sweep_document(summary, scopes, swept))
+        _print_json(sweep_document(summary, scopes, swept, orphans=orphans, security_hub=check))
     else:  # the table shows failures only: read only those (a tenth of the memory at org scale)
         failing = store.tracked(sweep_id=summary.sweep_id, failing_only=True, now=now)
-        out(render_sweep(summary, scopes, failing, now))
+        out(render_sweep(summary, scopes, failing, now, orphans=orphans, security_hub=check))
     if args.post and not _post_digest(settings, store):
         return EXIT_NO_SCOPE
     if not summary.reached_any_scope:
         say("the sweep reached no account-region")
         return EXIT_NO_SCOPE
-    return _strict_verdict(summary) if args.strict else EXIT_OK
+    return _strict_verdict(summary, len(orphans)) if args.strict else EXIT_OK
 
 
-def _strict_verdict(summary: SweepSummary) -> int:
+def _strict_verdict(summary: SweepSummary, orphans: int = 0) -> int:
     """--strict: compliance shown in full, or exit 3. An account-region not swept may hide
-    failures, so it fails the check as an unacknowledged failure does."""
+    failures, and an orphaned item fails SSM.3 with nothing to acknowledge, so both fail the
+    check as an unacknowledged failure does."""
     unacknowledged = summary.failing - summary.acknowledged
     if unacknowledged > 0:
         say(f"{unacknowledged} failing association(s) not acknowledged")
+    if orphans:
+        say(f"{orphans} orphaned compliance item(s): NON_COMPLIANT, their association is gone")
     if summary.scopes_failed:
         say(
             f"{summary.scopes_failed} of {summary.scopes} account-region(s) could not be swept; "
             "their compliance is unknown"
         )
-    return EXIT_STRICT if unacknowledged > 0 or summary.scopes_failed else EXIT_OK
+    return EXIT_STRICT if unacknowledged > 0 or orphans or summary.scopes_failed else EXIT_OK
 
 
 def _check_posting(settings: Settings) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.clock import iso
 from bot.digest import Digest
-from bot.models import ScopeStatus, SweepSummary, TrackedAssociation
+from bot.models import Orphan, ScopeStatus, SecurityHubCheck, SweepSummary, TrackedAssociation
 
 
 def association_json(tracked: TrackedAssociation) -> dict[str, Any]:
@@ -41,6 +41,41 @@ def association_json(tracked: TrackedAssociation) -> dict[str, Any]:
         }
         if tracked.ack and a.failing
         else None,
+        "sync_compliance": a.sync_compliance,
+        "failing": a.failing,
+        "failure_kind": a.failure_kind,
+        "noncompliant_instances": list(a.noncompliant_instances),
+    }
+
+
+def orphan_json(orphan: Orphan) -> dict[str, Any]:
+    return {
+        "account_id": orphan.account_id,
+        "region": orphan.region,
+        "association_id": orphan.association_id,
+        "instance_id": orphan.instance_id,
+        "title": orphan.title,
+    }
+
+
+def security_hub_json(check: SecurityHubCheck | None) -> dict[str, Any] | None:
+    """The contract's `security_hub` block; `sweep_only` is ours: what Security Hub passes."""
+    if check is None:
+        return None
+
+    def instances(keys: Iterable[Any]) -> list[dict[str, str]]:
+        return [
+            {"account_id": k.account_id, "region": k.region, "instance_id": k.instance_id}
+            for k in keys
+        ]
+
+    return {
+        "region": check.region,
+        "failed_instances": check.failed_instances,
+        "explained": check.explained,
+        "unexplained": instances(check.unexplained),
+        "sweep_only": instances(check.sweep_only),
+        "error": check.error,
     }
 
 
@@ -54,7 +89,12 @@ def scope_json(scope: ScopeStatus) -> dict[str, Any]:
 
 
 def sweep_document(
-    summary: SweepSummary, scopes: Sequence[ScopeStatus], associations: Iterable[TrackedAssociation]
+    summary: SweepSummary,
+    scopes: Sequence[ScopeStatus],
+    associations: Iterable[TrackedAssociation],
+    *,
+    orphans: Iterable[Orphan] = (),
+    security_hub: SecurityHubCheck | None = None,
 ) -> dict[str, Any]:
     """The contract's `sweep --json` document."""
     return {
@@ -63,6 +103,8 @@ def sweep_document(
         "finished_at": iso(summary.finished_at),
         "scopes": [scope_json(s) for s in scopes],
         "associations": [association_json(t) for t in associations],
+        "orphans": [orphan_json(o) for o in orphans],
+        "security_hub": security_hub_json(security_hub),
         "summary": {
             "associations": summary.associations,
             "failing": summary.failing,
@@ -92,4 +134,6 @@ def digest_document(digest: Digest) -> dict[str, Any]:
         "failing": [association_json(t) for t in digest.failing],
         "acknowledged": [association_json(t) for t in digest.acknowledged],
         "scopes_not_swept": [scope_json(s) for s in digest.scopes_failed],
+        "orphans": [orphan_json(o) for o in digest.orphans],
+        "security_hub": security_hub_json(digest.security_hub),
     }

@@ -12,6 +12,7 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 
+from bot.causes import ORPHAN_REMEDY, remedy
 from bot.clock import iso
 from bot.digest import Digest, top_error
 from bot.models import ScopeStatus, TrackedAssociation
@@ -22,6 +23,9 @@ FAILING_COLUMNS = (
     "association_id",
     "association_name",
     "document_name",
+    "failure_kind",
+    "sync_compliance",
+    "noncompliant_instances",
     "failed_instances",
     "total_instances",
     "failing_since",
@@ -30,8 +34,11 @@ FAILING_COLUMNS = (
     "acknowledged_by",
     "acknowledged_until",
     "acknowledged_reason",
+    "what_fixes_it",
 )
 SCOPE_COLUMNS = ("account_id", "region", "swept_at", "error")
+# Instances SSM.3 fails (or Security Hub says it fails) that no failing association row explains.
+INSTANCE_COLUMNS = ("account_id", "region", "instance_id", "finding", "association_id", "detail")
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -59,6 +66,9 @@ def failing_row(item: TrackedAssociation) -> list[object]:
         a.association_id,
         a.association_name,
         a.document_name,
+        a.failure_kind,
+        a.sync_compliance,
+        len(a.noncompliant_instances),
         a.failed_target_count or len(a.failed_targets),
         a.total_targets,
         iso(item.failing_since),
@@ -67,6 +77,7 @@ def failing_row(item: TrackedAssociation) -> list[object]:
         ack.by if ack else None,
         iso(ack.until) if ack else None,
         ack.reason if ack else None,
+        remedy(a),
     ]
 
 
@@ -78,6 +89,40 @@ def failing_csv(items: Iterable[TrackedAssociation]) -> str:
 def digest_csv(digest: Digest) -> str:
     """Every failing association, unacknowledged first (in digest order), then acknowledged."""
     return failing_csv((*digest.failing, *digest.acknowledged))
+
+
+def instances_csv(digest: Digest) -> str | None:
+    """Orphaned items and the instances where Security Hub and the sweep disagree; None when
+    there are none."""
+    rows: list[list[object]] = [
+        [o.account_id, o.region, o.instance_id, "orphan", o.association_id, ORPHAN_REMEDY]
+        for o in digest.orphans
+    ]
+    check = digest.security_hub
+    if check is not None:
+        rows += [
+            [
+                k.account_id,
+                k.region,
+                k.instance_id,
+                "security_hub_only",
+                None,
+                "Security Hub's SSM.3 finding is FAILED; the sweep finds it compliant",
+            ]
+            for k in check.unexplained
+        ]
+        rows += [
+            [
+                k.account_id,
+                k.region,
+                k.instance_id,
+                "sweep_only",
+                None,
+                "NON_COMPLIANT per the sweep; Security Hub has no FAILED SSM.3 finding for it",
+            ]
+            for k in check.sweep_only
+        ]
+    return _write(INSTANCE_COLUMNS, rows) if rows else None
 
 
 def scopes_csv(scopes: Sequence[ScopeStatus]) -> str:

@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 from typing import ParamSpec
 
 from bot.aws.history import History
+from bot.causes import ORPHAN_REMEDY, remedy
 from bot.clock import ago, humanize, iso
 from bot.digest import Digest, top_error
-from bot.models import ScopeStatus, SweepSummary, TrackedAssociation
+from bot.models import Orphan, ScopeStatus, SecurityHubCheck, SweepSummary, TrackedAssociation
 from bot.strings import clip, terminal_safe
 
 ERROR_WIDTH = 70
@@ -45,21 +46,67 @@ def _failing_rows(items: Sequence[TrackedAssociation], now: datetime) -> list[li
     for t in items:
         a = t.association
         since = humanize(now - t.failing_since) if t.failing_since else "?"
+        # A reported failure has no run to blame: say instead that a re-run will not fix it.
+        detail = top_error(a.failed_targets) if a.failure_kind == "execution" else remedy(a)
         rows.append(
             [
                 clip(a.display_name, 40),
                 clip(a.document_name, 32),
                 a.account_id,
                 a.region,
-                f"{a.failed_target_count}/{a.total_targets}",
+                a.failure_kind or "",
+                f"{len(a.noncompliant_instances)}/{a.total_targets}",
                 since,
-                clip(top_error(a.failed_targets), ERROR_WIDTH),
+                clip(detail, ERROR_WIDTH),
             ]
         )
     return rows
 
 
-FAILING_HEADERS = ("ASSOCIATION", "DOCUMENT", "ACCOUNT", "REGION", "FAILED", "FOR", "TOP ERROR")
+def _orphan_lines(orphans: Sequence[Orphan]) -> list[str]:
+    if not orphans:
+        return []
+    lines = ["", f"ORPHANED COMPLIANCE ITEMS ({len(orphans)}) - SSM.3 fails these instances"]
+    lines += table(
+        ("INSTANCE", "ACCOUNT", "REGION", "GONE ASSOCIATION"),
+        [[o.instance_id, o.account_id, o.region, o.association_id] for o in orphans],
+    )
+    return [*lines, f"  {ORPHAN_REMEDY}"]
+
+
+def security_hub_lines(check: SecurityHubCheck | None) -> list[str]:
+    """What Security Hub says beside the sweep, when they disagree (nothing when they agree)."""
+    if check is None or check.agrees:
+        return []
+    if check.error is not None:
+        return [f"Security Hub ({check.region}) could not be read: {clip(check.error, 200)}"]
+    lines = []
+    if check.unexplained:
+        lines.append(
+            f"Security Hub fails {len(check.unexplained)} instance(s) the sweep finds compliant "
+            "(Config has not re-evaluated them yet, or does not record their compliance): "
+            + ", ".join(str(k) for k in check.unexplained[:5])
+            + (" …" if len(check.unexplained) > 5 else "")
+        )
+    if check.sweep_only:
+        lines.append(
+            f"The sweep finds {len(check.sweep_only)} instance(s) NON_COMPLIANT that Security Hub "
+            "does not fail yet (Config lag, or AWS Config not recording "
+            "AWS::SSM::AssociationCompliance: see `ssm3bot doctor`)."
+        )
+    return lines
+
+
+FAILING_HEADERS = (
+    "ASSOCIATION",
+    "DOCUMENT",
+    "ACCOUNT",
+    "REGION",
+    "KIND",
+    "NON-COMPLIANT",
+    "FOR",
+    "TOP ERROR / WHAT FIXES IT",
+)
 
 
 @_for_terminal
@@ -77,7 +124,8 @@ def render_digest(digest: Digest) -> str:
     else:
         lines.append("No sweep has finished yet: run `ssm3bot sweep`.")
     changes = digest.changes
-    if t.failing == 0 and t.scopes_failed == 0:
+    lines += security_hub_lines(digest.security_hub)
+    if t.failing == 0 and t.scopes_failed == 0 and not digest.orphans:
         resolved = (
             f" {len(changes.resolved)} resolved since the last digest."
             if changes and changes.resolved
@@ -136,6 +184,7 @@ def render_digest(digest: Digest) -> str:
                 for r in changes.resolved
             ],
         )
+    lines += _orphan_lines(digest.orphans)
     if digest.scopes_failed:
         lines += ["", f"NOT SWEPT ({len(digest.scopes_failed)}) - these may hide failures"]
         lines += table(
@@ -154,6 +203,9 @@ def render_sweep(
     scopes: Sequence[ScopeStatus],
     failing: Sequence[TrackedAssociation],
     now: datetime,
+    *,
+    orphans: Sequence[Orphan] = (),
+    security_hub: SecurityHubCheck | None = None,
 ) -> str:
     """What `ssm3bot sweep` prints: the failing associations and the scopes not swept."""
     lines = [
@@ -171,6 +223,7 @@ def render_sweep(
                 for r, t in zip(_failing_rows(failing, now), failing, strict=True)
             ],
         )
+    lines += _orphan_lines(orphans)
     bad = [s for s in scopes if not s.ok]
     if bad:
         lines += ["", f"NOT SWEPT ({len(bad)})"]
@@ -178,7 +231,8 @@ def render_sweep(
             ("ACCOUNT", "REGION", "ERROR"),
             [[s.scope.account_id, s.scope.region, clip(s.error, 100)] for s in bad],
         )
-    if not failing and not bad:
+    lines += security_hub_lines(security_hub)
+    if not failing and not bad and not orphans:
         lines.append("Everything swept is compliant.")
     return "\n".join(lines) + "\n"
 

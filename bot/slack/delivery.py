@@ -22,7 +22,7 @@ from bot.clock import utcnow
 from bot.digest import Digest, build_digest
 from bot.ledger import Ledger
 from bot.models import TrackedAssociation
-from bot.render.spreadsheet import digest_csv, scopes_csv
+from bot.render.spreadsheet import digest_csv, instances_csv, scopes_csv
 from bot.slack.blocks import SlackMessage, alert_message, digest_message
 from bot.slack.faults import retrying_upload
 from bot.store import DigestPost, Store
@@ -106,6 +106,15 @@ class Delivery:
                     "content": scopes_csv(digest.scopes_failed),
                     "filename": f"ssm3-not-swept-{digest.generated_at:%Y%m%dT%H%M}.csv",
                     "title": f"All {len(digest.scopes_failed)} account-regions not swept",
+                }
+            )
+        instances = instances_csv(digest)
+        if instances is not None:
+            uploads.append(
+                {
+                    "content": instances,
+                    "filename": f"ssm3-instances-{digest.generated_at:%Y%m%dT%H%M}.csv",
+                    "title": "Orphaned items and instances Security Hub judges differently",
                 }
             )
         if uploads:
