@@ -17,7 +17,7 @@ from botocore.exceptions import NoCredentialsError
 from bot.cli import main
 from bot.config import ConfigError, Settings
 from bot.doctor import Report, render_report, run_doctor
-from bot.doctor.aws import SSM_READS, judge_identity_error
+from bot.doctor.aws import SSM_READS, judge_identity_error, records_association_compliance
 from bot.doctor.checks import Check
 from bot.doctor.render import to_ascii
 from bot.doctor.slack import REQUIRED_SCOPES, slack_checks
@@ -354,6 +354,78 @@ def test_security_hub_and_config_problems_are_warnings(
         "(AccessDeniedException), recording status unknown: "
         "grant config:DescribeConfigurationRecorderStatus (iam/ssm3-readonly.json)",
     ]
+
+
+def test_config_not_recording_association_compliance_is_a_warning(
+    org: Callable[..., Sim], slack: Callable[..., FakeSlack], tmp_path: Path
+) -> None:
+    sim = org()
+    sim.fleet.scope(CALLER, "eu-west-1").config_resource_types = frozenset({"AWS::EC2::Instance"})
+    sim.fleet.scope(MEMBER, "us-east-1").config_resource_types = frozenset(
+        {"AWS::EC2::Instance", "AWS::SSM::AssociationCompliance"}
+    )
+    sim.fleet.inject(
+        Fault(
+            "AccessDeniedException",
+            "no",
+            operation="DescribeConfigurationRecorders",
+            account_id=OTHER,
+        )
+    )
+    settings = settings_for(
+        slack(), tmp_path, accounts_from_org=False, accounts=(CALLER, MEMBER, OTHER)
+    )
+
+    report = doctor(sim, settings)
+
+    assert report.exit_code == 0
+    assert lines(report, "warn") == [
+        f"AWS Config does not record AWS::SSM::AssociationCompliance in {CALLER}/eu-west-1, so "
+        "Security Hub shows SSM.3 PASSED (CONFIG_EVALUATIONS_EMPTY) while instances fail: "
+        "add AWS::SSM::AssociationCompliance to recorder default's recording group "
+        "(aws configservice put-configuration-recorder)",
+        f"AWS Config recorder settings unreadable in {OTHER}/eu-west-1 and {OTHER}/us-east-1 "
+        "(AccessDeniedException), so whether it records AWS::SSM::AssociationCompliance is "
+        "unknown: grant config:DescribeConfigurationRecorders (iam/ssm3-readonly.json)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("group", "recorded"),
+    [
+        ({"allSupported": True}, True),
+        ({}, True),
+        ({"allSupported": False, "resourceTypes": ["AWS::EC2::Instance"]}, False),
+        ({"allSupported": False, "resourceTypes": ["AWS::SSM::AssociationCompliance"]}, True),
+        (
+            {
+                "allSupported": False,
+                "recordingStrategy": {"useOnly": "EXCLUSION_BY_RESOURCE_TYPES"},
+                "exclusionByResourceTypes": {"resourceTypes": ["AWS::SSM::AssociationCompliance"]},
+            },
+            False,
+        ),
+        (
+            {
+                "allSupported": False,
+                "recordingStrategy": {"useOnly": "EXCLUSION_BY_RESOURCE_TYPES"},
+                "exclusionByResourceTypes": {"resourceTypes": ["AWS::EC2::Volume"]},
+            },
+            True,
+        ),
+        (
+            {
+                "recordingStrategy": {"useOnly": "INCLUSION_BY_RESOURCE_TYPES"},
+                "resourceTypes": ["AWS::EC2::Instance"],
+            },
+            False,
+        ),
+    ],
+)
+def test_which_recording_groups_record_association_compliance(
+    group: dict[str, Any], recorded: bool
+) -> None:
+    assert records_association_compliance({"name": "default", "recordingGroup": group}) is recorded
 
 
 def test_reads_without_data_to_try_them_on_are_not_verifiable(

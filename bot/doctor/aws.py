@@ -11,7 +11,7 @@ is abandoned after its first connection error, so one dead endpoint cannot stall
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -66,6 +66,7 @@ NOT_ANSWERED = frozenset(
     }
 )
 SSM3_CONFIG_RULE = "ec2-managedinstance-association-compliance-status-check"
+ASSOCIATION_COMPLIANCE = "AWS::SSM::AssociationCompliance"
 
 
 def error_code(exc: ClientError) -> str:
@@ -119,6 +120,8 @@ def aws_checks(settings: Settings, make_access: Callable[[], AwsAccess]) -> list
             hub.append((name, probe.security_hub))
         if probe.config is not None:
             config.append((name, probe.config))
+        if probe.recorded is not None:
+            config.append((name, probe.recorded))
     for found in (ssm, hub, config):
         checks.extend(grouped(SECTION, found, "account-regions"))
     return checks
@@ -245,6 +248,7 @@ class ScopeProbe:
     ssm: ReadProbe
     security_hub: Finding | None
     config: Finding | None
+    recorded: Finding | None = None  # whether Config records what SSM.3's rule evaluates
 
 
 def probe_scope(access: AwsAccess, scope: Scope) -> ScopeProbe:
@@ -264,6 +268,7 @@ def probe_scope(access: AwsAccess, scope: Scope) -> ScopeProbe:
         reads,
         judge_security_hub(_ask(lambda: _ssm3_associations(access, scope))),
         judge_config(_ask(lambda: _recorders(access, scope))),
+        judge_recorded_types(_ask(lambda: _recorder_settings(access, scope))),
     )
 
 
@@ -372,6 +377,15 @@ def _recorders(access: AwsAccess, scope: Scope) -> list[Any]:
     return list(reply.get("ConfigurationRecordersStatus", []))
 
 
+def _recorder_settings(access: AwsAccess, scope: Scope) -> list[Any]:
+    client: ConfigServiceClient = access.config_service(scope)
+    try:
+        reply = client.describe_configuration_recorders()
+    finally:
+        client.close()
+    return list(reply.get("ConfigurationRecorders", []))
+
+
 # -- judging ----------------------------------------------------------------------------------------
 
 
@@ -465,4 +479,45 @@ def judge_config(asked: _Asked) -> Finding:
         if not recorders
         else "start it: aws configservice start-configuration-recorder "
         f"--configuration-recorder-name {recorders[0].get('name', 'default')}",
+    )
+
+
+def records_association_compliance(recorder: Mapping[str, Any]) -> bool:
+    """Whether a recorder's recordingGroup includes AWS::SSM::AssociationCompliance."""
+    group: Mapping[str, Any] = recorder.get("recordingGroup") or {}
+    strategy = (group.get("recordingStrategy") or {}).get("useOnly")
+    if strategy == "EXCLUSION_BY_RESOURCE_TYPES":
+        excluded = (group.get("exclusionByResourceTypes") or {}).get("resourceTypes") or []
+        return ASSOCIATION_COMPLIANCE not in excluded
+    if strategy == "INCLUSION_BY_RESOURCE_TYPES":
+        return ASSOCIATION_COMPLIANCE in (group.get("resourceTypes") or [])
+    if group.get("allSupported", not group):  # no recordingGroup: the default records all
+        return True
+    return ASSOCIATION_COMPLIANCE in (group.get("resourceTypes") or [])
+
+
+def judge_recorded_types(asked: _Asked) -> Finding | None:
+    """A warning when Config does not record association compliance (None: it does, or there
+    is no recorder, which judge_config already reports)."""
+    if asked.code in DENIED:
+        return Finding(
+            "warn",
+            f"AWS Config recorder settings unreadable in {WHERE} ({asked.code}), so whether it "
+            f"records {ASSOCIATION_COMPLIANCE} is unknown",
+            f"grant config:DescribeConfigurationRecorders ({READONLY_POLICY})",
+        )
+    if asked.code is not None:
+        return Finding(
+            "warn", f"AWS Config recorder settings unreadable in {WHERE} ({asked.message})"
+        )
+    recorders: list[Any] = asked.answer
+    if not recorders or any(records_association_compliance(r) for r in recorders):
+        return None
+    name = recorders[0].get("name", "default")
+    return Finding(
+        "warn",
+        f"AWS Config does not record {ASSOCIATION_COMPLIANCE} in {WHERE}, so Security Hub shows "
+        "SSM.3 PASSED (CONFIG_EVALUATIONS_EMPTY) while instances fail",
+        f"add {ASSOCIATION_COMPLIANCE} to recorder {name}'s recording group "
+        "(aws configservice put-configuration-recorder)",
     )
