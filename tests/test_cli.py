@@ -40,6 +40,8 @@ def assert_contract_document(doc: dict[str, Any]) -> None:
         "finished_at",
         "scopes",
         "associations",
+        "orphans",
+        "security_hub",
         "summary",
     }
     assert isinstance(doc["sweep_id"], str)
@@ -53,6 +55,7 @@ def assert_contract_document(doc: dict[str, Any]) -> None:
         assert set(a) == {
             "account_id", "region", "association_id", "association_name", "document_name", "status",
             "detailed_status", "counts", "failed_targets", "last_execution_at", "failing_since", "acknowledged",
+            "sync_compliance", "failing", "failure_kind", "noncompliant_instances",
         }  # fmt: skip
         assert a["status"] in {"Success", "Failed", "Pending"}
         assert all(isinstance(v, int) for v in a["counts"].values())
@@ -66,12 +69,33 @@ def assert_contract_document(doc: dict[str, Any]) -> None:
             }
             assert target["instance_id"].startswith("i-")
         assert a["last_execution_at"] is None or ISO.match(a["last_execution_at"])
-        if a["status"] == "Failed":
+        assert a["sync_compliance"] in {"AUTO", "MANUAL", None}
+        assert a["failing"] == bool(a["noncompliant_instances"])
+        if a["failing"]:
             assert ISO.match(a["failing_since"])
-            assert a["failed_targets"]
+            assert a["failure_kind"] in {"execution", "reported"}
+            assert a["sync_compliance"] in {"AUTO", "MANUAL"}, "read for every failing one"
+            assert all(i.startswith(("i-", "mi-")) for i in a["noncompliant_instances"])
         else:
             assert a["failing_since"] is None
+            assert a["failure_kind"] is None
+        if a["status"] == "Failed":
+            assert a["failed_targets"]
+        elif a["status"] == "Success":
             assert a["failed_targets"] == []
+    for orphan in doc["orphans"]:
+        assert set(orphan) == {"account_id", "region", "association_id", "instance_id", "title"}
+    hub = doc["security_hub"]
+    assert hub is None or set(hub) == {
+        "region",
+        "failed_instances",
+        "explained",
+        "unexplained",
+        "error",
+    }
+    if hub is not None:
+        for instance in hub["unexplained"]:
+            assert set(instance) == {"account_id", "region", "instance_id"}
     assert set(doc["summary"]) == {
         "associations",
         "failing",

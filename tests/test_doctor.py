@@ -106,7 +106,7 @@ def test_a_good_set_up_is_all_green(
         f"the bot is a member of #ssm3-digest ({CHANNEL})",
         f"AWS identity arn:aws:iam::{CALLER}:user/ssm3-bot (account {CALLER})",
         "3 accounts (from AWS Organizations) x 2 regions (eu-west-1, us-east-1) = 6 account-regions",
-        "all 7 State Manager reads allowed in 6 account-regions",
+        "all 9 State Manager reads allowed in 6 account-regions",
         "Security Hub evaluates SSM.3 in 6 account-regions",
         "AWS Config recording in 6 account-regions",
     ):
@@ -245,7 +245,7 @@ def test_a_denied_account_is_named_once_and_its_regions_are_not_probed(
     assert sum(OTHER in line for line in lines(report, "fail")) == 1
     assert sim.fleet.call_count(service="ssm", account_id=OTHER) == 0
     assert (
-        f"all 7 State Manager reads allowed in {CALLER}/eu-west-1, {CALLER}/us-east-1, "
+        f"all 9 State Manager reads allowed in {CALLER}/eu-west-1, {CALLER}/us-east-1, "
         f"{MEMBER}/eu-west-1 and {MEMBER}/us-east-1"
     ) in lines(report, "pass")
 
@@ -260,7 +260,7 @@ def test_a_dead_endpoint_is_abandoned_after_its_first_call(
     report = doctor(sim, settings_for(slack(), tmp_path))
     assert sim.fleet.call_count(service="ssm", account_id=MEMBER, region="us-east-1") == 2
     assert sim.fleet.call_count(service="securityhub", account_id=MEMBER, region="us-east-1") == 0
-    assert "all 7 State Manager reads allowed in 5 account-regions" in "\n".join(
+    assert "all 9 State Manager reads allowed in 5 account-regions" in "\n".join(
         lines(report, "pass")
     )
 
@@ -312,7 +312,7 @@ def test_everything_broken_at_once_through_the_command_line(
     assert f"✘ ssm:DescribeAssociationExecutions denied in {MEMBER}/eu-west-1" in out
     assert "✔ serve will use HTTP mode on port 3000" in out
     assert out.rstrip().endswith(
-        "3 failed, 11 passed, 0 warnings. Fix the failed lines, then run ssm3bot doctor again."
+        "3 failed, 12 passed, 0 warnings. Fix the failed lines, then run ssm3bot doctor again."
     )
 
 
@@ -442,8 +442,8 @@ def test_reads_without_data_to_try_them_on_are_not_verifiable(
         "ran there"
     ]
     passed = lines(report, "pass")
-    assert f"all 7 State Manager reads allowed in {CALLER}/eu-west-1" in passed
-    assert f"3 State Manager reads allowed in {CALLER}/us-east-1" in passed
+    assert f"all 9 State Manager reads allowed in {CALLER}/eu-west-1" in passed
+    assert f"5 State Manager reads allowed in {CALLER}/us-east-1" in passed
 
 
 @pytest.mark.parametrize(
@@ -605,3 +605,43 @@ def test_plain_ascii_when_stdout_is_not_utf8(
 def test_to_ascii_spells_out_typography() -> None:
     text = "xoxb-\u2026 \u2014 3 \u00d7 2 \u2192 rock \u2019n\u2019 roll \u2714"
     assert to_ascii(text) == "xoxb-... - 3 x 2 -> rock 'n' roll ?"
+
+
+# -- the Security Hub cross-check -----------------------------------------------------------------
+
+
+def test_a_denied_cross_check_names_the_policy_and_the_way_out(
+    org: Callable[..., Sim], slack: Callable[..., FakeSlack], tmp_path: Path
+) -> None:
+    sim = org()
+    sim.fleet.inject(Fault("AccessDeniedException", "not authorized", operation="GetFindings"))
+    report = doctor(sim, settings_for(slack(), tmp_path))
+    assert report.exit_code == 0, "a warning: the sweep itself still works"
+    assert (
+        "Security Hub cross-check in eu-west-1 (SSM3_SECURITYHUB_REGION): securityhub:GetFindings "
+        "denied, so the digest cannot say whether Security Hub agrees: attach "
+        "iam/ssm3-bot-securityhub.json to the bot's identity, or set SSM3_SECURITYHUB=off"
+    ) in lines(report, "warn")
+
+
+def test_a_region_without_security_hub_points_at_the_home_region(
+    org: Callable[..., Sim], slack: Callable[..., FakeSlack], tmp_path: Path
+) -> None:
+    sim = org()
+    sim.fleet.scope(CALLER, "us-east-1").ssm3_control = None
+    report = doctor(sim, settings_for(slack(), tmp_path, securityhub_region="us-east-1"))
+    warned = [line for line in lines(report, "warn") if "cross-check" in line]
+    assert warned == [
+        "Security Hub cross-check in us-east-1 (SSM3_SECURITYHUB_REGION): Security Hub is not "
+        "enabled for the bot's account there: set SSM3_SECURITYHUB_REGION to the aggregation "
+        "home region of the Security Hub administrator account the bot runs in"
+    ]
+
+
+def test_off_skips_the_cross_check(
+    org: Callable[..., Sim], slack: Callable[..., FakeSlack], tmp_path: Path
+) -> None:
+    sim = org()
+    report = doctor(sim, settings_for(slack(), tmp_path, securityhub="off"))
+    assert not [c for c in report.checks if "cross-check" in c.text]
+    assert sim.fleet.call_count("GetFindings") == 0

@@ -47,10 +47,14 @@ POLICY_FILES = {
     "operator": "ssm3-operator.json",  # added to it when re-running is wanted
     "bot": "ssm3-bot.json",  # the bot's own identity
     "bot-org": "ssm3-bot-org.json",  # ... when SSM3_ACCOUNTS=org
+    "bot-securityhub": "ssm3-bot-securityhub.json",  # ... when SSM3_SECURITYHUB is on
 }
 # Where each service's actions belong: State Manager (and doctor's Security Hub and Config
 # reads) in the swept accounts, the rest is the bot's own identity reaching them.
 BOT_POLICY_FOR_SERVICE = {"sts": "bot", "organizations": "bot-org"}
+# Actions of member services the bot makes with its own identity: the cross-check reads
+# Security Hub's aggregated findings in the administrator account's home region.
+BOT_POLICY_FOR_ACTION = {"securityhub:GetFindings": "bot-securityhub"}
 MEMBER_SERVICES = ("ssm", "securityhub", "config")
 
 
@@ -113,7 +117,7 @@ def doctor_on_the_organisation(sim: Sim, tmp: Path) -> None:
 
     checks = aws_checks(_settings(tmp), sim.access)
     assert [c.text for c in checks if c.status != "pass"] == []
-    assert any("all 7 State Manager reads allowed in 6 account-regions" in c.text for c in checks)
+    assert any("all 9 State Manager reads allowed in 6 account-regions" in c.text for c in checks)
 
 
 @contextmanager
@@ -250,7 +254,11 @@ def test_each_action_is_in_the_policy_of_who_calls_it(called: dict[str, set[str]
     read_paths = [p.name for p in CODE_PATHS if p.policy == "readonly"]
     operate_paths = [p.name for p in CODE_PATHS if p.policy == "operator"]
     everything = _union(called, list(called)) - NEEDS_NO_PERMISSION
-    member_reads = {a for a in _union(called, read_paths) if a.split(":")[0] in MEMBER_SERVICES}
+    member_reads = {
+        a
+        for a in _union(called, read_paths)
+        if a.split(":")[0] in MEMBER_SERVICES and a not in BOT_POLICY_FOR_ACTION
+    }
     ssm_operations = {a for a in _union(called, operate_paths) if a.startswith("ssm:")}
 
     assert actions_of(policy_document("readonly")) == member_reads
@@ -260,6 +268,9 @@ def test_each_action_is_in_the_policy_of_who_calls_it(called: dict[str, set[str]
         assert actions_of(policy_document(policy)) == {
             a for a in everything if a.startswith(f"{service}:")
         }
+    for action, policy in BOT_POLICY_FOR_ACTION.items():
+        assert action in everything
+        assert actions_of(policy_document(policy)) == {action}
     assert {a.split(":")[0] for a in everything} <= {*MEMBER_SERVICES, *BOT_POLICY_FOR_SERVICE}
 
 
@@ -307,6 +318,8 @@ def test_policy_resources_are_as_narrow_as_the_actions_allow() -> None:
     assert rerun["Resource"] == "arn:aws:ssm:*:*:association/*"
     (assume,) = policy_document("bot")["Statement"]
     assert assume["Resource"] == f"arn:aws:iam::*:role/{Settings().role_name}"
+    (findings,) = policy_document("bot-securityhub")["Statement"]
+    assert findings["Resource"] == "arn:aws:securityhub:*:*:hub/default"
 
 
 def test_the_member_role_template_passes_cfn_lint() -> None:

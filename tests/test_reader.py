@@ -54,10 +54,19 @@ def test_calls_are_bounded_by_listing_pages_and_failures(
     assert result.ok
     assert len(result.associations) == associations
     assert sum(a.failing for a in result.associations) == failing
-    ssm_calls = sum(sim.fleet.call_count(op) for op in SSM_READS)
+    ssm_calls = sim.fleet.call_count(service="ssm")
+    noncompliant = len(result.noncompliant)
+    compliance_pages = max(1, math.ceil(noncompliant / 50))
     assert sim.fleet.call_count("ListAssociations") == max(1, math.ceil(associations / 50))
+    assert sim.fleet.call_count("ListResourceComplianceSummaries") == compliance_pages
     assert sim.fleet.call_count("DescribeAssociationExecutions") == failing
-    assert ssm_calls <= math.ceil(associations / 50) + failing * (2 + DETAIL_CAP)
+    # SyncCompliance is read once per failing association; every NON_COMPLIANT instance of
+    # this all-AUTO fleet is explained by a failed run, so no compliance item is read.
+    assert sim.fleet.call_count("DescribeAssociation") == failing
+    assert sim.fleet.call_count("ListComplianceItems") == 0
+    assert ssm_calls <= (
+        math.ceil(associations / 50) + compliance_pages + failing * (3 + DETAIL_CAP)
+    )
     assert result.aws_calls == ssm_calls
 
 

@@ -260,7 +260,10 @@ def test_an_unchanged_failure_reuses_its_drilldown(
     sim.fleet.reset_calls()
     second = run_sweep(settings=settings, access=access, store=store)
     assert sim.fleet.call_count("DescribeAssociationExecutions") == 0
-    assert sim.fleet.call_count(service="ssm") == sim.fleet.call_count("ListAssociations") == 2
+    # Only the listings: associations and SSM.3's NON_COMPLIANT instances, one page a scope.
+    assert sim.fleet.call_count("ListAssociations") == 2
+    assert sim.fleet.call_count("ListResourceComplianceSummaries") == 2
+    assert sim.fleet.call_count(service="ssm") == 4
     assert second.failing == first.failing
     assert {
         t.key: t.association.failed_targets

@@ -67,6 +67,21 @@ def _drilldown_cost(fleet: Fleet) -> dict[str, int]:
         "DescribeAssociationExecutions": failing,
         "DescribeAssociationExecutionTargets": failing,
         "DescribeInstanceAssociationsStatus": instances,
+        "DescribeAssociation": failing,  # SyncCompliance, once per failing association
+    }
+
+
+def _listing_cost(fleet: Fleet) -> dict[str, int]:
+    """What every sweep costs beyond ListAssociations: one page of SSM.3's NON_COMPLIANT
+    instances a scope (fewer than 50 here), and Security Hub's FAILED findings, 100 a page."""
+    failed = [
+        f
+        for f in fleet.findings.values()
+        if f.compliance_status == "FAILED" and f.record_state == "ACTIVE"
+    ]
+    return {
+        "ListResourceComplianceSummaries": len(fleet.scopes),
+        "GetFindings": max(1, math.ceil(len(failed) / 100)),
     }
 
 
@@ -85,6 +100,7 @@ def test_first_sweep_lists_every_scope_and_drills_into_failures_only(
         "ListAccounts": 1,
         "AssumeRole": len(ACCOUNTS) - 1,  # once per account, shared by its two regions
         "ListAssociations": pages,
+        **_listing_cost(org.fleet),
         **_drilldown_cost(org.fleet),
     }
     # The sweep's own accounting agrees with the simulator's, scope by scope.
@@ -92,6 +108,7 @@ def test_first_sweep_lists_every_scope_and_drills_into_failures_only(
         "SELECT sum(aws_calls) FROM sweep_scopes WHERE sweep_id = ?", [summary.sweep_id]
     ).fetchone()[0]
     assert stored_calls == summary.aws_calls == org.fleet.call_count(service="ssm")
+    assert _listing_cost(org.fleet)["GetFindings"] == 2, "the findings span two pages"
 
 
 def test_second_sweep_in_the_same_process_costs_only_the_listing_pages(
@@ -108,6 +125,7 @@ def test_second_sweep_in_the_same_process_costs_only_the_listing_pages(
     assert _ssm_calls(org.fleet) == {
         # The account list is kept for ORG_ACCOUNTS_TTL: Organizations is rate-limited hard.
         "ListAssociations": scopes * math.ceil(ASSOCIATIONS / 50),
+        **_listing_cost(org.fleet),
     }
     assert second.failing == first.failing
     reused = store.db.execute(
@@ -134,6 +152,7 @@ def test_second_sweep_in_a_fresh_process_assumes_each_role_once_more(
         "GetCallerIdentity": 1,
         "AssumeRole": len(ACCOUNTS) - 1,
         "ListAssociations": len(ACCOUNTS) * len(REGIONS) * math.ceil(ASSOCIATIONS / 50),
+        **_listing_cost(org.fleet),
     }
 
 
@@ -154,6 +173,7 @@ def test_lapsed_credentials_are_renewed_once_per_account(
     assert _ssm_calls(org.fleet) == {
         "AssumeRole": len(ACCOUNTS) - 1,
         "ListAssociations": len(ACCOUNTS) * len(REGIONS) * math.ceil(ASSOCIATIONS / 50),
+        **_listing_cost(org.fleet),
     }
 
 

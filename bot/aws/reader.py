@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from mypy_boto3_ssm.type_defs import (
         AssociationTypeDef,
         ComplianceItemTypeDef,
+        ComplianceStringFilterTypeDef,
         InstanceAssociationStatusInfoTypeDef,
     )
 
@@ -57,7 +58,7 @@ DETAIL_CAP = 5
 EXECUTIONS_PAGE = 50
 STREAK_PAGES = 10  # how far back a failing streak is traced: 500 runs
 COMPLIANCE_PAGE = 50
-ASSOCIATION_NONCOMPLIANT = [
+ASSOCIATION_NONCOMPLIANT: list[ComplianceStringFilterTypeDef] = [
     {"Key": "ComplianceType", "Values": ["Association"], "Type": "EQUAL"},
     {"Key": "Status", "Values": ["NON_COMPLIANT"], "Type": "EQUAL"},
 ]

@@ -17,9 +17,10 @@ from bot.models import InstanceKey, Scope, SecurityHubCheck
 
 if TYPE_CHECKING:
     from mypy_boto3_securityhub import SecurityHubClient
+    from mypy_boto3_securityhub.type_defs import AwsSecurityFindingFiltersTypeDef
 
 FINDINGS_PAGE = 100
-SSM3_FAILED_FILTERS: dict[str, Any] = {
+SSM3_FAILED_FILTERS: AwsSecurityFindingFiltersTypeDef = {
     "ComplianceSecurityControlId": [{"Value": "SSM.3", "Comparison": "EQUALS"}],
     "ComplianceStatus": [{"Value": "FAILED", "Comparison": "EQUALS"}],
     "RecordState": [{"Value": "ACTIVE", "Comparison": "EQUALS"}],

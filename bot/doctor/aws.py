@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bot.aws.reader import describe_error
+from bot.aws.reader import ASSOCIATION_NONCOMPLIANT, describe_error
+from bot.aws.securityhub import SSM3_FAILED_FILTERS
 from bot.aws.session import AwsAccess
 from bot.config import ConfigError, Settings
 from bot.doctor.checks import WHERE, Check, Finding, grouped
 from bot.models import Scope
-from bot.sweep import SweepError, resolve_scopes
+from bot.sweep import SweepError, resolve_scopes, security_hub_region
 
 if TYPE_CHECKING:
     from mypy_boto3_config import ConfigServiceClient
@@ -35,6 +36,7 @@ SECTION = "AWS"
 ACCESS_OPTIONS: dict[str, Any] = {"max_attempts": 2, "connect_timeout_s": 3, "read_timeout_s": 10}
 
 READONLY_POLICY = "iam/ssm3-readonly.json"
+SECURITYHUB_POLICY = "iam/ssm3-bot-securityhub.json"
 # Every State Manager read the sweep and history make, in the order doctor tries them.
 SSM_READS = (
     "ListAssociations",
@@ -43,6 +45,14 @@ SSM_READS = (
     "DescribeAssociationExecutions",
     "DescribeAssociationExecutionTargets",
     "DescribeInstanceAssociationsStatus",
+    "GetCommandInvocation",
+    "ListResourceComplianceSummaries",
+    "ListComplianceItems",
+)
+NEEDS_ASSOCIATION = (
+    "DescribeAssociation",
+    "DescribeAssociationExecutions",
+    "DescribeAssociationExecutionTargets",
     "GetCommandInvocation",
 )
 DENIED = frozenset(
@@ -124,6 +134,10 @@ def aws_checks(settings: Settings, make_access: Callable[[], AwsAccess]) -> list
             config.append((name, probe.recorded))
     for found in (ssm, hub, config):
         checks.extend(grouped(SECTION, found, "account-regions"))
+    if settings.securityhub != "off":
+        region = security_hub_region(settings, access) or regions[0]
+        home = Scope(access.caller_account, region)
+        checks.append(judge_cross_check(region, _ask(lambda: _failed_ssm3(access, home))))
     return checks
 
 
@@ -280,9 +294,14 @@ def probe_state_manager(ssm: SSMClient, probe: ReadProbe) -> None:
     )
     association_id = _first(listing, "Associations", "AssociationId")
     instance_id = _first(instances, "InstanceInformationList", "InstanceId")
-    needs_association = SSM_READS[2:5] + SSM_READS[6:]
+    summaries = probe.call(
+        "ListResourceComplianceSummaries",
+        lambda: ssm.list_resource_compliance_summaries(
+            Filters=ASSOCIATION_NONCOMPLIANT, MaxResults=1
+        ),
+    )
     if association_id is None:
-        probe.cannot(needs_association, _why_missing(probe, "ListAssociations", "no associations"))
+        probe.cannot(NEEDS_ASSOCIATION, _why_missing(probe, "ListAssociations", "no associations"))
     else:
         probe.call(
             "DescribeAssociation", lambda: ssm.describe_association(AssociationId=association_id)
@@ -327,6 +346,17 @@ def probe_state_manager(ssm: SSMClient, probe: ReadProbe) -> None:
             "DescribeInstanceAssociationsStatus",
             lambda: ssm.describe_instance_associations_status(InstanceId=instance_id, MaxResults=1),
         )
+    resource_id = _first(summaries, "ResourceComplianceSummaryItems", "ResourceId") or instance_id
+    if resource_id is None:
+        reason = _why_missing(probe, "DescribeInstanceInformation", "no managed instances")
+        probe.cannot(("ListComplianceItems",), reason)
+    else:
+        probe.call(
+            "ListComplianceItems",
+            lambda: ssm.list_compliance_items(
+                ResourceIds=[resource_id], ResourceTypes=["ManagedInstance"], MaxResults=1
+            ),
+        )
 
 
 def _why_missing(probe: ReadProbe, source: str, absent: str) -> str:
@@ -366,6 +396,16 @@ def _ssm3_associations(access: AwsAccess, scope: Scope) -> list[Any]:
     finally:
         client.close()
     return list(reply.get("StandardsControlAssociationSummaries", []))
+
+
+def _failed_ssm3(access: AwsAccess, home: Scope) -> list[Any]:
+    """One page of the findings the sweep's cross-check reads, with the bot's own identity."""
+    client: SecurityHubClient = access.securityhub(home)
+    try:
+        reply = client.get_findings(Filters=SSM3_FAILED_FILTERS, MaxResults=1)
+    finally:
+        client.close()
+    return list(reply.get("Findings", []))
 
 
 def _recorders(access: AwsAccess, scope: Scope) -> list[Any]:
@@ -457,6 +497,30 @@ def judge_security_hub(asked: _Asked) -> Finding:
         f"no enabled Security Hub standard in {WHERE} contains SSM.3",
         "enable the AWS Foundational Security Best Practices standard",
     )
+
+
+def judge_cross_check(region: str, asked: _Asked) -> Check:
+    """Whether each sweep can read SSM.3's verdict (SSM3_SECURITYHUB=check)."""
+    what = f"Security Hub cross-check in {region} (SSM3_SECURITYHUB_REGION)"
+    if asked.code in DENIED:
+        return Check(
+            SECTION,
+            "warn",
+            f"{what}: securityhub:GetFindings denied, so the digest cannot say whether Security "
+            "Hub agrees",
+            f"attach {SECURITYHUB_POLICY} to the bot's identity, or set SSM3_SECURITYHUB=off",
+        )
+    if asked.code == "InvalidAccessException":
+        return Check(
+            SECTION,
+            "warn",
+            f"{what}: Security Hub is not enabled for the bot's account there",
+            "set SSM3_SECURITYHUB_REGION to the aggregation home region of the Security Hub "
+            "administrator account the bot runs in",
+        )
+    if asked.code is not None:
+        return Check(SECTION, "warn", f"{what}: unreadable ({asked.message})")
+    return Check(SECTION, "pass", f"{what}: SSM.3 findings readable")
 
 
 def judge_config(asked: _Asked) -> Finding:
