@@ -108,9 +108,9 @@ class Services:
         timer = threading.Timer(delay_s, run)
         timer.name = name
         timer.daemon = True
-        with self._timers_lock:
+        with self._timers_lock:  # started under the lock: close() never sees an unstarted one
             self._timers.append(timer)
-        timer.start()
+            timer.start()
 
     def close(self, timeout_s: float = 10.0) -> None:
         """Cancel pending timers and wait for any already running, so none outlives the store
