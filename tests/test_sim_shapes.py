@@ -119,6 +119,19 @@ def test_each_operation_through_boto3_conforms(sim: Sim) -> None:
     config = session.client("config", endpoint_url=sim.endpoint_url)
     recorders = config.describe_configuration_recorder_status()["ConfigurationRecordersStatus"]
     assert [r["recording"] for r in recorders] == [True]
+    settings = config.describe_configuration_recorders()["ConfigurationRecorders"]
+    assert settings[0]["recordingGroup"]["allSupported"] is True
+    ssm.put_compliance_items(
+        ResourceId=instance_id,
+        ResourceType="ManagedInstance",
+        ComplianceType="Custom:Antivirus",
+        ExecutionSummary={"ExecutionTime": datetime.now(UTC)},
+        Items=[{"Id": "defs", "Title": "Signatures", "Severity": "LOW", "Status": "COMPLIANT"}],
+    )
+    items = ssm.list_compliance_items(ResourceIds=[instance_id], ResourceTypes=["ManagedInstance"])
+    assert "Custom:Antivirus" in {i["ComplianceType"] for i in items["ComplianceItems"]}
+    findings = hub.get_findings(MaxResults=1)["Findings"]
+    assert findings[0]["Compliance"]["SecurityControlId"] == "SSM.3"
 
     exercised = {(call.service, call.operation) for call in sim.fleet.calls}
     assert exercised == set(HANDLERS), "every simulated operation is exercised here"

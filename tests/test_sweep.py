@@ -75,7 +75,7 @@ def test_organizations_lists_active_accounts(
     make_sim: Callable[..., Sim], settings: Settings
 ) -> None:
     sim = _three_accounts(make_sim)
-    sim.fleet.accounts["333333333333"].status = "SUSPENDED"
+    sim.fleet.accounts["333333333333"].state = "SUSPENDED"
     scopes = resolve_scopes(settings.with_changes(accounts_from_org=True), sim.access())
     assert scopes == [
         Scope(account, region) for account in ACCOUNTS[:2] for region in ("eu-west-1", "us-east-1")

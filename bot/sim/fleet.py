@@ -7,17 +7,36 @@ association fail, recover or be re-run, and to read how many calls of each kind 
 
 from __future__ import annotations
 
+import hashlib
 import random
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
-Cause = Literal["unreachable", "permissions", "bad_parameter", "script_error"]
+Cause = Literal["unreachable", "permissions", "bad_parameter", "script_error", "timeout"]
+# The causes the generator draws from; "timeout" is only made on request (`timed_out`).
 CAUSES: tuple[Cause, ...] = ("unreachable", "permissions", "bad_parameter", "script_error")
+ComplianceStatus = Literal["COMPLIANT", "NON_COMPLIANT"]
+Severity = Literal["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNSPECIFIED"]
+SEVERITIES: tuple[Severity, ...] = (
+    "CRITICAL",
+    "HIGH",
+    "MEDIUM",
+    "LOW",
+    "INFORMATIONAL",
+    "UNSPECIFIED",
+)  # most severe first
+AccountState = Literal["ACTIVE", "SUSPENDED", "PENDING_CLOSURE", "CLOSED"]
+WorkflowStatus = Literal["NEW", "NOTIFIED", "RESOLVED", "SUPPRESSED"]
+ASSOCIATION_COMPLIANCE = "AWS::SSM::AssociationCompliance"
+SSM3_TITLE = (
+    "Amazon EC2 instances managed by Systems Manager should have an association compliance "
+    "status of COMPLIANT"
+)
 
 
 @dataclass(frozen=True)
@@ -29,6 +48,7 @@ class Failure:
     error_code: str
     summary: str
     stderr: str
+    status: Literal["Failed", "TimedOut"] = "Failed"
 
 
 @dataclass
@@ -55,12 +75,22 @@ class SimExecution:
 
     @property
     def status(self) -> str:
-        return "Failed" if self.failures else "Success"
+        """Failed if any target failed, else TimedOut if any timed out, else Success."""
+        statuses = {failure.status for failure in self.failures.values()}
+        if "Failed" in statuses:
+            return "Failed"
+        return "TimedOut" if statuses else "Success"
 
     def counts(self) -> dict[str, int]:
-        failed = len(self.failures)
-        succeeded = len(self.instance_ids) - failed
-        return {name: n for name, n in (("Failed", failed), ("Success", succeeded)) if n}
+        failed = sum(1 for f in self.failures.values() if f.status == "Failed")
+        timed_out = len(self.failures) - failed
+        succeeded = len(self.instance_ids) - failed - timed_out
+        pairs = (("Failed", failed), ("Success", succeeded), ("TimedOut", timed_out))
+        return {name: n for name, n in pairs if n}
+
+    def target_status(self, instance_id: str) -> str:
+        failure = self.failures.get(instance_id)
+        return failure.status if failure else "Success"
 
 
 @dataclass
@@ -76,6 +106,7 @@ class SimAssociation:
     executions: list[SimExecution] = field(default_factory=list)  # newest first
     fix_on_rerun: bool = False
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    compliance_severity: Literal["CRITICAL", "HIGH", "MEDIUM", "LOW", "UNSPECIFIED"] = "UNSPECIFIED"
 
     @property
     def latest(self) -> SimExecution | None:
@@ -83,7 +114,51 @@ class SimAssociation:
 
     @property
     def status(self) -> str:
+        """The latest execution's status (Success, Failed, TimedOut), or Pending."""
         return self.latest.status if self.latest else "Pending"
+
+    @property
+    def overview_status(self) -> str:
+        """Overview.Status, which only knows Pending, Success and Failed."""
+        return "Failed" if self.status == "TimedOut" else self.status
+
+
+@dataclass(frozen=True)
+class ComplianceItem:
+    """One compliance item of one resource, as PutComplianceItems stores it."""
+
+    resource_id: str
+    compliance_type: str
+    item_id: str
+    title: str
+    status: ComplianceStatus
+    execution_time: datetime
+    severity: Severity = "UNSPECIFIED"
+    execution_id: str | None = None
+    execution_type: str | None = None
+    details: Mapping[str, str] = field(default_factory=dict)
+    resource_type: str = "ManagedInstance"
+
+    def to_api(self) -> dict[str, Any]:
+        """The item as ListComplianceItems returns it."""
+        summary: dict[str, Any] = {"ExecutionTime": self.execution_time}
+        if self.execution_id:
+            summary["ExecutionId"] = self.execution_id
+        if self.execution_type:
+            summary["ExecutionType"] = self.execution_type
+        item: dict[str, Any] = {
+            "ComplianceType": self.compliance_type,
+            "ResourceType": self.resource_type,
+            "ResourceId": self.resource_id,
+            "Title": self.title,
+            "Status": self.status,
+            "Severity": self.severity,
+            "ExecutionSummary": summary,
+            "Details": dict(self.details),
+        }
+        if self.item_id:
+            item["Id"] = self.item_id
+        return item
 
 
 @dataclass
@@ -96,11 +171,86 @@ class SimScope:
     ssm3_control: Literal["ENABLED", "DISABLED"] | None = "ENABLED"
     # AWS Config's recorder: recording or stopped; None: no recorder was ever set up.
     config_recording: bool | None = True
+    # The resource types the recorder records; None: all supported types (allSupported).
+    config_resource_types: frozenset[str] | None = None
+    # Explicit compliance items (PutComplianceItems), by (ResourceId, ComplianceType).
+    compliance: dict[tuple[str, str], list[ComplianceItem]] = field(default_factory=dict)
 
     def associations_of(self, instance_id: str) -> Iterator[SimAssociation]:
         for association in self.associations.values():
             if instance_id in association.instance_ids:
                 yield association
+
+    @property
+    def records_association_compliance(self) -> bool:
+        """Whether AWS Config records what SSM.3's Config rule evaluates."""
+        return bool(self.config_recording) and (
+            self.config_resource_types is None
+            or ASSOCIATION_COMPLIANCE in self.config_resource_types
+        )
+
+    def derived_items(self, association: SimAssociation) -> list[ComplianceItem]:
+        """The Association items SSM itself writes for an AUTO association's latest run."""
+        latest = association.latest
+        if association.sync_compliance != "AUTO" or latest is None:
+            return []
+        return [
+            ComplianceItem(
+                resource_id=instance_id,
+                compliance_type="Association",
+                item_id=association.association_id,
+                # What AWS shows: association items carry an empty Title.
+                title="",
+                status="NON_COMPLIANT" if instance_id in latest.failures else "COMPLIANT",
+                execution_time=latest.created_at,
+                severity=association.compliance_severity,
+                execution_id=latest.execution_id,
+                execution_type="Command",
+                details={"DocumentName": association.document, "DocumentVersion": "1"},
+            )
+            for instance_id in association.instance_ids
+        ]
+
+    def compliance_by_resource(self) -> dict[str, dict[str, list[ComplianceItem]]]:
+        """Every resource's items (derived and explicit) by compliance type, in a stable order:
+        the scope's instances first, then other resources as they are first met."""
+        found: dict[str, dict[str, dict[str, ComplianceItem]]] = {
+            instance_id: {} for instance_id in self.instances
+        }
+        for (resource_id, compliance_type), items in self.compliance.items():
+            kinds = found.setdefault(resource_id, {})
+            for item in items:
+                kinds.setdefault(compliance_type, {})[item.item_id] = item
+        for association in self.associations.values():
+            for item in self.derived_items(association):
+                kinds = found.setdefault(item.resource_id, {})
+                kinds.setdefault("Association", {})[item.item_id] = item
+        return {
+            resource_id: {kind: list(items.values()) for kind, items in kinds.items() if items}
+            for resource_id, kinds in found.items()
+            if any(kinds.values())
+        }
+
+    def put_items(
+        self,
+        resource_id: str,
+        compliance_type: str,
+        items: Sequence[ComplianceItem],
+        *,
+        upload_type: Literal["COMPLETE", "PARTIAL"] = "COMPLETE",
+    ) -> None:
+        """PutComplianceItems: COMPLETE replaces the type's items; PARTIAL upserts by item Id."""
+        key = (resource_id, compliance_type)
+        if upload_type == "COMPLETE":
+            kept: dict[str, ComplianceItem] = {}
+        else:
+            kept = {item.item_id: item for item in self.compliance.get(key, [])}
+        for item in items:
+            kept[item.item_id] = item
+        if kept:
+            self.compliance[key] = list(kept.values())
+        else:
+            self.compliance.pop(key, None)
 
 
 @dataclass
@@ -108,7 +258,25 @@ class SimAccount:
     account_id: str
     name: str
     denies_assume_role: bool = False
-    status: Literal["ACTIVE", "SUSPENDED"] = "ACTIVE"
+    state: AccountState = "ACTIVE"
+
+
+@dataclass
+class SimFinding:
+    """One persistent SSM.3 control finding of Security Hub (one managed instance)."""
+
+    finding_id: str
+    account_id: str
+    region: str
+    instance_id: str
+    resource_arn: str
+    compliance_status: Literal["PASSED", "FAILED"]
+    created_at: datetime
+    updated_at: datetime
+    last_observed_at: datetime
+    workflow_status: WorkflowStatus = "NEW"
+    record_state: Literal["ACTIVE", "ARCHIVED"] = "ACTIVE"
+    note: dict[str, Any] | None = None  # for BatchUpdateFindings: {Text, UpdatedBy, UpdatedAt}
 
 
 @dataclass(frozen=True)
@@ -194,10 +362,27 @@ class Fleet:
         self.errors: Counter[tuple[Call, str]] = Counter()  # error answers sent, by error code
         self.violations: list[str] = []
         self.clock_offset = timedelta()
+        # Security Hub's SSM.3 control findings by finding Id, refreshed from compliance state
+        # by `refresh_findings` (GetFindings calls it unless `findings_frozen`: Config lag).
+        self.findings: dict[str, SimFinding] = {}
+        self.findings_frozen = False
+        self._securityhub_home: str | None = None
         caller = self.add_account(caller_account, "security-tooling")
         self.caller_credentials = self._issue(
             caller.account_id, f"arn:aws:iam::{caller_account}:user/ssm3-bot", temporary=False
         )
+
+    @property
+    def securityhub_home(self) -> str:
+        """The caller account's aggregation region: GetFindings there sees every region."""
+        if self._securityhub_home:
+            return self._securityhub_home
+        with self.lock:
+            return next(iter(self.scopes), ("", "us-east-1"))[1]
+
+    @securityhub_home.setter
+    def securityhub_home(self, region: str) -> None:
+        self._securityhub_home = region
 
     # -- time -------------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -361,6 +546,174 @@ class Fleet:
             failures = {} if association.fix_on_rerun or latest is None else dict(latest.failures)
             return self.run_association(association_id, failures=failures)
 
+    def delete_association(self, association_id: str, *, keep_compliance: bool = True) -> None:
+        """Delete an association. `keep_compliance` leaves its Association items behind as
+        explicit items (as AWS can: orphans that SSM.3 still judges); else they go too."""
+        with self.lock:
+            scope, association = self.find_association(association_id)
+            derived = scope.derived_items(association)
+            del scope.associations[association_id]
+            for key, items in list(scope.compliance.items()):
+                if key[1] == "Association":
+                    kept = [i for i in items if i.item_id != association_id]
+                    if kept:
+                        scope.compliance[key] = kept
+                    else:
+                        del scope.compliance[key]
+            if keep_compliance:
+                for item in derived:
+                    scope.put_items(item.resource_id, "Association", [item], upload_type="PARTIAL")
+
+    def report_compliance(
+        self,
+        association_id: str,
+        statuses: Mapping[str, ComplianceStatus],
+        *,
+        at: datetime | None = None,
+        title: str | None = None,
+    ) -> None:
+        """What a MANUAL association's document does: PutComplianceItems of type Association,
+        item Id = the association ID, one PARTIAL upload for each instance given."""
+        with self.lock:
+            scope, association = self.find_association(association_id)
+            latest = association.latest
+            when = at or (latest.created_at if latest else self.now())
+            for instance_id, status in statuses.items():
+                item = ComplianceItem(
+                    resource_id=instance_id,
+                    compliance_type="Association",
+                    item_id=association_id,
+                    title=title or "",
+                    status=status,
+                    execution_time=when,
+                    severity=association.compliance_severity,
+                    execution_id=latest.execution_id if latest else None,
+                    execution_type="Command",
+                    details={"DocumentName": association.document, "DocumentVersion": "1"},
+                )
+                scope.put_items(instance_id, "Association", [item], upload_type="PARTIAL")
+
+    def put_compliance(
+        self,
+        account_id: str,
+        region: str,
+        instance_id: str,
+        compliance_type: str,
+        items: Sequence[tuple[str, str, str]],  # (id, title, status)
+        *,
+        at: datetime | None = None,
+    ) -> None:
+        """A COMPLETE upload of other compliance (Patch, Custom:...) for one instance."""
+        with self.lock:
+            when = at or self.now()
+            entries = [
+                ComplianceItem(
+                    resource_id=instance_id,
+                    compliance_type=compliance_type,
+                    item_id=item_id,
+                    title=title,
+                    status="NON_COMPLIANT" if status == "NON_COMPLIANT" else "COMPLIANT",
+                    execution_time=when,
+                    severity="MEDIUM" if status == "NON_COMPLIANT" else "UNSPECIFIED",
+                    execution_type="Command",
+                )
+                for item_id, title, status in items
+            ]
+            self.scope(account_id, region).put_items(instance_id, compliance_type, entries)
+
+    def compliance_items(
+        self, account_id: str, region: str, instance_id: str
+    ) -> list[dict[str, Any]]:
+        """Every compliance item of one instance (all types, derived and explicit), API-shaped."""
+        with self.lock:
+            kinds = self.scope(account_id, region).compliance_by_resource().get(instance_id, {})
+            return [item.to_api() for items in kinds.values() for item in items]
+
+    # -- Security Hub ---------------------------------------------------------------------------
+    def refresh_findings(self) -> None:
+        """Bring the SSM.3 findings up to date with compliance, as Config and Security Hub do.
+
+        One finding per instance with any Association item, in scopes where SSM.3 is enabled
+        and Config records AWS::SSM::AssociationCompliance. FAILED when any Association item is
+        NON_COMPLIANT. Workflow: new findings start NEW; FAILED again sends NOTIFIED and
+        RESOLVED back to NEW (SUPPRESSED stays); PASSED sets NEW and NOTIFIED to RESOLVED.
+        A finding whose instance has no Association items any more is ARCHIVED; so are the
+        findings of a scope where SSM.3 is no longer enabled. Where Config stopped recording,
+        findings stay as they were.
+        """
+        with self.lock:
+            now = self.now()
+            seen: set[str] = set()
+            for scope in self.scopes.values():
+                if scope.ssm3_control != "ENABLED":
+                    continue  # its findings are archived below
+                if not scope.records_association_compliance:
+                    seen |= {
+                        f.finding_id
+                        for f in self.findings.values()
+                        if (f.account_id, f.region) == (scope.account_id, scope.region)
+                    }
+                    continue
+                for resource_id, kinds in scope.compliance_by_resource().items():
+                    items = kinds.get("Association")
+                    if not items:
+                        continue
+                    failed = any(item.status == "NON_COMPLIANT" for item in items)
+                    seen.add(self._observe(scope, resource_id, failed, now))
+            for finding in self.findings.values():
+                if finding.finding_id not in seen and finding.record_state == "ACTIVE":
+                    finding.record_state = "ARCHIVED"
+                    finding.updated_at = now
+
+    def _observe(self, scope: SimScope, instance_id: str, failed: bool, now: datetime) -> str:
+        finding_id = _finding_id(scope.account_id, scope.region, instance_id)
+        status: Literal["PASSED", "FAILED"] = "FAILED" if failed else "PASSED"
+        finding = self.findings.get(finding_id)
+        if finding is None:
+            finding = SimFinding(
+                finding_id=finding_id,
+                account_id=scope.account_id,
+                region=scope.region,
+                instance_id=instance_id,
+                resource_arn=_resource_arn(scope.account_id, scope.region, instance_id),
+                compliance_status=status,
+                created_at=now,
+                updated_at=now,
+                last_observed_at=now,
+            )
+            self.findings[finding_id] = finding
+            if not failed:
+                finding.workflow_status = "RESOLVED"
+            return finding_id
+        finding.last_observed_at = now
+        if finding.record_state == "ARCHIVED":
+            finding.record_state = "ACTIVE"
+            finding.updated_at = now
+        if finding.compliance_status != status:
+            finding.compliance_status = status
+            finding.updated_at = now
+            if failed and finding.workflow_status in ("NOTIFIED", "RESOLVED"):
+                finding.workflow_status = "NEW"
+            elif not failed and finding.workflow_status in ("NEW", "NOTIFIED"):
+                finding.workflow_status = "RESOLVED"
+        return finding_id
+
+    def finding_for(self, account_id: str, region: str, instance_id: str) -> SimFinding | None:
+        with self.lock:
+            return self.findings.get(_finding_id(account_id, region, instance_id))
+
+
+def _finding_id(account_id: str, region: str, instance_id: str) -> str:
+    name = uuid.uuid5(uuid.NAMESPACE_URL, f"ssm3/{account_id}/{region}/{instance_id}")
+    return f"arn:aws:securityhub:{region}:{account_id}:security-control/SSM.3/finding/{name}"
+
+
+def _resource_arn(account_id: str, region: str, instance_id: str) -> str:
+    """Either ARN form: which one a real finding carries is not documented (take the ID's tail)."""
+    if hashlib.sha256(instance_id.encode()).digest()[0] % 2:
+        return f"arn:aws:ssm:{region}:{account_id}:managed-instance/{instance_id}"
+    return f"arn:aws:ec2:{region}:{account_id}:instance/{instance_id}"
+
 
 # -- a seeded generator of realistic estates ------------------------------------------------------
 
@@ -439,6 +792,21 @@ def failure_for(cause: Cause, document: str, rng: random.Random) -> Failure:
     )
 
 
+def timed_out(document: str) -> Failure:
+    """A target that timed out: Status TimedOut, as State Manager reports it."""
+    return Failure(
+        "timeout",
+        "TimedOut",
+        "",
+        "The association timed out on the instance.",
+        "",
+        status="TimedOut",
+    )
+
+
+_timed_out_failure = timed_out  # `generate_fleet`'s knob of the same name shadows it there
+
+
 def generate_fleet(
     *,
     seed: int = 7,
@@ -454,14 +822,29 @@ def generate_fleet(
     now: datetime | None = None,
     role_name: str = "SSM3ReadOnly",
     credential_lifetime_s: int = 3600,
+    manual: int = 0,
+    manual_noncompliant: tuple[int, int] = (1, 3),
+    patch_noise: bool = False,
+    timed_out: int = 0,
 ) -> Fleet:
     """Build a reproducible estate; the first account is the caller's (management) account.
 
     Each account-region gets `instances` instances and `associations` associations, of which
     `failing` failed their latest run on `failed_instances` (inclusive range) instances, with a
     failing streak of one or more runs so `failing_since` has something to find.
+
+    Extra knobs, all off by default (then the fleet is exactly what it was without them; their
+    draws come from a second generator, `Random(seed + 1000)`), each per account-region:
+    - `manual`: MANUAL-sync patch-scanning associations (`AWS-RunPatchBaselineAssociation`,
+      like Quick Setup's `patch-scan-quicksetup`, rate(1 day)): every run succeeds, yet
+      `manual_noncompliant` (inclusive range) of their targets are reported NON_COMPLIANT
+      through `report_compliance` and the rest COMPLIANT;
+    - `patch_noise`: NON_COMPLIANT Patch items and a COMPLIANT Custom item on a few
+      instances (they never count for SSM.3);
+    - `timed_out`: AUTO associations whose latest run timed out on 1 or 2 instances.
     """
     rng = random.Random(seed)
+    extra = random.Random(seed + 1000)
     now = now or datetime.now(UTC)
     account_ids = (
         list(accounts)
@@ -491,7 +874,113 @@ def generate_fleet(
                 history=history,
                 now=now,
             )
+            if manual or patch_noise or timed_out:
+                _add_extras(
+                    fleet,
+                    fleet.scope(account_id, region),
+                    rng=extra,
+                    manual=manual,
+                    manual_noncompliant=manual_noncompliant,
+                    patch_noise=patch_noise,
+                    timed_out=timed_out,
+                    history=history,
+                    now=now,
+                )
+    if regions:
+        fleet.securityhub_home = regions[0]
     return fleet
+
+
+def _add_extras(
+    fleet: Fleet,
+    scope: SimScope,
+    *,
+    rng: random.Random,
+    manual: int,
+    manual_noncompliant: tuple[int, int],
+    patch_noise: bool,
+    timed_out: int,
+    history: int,
+    now: datetime,
+) -> None:
+    instance_ids = list(scope.instances)
+    if not instance_ids:
+        return
+
+    def add(name: str, document: str, schedule: str, every_h: int, **kw: Any) -> SimAssociation:
+        size = min(len(instance_ids), rng.randrange(5, 40))
+        association = SimAssociation(
+            association_id=_uuid(rng),
+            name=name,
+            document=document,
+            schedule=schedule,
+            instance_ids=tuple(rng.sample(instance_ids, size)),
+            created_at=now - timedelta(days=60),
+            **kw,
+        )
+        scope.associations[association.association_id] = association
+        latest_at = now - timedelta(minutes=rng.randrange(5, 55))
+        for age in range(max(history, 1) - 1, -1, -1):
+            association.executions.insert(
+                0,
+                SimExecution(
+                    execution_id=_uuid(rng),
+                    created_at=latest_at - timedelta(hours=every_h * age),
+                    instance_ids=association.instance_ids,
+                    failures={},
+                    command_id=_uuid(rng),
+                ),
+            )
+        return association
+
+    for n in range(manual):
+        association = add(
+            "patch-scan-quicksetup" + (f"-{n + 1}" if n else ""),
+            "AWS-RunPatchBaselineAssociation",
+            "rate(1 day)",
+            24,
+            sync_compliance="MANUAL",
+            target_key="tag:QSConfigId-ssm3",
+            target_value="patch-scan",
+        )
+        targets = list(association.instance_ids)
+        bad = set(rng.sample(targets, min(len(targets), rng.randint(*manual_noncompliant))))
+        statuses: dict[str, ComplianceStatus] = {
+            i: "NON_COMPLIANT" if i in bad else "COMPLIANT" for i in targets
+        }
+        fleet.report_compliance(association.association_id, statuses)
+    if patch_noise:
+        for instance_id in rng.sample(instance_ids, min(len(instance_ids), rng.randint(2, 4))):
+            fleet.put_compliance(
+                scope.account_id,
+                scope.region,
+                instance_id,
+                "Patch",
+                [
+                    ("KB5034441", "2024-01 Security Update for Windows Server", "NON_COMPLIANT"),
+                    ("openssl.x86_64:1:3.0.8-1.amzn2023", "openssl", "NON_COMPLIANT"),
+                ],
+                at=now - timedelta(hours=rng.randrange(1, 24)),
+            )
+            fleet.put_compliance(
+                scope.account_id,
+                scope.region,
+                instance_id,
+                "Custom:DiskEncryption",
+                [("root-volume", "Root volume encrypted", "COMPLIANT")],
+                at=now - timedelta(hours=rng.randrange(1, 24)),
+            )
+    for n in range(timed_out):
+        association = add(
+            f"long-running-backup-{n + 1}",
+            "AWS-RunShellScript",
+            "rate(6 hours)",
+            6,
+            target_value="batch",
+        )
+        latest = association.executions[0]
+        slow = rng.sample(list(association.instance_ids), rng.randint(1, 2))
+        latest.failures.update({i: _timed_out_failure(association.document) for i in slow})
 
 
 def _account_id(index: int, rng: random.Random) -> str:

@@ -8,12 +8,24 @@ from __future__ import annotations
 
 import base64
 import json
+import re
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from bot.sim.fleet import Credential, Fleet, SimAssociation, SimExecution, SimScope
+from bot.sim.fleet import (
+    SEVERITIES,
+    SSM3_TITLE,
+    ComplianceItem,
+    Credential,
+    Fleet,
+    SimAssociation,
+    SimExecution,
+    SimFinding,
+    SimScope,
+)
 
 T = TypeVar("T")
 
@@ -101,7 +113,7 @@ def _overview(association: SimAssociation) -> dict[str, Any]:
             "AssociationStatusAggregatedCount": {},
         }
     return {
-        "Status": latest.status,
+        "Status": association.overview_status,  # Pending, Success or Failed (TimedOut: Failed)
         "DetailedStatus": latest.status,
         "AssociationStatusAggregatedCount": latest.counts(),
     }
@@ -139,7 +151,7 @@ def list_associations(fleet: Fleet, caller: Caller, params: Mapping[str, Any]) -
             elif key == "AssociationName":
                 associations = [a for a in associations if a.name == value]
             elif key == "AssociationStatusName":
-                associations = [a for a in associations if a.status == value]
+                associations = [a for a in associations if a.overview_status == value]
         page, token = _page(associations, params, 50, 50)
         return _with_token({"Associations": [_association_item(a) for a in page]}, token)
 
@@ -199,7 +211,7 @@ def describe_association_execution_targets(
         rows: list[tuple[str, str, str]] = []
         for instance_id in execution.instance_ids:
             failure = execution.failures.get(instance_id)
-            status = "Failed" if failure else "Success"
+            status = failure.status if failure else "Success"
             rows.append((instance_id, status, failure.detailed_status if failure else "Success"))
         for flt in params.get("Filters") or []:
             if flt["Key"] == "Status":
@@ -248,7 +260,7 @@ def describe_instance_associations_status(
                 "AssociationVersion": "1",
                 "InstanceId": instance_id,
                 "ExecutionDate": latest.created_at,
-                "Status": "Failed" if failure else "Success",
+                "Status": failure.status if failure else "Success",
                 "DetailedStatus": failure.detailed_status if failure else "Success",
                 "ExecutionSummary": failure.summary
                 if failure
@@ -330,7 +342,7 @@ def get_command_invocation(
                         "ExecutionStartDateTime": execution.created_at.strftime(
                             "%Y-%m-%dT%H:%M:%SZ"
                         ),
-                        "Status": "Failed" if failure else "Success",
+                        "Status": failure.status if failure else "Success",
                         "StatusDetails": failure.detailed_status if failure else "Success",
                         "StandardOutputContent": "",
                         "StandardErrorContent": failure.stderr if failure else "",
@@ -345,41 +357,179 @@ def _exit_code(code: str) -> int:
         return -1
 
 
+_SUMMARY_FILTER_KEYS = frozenset(
+    {"ComplianceType", "Status", "ResourceId", "ResourceType", "OverallSeverity"}
+)
+_ITEM_FILTER_KEYS = frozenset({"ComplianceType", "Status", "Severity", "Id", "ExecutionId"})
+
+
+def _matcher(
+    filters: Sequence[Mapping[str, Any]], keys: frozenset[str]
+) -> Callable[[Mapping[str, Any]], bool]:
+    """ComplianceStringFilters, ANDed: EQUAL (any value), NOT_EQUAL (no value), BEGIN_WITH."""
+    checks: list[tuple[str, str, list[str]]] = []
+    for flt in filters:
+        key, kind = str(flt.get("Key", "")), str(flt.get("Type") or "EQUAL")
+        values = [str(v) for v in flt.get("Values") or []]
+        if key not in keys:
+            raise ApiError("InvalidFilter", f"The filter key {key!r} is not valid here.")
+        if kind not in {"EQUAL", "NOT_EQUAL", "BEGIN_WITH"}:
+            raise ApiError("InvalidFilter", f"The simulator does not support filter type {kind}.")
+        if not values:
+            raise ApiError("InvalidFilter", f"The filter {key} has no values.")
+        checks.append((key, kind, values))
+
+    def matches(row: Mapping[str, Any]) -> bool:
+        for key, kind, values in checks:
+            value = str(row.get(key, ""))
+            if kind == "EQUAL" and value not in values:
+                return False
+            if kind == "NOT_EQUAL" and value in values:
+                return False
+            if kind == "BEGIN_WITH" and not any(value.startswith(v) for v in values):
+                return False
+        return True
+
+    return matches
+
+
+def _severity_counts(items: Sequence[ComplianceItem]) -> dict[str, int]:
+    counts = Counter(item.severity for item in items)
+    return {f"{severity.title()}Count": counts.get(severity, 0) for severity in SEVERITIES}
+
+
+def _summary(resource_id: str, kind: str, items: Sequence[ComplianceItem]) -> dict[str, Any]:
+    bad = [item for item in items if item.status == "NON_COMPLIANT"]
+    good = [item for item in items if item.status == "COMPLIANT"]
+    worst = min((SEVERITIES.index(item.severity) for item in bad), default=len(SEVERITIES) - 1)
+    return {
+        "ComplianceType": kind,
+        "ResourceType": items[0].resource_type,
+        "ResourceId": resource_id,
+        "Status": "NON_COMPLIANT" if bad else "COMPLIANT",
+        "OverallSeverity": SEVERITIES[worst],
+        "ExecutionSummary": {"ExecutionTime": max(item.execution_time for item in items)},
+        "CompliantSummary": {
+            "CompliantCount": len(good),
+            "SeveritySummary": _severity_counts(good),
+        },
+        "NonCompliantSummary": {
+            "NonCompliantCount": len(bad),
+            "SeveritySummary": _severity_counts(bad),
+        },
+    }
+
+
 def list_resource_compliance_summaries(
     fleet: Fleet, caller: Caller, params: Mapping[str, Any]
 ) -> dict[str, Any]:
+    """One summary per resource and compliance type that has items (derived and explicit)."""
+    matches = _matcher(params.get("Filters") or [], _SUMMARY_FILTER_KEYS)
+    with fleet.lock:
+        summaries = [
+            _summary(resource_id, kind, items)
+            for resource_id, kinds in _scope(fleet, caller).compliance_by_resource().items()
+            for kind, items in kinds.items()
+        ]
+    page, token = _page([s for s in summaries if matches(s)], params, 50, 50)
+    return _with_token({"ResourceComplianceSummaryItems": page}, token)
+
+
+def list_compliance_items(
+    fleet: Fleet, caller: Caller, params: Mapping[str, Any]
+) -> dict[str, Any]:
+    resource_ids = list(params.get("ResourceIds") or [])
+    if len(resource_ids) != 1:
+        raise ApiError(
+            "InvalidResourceId",
+            f"ResourceIds holds {len(resource_ids)} IDs: currently, you can only specify one "
+            "resource ID.",
+        )
+    resource_types = list(params.get("ResourceTypes") or ["ManagedInstance"])
+    if resource_types != ["ManagedInstance"]:
+        raise ApiError(
+            "InvalidResourceType", "The only supported resource type is ManagedInstance."
+        )
+    matches = _matcher(params.get("Filters") or [], _ITEM_FILTER_KEYS)
+    with fleet.lock:
+        kinds = _scope(fleet, caller).compliance_by_resource().get(resource_ids[0], {})
+        items = [item.to_api() for found in kinds.values() for item in found]
+    rows = [
+        item
+        for item in items
+        if matches({**item, "ExecutionId": item["ExecutionSummary"].get("ExecutionId", "")})
+    ]
+    page, token = _page(rows, params, 10, 50)
+    return _with_token({"ComplianceItems": page}, token)
+
+
+def _timestamp(value: Any) -> datetime:
+    """A timestamp as boto3 sends it over JSON 1.1 (epoch seconds), or ISO-8601."""
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiError("ValidationException", f"Invalid timestamp {value!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def put_compliance_items(fleet: Fleet, caller: Caller, params: Mapping[str, Any]) -> dict[str, Any]:
+    if params.get("ResourceType") != "ManagedInstance":
+        raise ApiError(
+            "InvalidResourceType", "The only supported resource type is ManagedInstance."
+        )
+    resource_id = str(params.get("ResourceId") or "")
+    compliance_type = str(params.get("ComplianceType") or "")
+    if not _COMPLIANCE_TYPE.fullmatch(compliance_type):
+        raise ApiError("ValidationException", f"Invalid ComplianceType {compliance_type!r}")
+    summary = params.get("ExecutionSummary") or {}
+    if "ExecutionTime" not in summary:
+        raise ApiError("ValidationException", "ExecutionSummary.ExecutionTime is required")
+    when = _timestamp(summary["ExecutionTime"])
+    upload = params.get("UploadType") or "COMPLETE"
+    entries = list(params.get("Items") or [])
+    if len(entries) > 10000:
+        raise ApiError("ItemSizeLimitExceededException", "At most 10,000 items per call.")
+    items: list[ComplianceItem] = []
+    for entry in entries:
+        severity, status = entry.get("Severity"), entry.get("Status")
+        if severity not in SEVERITIES or status not in ("COMPLIANT", "NON_COMPLIANT"):
+            raise ApiError("InvalidItemContentException", "Each item needs Severity and Status.")
+        if upload == "PARTIAL" and not entry.get("Id"):
+            raise ApiError("InvalidItemContentException", "PARTIAL uploads need an Id per item.")
+        items.append(
+            ComplianceItem(
+                resource_id=resource_id,
+                compliance_type=compliance_type,
+                item_id=str(entry.get("Id") or ""),
+                title=str(entry.get("Title") or ""),
+                status=status,
+                severity=severity,
+                execution_time=when,
+                execution_id=summary.get("ExecutionId"),
+                execution_type=summary.get("ExecutionType"),
+                details={str(k): str(v) for k, v in (entry.get("Details") or {}).items()},
+            )
+        )
     with fleet.lock:
         scope = _scope(fleet, caller)
-        wanted_status = None
-        for flt in params.get("Filters") or []:
-            if flt["Key"] == "Status":
-                wanted_status = flt["Values"][0]
-        items = []
-        for instance in scope.instances.values():
-            associations = [a for a in scope.associations_of(instance.instance_id) if a.latest]
-            if not associations:
-                continue
-            failed = sum(
-                1 for a in associations if a.latest and instance.instance_id in a.latest.failures
+        if resource_id not in scope.instances:
+            raise ApiError(
+                "InvalidResourceId",
+                "The resource ID is not valid. Verify that you entered the correct ID and try "
+                "again.",
             )
-            status = "NON_COMPLIANT" if failed else "COMPLIANT"
-            if wanted_status and status != wanted_status:
-                continue
-            latest_at = max(a.latest.created_at for a in associations if a.latest)
-            items.append(
-                {
-                    "ComplianceType": "Association",
-                    "ResourceType": "ManagedInstance",
-                    "ResourceId": instance.instance_id,
-                    "Status": status,
-                    "OverallSeverity": "UNSPECIFIED",
-                    "ExecutionSummary": {"ExecutionTime": latest_at},
-                    "CompliantSummary": {"CompliantCount": len(associations) - failed},
-                    "NonCompliantSummary": {"NonCompliantCount": failed},
-                }
-            )
-        page, token = _page(items, params, 50, 50)
-        return _with_token({"ResourceComplianceSummaryItems": page}, token)
+        scope.put_items(
+            resource_id,
+            compliance_type,
+            items,
+            upload_type="PARTIAL" if upload == "PARTIAL" else "COMPLETE",
+        )
+    return {}
+
+
+_COMPLIANCE_TYPE = re.compile(r"([A-Za-z0-9_\-]\w+|Custom:[a-zA-Z0-9_\-]\w+)")
 
 
 def start_associations_once(
@@ -450,7 +600,7 @@ def list_accounts(fleet: Fleet, caller: Caller, params: Mapping[str, Any]) -> di
                 "Arn": f"arn:aws:organizations::{fleet.caller_account}:account/o-ssm3sim0001/{a.account_id}",
                 "Email": f"aws+{a.name}@example.com",
                 "Name": a.name,
-                "Status": a.status,
+                "State": a.state,  # Status was retired on 2026-09-09: State only
                 "JoinedMethod": "CREATED",
                 "JoinedTimestamp": joined,
             }
@@ -517,6 +667,223 @@ def describe_configuration_recorder_status(
     }
 
 
+def describe_configuration_recorders(
+    fleet: Fleet, caller: Caller, params: Mapping[str, Any]
+) -> dict[str, Any]:
+    with fleet.lock:
+        scope = _scope(fleet, caller)
+        recording, types = scope.config_recording, scope.config_resource_types
+    names = list(params.get("ConfigurationRecorderNames") or [])
+    if recording is None or any(name != "default" for name in names):
+        if names:
+            missing = next(name for name in names if recording is None or name != "default")
+            raise ApiError(
+                "NoSuchConfigurationRecorderException",
+                f"Cannot find configuration recorder with the specified name '{missing}'.",
+            )
+        return {"ConfigurationRecorders": []}
+    group: dict[str, Any] = {
+        "allSupported": types is None,
+        "includeGlobalResourceTypes": False,
+        "resourceTypes": [] if types is None else sorted(types),
+        "exclusionByResourceTypes": {"resourceTypes": []},
+        "recordingStrategy": {
+            "useOnly": "ALL_SUPPORTED_RESOURCE_TYPES"
+            if types is None
+            else "INCLUSION_BY_RESOURCE_TYPES"
+        },
+    }
+    return {
+        "ConfigurationRecorders": [
+            {
+                "arn": f"arn:aws:config:{caller.region}:{caller.account_id}:"
+                "configuration-recorder/default/ssm3sim",
+                "name": "default",
+                "roleARN": f"arn:aws:iam::{caller.account_id}:role/aws-service-role/"
+                "config.amazonaws.com/AWSServiceRoleForConfig",
+                "recordingGroup": group,
+                "recordingMode": {"recordingFrequency": "CONTINUOUS", "recordingModeOverrides": []},
+                "recordingScope": "PAID",
+            }
+        ]
+    }
+
+
+# -- Security Hub findings -------------------------------------------------------------------------
+
+_WORKFLOW_STATE = {"NEW": "NEW", "NOTIFIED": "ASSIGNED", "SUPPRESSED": "DEFERRED"}
+_FINDING_FIELDS: dict[str, Callable[[SimFinding], str]] = {
+    "Id": lambda f: f.finding_id,
+    "ProductArn": lambda f: _product_arn(f.region),
+    "AwsAccountId": lambda f: f.account_id,
+    "Region": lambda f: f.region,
+    "GeneratorId": lambda f: "security-control/SSM.3",
+    "Title": lambda f: SSM3_TITLE,
+    "ComplianceSecurityControlId": lambda f: "SSM.3",
+    "ComplianceStatus": lambda f: f.compliance_status,
+    "RecordState": lambda f: f.record_state,
+    "WorkflowStatus": lambda f: f.workflow_status,
+    "WorkflowState": lambda f: _WORKFLOW_STATE.get(f.workflow_status, "RESOLVED"),
+    "ResourceId": lambda f: f.resource_arn,
+    "ResourceType": lambda f: _resource_type(f.resource_arn),
+    "SeverityLabel": lambda f: "LOW",
+    "ProductName": lambda f: "Security Hub",
+    "CompanyName": lambda f: "AWS",
+}
+
+
+def _product_arn(region: str) -> str:
+    return f"arn:aws:securityhub:{region}::product/aws/securityhub"
+
+
+def _resource_type(arn: str) -> str:
+    return "AwsEc2Instance" if ":ec2:" in arn else "Other"
+
+
+def _iso(value: datetime) -> str:
+    return (
+        value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    )
+
+
+def _finding_filter(filters: Mapping[str, Any]) -> Callable[[SimFinding], bool]:
+    """StringFilters: EQUALS and PREFIX values of one key ORed, NOT_EQUALS and
+    PREFIX_NOT_EQUALS ANDed with them; keys ANDed."""
+    checks: list[tuple[Callable[[SimFinding], str], list[str], list[str], list[str], list[str]]]
+    checks = []
+    for key, entries in filters.items():
+        if not entries:
+            continue
+        getter = _FINDING_FIELDS.get(key)
+        if getter is None:
+            raise ApiError("InvalidInputException", f"The simulator does not filter on {key}.")
+        by: dict[str, list[str]] = {}
+        for entry in entries:
+            comparison = str(entry.get("Comparison") or "")
+            if comparison not in {"EQUALS", "PREFIX", "NOT_EQUALS", "PREFIX_NOT_EQUALS"}:
+                raise ApiError(
+                    "InvalidInputException",
+                    f"The simulator does not support Comparison {comparison!r} ({key}).",
+                )
+            by.setdefault(comparison, []).append(str(entry.get("Value", "")))
+        checks.append(
+            (
+                getter,
+                by.get("EQUALS", []),
+                by.get("PREFIX", []),
+                by.get("NOT_EQUALS", []),
+                by.get("PREFIX_NOT_EQUALS", []),
+            )
+        )
+
+    def matches(finding: SimFinding) -> bool:
+        for getter, equals, prefixes, not_equals, not_prefixes in checks:
+            value = getter(finding)
+            if (equals or prefixes) and not (
+                value in equals or any(value.startswith(p) for p in prefixes)
+            ):
+                return False
+            if value in not_equals or any(value.startswith(p) for p in not_prefixes):
+                return False
+        return True
+
+    return matches
+
+
+def _finding(finding: SimFinding) -> dict[str, Any]:
+    region, account = finding.region, finding.account_id
+    passed = finding.compliance_status == "PASSED"
+    types = ["Software and Configuration Checks/Industry and Regulatory Standards"]
+    item: dict[str, Any] = {
+        "SchemaVersion": "2018-10-08",
+        "Id": finding.finding_id,
+        "ProductArn": _product_arn(region),
+        "ProductName": "Security Hub",
+        "CompanyName": "AWS",
+        "Region": region,
+        "GeneratorId": "security-control/SSM.3",
+        "AwsAccountId": account,
+        "Types": types,
+        "FirstObservedAt": _iso(finding.created_at),
+        "LastObservedAt": _iso(finding.last_observed_at),
+        "CreatedAt": _iso(finding.created_at),
+        "UpdatedAt": _iso(finding.updated_at),
+        "Severity": {"Label": "LOW", "Normalized": 1, "Original": "LOW"},
+        "Title": SSM3_TITLE,
+        "Description": "This control checks whether the compliance status of the AWS Systems "
+        "Manager association compliance is COMPLIANT or NON_COMPLIANT after the association is "
+        "run on an instance. The control fails if the association compliance status is "
+        "NON_COMPLIANT.",
+        "Remediation": {
+            "Recommendation": {
+                "Text": "For information on how to correct this issue, consult the AWS Security "
+                "Hub controls documentation.",
+                "Url": "https://docs.aws.amazon.com/console/securityhub/SSM.3/remediation",
+            }
+        },
+        "ProductFields": {
+            "RelatedAWSResources:0/name": "securityhub-ec2-managedinstance-association-"
+            "compliance-status-check-ssm3sim",
+            "RelatedAWSResources:0/type": "AWS::Config::ConfigRule",
+            "aws/securityhub/ProductName": "Security Hub",
+            "aws/securityhub/CompanyName": "AWS",
+            "aws/securityhub/FindingId": finding.finding_id,
+        },
+        "Resources": [
+            {
+                "Type": _resource_type(finding.resource_arn),
+                "Id": finding.resource_arn,
+                "Partition": "aws",
+                "Region": region,
+            }
+        ],
+        "Compliance": {
+            "Status": finding.compliance_status,
+            "SecurityControlId": "SSM.3",
+            "AssociatedStandards": [{"StandardsId": _FSBP}],
+        },
+        "WorkflowState": _WORKFLOW_STATE.get(finding.workflow_status, "RESOLVED"),
+        "Workflow": {"Status": finding.workflow_status},
+        "RecordState": finding.record_state,
+        "FindingProviderFields": {"Severity": {"Label": "LOW", "Original": "LOW"}, "Types": types},
+        "ProcessedAt": _iso(finding.updated_at),
+    }
+    if passed:
+        item["Severity"] = {"Label": "INFORMATIONAL", "Normalized": 0, "Original": "LOW"}
+    if finding.note:
+        item["Note"] = dict(finding.note)
+    return item
+
+
+def get_findings(fleet: Fleet, caller: Caller, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Security Hub's SSM.3 findings as the caller may see them: the administrator (the fleet's
+    caller account) sees every account, and in the aggregation home region every region; any
+    other account sees its own."""
+    if params.get("SortCriteria"):
+        raise ApiError("InvalidInputException", "The simulator does not sort findings.")
+    matches = _finding_filter(params.get("Filters") or {})
+    with fleet.lock:
+        if _scope(fleet, caller).ssm3_control is None:
+            raise ApiError(
+                "InvalidAccessException",
+                f"Account {caller.account_id} is not subscribed to AWS Security Hub",
+                401,
+            )
+        if not fleet.findings_frozen:
+            fleet.refresh_findings()
+        every_region = caller.region == fleet.securityhub_home
+        administrator = caller.account_id == fleet.caller_account
+        visible = [
+            f
+            for f in fleet.findings.values()
+            if (administrator or f.account_id == caller.account_id)
+            and (every_region or f.region == caller.region)
+            and matches(f)
+        ]
+        page, token = _page(visible, params, 100, 100)
+        return _with_token({"Findings": [_finding(f) for f in page]}, token)
+
+
 HANDLERS: dict[tuple[str, str], Handler] = {
     ("ssm", "ListAssociations"): list_associations,
     ("ssm", "DescribeAssociation"): describe_association,
@@ -526,10 +893,14 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("ssm", "DescribeInstanceInformation"): describe_instance_information,
     ("ssm", "GetCommandInvocation"): get_command_invocation,
     ("ssm", "ListResourceComplianceSummaries"): list_resource_compliance_summaries,
+    ("ssm", "ListComplianceItems"): list_compliance_items,
+    ("ssm", "PutComplianceItems"): put_compliance_items,
     ("ssm", "StartAssociationsOnce"): start_associations_once,
     ("sts", "GetCallerIdentity"): get_caller_identity,
     ("sts", "AssumeRole"): assume_role,
     ("organizations", "ListAccounts"): list_accounts,
     ("securityhub", "ListStandardsControlAssociations"): list_standards_control_associations,
     ("config", "DescribeConfigurationRecorderStatus"): describe_configuration_recorder_status,
+    ("config", "DescribeConfigurationRecorders"): describe_configuration_recorders,
+    ("securityhub", "GetFindings"): get_findings,
 }
