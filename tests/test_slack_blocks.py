@@ -141,7 +141,7 @@ def test_modal_confirmation_help_and_audit_fit(store: Store) -> None:
     assert check_view(modal.to_dict()) == []
     assert kit.AckContext.loads(modal.private_metadata) == kit.AckContext(key, "C0DIGEST01", "1.2")
     assert kit.AckContext.loads("{not json") is None
-    assert_inert(accepted(kit.rerun_confirmation(item, manual=True)))
+    assert_inert(accepted(kit.rerun_confirmation(item, rerun_can_fix=False)))
     assert_inert(accepted(kit.help_message("`<!channel>` is not a command " * 50)))
     entries = [
         AuditEntry(
