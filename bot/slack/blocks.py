@@ -667,15 +667,21 @@ def instance_blocks(
 
 
 def compliance_item_line(
-    entry: ComplianceItem, names: Mapping[str, str] | None = None, zone: ZoneInfo | None = None
+    entry: ComplianceItem,
+    names: Mapping[str, str] | None = None,
+    zone: ZoneInfo | None = None,
+    *,
+    own: str | None = None,
 ) -> str:
-    """'`name` (`id`) *NON_COMPLIANT* · title · date': one Association item (mrkdwn)."""
+    """'`name` (`id`) *NON_COMPLIANT* · title · date': one Association item, whose ID is the
+    association that reported it (`own`: shown as 'this association') (mrkdwn)."""
     name = (names or {}).get(entry.association_id)
-    who = (
-        f"{inert(name, 60)} ({inert(entry.association_id, 40)})"
-        if name and name != entry.association_id
-        else f"association {inert(entry.association_id, 40)}"
-    )
+    if entry.association_id == own:
+        who = "this association"
+    elif name and name != entry.association_id:
+        who = f"{inert(name, 60)} ({inert(entry.association_id, 40)})"
+    else:
+        who = f"association {inert(entry.association_id, 40)}"
     line = f"{who} *{escape(entry.status)}*"
     if entry.title:
         line += f" · {inert(entry.title, 80)}"
@@ -794,10 +800,12 @@ def _compliance_text(history: History, zone: ZoneInfo | None) -> str:
         f"*What SSM.3 sees*: {plural(history.noncompliant_count, 'instance')} NON_COMPLIANT"
         + (f", first {shown} shown" if shown < history.noncompliant_count else "")
     ]
-    names = {history.key.association_id: "this association"}
+    own = history.key.association_id
     for entry in history.compliance:
         lines.append(f"{inert(entry.instance_id, 40)}:")
-        lines += ["• " + compliance_item_line(i, names, zone) for i in entry.items[:ITEMS_SHOWN]]
+        lines += [
+            "• " + compliance_item_line(i, zone=zone, own=own) for i in entry.items[:ITEMS_SHOWN]
+        ]
         if entry.error:
             lines.append(f"• could not read its items: {inert(entry.error, 200)}")
         elif not entry.items:

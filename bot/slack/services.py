@@ -108,9 +108,10 @@ class Services:
         timer = threading.Timer(delay_s, run)
         timer.name = name
         timer.daemon = True
+        # Started under the lock: `close` must never find (and join) a timer not yet started.
         with self._timers_lock:
             self._timers.append(timer)
-        timer.start()
+            timer.start()
 
     def close(self, timeout_s: float = 10.0) -> None:
         """Cancel pending timers and wait for any already running, so none outlives the store
