@@ -340,7 +340,9 @@ def cmd_history(args: argparse.Namespace) -> int:
     settings = _settings()
     _check_scope_options(args.account, args.region)
     store = _existing_store(settings)
-    known = [t.key for t in store.find(args.association_id)] if store is not None else []
+    found = store.find(args.association_id) if store is not None else []
+    stored = {t.key: t.association for t in found}
+    known = [t.key for t in found]
     if args.account:
         known = [k for k in known if k.account_id == args.account]
     if args.region:
@@ -358,7 +360,9 @@ def cmd_history(args: argparse.Namespace) -> int:
     access = AwsAccess.from_settings(settings)
     for key in known:
         try:
-            history = fetch_history(access.ssm(Scope(key.account_id, key.region)), key)
+            history = fetch_history(
+                access.ssm(Scope(key.account_id, key.region)), key, stored=stored.get(key)
+            )
         except (ClientError, BotoCoreError) as exc:
             say(f"{key.account_id}/{key.region}: {describe_error(exc)}")
             return EXIT_NO_SCOPE

@@ -185,7 +185,9 @@ def test_history_command_and_button(make_harness: Harness, fake_slack: FakeSlack
     shown = body_text(answer["blocks"])
     assert answer["response_type"] == "ephemeral"
     assert answer["blocks"][0]["text"]["text"] == f"History: {item.association.display_name}"
-    assert ":warning: *SyncCompliance is MANUAL*" in shown
+    # The stored failure read again with SyncCompliance MANUAL: a re-run will not fix it.
+    assert ":warning: *reported NON_COMPLIANT (SyncCompliance MANUAL)*" in shown
+    assert "A re-run will not fix it" in shown
     assert "*Recent executions*" in shown
     assert "*Failed targets of the run at" in shown
     assert item.association.failed_targets[0].instance_id in shown
@@ -315,12 +317,17 @@ def test_rerun_command_asks_first(make_harness: Harness, fake_slack: FakeSlack, 
     assert sim.fleet.call_count("StartAssociationsOnce") == 1
 
 
+def healthy(h: SlackHarness) -> TrackedAssociation:
+    return next(t for t in h.services.store.tracked() if not t.association.failing)
+
+
 @pytest.mark.parametrize("sync", ["MANUAL", "AUTO"])
-def test_rerun_confirmation_warns_when_sync_compliance_is_manual(
+def test_rerun_confirmation_of_an_association_not_failing_asks_aws_for_sync_compliance(
     make_harness: Harness, fake_slack: FakeSlack, sim: Sim, sync: str
 ) -> None:
+    """The store keeps SyncCompliance for failing associations only: for another, AWS says."""
     h = make_harness()
-    item = failing(h)
+    item = healthy(h)
     _, simulated = sim.fleet.find_association(item.key.association_id)
     simulated.sync_compliance = sync
     typed = h.command(f"rerun {item.key.association_id}", user=OPERATOR)
@@ -330,11 +337,25 @@ def test_rerun_confirmation_warns_when_sync_compliance_is_manual(
     assert sim.fleet.call_count("StartAssociationsOnce") == 0
 
 
-def test_rerun_confirmation_still_asks_when_aws_cannot_say(
+def test_rerun_confirmation_of_a_failing_association_goes_by_the_stored_kind(
     make_harness: Harness, fake_slack: FakeSlack, sim: Sim
 ) -> None:
     h = make_harness()
     item = failing(h)
+    assert item.association.failure_kind == "execution"
+    described = sim.fleet.call_count("DescribeAssociation")
+    typed = h.command(f"rerun {item.key.association_id}", user=OPERATOR)
+    [answer] = wait_response(fake_slack, typed.response_url)
+    assert "will not" not in body_text(answer["blocks"])
+    assert answer["blocks"][-1]["elements"][0]["text"]["text"] == "Re-run now"
+    assert sim.fleet.call_count("DescribeAssociation") == described
+
+
+def test_rerun_confirmation_still_asks_when_aws_cannot_say(
+    make_harness: Harness, fake_slack: FakeSlack, sim: Sim
+) -> None:
+    h = make_harness()
+    item = healthy(h)
     sim.fleet.inject(Fault("AccessDeniedException", "no", operation="DescribeAssociation"))
     typed = h.command(f"rerun {item.key.association_id}", user=OPERATOR)
     [answer] = wait_response(fake_slack, typed.response_url)

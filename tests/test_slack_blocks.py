@@ -4,6 +4,7 @@ and AWS-supplied text inert in every mrkdwn string."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,10 +13,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.aws.history import History, TargetDetail
-from bot.causes import likely_cause
+from bot.aws.history import History, InstanceItems, TargetDetail
+from bot.causes import ORPHAN_REMEDY, likely_cause
 from bot.digest import build_digest
-from bot.models import AssociationKey, Execution, Scope, ScopeResult
+from bot.models import (
+    AssociationKey,
+    ComplianceItem,
+    Execution,
+    InstanceKey,
+    Orphan,
+    Scope,
+    ScopeResult,
+    SecurityHubCheck,
+)
+from bot.render.text import render_history
 from bot.slack import blocks as kit
 from bot.store import AuditEntry, Store
 from tests.fakes.block_kit import check_message, check_view, texts
@@ -141,7 +152,7 @@ def test_modal_confirmation_help_and_audit_fit(store: Store) -> None:
     assert check_view(modal.to_dict()) == []
     assert kit.AckContext.loads(modal.private_metadata) == kit.AckContext(key, "C0DIGEST01", "1.2")
     assert kit.AckContext.loads("{not json") is None
-    assert_inert(accepted(kit.rerun_confirmation(item, manual=True)))
+    assert_inert(accepted(kit.rerun_confirmation(item, rerun_can_fix=False)))
     assert_inert(accepted(kit.help_message("`<!channel>` is not a command " * 50)))
     entries = [
         AuditEntry(
@@ -194,3 +205,104 @@ def test_the_ack_form_date_is_in_the_configured_zone() -> None:
     # today, so the form offers the next preset up instead of a date.
     assert kit.ack_expiry(timedelta(hours=15), NOW, ZoneInfo("UTC")) == ("7d", date(2026, 11, 29))
     assert kit.ack_expiry(timedelta(hours=15), NOW, ZoneInfo("America/Los_Angeles")) == ("1d", None)
+
+
+def orphan_estate(store: Store, orphans: int, text: str) -> None:
+    """A swept scope with failing associations, `orphans` orphaned items and a hostile title."""
+    store_estate(store, failing=25, now=NOW)
+    last = store.last_sweep()
+    assert last is not None
+    found = tuple(
+        Orphan("333333333333", "eu-west-1", f"{n:08x}-dead-4000-8000-{n:012x}", f"i-{n:017x}", text)
+        for n in range(orphans)
+    )
+    store.save_scope(
+        last.sweep_id,
+        ScopeResult(Scope("333333333333", "eu-west-1"), True, None, (), NOW, 0.1, orphans=found),
+        NOW,
+    )
+
+
+@settings(max_examples=20, deadline=None)
+@given(text=nasty, orphans=st.integers(0, 300), error=st.none() | nasty)
+def test_digest_with_orphans_and_security_hub_stays_valid_and_inert(
+    text: str, orphans: int, error: str | None
+) -> None:
+    store = Store(":memory:")
+    orphan_estate(store, orphans, text)
+    last = store.last_sweep()
+    assert last is not None
+    hostile = tuple(InstanceKey("111111111111", "eu-west-1", text or "i-1") for _ in range(5))
+    store.save_security_hub_check(
+        last.sweep_id,
+        SecurityHubCheck("eu-west-1", NOW, 7, 2, hostile, hostile[:2], error=error),
+    )
+    digest = build_digest(store, NOW)
+    blocks = accepted(kit.digest_message(digest))
+    assert_inert(blocks)
+    body = "\n".join(t for _, t in texts(blocks))
+    assert ("*Orphaned compliance items" in body) is (orphans > 0)
+    assert body.count(ORPHAN_REMEDY) == (1 if orphans else 0)
+    assert ("Security Hub" in body) is True
+    store.close()
+
+
+@pytest.mark.parametrize(
+    ("unexplained", "sweep_only", "error", "expected"),
+    [
+        (2, 0, None, "Security Hub fails *2* instances the sweep finds compliant"),
+        (0, 1, None, "The sweep finds *1* instance NON_COMPLIANT that Security Hub passes"),
+        (1, 3, None, "; the sweep finds *3* instances NON_COMPLIANT that Security Hub passes"),
+        (0, 0, "AccessDenied", "Security Hub (eu-west-1) could not be read: `AccessDenied`"),
+    ],
+)
+def test_security_hub_line(
+    unexplained: int, sweep_only: int, error: str | None, expected: str
+) -> None:
+    keys = tuple(InstanceKey("111111111111", "eu-west-1", f"i-{n:017x}") for n in range(5))
+    check = SecurityHubCheck(
+        "eu-west-1", NOW, unexplained=keys[:unexplained], sweep_only=keys[:sweep_only], error=error
+    )
+    assert expected in kit.security_hub_line(check)
+
+
+def reported_history(text: str, instances: int) -> History:
+    compliance = tuple(
+        InstanceItems(
+            f"i-{n:017x}",
+            tuple(
+                ComplianceItem(f"i-{n:017x}", aid, status, title=text, execution_time=NOW)
+                for aid, status in ((KEY.association_id, "NON_COMPLIANT"), (text, "COMPLIANT"))
+            ),
+            error=text if n % 2 else None,
+        )
+        for n in range(instances)
+    )
+    return replace(
+        history(0, text),
+        failed_execution=None,
+        failure_kind="reported",
+        kind="reported NON_COMPLIANT (SyncCompliance MANUAL)",
+        remedy="A re-run will not fix it: " + text,
+        noncompliant_count=instances * 4,
+        compliance=compliance,
+    )
+
+
+@settings(max_examples=25, deadline=None)
+@given(text=nasty, instances=st.integers(0, 5))
+def test_history_of_a_reported_failure_stays_valid_and_inert(text: str, instances: int) -> None:
+    blocks = accepted(kit.history_message(reported_history(text, instances), now=NOW))
+    assert_inert(blocks)
+    body = "\n".join(t for _, t in texts(blocks))
+    assert ":warning: *reported NON_COMPLIANT (SyncCompliance MANUAL)*: A re-run will not" in body
+    assert ("*What SSM.3 sees*" in body) is (instances > 0)
+
+
+def test_terminal_history_of_a_reported_failure() -> None:
+    out = render_history(reported_history("missing patches", 2), NOW)
+    assert "Note: reported NON_COMPLIANT (SyncCompliance MANUAL) - A re-run will not fix it" in out
+    assert "WHAT SSM.3 SEES (8 instances NON_COMPLIANT, first 2 shown)" in out
+    assert "NON_COMPLIANT  this association  missing patches" in out
+    assert "could not read its items: missing patches" in out
+    assert "No failed or timed-out execution among the recent ones." in out

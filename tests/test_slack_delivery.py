@@ -61,7 +61,7 @@ def test_digest_of_any_size_is_accepted_by_slack(
         assert fake_slack.files == {}
         return
     assert f"*{failing}* failing" in body
-    shown = body.count("instances failed")
+    shown = body.count("targets failed")
     assert 1 <= shown <= 20
     if shown < failing:
         assert f"…and *{failing - shown}* more failing" in body

@@ -1,22 +1,31 @@
-"""On-demand detail for one association: recent executions, failed targets with their error,
-the step's stderr, the agent's health and a likely cause. Used by `history` (CLI and Slack)."""
+"""On-demand detail for one association: recent executions, unsuccessful (failed or timed-out)
+targets with their error, the step's stderr, the agent's health and a likely cause, and what
+SSM.3 sees on a few of its NON_COMPLIANT instances. Used by `history` (CLI and Slack)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from bot.aws.reader import PAGE, parse_resource_counts
-from bot.causes import LikelyCause, likely_cause
+from bot.aws.reader import PAGE, describe_error, parse_resource_counts
+from bot.causes import LikelyCause, kind_label, likely_cause, remedy
 from bot.clock import aware
-from bot.models import AssociationKey, Execution
+from bot.models import (
+    UNSUCCESSFUL,
+    Association,
+    AssociationKey,
+    ComplianceItem,
+    Execution,
+    FailureKind,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
 
 STDERR_LIMIT = 1500
+COMPLIANCE_SHOWN = 5  # instances whose Association items are read (one call each)
 
 
 @dataclass(frozen=True)
@@ -40,6 +49,16 @@ class TargetDetail:
 
 
 @dataclass(frozen=True)
+class InstanceItems:
+    """One NON_COMPLIANT instance's Association compliance items: what SSM.3 reads for it
+    (`error`: they could not be read)."""
+
+    instance_id: str
+    items: tuple[ComplianceItem, ...] = ()
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class History:
     key: AssociationKey
     association_name: str | None
@@ -49,17 +68,31 @@ class History:
     failed_execution: Execution | None
     failed_count: int
     targets: tuple[TargetDetail, ...]
+    # How it fails SSM.3, from the stored association (None: not stored, or not failing).
+    failure_kind: FailureKind | None = None
+    kind: str | None = None  # causes.kind_label
+    remedy: str | None = None  # causes.remedy: what would make SSM.3 pass
+    noncompliant_count: int = 0
+    compliance: tuple[InstanceItems, ...] = ()  # the first few NON_COMPLIANT instances
 
     @property
     def rerun_can_fix(self) -> bool:
-        """A MANUAL association reports compliance only through PutComplianceItems."""
-        return self.sync_compliance != "MANUAL"
+        """Not for a `reported` failure, nor for a MANUAL association, which reports its
+        compliance only through PutComplianceItems."""
+        return self.failure_kind != "reported" and self.sync_compliance != "MANUAL"
 
 
 def fetch_history(
-    ssm: SSMClient, key: AssociationKey, *, executions: int = 10, detail_cap: int = 10
+    ssm: SSMClient,
+    key: AssociationKey,
+    *,
+    executions: int = 10,
+    detail_cap: int = 10,
+    stored: Association | None = None,
 ) -> History:
-    """Read the association's recent runs and explain the latest failed one."""
+    """Read the association's recent runs and explain the latest unsuccessful one; with the
+    `stored` association, also how it fails SSM.3 and the Association compliance items of its
+    first few NON_COMPLIANT instances (ListComplianceItems takes one resource ID a call)."""
     description = ssm.describe_association(AssociationId=key.association_id)[
         "AssociationDescription"
     ]
@@ -75,32 +108,84 @@ def fetch_history(
             AssociationId=key.association_id, MaxResults=executions
         ).get("AssociationExecutions", [])
     ]
-    failed = next((run for run in runs if run.status == "Failed"), None)
+    failed = next((run for run in runs if _unsuccessful(run)), None)
     targets: list[dict[str, Any]] = []
     if failed is not None:
+        # Each unsuccessful status the run reports, queried on its own (the filter takes one).
+        statuses = [s for s in UNSUCCESSFUL if failed.counts.get(s)] or list(UNSUCCESSFUL)
         paginator = ssm.get_paginator("describe_association_execution_targets")
-        for page in paginator.paginate(
-            AssociationId=key.association_id,
-            ExecutionId=failed.execution_id,
-            Filters=[{"Key": "Status", "Value": "Failed"}],
-            PaginationConfig={"PageSize": PAGE},
-        ):
-            targets.extend(dict(t) for t in page.get("AssociationExecutionTargets", []))
+        for status in statuses:
+            for page in paginator.paginate(
+                AssociationId=key.association_id,
+                ExecutionId=failed.execution_id,
+                Filters=[{"Key": "Status", "Value": status}],
+                PaginationConfig={"PageSize": PAGE},
+            ):
+                targets.extend(dict(t) for t in page.get("AssociationExecutionTargets", []))
     shown = targets[:detail_cap]
     agents = _agents(ssm, [t["ResourceId"] for t in shown])
     details = tuple(
         _detail(ssm, key, target, agents.get(target["ResourceId"], {})) for target in shown
     )
+    sync = description.get("SyncCompliance")
+    judged = None
+    if stored is not None and stored.failing:
+        fresh = sync if sync in {"AUTO", "MANUAL"} else stored.sync_compliance
+        judged = replace(stored, sync_compliance=fresh)
+    noncompliant = judged.noncompliant_instances if judged else ()
     return History(
         key=key,
         association_name=description.get("AssociationName"),
         document_name=description.get("Name"),
-        sync_compliance=description.get("SyncCompliance"),
+        sync_compliance=sync,
         executions=tuple(runs),
         failed_execution=failed,
         failed_count=len(targets),
         targets=details,
+        failure_kind=judged.failure_kind if judged else None,
+        kind=kind_label(judged) if judged else None,
+        remedy=remedy(judged) if judged else None,
+        noncompliant_count=len(noncompliant),
+        compliance=tuple(
+            compliance_items(ssm, instance_id) for instance_id in noncompliant[:COMPLIANCE_SHOWN]
+        ),
     )
+
+
+def _unsuccessful(run: Execution) -> bool:
+    return run.status in UNSUCCESSFUL or any(run.counts.get(s) for s in UNSUCCESSFUL)
+
+
+def compliance_items(ssm: SSMClient, instance_id: str) -> InstanceItems:
+    """One instance's Association compliance items, as SSM.3 reads them (one call a page)."""
+    found: list[ComplianceItem] = []
+    try:
+        paginator = ssm.get_paginator("list_compliance_items")
+        for page in paginator.paginate(
+            ResourceIds=[instance_id],
+            ResourceTypes=["ManagedInstance"],
+            Filters=[{"Key": "ComplianceType", "Values": ["Association"], "Type": "EQUAL"}],
+            PaginationConfig={"PageSize": PAGE},
+        ):
+            for item in page.get("ComplianceItems", []):
+                details: dict[str, Any] = dict(item.get("Details") or {})
+                summary: dict[str, Any] = dict(item.get("ExecutionSummary") or {})
+                found.append(
+                    ComplianceItem(
+                        instance_id=instance_id,
+                        association_id=str(item.get("Id") or ""),
+                        status=str(item.get("Status") or "?"),
+                        title=item.get("Title") or None,
+                        severity=item.get("Severity"),
+                        execution_time=aware(summary.get("ExecutionTime")),
+                        document_name=details.get("DocumentName"),
+                    )
+                )
+    except (ClientError, BotoCoreError) as exc:
+        return InstanceItems(instance_id, tuple(found), describe_error(exc))
+    # NON_COMPLIANT first: those are what fail SSM.3.
+    found.sort(key=lambda i: (not i.noncompliant, i.association_id))
+    return InstanceItems(instance_id, tuple(found))
 
 
 def _agents(ssm: SSMClient, instance_ids: list[str]) -> dict[str, dict[str, Any]]:

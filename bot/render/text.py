@@ -245,11 +245,35 @@ def render_history(history: History, now: datetime) -> str:
     lines = [
         f"{name} ({history.document_name}) · {key.account_id} {key.region} · {key.association_id}",
     ]
-    if not history.rerun_can_fix:
+    if history.failure_kind == "reported" and history.remedy:
+        lines.append(f"Note: {history.kind or 'reported'} - {history.remedy}")
+    elif not history.rerun_can_fix:
         lines.append(
             "Note: SyncCompliance is MANUAL - compliance comes from PutComplianceItems, "
             "so a re-run cannot fix it."
         )
+    if history.compliance:
+        shown = len(history.compliance)
+        more = f", first {shown} shown" if shown < history.noncompliant_count else ""
+        lines += [
+            "",
+            f"WHAT SSM.3 SEES ({history.noncompliant_count} instances NON_COMPLIANT{more})",
+        ]
+        for entry in history.compliance:
+            lines.append(f"  {entry.instance_id}")
+            for item in entry.items:
+                who = (
+                    "this association"
+                    if item.association_id == key.association_id
+                    else f"association {item.association_id}"
+                )
+                when = f"  {iso(item.execution_time)}" if item.execution_time else ""
+                title = f"  {clip(item.title, 60)}" if item.title else ""
+                lines.append(f"    {item.status}  {who}{title}{when}")
+            if entry.error:
+                lines.append(f"    could not read its items: {clip(entry.error, 160)}")
+            elif not entry.items:
+                lines.append("    no Association item reported")
     lines += ["", "RECENT EXECUTIONS"]
     rows = [
         [
@@ -265,13 +289,14 @@ def render_history(history: History, now: datetime) -> str:
         table(("WHEN", "", "STATUS", "TARGETS", "EXECUTION"), rows) if rows else ["  none recorded"]
     )
     if history.failed_execution is None:
-        lines += ["", "No failed execution among the recent ones."]
+        lines += ["", "No failed or timed-out execution among the recent ones."]
         return "\n".join(lines) + "\n"
     shown = len(history.targets)
     lines += [
         "",
         f"FAILED TARGETS of {history.failed_execution.execution_id} "
-        f"({history.failed_count} failed{f', first {shown} shown' if shown < history.failed_count else ''})",
+        f"({history.failed_count} failed or timed out"
+        f"{f', first {shown} shown' if shown < history.failed_count else ''})",
     ]
     for target in history.targets:
         lines.append(

@@ -45,10 +45,20 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.aws.history import History, TargetDetail
+from bot.causes import ORPHAN_REMEDY, kind_label, remedy
 from bot.clock import humanize
 from bot.digest import Digest, DigestTotals, top_error
 from bot.ledger import SnapshotItem
-from bot.models import AssociationKey, ScopeStatus, TrackedAssociation
+from bot.models import (
+    AssociationKey,
+    ComplianceItem,
+    InstanceCompliance,
+    Orphan,
+    Scope,
+    ScopeStatus,
+    SecurityHubCheck,
+    TrackedAssociation,
+)
 from bot.slack.parsing import DEFAULT_ACK, MAX_REASON, parse_duration
 from bot.strings import clip
 
@@ -192,17 +202,20 @@ def digest_message(
     buttons: bool = True,
     zone: ZoneInfo | None = None,
     shown: int = DIGEST_SHOWN,
+    intro: Sequence[Block] = (),
 ) -> SlackMessage:
     """The channel digest (and the `status` reply): counts, the failing associations with their
-    buttons, the acknowledged ones compactly, the scopes not swept."""
+    buttons, the acknowledged ones compactly, orphaned items, the scopes not swept, and where
+    Security Hub disagrees. `intro` (blocks the caller built safely) goes under the counts."""
     t = digest.totals
     reruns = reruns or {}
     unacked = t.failing - t.acknowledged
-    headline = (
-        f"{title}: {plural(unacked, 'failing association')}"
-        if t.failing or t.scopes_failed
-        else f"{title}: all {plural(t.associations, 'association')} compliant"
-    )
+    if t.failing or t.scopes_failed:
+        headline = f"{title}: {plural(unacked, 'failing association')}"
+    elif digest.orphans:
+        headline = f"{title}: {plural(len(digest.orphans), 'orphaned compliance item')}"
+    else:
+        headline = f"{title}: all {plural(t.associations, 'association')} compliant"
     fallback = (
         f"{headline} ({t.acknowledged} acknowledged), {plural(t.noncompliant_instances, 'instance')} "
         f"non-compliant, {plural(t.scopes_failed, 'account-region')} not swept."
@@ -211,10 +224,15 @@ def digest_message(
         HeaderBlock(text=plain(headline, HEADER_CHARS)),
         SectionBlock(text=md(_counts_line(t, digest, zone))),
     ]
+    if digest.security_hub_disagrees and digest.security_hub is not None:
+        head.append(ContextBlock(elements=[md(security_hub_line(digest.security_hub))]))
+    head.extend(intro)
     budget = _Budget()
     budget.add(head)
 
     tail: list[Block] = []
+    if digest.orphans:
+        tail += [DividerBlock(), orphans_section(digest.orphans)]
     acked_hidden = 0
     if digest.acknowledged:
         section, acked_hidden = _acknowledged_section(digest.acknowledged, zone)
@@ -272,7 +290,7 @@ def digest_message(
 def _counts_line(t: DigestTotals, digest: Digest, zone: ZoneInfo | None) -> str:
     line = (
         f"*{t.failing - t.acknowledged}* failing · *{t.acknowledged}* acknowledged · "
-        f"*{t.noncompliant_instances}* instances affected · "
+        f"*{t.noncompliant_instances}* instances non-compliant · "
         f"*{t.scopes_failed}* account-regions not swept"
     )
     last = digest.last_sweep
@@ -295,19 +313,73 @@ def _counts_line(t: DigestTotals, digest: Digest, zone: ZoneInfo | None) -> str:
 
 
 def association_line(item: TrackedAssociation, now: datetime, badge: str = "") -> str:
-    """Name, document, where, how many instances, for how long, the top error (mrkdwn)."""
+    """Name, document, where, how it fails SSM.3 and on how many instances, for how long, the
+    top error; for a failure a re-run will not fix, what would (mrkdwn)."""
     a = item.association
     since = humanize(now - item.failing_since) if item.failing_since else "?"
-    failed = a.failed_target_count or len(a.failed_targets)
+    where = (
+        f"{escape(a.account_id)} · {escape(a.region)} · {escape(kind_label(a))} · "
+        f"*{len(a.noncompliant_instances)}* "
+        f"{'instance' if len(a.noncompliant_instances) == 1 else 'instances'} non-compliant"
+    )
+    if a.failure_kind != "reported" or a.run_failed:
+        failed = a.failed_target_count or len(a.failed_targets)
+        where += f" · *{failed}/{a.total_targets}* targets failed"
     lines = [
         f"{badge}*{inert(a.display_name, 80)}* · {inert(a.document_name, 60)}",
-        f"{escape(a.account_id)} · {escape(a.region)} · *{failed}/{a.total_targets}* instances failed"
-        f" · failing for *{since}*",
+        f"{where} · failing for *{since}*",
     ]
     error = top_error(a.failed_targets)
     if error:
         lines.append(f"Top error: {inert(error, 200)}")
+    if a.failure_kind == "reported":
+        lines.append(f":warning: {escape(remedy(a))}")
     return "\n".join(lines)
+
+
+def security_hub_line(check: SecurityHubCheck) -> str:
+    """Where Security Hub's SSM.3 findings and the sweep disagree, in one line (mrkdwn)."""
+    region = escape(check.region)
+    if check.error is not None:
+        return (
+            f":grey_question: Security Hub ({region}) could not be read: {inert(check.error, 200)}"
+        )
+    parts = []
+    if check.unexplained:
+        parts.append(
+            f"Security Hub fails *{len(check.unexplained)}* "
+            f"{'instance' if len(check.unexplained) == 1 else 'instances'} the sweep finds "
+            f"compliant{_few(check.unexplained)} (Config lag, or Config not recording "
+            "AWS::SSM::AssociationCompliance)"
+        )
+    if check.sweep_only:
+        parts.append(
+            f"the sweep finds *{len(check.sweep_only)}* "
+            f"{'instance' if len(check.sweep_only) == 1 else 'instances'} NON_COMPLIANT that "
+            f"Security Hub passes{_few(check.sweep_only)} (Config lag)"
+        )
+    text = "; ".join(parts) or "Security Hub agrees with the sweep"
+    return f":shield: {text[0].upper()}{text[1:]}."
+
+
+def _few(keys: Sequence[Any], limit: int = 3) -> str:
+    shown = ", ".join(inert(k.instance_id, 30) for k in keys[:limit])
+    more = f" and {len(keys) - limit} more" if len(keys) > limit else ""
+    return f": {shown}{more}" if shown else ""
+
+
+def orphans_section(orphans: Sequence[Orphan], limit: int = 10) -> SectionBlock:
+    """NON_COMPLIANT items whose association is gone: where, and the one thing that clears them."""
+    lines = [f"*Orphaned compliance items ({len(orphans)})*"]
+    for o in orphans[:limit]:
+        lines.append(
+            f"• {inert(o.instance_id, 30)} · {escape(o.account_id)} · {escape(o.region)} · "
+            f"association {inert(o.association_id, 40)} (gone)"
+        )
+    if len(orphans) > limit:
+        lines.append(f"…and {len(orphans) - limit} more.")
+    lines.append(escape(ORPHAN_REMEDY))
+    return SectionBlock(text=md("\n".join(lines)))
 
 
 def _badge(digest: Digest, item: TrackedAssociation) -> str:
@@ -365,7 +437,15 @@ def association_buttons(item: TrackedAssociation, *, confirm: bool = True) -> Ac
 
 
 def rerun_confirm(item: TrackedAssociation) -> ConfirmObject:
+    """The digest button's dialog: for a failure a re-run will not fix, that and what would."""
     a = item.association
+    if a.failure_kind == "reported":
+        return ConfirmObject(
+            title=plain("A re-run will not fix it", 100),
+            text=plain(f"{clip(a.display_name, 60)}: {remedy(a)}", 300),
+            confirm=plain("Re-run anyway", 30),
+            deny=plain("Cancel", 30),
+        )
     return ConfirmObject(
         title=plain("Re-run this association?", 100),
         text=plain(
@@ -473,6 +553,9 @@ def alert_message(
 
 
 # -- status of one association -------------------------------------------------------------------
+STATUS_INSTANCES = 5
+
+
 def association_status(
     item: TrackedAssociation,
     *,
@@ -491,9 +574,15 @@ def association_status(
         lines[2] += (
             f" · failing for *{humanize(now - item.failing_since)}*" if item.failing_since else ""
         )
+        lines.append(
+            f"Fails SSM.3: *{escape(kind_label(a))}* · "
+            + instances_line(a.noncompliant_instances, STATUS_INSTANCES)
+        )
         error = top_error(a.failed_targets)
         if error:
             lines.append(f"Top error: {inert(error, 300)}")
+        mark = ":warning: " if a.failure_kind == "reported" else ""
+        lines.append(f"{mark}{escape(remedy(a))}")
     if item.ack is not None:
         lines.append("Acknowledged: " + ack_line(item, zone))
     blocks: list[Block] = [SectionBlock(text=md("\n".join(lines)))]
@@ -502,6 +591,117 @@ def association_status(
     if a.failing:
         blocks.append(association_buttons(item))
     return SlackMessage(text=escape(f"{clip(a.display_name, 80)}: {a.status}"), blocks=blocks)
+
+
+def instances_line(instances: Sequence[str], limit: int) -> str:
+    """'*3* instances NON_COMPLIANT: `i-1`, `i-2` and 1 more' (mrkdwn)."""
+    shown = ", ".join(inert(i, 30) for i in instances[:limit])
+    more = f" and {len(instances) - limit} more" if len(instances) > limit else ""
+    word = "instance" if len(instances) == 1 else "instances"
+    return f"*{len(instances)}* {word} NON_COMPLIANT" + (f": {shown}{more}" if shown else "")
+
+
+# -- status of one instance: what SSM.3 sees -----------------------------------------------------
+ITEMS_SHOWN = 8
+
+
+def instance_blocks(
+    instance_id: str,
+    *,
+    compliance: Sequence[tuple[Scope, InstanceCompliance]],
+    orphans: Sequence[Orphan],
+    failing: Sequence[TrackedAssociation],
+    zone: ZoneInfo | None = None,
+) -> list[Block]:
+    """What SSM.3 sees for one managed instance, as the last sweep stored it: where it is
+    NON_COMPLIANT, its Association items, the failing associations and orphaned items that make
+    it so; or that the store finds it compliant."""
+    shown = inert(instance_id, 40)
+    names = {t.key.association_id: t.association.display_name for t in failing}
+    causing = [t for t in failing if instance_id in t.association.noncompliant_instances]
+    if not compliance and not orphans and not causing:
+        return [
+            SectionBlock(
+                text=md(
+                    f"*SSM.3 sees {shown} as compliant*: no Association compliance item of it is "
+                    "NON_COMPLIANT in the swept account-regions, as of the last sweep."
+                )
+            )
+        ]
+    lines = [f"*What SSM.3 sees for {shown}*"]
+    for scope, state in compliance:
+        when = (
+            f", as of {slack_date(state.execution_time, zone=zone)}" if state.execution_time else ""
+        )
+        lines.append(
+            f"NON_COMPLIANT in {escape(scope.account_id)} {escape(scope.region)} "
+            f"({plural(state.noncompliant_count, 'Association item')} NON_COMPLIANT{when})"
+        )
+        if state.items is None:
+            lines.append("• its items were not read: the failed runs below explain it")
+            continue
+        for entry in state.items[:ITEMS_SHOWN]:
+            lines.append("• " + compliance_item_line(entry, names, zone))
+        if len(state.items) > ITEMS_SHOWN:
+            lines.append(f"…and {len(state.items) - ITEMS_SHOWN} more items.")
+    if causing:
+        lines.append(
+            "Failing associations that make it NON_COMPLIANT: "
+            + ", ".join(
+                f"{inert(t.association.display_name, 60)} ({escape(kind_label(t.association))})"
+                for t in causing[:ITEMS_SHOWN]
+            )
+            + (f" and {len(causing) - ITEMS_SHOWN} more" if len(causing) > ITEMS_SHOWN else "")
+        )
+    if orphans:
+        lines.append(
+            "Orphaned items on it: "
+            + ", ".join(
+                f"association {inert(o.association_id, 40)} (gone) in {escape(o.account_id)} "
+                f"{escape(o.region)}"
+                for o in orphans[:ITEMS_SHOWN]
+            )
+        )
+        lines.append(escape(ORPHAN_REMEDY))
+    return [SectionBlock(text=md(_fit("\n".join(lines))))]
+
+
+def compliance_item_line(
+    entry: ComplianceItem,
+    names: Mapping[str, str] | None = None,
+    zone: ZoneInfo | None = None,
+    *,
+    own: str | None = None,
+) -> str:
+    """'`name` (`id`) *NON_COMPLIANT* · title · date': one Association item, whose ID is the
+    association that reported it (`own`: shown as 'this association') (mrkdwn)."""
+    name = (names or {}).get(entry.association_id)
+    if entry.association_id == own:
+        who = "this association"
+    elif name and name != entry.association_id:
+        who = f"{inert(name, 60)} ({inert(entry.association_id, 40)})"
+    else:
+        who = f"association {inert(entry.association_id, 40)}"
+    line = f"{who} *{escape(entry.status)}*"
+    if entry.title:
+        line += f" · {inert(entry.title, 80)}"
+    if entry.execution_time:
+        line += f" · {slack_date(entry.execution_time, zone=zone)}"
+    return line
+
+
+def _fit(text: str, limit: int = SECTION_CHARS) -> str:
+    """Whole lines of `text` within a section's limit (mrkdwn is not cut inside a line)."""
+    if len(text) <= limit:
+        return text
+    kept: list[str] = []
+    size = 0
+    for line in text.split("\n"):
+        if size + len(line) + 1 > limit - 20:
+            break
+        kept.append(line)
+        size += len(line) + 1
+    return "\n".join([*kept, "…(more not shown)"])
 
 
 # -- history -------------------------------------------------------------------------------------
@@ -519,7 +719,15 @@ def history_message(
             )
         ),
     ]
-    if not history.rerun_can_fix:
+    if history.failure_kind == "reported" and history.remedy:
+        head.append(
+            SectionBlock(
+                text=md(
+                    f":warning: *{escape(history.kind or 'reported')}*: {escape(history.remedy)}"
+                )
+            )
+        )
+    elif not history.rerun_can_fix:
         head.append(
             SectionBlock(
                 text=md(
@@ -540,11 +748,15 @@ def history_message(
             text=md("*Recent executions*\n" + ("\n".join(runs) if runs else "none recorded"))
         )
     )
+    if history.compliance:
+        head.append(SectionBlock(text=md(_fit(_compliance_text(history, zone)))))
     budget = _Budget()
     budget.add(head)
     failed = history.failed_execution
     if failed is None:
-        budget.add([SectionBlock(text=md("No failed execution among the recent ones."))])
+        budget.add(
+            [SectionBlock(text=md("No failed or timed-out execution among the recent ones."))]
+        )
         return SlackMessage(text=escape(f"History of {clip(name, 80)}"), blocks=budget.used)
     when = slack_date(failed.created_at, zone=zone) if failed.created_at else "?"
     budget.add(
@@ -552,7 +764,7 @@ def history_message(
             DividerBlock(),
             SectionBlock(
                 text=md(
-                    f"*Failed targets of the run at {when}*: {history.failed_count} failed"
+                    f"*Failed targets of the run at {when}*: {history.failed_count} failed or timed out"
                     + (
                         f", first {len(history.targets)} shown"
                         if len(history.targets) < history.failed_count
@@ -582,6 +794,25 @@ def history_message(
     return SlackMessage(text=escape(f"History of {clip(name, 80)}"), blocks=budget.used)
 
 
+def _compliance_text(history: History, zone: ZoneInfo | None) -> str:
+    shown = len(history.compliance)
+    lines = [
+        f"*What SSM.3 sees*: {plural(history.noncompliant_count, 'instance')} NON_COMPLIANT"
+        + (f", first {shown} shown" if shown < history.noncompliant_count else "")
+    ]
+    own = history.key.association_id
+    for entry in history.compliance:
+        lines.append(f"{inert(entry.instance_id, 40)}:")
+        lines += [
+            "• " + compliance_item_line(i, zone=zone, own=own) for i in entry.items[:ITEMS_SHOWN]
+        ]
+        if entry.error:
+            lines.append(f"• could not read its items: {inert(entry.error, 200)}")
+        elif not entry.items:
+            lines.append("• no Association item reported")
+    return "\n".join(lines)
+
+
 _OUTPUT_URL = re.compile(r"^https://[A-Za-z0-9.-]+\.amazonaws\.com/[A-Za-z0-9._~/%+=:@!$*,;-]*$")
 
 
@@ -605,31 +836,39 @@ def _target_text(target: TargetDetail) -> str:
 
 
 # -- re-run --------------------------------------------------------------------------------------
-def rerun_confirmation(item: TrackedAssociation, *, manual: bool) -> SlackMessage:
-    """The slash command's confirm step: what will run, and the button that runs it."""
+def rerun_confirmation(item: TrackedAssociation, *, rerun_can_fix: bool) -> SlackMessage:
+    """The slash command's confirm step: what will run, and the button that runs it. For a
+    failure a re-run will not fix, it says so and what would, and offers it only 'anyway'."""
     a = item.association
     lines = [
         f"Re-run *{inert(a.display_name, 80)}* now in {escape(a.account_id)} {escape(a.region)}?",
         f"It runs {inert(a.document_name, 60)} again on its {plural(a.total_targets, 'target')} "
         "(StartAssociationsOnce).",
     ]
-    if manual:
+    if a.failure_kind == "reported":
+        lines.append(
+            f":warning: *{escape(kind_label(a))}*: a re-run will not change its compliance. "
+            + escape(remedy(a))
+        )
+    elif not rerun_can_fix:
         lines.append(
             ":warning: Its SyncCompliance is MANUAL: a re-run cannot change its compliance."
         )
     value = key_value(a.key)
+    run = (
+        ButtonElement(
+            text=plain("Re-run now", 75), action_id=ACTION_RERUN, value=value, style="primary"
+        )
+        if rerun_can_fix
+        else ButtonElement(text=plain("Re-run anyway", 75), action_id=ACTION_RERUN, value=value)
+    )
     return SlackMessage(
         text=escape(f"Re-run {clip(a.display_name, 80)}?"),
         blocks=[
             SectionBlock(text=md("\n".join(lines))),
             ActionsBlock(
                 elements=[
-                    ButtonElement(
-                        text=plain("Re-run now", 75),
-                        action_id=ACTION_RERUN,
-                        value=value,
-                        style="primary",
-                    ),
+                    run,
                     ButtonElement(text=plain("Cancel", 75), action_id=ACTION_CANCEL, value=value),
                 ]
             ),

@@ -16,14 +16,16 @@ from urllib.error import URLError
 
 from botocore.exceptions import BotoCoreError, ClientError
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.models.blocks import Block
 
 from bot.aws.actions import association_state, start_once
 from bot.aws.history import fetch_history
 from bot.aws.reader import describe_error
+from bot.causes import kind_label, remedy
 from bot.clock import iso
 from bot.config import ConfigError
 from bot.digest import Digest, DigestTotals, build_digest
-from bot.models import AssociationKey, TrackedAssociation
+from bot.models import AssociationKey, InstanceKey, TrackedAssociation
 from bot.runner import SweepBusy
 from bot.slack import blocks as kit
 from bot.slack import faults, parsing
@@ -229,13 +231,27 @@ class Operations:
             return
         digest = build_digest(self.store, now)
         title = "SSM.3 status"
+        intro: list[Block] = []
         if command.kind != "all" and command.value:
             value = command.value
-            known = self._known(command.kind, value)
-            if not known:
-                self._tell(origin, _unknown_filter(command.kind, value))
-                return
-            digest = _filter(digest, command.kind, value, known)
+            if command.kind == "instance":
+                # Always an answer: what SSM.3 sees for it, compliant included.
+                intro = kit.instance_blocks(
+                    value,
+                    compliance=self.store.instance_compliance(value),
+                    orphans=[o for o in digest.orphans if o.instance_id == value],
+                    failing=[*digest.failing, *digest.acknowledged],
+                    zone=self.zone,
+                )
+                known = sum(1 for t in self.store.tracked() if _matches(t, command.kind, value))
+            else:
+                known = self._known(command.kind, value)
+                if not known:
+                    self._tell(origin, _unknown_filter(command.kind, value))
+                    return
+            digest = _filter(
+                digest, command.kind, value, known, self.store.noncompliant_instances()
+            )
             title = f"SSM.3 status of {value}"
         reruns = self.store.reruns_since(now - timedelta(days=1))
         tell(
@@ -247,21 +263,13 @@ class Operations:
                 title=title,
                 overflow_hint="Narrow it with `/ssm3 status ACCOUNT`, `REGION` or `INSTANCE_ID`.",
                 zone=self.zone,
+                intro=intro,
             ),
         )
 
     def _known(self, kind: str, value: str) -> int:
         """How many stored associations the filter covers (0: it names nothing we know)."""
-        tracked = self.store.tracked()
-        if kind == "account":
-            return sum(1 for t in tracked if t.key.account_id == value)
-        if kind == "region":
-            return sum(1 for t in tracked if t.key.region == value)
-        return sum(
-            1
-            for t in tracked
-            if any(target.instance_id == value for target in t.association.failed_targets)
-        )
+        return sum(1 for t in self.store.tracked() if _matches(t, kind, value))
 
     def history(self, origin: Origin, ref: parsing.AssociationRef) -> None:
         self._guard(origin, "read the history", lambda: self._history(origin, ref))
@@ -286,7 +294,8 @@ class Operations:
             self._tell(origin, found.message)
             return
         try:
-            history = fetch_history(self.services.access.ssm(key.scope), key)
+            stored = found.association if isinstance(found, TrackedAssociation) else None
+            history = fetch_history(self.services.access.ssm(key.scope), key, stored=stored)
         except AWS_ERRORS as exc:
             self._tell(
                 origin,
@@ -347,15 +356,18 @@ class Operations:
                 return
             item = self._target(origin, "rerun", ref)
             if item is not None:
-                manual = self._sync_compliance_manual(item.key)
-                tell(self.client, origin, kit.rerun_confirmation(item, manual=manual))
+                a = item.association
+                # A failing association's kind is stored; only for another one ask AWS.
+                can_fix = a.rerun_can_fix if a.failing else not self._sync_compliance_manual(a.key)
+                tell(self.client, origin, kit.rerun_confirmation(item, rerun_can_fix=can_fix))
 
         self._guard(origin, "prepare the re-run", work)
 
     def _sync_compliance_manual(self, key: AssociationKey) -> bool:
-        """Whether a re-run cannot change the association's compliance (SyncCompliance MANUAL).
-        The store does not keep it, so this asks AWS (one DescribeAssociation; this runs after
-        the ack). When AWS does not answer the question stays open: the confirmation goes out
+        """Whether a re-run cannot change the association's compliance (SyncCompliance MANUAL),
+        for an association the store does not hold as failing (the store keeps SyncCompliance and
+        the failure kind of failing ones only), so this asks AWS (one DescribeAssociation; this
+        runs after the ack). When AWS does not answer the question stays open: the confirmation goes out
         without the warning, and the re-run itself reads the state again and warns then."""
         try:
             state = association_state(self.services.access.ssm(key.scope), key)
@@ -413,8 +425,16 @@ class Operations:
                 f"{self._aws_problem(exc, key)}",
             )
             return
-        manual = not state.rerun_can_fix
-        self._audit(origin, "rerun", "started", key, "SyncCompliance MANUAL" if manual else None)
+        a = item.association
+        reported = a.failure_kind == "reported"
+        manual = not reported and not a.failing and not state.rerun_can_fix
+        self._audit(
+            origin,
+            "rerun",
+            "started",
+            key,
+            kind_label(a) if reported else "SyncCompliance MANUAL" if manual else None,
+        )
         self._refresh(origin)
         minutes = max(1, round(self.services.followup_delay_s / 60))
         text = (
@@ -422,7 +442,9 @@ class Operations:
             f"({kit.escape(key.account_id)} {kit.escape(key.region)}). I'll check in about "
             f"{minutes} min whether it came back compliant."
         )
-        if manual:
+        if reported:
+            text += f"\n:warning: *{kit.escape(kind_label(a))}*: {kit.escape(remedy(a))}"
+        elif manual:
             text += (
                 "\n:warning: Its SyncCompliance is MANUAL: compliance comes from "
                 "PutComplianceItems, so this re-run cannot change it."
@@ -642,36 +664,65 @@ class Operations:
         )
 
 
-def _filter(digest: Digest, kind: str, value: str, associations: int) -> Digest:
-    def matches(t: TrackedAssociation) -> bool:
-        if kind == "account":
-            return t.key.account_id == value
-        if kind == "region":
-            return t.key.region == value
-        return any(target.instance_id == value for target in t.association.failed_targets)
+def _matches(t: TrackedAssociation, kind: str, value: str) -> bool:
+    if kind == "account":
+        return t.key.account_id == value
+    if kind == "region":
+        return t.key.region == value
+    a = t.association
+    return value in a.noncompliant_instances or any(
+        target.instance_id == value for target in a.failed_targets
+    )
 
-    failing = tuple(t for t in digest.failing if matches(t))
-    acked = tuple(t for t in digest.acknowledged if matches(t))
+
+def _filter(
+    digest: Digest, kind: str, value: str, associations: int, noncompliant: set[InstanceKey]
+) -> Digest:
+    def covers(account_id: str, region: str, instance_id: str) -> bool:
+        if kind == "account":
+            return account_id == value
+        if kind == "region":
+            return region == value
+        return instance_id == value
+
+    failing = tuple(t for t in digest.failing if _matches(t, kind, value))
+    acked = tuple(t for t in digest.acknowledged if _matches(t, kind, value))
     scopes = tuple(
         s
         for s in digest.scopes_failed
         if (kind == "account" and s.scope.account_id == value)
         or (kind == "region" and s.scope.region == value)
     )
-    instances = {
-        (t.key.account_id, t.key.region, target.instance_id)
-        for t in (*failing, *acked)
-        for target in t.association.failed_targets
-    }
+    orphans = tuple(o for o in digest.orphans if covers(o.account_id, o.region, o.instance_id))
+    check = digest.security_hub
+    if check is not None:
+        check = replace(
+            check,
+            unexplained=tuple(k for k in check.unexplained if covers(*_parts(k))),
+            sweep_only=tuple(k for k in check.sweep_only if covers(*_parts(k))),
+        )
     totals = DigestTotals(
         associations=associations,
         failing=len(failing) + len(acked),
         acknowledged=len(acked),
-        noncompliant_instances=len(instances),
+        # SSM.3's own count, within the filter.
+        noncompliant_instances=sum(1 for k in noncompliant if covers(*_parts(k))),
         scopes=digest.totals.scopes,
         scopes_failed=len(scopes),
     )
-    return replace(digest, failing=failing, acknowledged=acked, scopes_failed=scopes, totals=totals)
+    return replace(
+        digest,
+        failing=failing,
+        acknowledged=acked,
+        scopes_failed=scopes,
+        totals=totals,
+        orphans=orphans,
+        security_hub=check,
+    )
+
+
+def _parts(key: InstanceKey) -> tuple[str, str, str]:
+    return key.account_id, key.region, key.instance_id
 
 
 def _unknown_filter(kind: str, value: str) -> str:

@@ -66,6 +66,7 @@ class Services:
     runner: Runner | None = None  # set by `serve`: the scheduled jobs
     operators: Operators = field(init=False)
     _timers: list[threading.Timer] = field(default_factory=list, init=False)
+    _closed: bool = field(default=False, init=False)
     _timers_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def __post_init__(self) -> None:
@@ -108,7 +109,12 @@ class Services:
         timer = threading.Timer(delay_s, run)
         timer.name = name
         timer.daemon = True
-        with self._timers_lock:  # started under the lock: close() never sees an unstarted one
+        # Started under the lock: `close` must never find (and join) a timer not yet started.
+        with self._timers_lock:
+            if self._closed:
+                # A request still finishing after close: its store and AWS access are going.
+                log.debug("not scheduling %s: the services are closed", name)
+                return
             self._timers.append(timer)
             timer.start()
 
@@ -116,6 +122,7 @@ class Services:
         """Cancel pending timers and wait for any already running, so none outlives the store
         and AWS access it uses (a follow-up check dies with the process anyway)."""
         with self._timers_lock:
+            self._closed = True
             timers = list(self._timers)
             self._timers.clear()
         for timer in timers:
