@@ -274,7 +274,7 @@ def test_a_slow_endpoint_times_out_instead_of_stalling_doctor(
         settings_for(slack(), tmp_path),
         [],
         now=NOW,
-        make_access=lambda: sim.access(max_attempts=1, read_timeout_s=0.2),
+        make_access=lambda: sim.access(max_attempts=1, read_timeout_s=1.0),
     )
     failures = lines(report, "fail")
     assert len(failures) == 1
