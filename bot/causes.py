@@ -124,6 +124,17 @@ def remedy(association: FailingAssociation) -> str:
     )
 
 
+def short_remedy(association: FailingAssociation) -> str:
+    """`remedy` in a table cell's width: the fix first, then that a re-run will not do it."""
+    if association.failure_kind != "reported":
+        return remedy(association)
+    if is_patch_document(association.document_name):
+        return "Missing patches: install them (Patch Manager, SSM.2); a re-run won't fix it"
+    if association.sync_compliance == "MANUAL":
+        return "Reported by its document (MANUAL): fix what it reports; a re-run won't fix it"
+    return "NON_COMPLIANT with no failed run: a re-run won't fix it; see History"
+
+
 ORPHAN_REMEDY = (
     "Its association no longer exists, so nothing will report the instance compliant again: "
     "delete the item (PutComplianceItems, ComplianceType Association, UploadType COMPLETE, no "

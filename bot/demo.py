@@ -31,7 +31,9 @@ DEMO_OPERATOR = "U0DEMOOPS1"
 
 
 def demo_fleet(seed: int = 2026) -> Fleet:
-    """Three accounts in an organisation, two regions, a few failures; one account denies us."""
+    """Three accounts in an organisation, two regions, a few failed runs, Quick Setup's patch
+    scanning reporting missing patches (SSM.3 fails while its runs succeed), Patch noise that
+    must not count, and one account that denies us."""
     return generate_fleet(
         seed=seed,
         accounts=DEMO_ACCOUNTS,
@@ -40,6 +42,8 @@ def demo_fleet(seed: int = 2026) -> Fleet:
         failing=2,
         instances=40,
         deny_accounts=[DENIED_ACCOUNT],
+        manual=1,
+        patch_noise=True,
     )
 
 
@@ -90,9 +94,14 @@ def run_demo(*, db_path: str | None, out: TextIO, err: TextIO) -> int:
 
 
 def _between_sweeps(fleet: Fleet, store: Store) -> None:
-    """An hour in the life of a fleet: one failure is acknowledged, one fixed, one new."""
+    """An hour in the life of a fleet: one failure is acknowledged, one fixed, one new, and one
+    association deleted with its NON_COMPLIANT items left behind (an orphan)."""
     now = utcnow()
-    failing = store.tracked(failing_only=True, now=now)
+    failing = [
+        t
+        for t in store.tracked(failing_only=True, now=now)
+        if t.association.failure_kind == "execution"
+    ]
     if failing:
         first = failing[0]
         store.acknowledge(
@@ -104,6 +113,8 @@ def _between_sweeps(fleet: Fleet, store: Store) -> None:
         )
     if len(failing) > 1:
         fleet.run_association(failing[1].key.association_id, failures={})
+    if len(failing) > 2:
+        fleet.delete_association(failing[2].key.association_id, keep_compliance=True)
     scope = fleet.scope(DEMO_ACCOUNTS[1], DEMO_REGIONS[1])
     healthy = [a for a in scope.associations.values() if a.status == "Success" and a.instance_ids]
     if healthy:

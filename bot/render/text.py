@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import ParamSpec
 
 from bot.aws.history import History
-from bot.causes import ORPHAN_REMEDY, remedy
+from bot.causes import ORPHAN_REMEDY, short_remedy
 from bot.clock import ago, humanize, iso
 from bot.digest import Digest, top_error
 from bot.models import Orphan, ScopeStatus, SecurityHubCheck, SweepSummary, TrackedAssociation
@@ -47,7 +47,7 @@ def _failing_rows(items: Sequence[TrackedAssociation], now: datetime) -> list[li
         a = t.association
         since = humanize(now - t.failing_since) if t.failing_since else "?"
         # A reported failure has no run to blame: say instead that a re-run will not fix it.
-        detail = top_error(a.failed_targets) if a.failure_kind == "execution" else remedy(a)
+        detail = top_error(a.failed_targets) if a.failure_kind == "execution" else short_remedy(a)
         rows.append(
             [
                 clip(a.display_name, 40),
@@ -57,7 +57,7 @@ def _failing_rows(items: Sequence[TrackedAssociation], now: datetime) -> list[li
                 a.failure_kind or "",
                 f"{len(a.noncompliant_instances)}/{a.total_targets}",
                 since,
-                clip(detail, ERROR_WIDTH),
+                clip(detail, ERROR_WIDTH if a.failure_kind == "execution" else 90),
             ]
         )
     return rows
