@@ -125,14 +125,14 @@ def remedy(association: FailingAssociation) -> str:
 
 
 def short_remedy(association: FailingAssociation) -> str:
-    """`remedy` in a table cell's width: the fix first, then that a re-run will not do it."""
+    """`remedy` in a table cell's or a digest row's width."""
     if association.failure_kind != "reported":
         return remedy(association)
     if is_patch_document(association.document_name):
-        return "Missing patches: install them (Patch Manager, SSM.2); a re-run won't fix it"
+        return "A re-run will not fix it: missing patches; install them (Patch Manager, SSM.2)"
     if association.sync_compliance == "MANUAL":
-        return "Reported by its document (MANUAL): fix what it reports; a re-run won't fix it"
-    return "NON_COMPLIANT with no failed run: a re-run won't fix it; see History"
+        return "A re-run will not fix it: its document reports compliance (MANUAL); fix what it reports"
+    return "A re-run will not fix it: NON_COMPLIANT with no failed run; History shows why"
 
 
 ORPHAN_REMEDY = (

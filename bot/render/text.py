@@ -57,7 +57,7 @@ def _failing_rows(items: Sequence[TrackedAssociation], now: datetime) -> list[li
                 a.failure_kind or "",
                 f"{len(a.noncompliant_instances)}/{a.total_targets}",
                 since,
-                clip(detail, ERROR_WIDTH if a.failure_kind == "execution" else 90),
+                clip(detail, ERROR_WIDTH if a.failure_kind == "execution" else 100),
             ]
         )
     return rows

@@ -45,7 +45,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.aws.history import History, TargetDetail
-from bot.causes import ORPHAN_REMEDY, kind_label, remedy
+from bot.causes import ORPHAN_REMEDY, kind_label, remedy, short_remedy
 from bot.clock import humanize
 from bot.digest import Digest, DigestTotals, top_error
 from bot.ledger import SnapshotItem
@@ -332,8 +332,8 @@ def association_line(item: TrackedAssociation, now: datetime, badge: str = "") -
     error = top_error(a.failed_targets)
     if error:
         lines.append(f"Top error: {inert(error, 200)}")
-    if a.failure_kind == "reported":
-        lines.append(f":warning: {escape(remedy(a))}")
+    if a.failure_kind == "reported":  # in full in status, History and the re-run dialog
+        lines.append(f":warning: {escape(short_remedy(a))}")
     return "\n".join(lines)
 
 
