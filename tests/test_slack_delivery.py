@@ -17,7 +17,8 @@ from slack_sdk.errors import SlackApiError
 from bot.clock import iso
 from bot.config import Settings
 from bot.digest import build_digest
-from bot.render.spreadsheet import FAILING_COLUMNS, failing_row
+from bot.models import InstanceKey, SecurityHubCheck
+from bot.render.spreadsheet import FAILING_COLUMNS, INSTANCE_COLUMNS, failing_row
 from bot.slack.blocks import digest_message
 from bot.slack.delivery import Delivery
 from bot.slack.services import web_client
@@ -225,3 +226,50 @@ def test_sweep_post_from_the_command_line(
     assert missing.stderr.strip() == (
         "ssm3bot: SSM3_CHANNEL: required for --post (a channel ID like C0123456789)"
     )
+
+
+def test_orphans_and_security_hubs_disagreements_go_to_the_thread_as_csv(
+    fake_slack: FakeSlack, store: Store
+) -> None:
+    """A digest that fits whole still gets the instances behind its orphan and Security Hub
+    lines in its thread: those are what an auditor reconciles by hand."""
+    store_estate(store, failing=2, now=NOW)
+    sweep = store.last_sweep()
+    assert sweep is not None
+    store.save_security_hub_check(
+        sweep.sweep_id,
+        SecurityHubCheck(
+            region="eu-west-1",
+            checked_at=NOW,
+            failed_instances=5,
+            explained=4,
+            unexplained=(InstanceKey("111111111111", "eu-west-1", "i-0aaaaaaaaaaaaaaa1"),),
+            sweep_only=(InstanceKey("111111111111", "eu-west-1", "i-0bbbbbbbbbbbbbbb2"),),
+        ),
+    )
+    post = delivery(fake_slack, store).post_digest(CHANNEL)
+
+    [uploaded] = fake_slack.files.values()
+    assert uploaded.thread_ts == post.ts
+    assert uploaded.content is not None
+    rows = csv_rows(uploaded.content)
+    assert list(rows[0]) == list(INSTANCE_COLUMNS)
+    assert [(r["instance_id"], r["finding"]) for r in rows] == [
+        ("i-0aaaaaaaaaaaaaaa1", "security_hub_only"),
+        ("i-0bbbbbbbbbbbbbbb2", "sweep_only"),
+    ]
+    blocks = fake_slack.message(CHANNEL, post.ts).blocks
+    assert blocks is not None
+    assert "Security Hub fails *1* instance the sweep finds compliant" in str(blocks)
+
+
+def test_no_instances_csv_when_security_hub_agrees(fake_slack: FakeSlack, store: Store) -> None:
+    store_estate(store, failing=2, now=NOW)
+    sweep = store.last_sweep()
+    assert sweep is not None
+    store.save_security_hub_check(
+        sweep.sweep_id,
+        SecurityHubCheck(region="eu-west-1", checked_at=NOW, failed_instances=4, explained=4),
+    )
+    delivery(fake_slack, store).post_digest(CHANNEL)
+    assert fake_slack.files == {}
