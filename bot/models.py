@@ -36,6 +36,15 @@ class Scope:
 
 
 @dataclass(frozen=True)
+class AssociationRef:
+    """An association as a person named it; an ARN also says where it lives."""
+
+    association_id: str
+    account_id: str | None = None
+    region: str | None = None
+
+
+@dataclass(frozen=True)
 class AssociationKey:
     """Identifies an association; IDs are unique, the scope says where to call."""
 

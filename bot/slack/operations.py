@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from urllib.error import URLError
 
@@ -18,6 +18,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.models.blocks import Block
 
+from bot.app.acknowledgements import Acknowledgements, Refusal
+from bot.app.permissions import Decision
+from bot.app.resolve import Miss, resolve
 from bot.aws.actions import association_state, start_once
 from bot.aws.history import fetch_history
 from bot.aws.reader import describe_error
@@ -30,7 +33,6 @@ from bot.runner import SweepBusy
 from bot.slack import blocks as kit
 from bot.slack import faults, parsing
 from bot.slack.delivery import Delivery
-from bot.slack.permissions import Decision
 from bot.slack.replies import Origin, announce, delete_original, tell
 from bot.slack.services import Services
 from bot.store import DigestPost, Rerun
@@ -41,17 +43,6 @@ log = logging.getLogger(__name__)
 BOT_ACTOR = "ssm3bot"
 AWS_ERRORS = (ClientError, BotoCoreError)
 DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
-
-
-@dataclass(frozen=True)
-class Miss:
-    """Why a named association cannot be acted on: `detail` for the audit log, `message`
-    (mrkdwn) for the user, and `key` when the name said where it lives (an ARN, a button)."""
-
-    detail: str
-    message: str
-    key: AssociationKey | None = None
-    elsewhere: bool = False  # the ID is known, in another account-region
 
 
 class Operations:
@@ -91,49 +82,13 @@ class Operations:
 
     def resolve(self, ref: parsing.AssociationRef) -> TrackedAssociation | Miss:
         """The one stored association `ref` names, or why there is none."""
-        everywhere = self.store.find(ref.association_id)
-        found = [
-            t
-            for t in everywhere
-            if (ref.account_id is None or t.key.account_id == ref.account_id)
-            and (ref.region is None or t.key.region == ref.region)
-        ]
-        if len(found) == 1:
-            return found[0]
-        named = (
-            AssociationKey(ref.account_id, ref.region, ref.association_id)
-            if ref.account_id and ref.region
-            else None
-        )
-        shown = kit.inert(ref.association_id, 60)
-        if found:
-            return Miss(
-                f"in {len(found)} account-regions",
-                f"{shown} is in {len(found)} account-regions; name it by its ARN instead.",
-                named,
-            )
-        if everywhere:
-            asked = " ".join(p for p in (ref.account_id, ref.region) if p)
-            known = ", ".join(f"{t.key.account_id} {t.key.region}" for t in everywhere[:3])
-            return Miss(
-                f"not in {asked}; it is in {known}",
-                f"Association {shown} is not in {kit.escape(asked)}: I know it in "
-                f"{kit.escape(known)}. Check the account and region you gave.",
-                named,
-                elsewhere=True,
-            )
-        return Miss(
-            "unknown association",
-            f"I don't know association {shown}: no sweep has seen it. Check the ID, or run "
-            "`/ssm3 sweep` if it is new.",
-            named,
-        )
+        return resolve(self.store, ref)
 
     def lookup(self, origin: Origin, ref: parsing.AssociationRef) -> TrackedAssociation | None:
         """The stored association the user named; tells them plainly when there is none."""
         found = self.resolve(ref)
         if isinstance(found, Miss):
-            self._tell(origin, found.message)
+            self._tell(origin, miss_message(found))
             return None
         return found
 
@@ -145,7 +100,7 @@ class Operations:
         if isinstance(found, Miss):
             # Without a key the audit row has no association: keep the ID as it was typed.
             detail = found.detail if found.key else f"{ref.association_id}: {found.detail}"
-            self._refuse(origin, action, found.key, detail, found.message)
+            self._refuse(origin, action, found.key, detail, miss_message(found))
             return None
         return found
 
@@ -278,7 +233,7 @@ class Operations:
         found = self.resolve(ref)
         if isinstance(found, TrackedAssociation):
             key = found.key
-        elif found.key is not None and not found.elsewhere:
+        elif found.key is not None and found.why != "elsewhere":
             # An ARN for an association no sweep has seen yet: read it from AWS, but only in an
             # account-region the bot sweeps (never assume a role anywhere a user names).
             key = found.key
@@ -291,7 +246,7 @@ class Operations:
                 )
                 return
         else:
-            self._tell(origin, found.message)
+            self._tell(origin, miss_message(found))
             return
         try:
             stored = found.association if isinstance(found, TrackedAssociation) else None
@@ -504,22 +459,10 @@ class Operations:
         announce(self.client, origin, kit.notice(text))
 
     # -- acknowledge ----------------------------------------------------------------------------
-    def _may_acknowledge(self, origin: Origin, action: str, ref: parsing.AssociationRef) -> bool:
-        decision = self.services.operators.may_acknowledge(origin.user)
-        return self._permitted(origin, action, decision, ref)
-
-    def _failing(self, origin: Origin, item: TrackedAssociation) -> bool:
-        if item.association.failing:
-            return True
-        self._refuse(
-            origin,
-            "ack",
-            item.key,
-            f"not failing (status {item.association.status})",
-            f"{kit.inert(item.association.display_name, 80)} is not failing (its status is "
-            f"{kit.escape(item.association.status)}); there is nothing to acknowledge.",
+    def _acks(self) -> Acknowledgements:
+        return Acknowledgements(
+            store=self.store, permissions=self.services.operators, clock=self.services.clock
         )
-        return False
 
     def open_ack(
         self,
@@ -532,10 +475,9 @@ class Operations:
         reason), its expiry preset to the duration asked for."""
 
         def work() -> None:
-            if not self._may_acknowledge(origin, "ack", ref):
-                return
-            item = self._target(origin, "ack", ref)
-            if item is None or not self._failing(origin, item):
+            item = self._acks().target(origin.user, ref, channel=origin.channel)
+            if isinstance(item, Refusal):
+                self._tell(origin, refusal_message(item))
                 return
             context = kit.AckContext(
                 key=item.key,
@@ -559,58 +501,40 @@ class Operations:
         reason: str,
         until: datetime,
     ) -> None:
-        self._guard(
-            origin,
-            "acknowledge",
-            lambda: self._acknowledge(origin, ref, reason=reason, until=until),
-        )
-
-    def _acknowledge(
-        self, origin: Origin, ref: parsing.AssociationRef, *, reason: str, until: datetime
-    ) -> None:
-        if not self._may_acknowledge(origin, "ack", ref):
-            return
-        item = self._target(origin, "ack", ref)
-        if item is None or not self._failing(origin, item):
-            return
-        now = self.now()
-        ack = self.store.acknowledge(item.key, by=origin.user, reason=reason, until=until, now=now)
-        self._audit(origin, "ack", "acknowledged", item.key, f"until {iso(until)}: {reason}")
-        self._refresh(origin)
-        acked = replace(item, ack=ack)
-        announce(
-            self.client,
-            origin,
-            kit.notice(
-                f":white_check_mark: {kit.mention(origin.user)} acknowledged {kit.ack_line(acked, self.zone)}"
-            ),
-        )
-
-    def unacknowledge(self, origin: Origin, ref: parsing.AssociationRef) -> None:
         def work() -> None:
-            if not self._may_acknowledge(origin, "unack", ref):
+            outcome = self._acks().acknowledge(
+                origin.user, ref, reason=reason, until=until, channel=origin.channel
+            )
+            if isinstance(outcome, Refusal):
+                self._tell(origin, refusal_message(outcome))
                 return
-            item = self._target(origin, "unack", ref)
-            if item is None:
-                return
-            name = kit.inert(item.association.display_name, 80)
-            if not self.store.unacknowledge(item.key, by=origin.user, now=self.now()):
-                self._refuse(
-                    origin,
-                    "unack",
-                    item.key,
-                    "not acknowledged",
-                    f"{name} was not acknowledged; nothing changed.",
-                )
-                return
-            self._audit(origin, "unack", "reopened", item.key)
             self._refresh(origin)
             announce(
                 self.client,
                 origin,
                 kit.notice(
-                    f"{kit.mention(origin.user)} reopened {name} "
-                    f"({kit.escape(item.key.account_id)} {kit.escape(item.key.region)}): "
+                    f":white_check_mark: {kit.mention(origin.user)} acknowledged "
+                    f"{kit.ack_line(outcome.item, self.zone)}"
+                ),
+            )
+
+        self._guard(origin, "acknowledge", work)
+
+    def unacknowledge(self, origin: Origin, ref: parsing.AssociationRef) -> None:
+        def work() -> None:
+            outcome = self._acks().unacknowledge(origin.user, ref, channel=origin.channel)
+            if isinstance(outcome, Refusal):
+                self._tell(origin, refusal_message(outcome))
+                return
+            key = outcome.item.key
+            self._refresh(origin)
+            announce(
+                self.client,
+                origin,
+                kit.notice(
+                    f"{kit.mention(origin.user)} reopened "
+                    f"{kit.inert(outcome.item.association.display_name, 80)} "
+                    f"({kit.escape(key.account_id)} {kit.escape(key.region)}): "
                     "it is back among the failing."
                 ),
             )
@@ -662,6 +586,36 @@ class Operations:
             )
             + " `/ssm3 status` shows them.",
         )
+
+
+def miss_message(miss: Miss) -> str:
+    """Why a named association cannot be acted on, for the person who named it (mrkdwn)."""
+    shown = kit.inert(miss.association_id, 60)
+    if miss.why == "ambiguous":
+        return f"{shown} is in {len(miss.known_in)} account-regions; name it by its ARN instead."
+    if miss.why == "elsewhere":
+        return (
+            f"Association {shown} is not in {kit.escape(miss.asked)}: I know it in "
+            f"{kit.escape(miss.known_places)}. Check the account and region you gave."
+        )
+    return (
+        f"I don't know association {shown}: no sweep has seen it. Check the ID, or run "
+        "`/ssm3 sweep` if it is new."
+    )
+
+
+def refusal_message(refusal: Refusal) -> str:
+    """An acknowledgement use case's refusal, for the person who asked (mrkdwn)."""
+    if refusal.decision is not None:
+        return refusal.decision.reason
+    if refusal.miss is not None:
+        return miss_message(refusal.miss)
+    assert refusal.item is not None
+    name = kit.inert(refusal.item.association.display_name, 80)
+    if refusal.why == "not_failing":
+        status = kit.escape(refusal.item.association.status)
+        return f"{name} is not failing (its status is {status}); there is nothing to acknowledge."
+    return f"{name} was not acknowledged; nothing changed."
 
 
 def _matches(t: TrackedAssociation, kind: str, value: str) -> bool:

@@ -11,20 +11,35 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
-from bot.config import ACCOUNT_ID, REGION
-
-MAX_ACK = timedelta(days=90)
-MIN_ACK = timedelta(hours=1)
-DEFAULT_ACK = timedelta(days=7)
-MAX_REASON = 500
-
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-_ARN = re.compile(
-    r"^arn:aws[a-z-]*:ssm:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):association/(?P<id>[0-9a-f-]{36})$"
+from bot.app.terms import (
+    DEFAULT_ACK,
+    MAX_ACK,
+    MAX_REASON,
+    MIN_ACK,
+    InputError,
+    parse_association,
+    parse_duration,
 )
+from bot.app.terms import DURATION as _DURATION
+from bot.app.terms import show as _show
+from bot.app.terms import unwrap as _unwrap
+from bot.config import ACCOUNT_ID, REGION
+from bot.models import AssociationRef
+
+# Names other modules read here (the terms themselves live in bot/app/terms.py, for every surface).
+__all__ = [
+    "DEFAULT_ACK",
+    "MAX_ACK",
+    "MAX_REASON",
+    "MIN_ACK",
+    "AssociationRef",
+    "ParseError",
+    "parse_association",
+    "parse_command",
+    "parse_duration",
+]
+
 _INSTANCE = re.compile(r"^m?i-[0-9a-f]{8,17}$")
-_DURATION = re.compile(r"^(\d{1,4})\s*(h|hr|hrs|hour|hours|d|day|days|w|wk|wks|week|weeks)$")
-_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 
 _ALIASES = {
     "status": "status",
@@ -49,15 +64,6 @@ _ALIASES = {
     "help": "help",
     "?": "help",
 }
-
-
-@dataclass(frozen=True)
-class AssociationRef:
-    """An association as the user named it; an ARN also says where it lives."""
-
-    association_id: str
-    account_id: str | None = None
-    region: str | None = None
 
 
 @dataclass(frozen=True)
@@ -107,8 +113,7 @@ class Audit:
 Command = Help | Status | History | Rerun | Ack | Unack | Sweep | Audit
 
 
-class ParseError(ValueError):
-    """What was wrong with the command text, in words for the user."""
+ParseError = InputError  # what was wrong with the command text, in words for the user
 
 
 def parse_command(text: str | None) -> Command:  # noqa: PLR0911  # one return per command
@@ -141,32 +146,6 @@ def parse_command(text: str | None) -> Command:  # noqa: PLR0911  # one return p
     if name == "rerun":
         return Rerun(ref)
     return Unack(ref)
-
-
-def parse_association(word: str) -> AssociationRef:
-    """A bare association ID (any case) or its ARN."""
-    token = _unwrap(word)
-    arn = _ARN.match(token.lower())
-    if arn:
-        return AssociationRef(arn["id"], arn["account"], arn["region"])
-    if _UUID.match(token.lower()):
-        return AssociationRef(token.lower())
-    raise ParseError(
-        f"{_show(word)} is not an association ID (like 8c1f2d3e-…) or an association ARN."
-    )
-
-
-def parse_duration(text: str) -> timedelta:
-    """'12h', '7d', '2w', '3 days' -> a timedelta between MIN_ACK and MAX_ACK."""
-    match = _DURATION.match(text.strip().lower())
-    if not match:
-        raise ParseError(f"{_show(text)} is not a duration like 12h, 7d or 2w.")
-    span = int(match[1]) * _UNITS[match[2][0]]
-    if span < MIN_ACK:
-        raise ParseError("An acknowledgement lasts at least 1 hour.")
-    if span > MAX_ACK:
-        raise ParseError(f"An acknowledgement lasts at most {MAX_ACK.days} days.")
-    return span
 
 
 def _status(args: list[str]) -> Status:
@@ -219,16 +198,6 @@ def _take_duration(words: list[str], *, required: bool) -> tuple[timedelta | Non
 
 def _words(text: str | None) -> list[str]:
     return (text or "").replace("\u00a0", " ").split()
-
-
-def _unwrap(word: str) -> str:
-    """Drop what Slack or a paste may wrap an ID in: backticks, quotes, angle brackets."""
-    return word.strip("`'\"<>()[],.;")
-
-
-def _show(word: str) -> str:
-    shown = word if len(word) <= 60 else word[:59] + "…"
-    return f"`{shown.replace('`', '')}`"
 
 
 def _no_more(extra: list[str], name: str) -> None:

@@ -22,15 +22,11 @@ from dataclasses import dataclass
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot.app.permissions import Decision
+
 log = logging.getLogger(__name__)
 
 GROUP_TTL_S = 60.0
-
-
-@dataclass(frozen=True)
-class Decision:
-    allowed: bool
-    reason: str = ""  # for refusals: what the user reads, and what the audit log keeps
 
 
 @dataclass(frozen=True)
