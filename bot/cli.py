@@ -18,6 +18,7 @@ from bot.config import ACCOUNT_ID, REGION, ConfigError, Settings
 from bot.strings import one_line
 
 if TYPE_CHECKING:
+    from bot.app.acknowledgements import Acknowledgements, Refusal
     from bot.models import SweepSummary
     from bot.store import Store
 
@@ -102,6 +103,31 @@ def build_parser() -> argparse.ArgumentParser:
     audit_format.add_argument("--json", action="store_true", help="a JSON array on stdout")
     audit_format.add_argument("--csv", action="store_true", help="CSV with a header row on stdout")
     audit.set_defaults(handler=cmd_audit)
+
+    ack = commands.add_parser(
+        "ack",
+        help="acknowledge a failing association, as Slack's Acknowledge does (audited)",
+        description="The OS user is the actor in the audit log. Exit status: 0 acknowledged, "
+        "2 refused (unknown ID, not failing) or bad usage.",
+    )
+    ack.add_argument("association_id", metavar="ASSOCIATION_ID", help="an ID or its ARN")
+    ack.add_argument(
+        "--for",
+        dest="duration",
+        metavar="DURATION",
+        default="7d",
+        help="12h, 7d, 2w… (at most 90d)",
+    )
+    ack.add_argument("--reason", required=True, help="why it may stay failing for now")
+    ack.set_defaults(handler=cmd_ack)
+
+    unack = commands.add_parser(
+        "unack",
+        help="end an association's acknowledgement: it is back among the failing (audited)",
+        description="Exit status: 0 reopened, 2 refused (unknown ID, not acknowledged).",
+    )
+    unack.add_argument("association_id", metavar="ASSOCIATION_ID", help="an ID or its ARN")
+    unack.set_defaults(handler=cmd_unack)
 
     health = commands.add_parser(
         "health", help="exit 0 when the last sweep is recent enough (Docker's HEALTHCHECK)"
@@ -324,6 +350,91 @@ def cmd_digest(args: argparse.Namespace) -> int:
         _print_json(digest_document(digest))
     else:
         out(render_digest(digest))
+    return EXIT_OK
+
+
+def _acknowledgements(settings: Settings) -> tuple[Acknowledgements, Store]:
+    from bot.app.acknowledgements import Acknowledgements
+    from bot.app.permissions import LocalOperator
+    from bot.clock import utcnow
+
+    store = _existing_store(settings)
+    if store is None:
+        raise UsageError(
+            f"SSM3_DB_PATH: no database at {settings.db_path} yet; run `ssm3bot sweep` first"
+        )
+    return Acknowledgements(store=store, permissions=LocalOperator(), clock=utcnow), store
+
+
+def _refused(refusal: Refusal) -> str:
+    """A use case's refusal in one plain line for the terminal."""
+    if refusal.miss is not None:
+        miss = refusal.miss
+        if miss.why == "ambiguous":
+            return f"{miss.association_id} is in {len(miss.known_in)} account-regions; give its ARN"
+        if miss.why == "elsewhere":
+            return f"{miss.association_id} is not in {miss.asked}; it is in {miss.known_places}"
+        return f"unknown association {miss.association_id}: no sweep has seen it"
+    if refusal.decision is not None:
+        return str(refusal.decision.reason)
+    assert refusal.item is not None
+    name = refusal.item.association.display_name
+    if refusal.why == "not_failing":
+        return f"{name} is not failing (status {refusal.item.association.status}): nothing to acknowledge"
+    return f"{name} was not acknowledged; nothing changed"
+
+
+def cmd_ack(args: argparse.Namespace) -> int:
+    import getpass
+
+    from bot.app.acknowledgements import Refusal
+    from bot.app.terms import InputError, check_reason, parse_association, parse_duration
+    from bot.clock import iso, utcnow
+
+    settings = _settings()
+    try:
+        ref = parse_association(args.association_id)
+        until = utcnow() + parse_duration(args.duration)
+        reason = check_reason(args.reason)
+    except InputError as exc:
+        raise UsageError(str(exc).replace("`", "")) from None
+    cases, store = _acknowledgements(settings)
+    try:
+        outcome = cases.acknowledge(getpass.getuser(), ref, reason=reason, until=until)
+    finally:
+        store.close()
+    if isinstance(outcome, Refusal):
+        raise UsageError(_refused(outcome))
+    a, ack = outcome.item.association, outcome.item.ack
+    assert ack is not None
+    assert ack.until is not None
+    out(
+        f"acknowledged {a.display_name} ({a.account_id} {a.region}) until {iso(ack.until)} "
+        f"by {ack.by}: {ack.reason}\n"
+    )
+    return EXIT_OK
+
+
+def cmd_unack(args: argparse.Namespace) -> int:
+    import getpass
+
+    from bot.app.acknowledgements import Refusal
+    from bot.app.terms import InputError, parse_association
+
+    settings = _settings()
+    try:
+        ref = parse_association(args.association_id)
+    except InputError as exc:
+        raise UsageError(str(exc).replace("`", "")) from None
+    cases, store = _acknowledgements(settings)
+    try:
+        outcome = cases.unacknowledge(getpass.getuser(), ref)
+    finally:
+        store.close()
+    if isinstance(outcome, Refusal):
+        raise UsageError(_refused(outcome))
+    a = outcome.item.association
+    out(f"reopened {a.display_name} ({a.account_id} {a.region}): it is back among the failing\n")
     return EXIT_OK
 
 
