@@ -18,7 +18,8 @@ from bot.config import ACCOUNT_ID, REGION, ConfigError, Settings
 from bot.strings import one_line
 
 if TYPE_CHECKING:
-    from bot.app.acknowledgements import Acknowledgements, Refusal
+    from bot.app.acknowledgements import Acknowledgements
+    from bot.app.outcomes import Refusal
     from bot.models import SweepSummary
     from bot.store import Store
 
@@ -387,7 +388,7 @@ def _refused(refusal: Refusal) -> str:
 def cmd_ack(args: argparse.Namespace) -> int:
     import getpass
 
-    from bot.app.acknowledgements import Refusal
+    from bot.app.outcomes import Refusal
     from bot.app.terms import InputError, check_reason, parse_association, parse_duration
     from bot.clock import iso, utcnow
 
@@ -418,7 +419,7 @@ def cmd_ack(args: argparse.Namespace) -> int:
 def cmd_unack(args: argparse.Namespace) -> int:
     import getpass
 
-    from bot.app.acknowledgements import Refusal
+    from bot.app.outcomes import Refusal
     from bot.app.terms import InputError, parse_association
 
     settings = _settings()

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.app.acknowledgements import Acknowledgements, Done, Refusal
+from bot.app.acknowledgements import Acknowledgements
 from bot.app.events import AckEnded, Acknowledged
+from bot.app.outcomes import Done, Refusal
 from bot.app.permissions import Decision, LocalOperator
 from bot.cli import main
 from bot.models import AssociationRef

@@ -4,42 +4,16 @@ the audit entry, the same whichever surface asked (Slack's button, form or comma
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
-from typing import Literal
 
-from bot.app.events import AckEnded, Acknowledged, Event
-from bot.app.permissions import Decision, Permissions
-from bot.app.resolve import Miss, resolve
+from bot.app.events import AckEnded, Acknowledged
+from bot.app.outcomes import Action, Done, Refusal, Refuser
+from bot.app.permissions import Permissions
+from bot.app.resolve import resolve
 from bot.clock import iso
-from bot.models import AssociationKey, AssociationRef, TrackedAssociation
+from bot.models import AssociationRef, TrackedAssociation
 from bot.store import Store
-
-Action = Literal["ack", "unack"]
-Reason = Literal["permission", "miss", "not_failing", "not_acknowledged"]
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """Why nothing changed; already in the audit log. Exactly one of `decision` (permission),
-    `miss` (no such association) or `item` (the association, in the wrong state) is set."""
-
-    action: Action
-    why: Reason
-    detail: str
-    key: AssociationKey | None = None
-    decision: Decision | None = None
-    miss: Miss | None = None
-    item: TrackedAssociation | None = None
-
-
-@dataclass(frozen=True)
-class Done:
-    """The change happened: the association as it is now, and the events."""
-
-    item: TrackedAssociation
-    events: tuple[Event, ...]
-
 
 Outcome = Done | Refusal
 
@@ -51,6 +25,9 @@ class Acknowledgements:
         self.store = store
         self.permissions = permissions
         self.clock = clock
+        self._refuser = Refuser(store, clock)
+        self._refuse = self._refuser.refuse
+        self._audit = self._refuser.audit
 
     def target(
         self, actor: str, ref: AssociationRef, *, channel: str | None = None
@@ -114,52 +91,11 @@ class Acknowledgements:
     def _permitted_target(
         self, actor: str, action: Action, ref: AssociationRef, channel: str | None
     ) -> TrackedAssociation | Refusal:
-        decision = self.permissions.may_acknowledge(actor)
-        found = resolve(self.store, ref)
-        if not decision.allowed:
-            # Audited against the association when the store knows it, else the ID as typed.
-            key = found.key if isinstance(found, TrackedAssociation | Miss) else None
-            detail = decision.reason if key else f"{ref.association_id}: {decision.reason}"
-            return self._refuse(
-                actor, action, "permission", detail, channel, key=key, decision=decision
-            )
-        if isinstance(found, Miss):
-            detail = found.detail if found.key else f"{ref.association_id}: {found.detail}"
-            return self._refuse(actor, action, "miss", detail, channel, key=found.key, miss=found)
-        return found
-
-    def _refuse(
-        self,
-        actor: str,
-        action: Action,
-        why: Reason,
-        detail: str,
-        channel: str | None,
-        *,
-        key: AssociationKey | None = None,
-        decision: Decision | None = None,
-        miss: Miss | None = None,
-        item: TrackedAssociation | None = None,
-    ) -> Refusal:
-        self._audit(actor, action, "refused", key=key, detail=detail, channel=channel)
-        return Refusal(action, why, detail, key, decision, miss, item)
-
-    def _audit(
-        self,
-        actor: str,
-        action: str,
-        outcome: str,
-        *,
-        key: AssociationKey | None,
-        detail: str | None,
-        channel: str | None,
-    ) -> None:
-        self.store.audit(
-            actor=actor,
-            action=action,
-            outcome=outcome,
-            now=self.clock(),
-            key=key,
+        return self._refuser.permitted_target(
+            actor,
+            action,
+            decision=self.permissions.may_acknowledge(actor),
+            found=resolve(self.store, ref),
+            typed=ref.association_id,
             channel=channel,
-            detail=detail,
         )

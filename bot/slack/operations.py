@@ -18,7 +18,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.models.blocks import Block
 
-from bot.app.acknowledgements import Acknowledgements, Refusal
+from bot.app.acknowledgements import Acknowledgements
+from bot.app.outcomes import Refusal
 from bot.app.permissions import Decision
 from bot.app.resolve import Miss, resolve
 from bot.aws.actions import association_state, start_once
