@@ -24,6 +24,7 @@ from sqlite_utils.migrations import Migrations
 
 from bot.aws.reader import PriorDrilldown
 from bot.clock import iso, parse_iso, utcnow
+from bot.core import streaks
 from bot.models import (
     Ack,
     Association,
@@ -509,7 +510,10 @@ class Store:
                         "new_status": association.status,
                     }
                 )
-            if before and before["failing_since"] and rows[-1]["failing_since"] is None:
+            if streaks.streak_ended(
+                parse_iso(before["failing_since"]) if before else None,
+                parse_iso(rows[-1]["failing_since"]),
+            ):
                 # The streak ended (straight away, or via Pending while a re-run ran): a
                 # later failure is a new streak and needs a new acknowledgement.
                 self._end_acks(db, association.key, now, by=None, reason="resolved")
@@ -948,8 +952,8 @@ class Store:
         )
         found = []
         for row in rows:
-            since, first_ok = parse_iso(row["failing_since"]), parse_iso(row["first_ok"])
-            if since is not None and first_ok is not None and since > first_ok:
+            since = parse_iso(row["failing_since"])
+            if since is not None and streaks.alertable(since, parse_iso(row["first_ok"])):
                 found.append(
                     (AssociationKey(row["account_id"], row["region"], row["association_id"]), since)
                 )
@@ -1079,8 +1083,9 @@ class Store:
         (the earlier one, False) when not. One transaction, so two clicks cannot both win."""
         with self._write() as db:
             last = self.last_rerun(key)
-            cooling = last is not None and last.outcome != "failed"
-            if cooling and last is not None and (now - last.at).total_seconds() < cooldown_s:
+            if last is not None and streaks.cooling_down(
+                last.at, last.outcome == "failed", now, cooldown_s
+            ):
                 return last, False
             table = db.table("reruns")
             table.insert(
@@ -1170,26 +1175,13 @@ def _association_row(
 def _failing_since(
     association: Association, before: Mapping[str, Any] | None, now: datetime
 ) -> datetime | None:
-    """The start of the current failing streak.
-
-    A streak carries on while the association stays Failed or goes Pending (a re-run in
-    flight); only Success ends it. A new streak starts at the first failed run the execution
-    history shows, but never before the last sweep that saw it succeed.
-    """
-    carried = parse_iso(before["failing_since"]) if before else None
-    if not association.failing:
-        return carried if association.status == "Pending" else None
-    if carried is not None:
-        return carried
-    # A run-failure's streak starts at its first failed run; a reported one (no run to
-    # date it) when a sweep first saw it. Never before the last sweep that saw it healthy.
-    evidence = association.failing_evidence_since if association.run_failed else None
-    start = min(evidence or now, now)
-    if before is not None and not before["failing_since"]:
-        seen_ok = parse_iso(before["last_seen_at"])
-        if seen_ok is not None and start < seen_ok:
-            start = seen_ok
-    return start
+    return streaks.failing_since(
+        association,
+        carried=parse_iso(before["failing_since"]) if before else None,
+        was_failing=bool(before and before["failing_since"]),
+        last_seen_at=parse_iso(before["last_seen_at"]) if before else None,
+        now=now,
+    )
 
 
 def _association(row: Mapping[str, Any], targets: tuple[FailedTarget, ...]) -> Association:
