@@ -24,4 +24,25 @@ class AckEnded:
     at: datetime
 
 
-Event = Acknowledged | AckEnded
+@dataclass(frozen=True)
+class RerunStarted:
+    key: AssociationKey
+    by: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class RerunChecked:
+    key: AssociationKey
+    outcome: Literal["compliant", "pending", "still_failing", "unknown"]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class SweepFinished:
+    sweep_id: str
+    by: str
+    at: datetime
+
+
+Event = Acknowledged | AckEnded | RerunStarted | RerunChecked | SweepFinished

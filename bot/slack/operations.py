@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from urllib.error import URLError
+from zoneinfo import ZoneInfo
 
 from botocore.exceptions import BotoCoreError, ClientError
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -21,12 +22,11 @@ from slack_sdk.models.blocks import Block
 from bot.app.acknowledgements import Acknowledgements
 from bot.app.outcomes import Refusal
 from bot.app.permissions import Decision
+from bot.app.reruns import AwsAssociationActions, Reruns, StartFailed
 from bot.app.resolve import Miss, resolve
-from bot.aws.actions import association_state, start_once
 from bot.aws.history import fetch_history
 from bot.aws.reader import describe_error
 from bot.causes import kind_label, remedy
-from bot.clock import iso
 from bot.config import ConfigError
 from bot.digest import Digest, DigestTotals, build_digest
 from bot.models import AssociationKey, InstanceKey, TrackedAssociation
@@ -41,7 +41,6 @@ from bot.sweep import SweepError
 
 log = logging.getLogger(__name__)
 
-BOT_ACTOR = "ssm3bot"
 AWS_ERRORS = (ClientError, BotoCoreError)
 DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
 
@@ -303,110 +302,64 @@ class Operations:
         )
 
     # -- re-run ---------------------------------------------------------------------------------
+    def _reruns(self) -> Reruns:
+        return Reruns(
+            store=self.store,
+            permissions=self.services.operators,
+            actions=AwsAssociationActions(self.services.access),
+            clock=self.services.clock,
+            cooldown_s=self.services.settings.rerun_cooldown_s,
+        )
+
     def confirm_rerun(self, origin: Origin, ref: parsing.AssociationRef) -> None:
         """The slash command's confirm step: permission first, then what would run."""
 
         def work() -> None:
-            decision = self.services.operators.may_rerun(origin.user)
-            if not self._permitted(origin, "rerun", decision, ref):
+            reruns = self._reruns()
+            item = reruns.target(origin.user, ref, channel=origin.channel)
+            if isinstance(item, Refusal):
+                self._tell(origin, refusal_message(item))
                 return
-            item = self._target(origin, "rerun", ref)
-            if item is not None:
-                a = item.association
-                # A failing association's kind is stored; only for another one ask AWS.
-                can_fix = a.rerun_can_fix if a.failing else not self._sync_compliance_manual(a.key)
-                tell(self.client, origin, kit.rerun_confirmation(item, rerun_can_fix=can_fix))
+            can_fix = reruns.can_fix(item)
+            tell(self.client, origin, kit.rerun_confirmation(item, rerun_can_fix=can_fix))
 
         self._guard(origin, "prepare the re-run", work)
-
-    def _sync_compliance_manual(self, key: AssociationKey) -> bool:
-        """Whether a re-run cannot change the association's compliance (SyncCompliance MANUAL),
-        for an association the store does not hold as failing (the store keeps SyncCompliance and
-        the failure kind of failing ones only), so this asks AWS (one DescribeAssociation; this
-        runs after the ack). When AWS does not answer the question stays open: the confirmation goes out
-        without the warning, and the re-run itself reads the state again and warns then."""
-        try:
-            state = association_state(self.services.access.ssm(key.scope), key)
-        except AWS_ERRORS as exc:
-            log.warning(
-                "could not read the SyncCompliance of %s: %s",
-                key.association_id,
-                describe_error(exc),
-            )
-            return False
-        return not state.rerun_can_fix
 
     def rerun(self, origin: Origin, key: AssociationKey) -> None:
         self._guard(origin, "re-run the association", lambda: self._rerun(origin, key))
 
     def _rerun(self, origin: Origin, key: AssociationKey) -> None:
-        ref = self._ref(key)
-        decision = self.services.operators.may_rerun(origin.user)
-        if not self._permitted(origin, "rerun", decision, ref):
+        reruns = self._reruns()
+        outcome = reruns.start(origin.user, self._ref(key), channel=origin.channel)
+        if isinstance(outcome, Refusal):
+            cooldown = self.services.settings.rerun_cooldown_s
+            self._tell(origin, refusal_message(outcome, self.zone, cooldown))
             return
-        item = self._target(origin, "rerun", ref)
-        if item is None:
-            return
-        settings = self.services.settings
-        rerun, fresh = self.store.claim_rerun(
-            key,
-            by=origin.user,
-            now=self.now(),
-            cooldown_s=settings.rerun_cooldown_s,
-            channel=origin.channel,
-        )
-        if not fresh:
-            ends = rerun.at + timedelta(seconds=settings.rerun_cooldown_s)
-            self._refuse(
-                origin,
-                "rerun",
-                key,
-                f"cooldown: started by {rerun.by} at {iso(rerun.at)}",
-                f"{kit.inert(item.association.display_name, 80)} was already re-run by "
-                f"{kit.mention(rerun.by)} at {kit.slack_date(rerun.at, '{time}', self.zone)}; "
-                f"it can be re-run again after {kit.slack_date(ends, '{time}', self.zone)}.",
-            )
-            return
-        try:
-            ssm = self.services.access.ssm(key.scope)
-            state = association_state(ssm, key)
-            start_once(ssm, key)
-        except AWS_ERRORS as exc:
-            self.store.finish_rerun(rerun.id, outcome="failed", now=self.now())
-            self._audit(origin, "rerun", "failed", key, describe_error(exc))
+        name = kit.inert(outcome.item.association.display_name, 80)
+        where = f"{kit.escape(key.account_id)} {kit.escape(key.region)}"
+        if isinstance(outcome, StartFailed):
             self._tell(
                 origin,
-                f"Could not re-run {kit.inert(item.association.display_name, 80)} in "
-                f"{kit.escape(key.account_id)} {kit.escape(key.region)}: "
-                f"{self._aws_problem(exc, key)}",
+                f"Could not re-run {name} in {where}: {self._aws_problem(outcome.error, key)}",
             )
             return
-        a = item.association
-        reported = a.failure_kind == "reported"
-        manual = not reported and not a.failing and not state.rerun_can_fix
-        self._audit(
-            origin,
-            "rerun",
-            "started",
-            key,
-            kind_label(a) if reported else "SyncCompliance MANUAL" if manual else None,
-        )
         self._refresh(origin)
         minutes = max(1, round(self.services.followup_delay_s / 60))
         text = (
-            f"↻ {kit.mention(origin.user)} re-ran {kit.inert(item.association.display_name, 80)} "
-            f"({kit.escape(key.account_id)} {kit.escape(key.region)}). I'll check in about "
+            f"↻ {kit.mention(origin.user)} re-ran {name} ({where}). I'll check in about "
             f"{minutes} min whether it came back compliant."
         )
-        if reported:
+        a = outcome.item.association
+        if a.failure_kind == "reported":
             text += f"\n:warning: *{kit.escape(kind_label(a))}*: {kit.escape(remedy(a))}"
-        elif manual:
+        elif not outcome.can_fix:
             text += (
                 "\n:warning: Its SyncCompliance is MANUAL: compliance comes from "
                 "PutComplianceItems, so this re-run cannot change it."
             )
         delete_original(origin)
         announce(self.client, origin, kit.notice(text))
+        item, rerun = outcome.item, outcome.rerun
         self.services.later(
             self.services.followup_delay_s,
             lambda: self.follow_up(origin, item, rerun),
@@ -414,48 +367,30 @@ class Operations:
         )
 
     def follow_up(self, origin: Origin, item: TrackedAssociation, rerun: Rerun) -> None:
-        """Some minutes after a re-run: did the association come back compliant?"""
-        key = item.key
+        """Some minutes after a re-run: say whether the association came back compliant."""
+        checked = self._reruns().follow_up(item, rerun, channel=origin.channel)
         name = kit.inert(item.association.display_name, 80)
-        try:
-            state = association_state(self.services.access.ssm(key.scope), key)
-        except AWS_ERRORS as exc:
-            self.store.finish_rerun(rerun.id, outcome="unknown", now=self.now())
+        if checked.error is not None:
             announce(
                 self.client,
                 origin,
                 kit.notice(
-                    f"Could not check {name} after its re-run: {kit.inert(describe_error(exc), 300)}"
+                    f"Could not check {name} after its re-run: "
+                    f"{kit.inert(describe_error(checked.error), 300)}"
                 ),
             )
             return
-        if state.compliant:
-            outcome, text = (
-                "compliant",
-                f":white_check_mark: {name} is COMPLIANT again after the re-run.",
-            )
-        elif state.status == "Pending":
-            outcome, text = (
-                "pending",
-                f"{name} is still running after the re-run; the next sweep will tell.",
-            )
+        if checked.outcome == "compliant":
+            text = f":white_check_mark: {name} is COMPLIANT again after the re-run."
+        elif checked.outcome == "pending":
+            text = f"{name} is still running after the re-run; the next sweep will tell."
         else:
-            outcome = "still_failing"
+            assert checked.state is not None
+            counts = ", ".join(f"{k} {v}" for k, v in sorted(checked.state.counts.items()))
             text = (
-                f":x: {name} still fails after the re-run "
-                f"({kit.escape(', '.join(f'{k} {v}' for k, v in sorted(state.counts.items())))}). "
+                f":x: {name} still fails after the re-run ({kit.escape(counts)}). "
                 "Its *History* shows why."
             )
-        self.store.finish_rerun(rerun.id, outcome=outcome, now=self.now())
-        self.store.audit(
-            actor=BOT_ACTOR,
-            action="rerun_check",
-            outcome=outcome,
-            now=self.now(),
-            key=key,
-            channel=origin.channel,
-            detail=f"re-run by {rerun.by} at {iso(rerun.at)}",
-        )
         self._refresh(origin)
         announce(self.client, origin, kit.notice(text))
 
@@ -605,14 +540,23 @@ def miss_message(miss: Miss) -> str:
     )
 
 
-def refusal_message(refusal: Refusal) -> str:
-    """An acknowledgement use case's refusal, for the person who asked (mrkdwn)."""
+def refusal_message(refusal: Refusal, zone: ZoneInfo | None = None, cooldown_s: int = 0) -> str:
+    """A use case's refusal, for the person who asked (mrkdwn)."""
     if refusal.decision is not None:
         return refusal.decision.reason
     if refusal.miss is not None:
         return miss_message(refusal.miss)
     assert refusal.item is not None
     name = kit.inert(refusal.item.association.display_name, 80)
+    if refusal.why == "cooldown":
+        assert refusal.rerun is not None
+        rerun = refusal.rerun
+        ends = rerun.at + timedelta(seconds=cooldown_s)
+        return (
+            f"{name} was already re-run by {kit.mention(rerun.by)} at "
+            f"{kit.slack_date(rerun.at, '{time}', zone)}; it can be re-run again after "
+            f"{kit.slack_date(ends, '{time}', zone)}."
+        )
     if refusal.why == "not_failing":
         status = kit.escape(refusal.item.association.status)
         return f"{name} is not failing (its status is {status}); there is nothing to acknowledge."

@@ -1,0 +1,198 @@
+"""Re-run an association (StartAssociationsOnce) and, some minutes later, check whether that
+helped: permission first, the cooldown, the AWS call, the store and the audit log — the same
+for every surface. AWS is reached through `AssociationActions`, so the rules test without it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from bot.app.events import RerunChecked, RerunStarted
+from bot.app.outcomes import Refusal, Refuser
+from bot.app.permissions import Permissions
+from bot.app.resolve import resolve
+from bot.aws.actions import AssociationState, association_state, start_once
+from bot.aws.reader import describe_error
+from bot.aws.session import AwsAccess
+from bot.causes import kind_label
+from bot.clock import iso
+from bot.models import AssociationKey, AssociationRef, TrackedAssociation
+from bot.store import Rerun, Store
+
+log = logging.getLogger(__name__)
+
+BOT_ACTOR = "ssm3bot"  # who the follow-up check is, in the audit log
+AWS_ERRORS = (ClientError, BotoCoreError)
+Checked = Literal["compliant", "pending", "still_failing", "unknown"]
+
+
+class AssociationActions(Protocol):
+    """What a re-run needs of AWS: the association's state now, and running it once."""
+
+    def state(self, key: AssociationKey) -> AssociationState: ...
+    def start_once(self, key: AssociationKey) -> None: ...
+
+
+class AwsAssociationActions:
+    """AssociationActions through the member role of the association's account."""
+
+    def __init__(self, access: AwsAccess) -> None:
+        self.access = access
+
+    def state(self, key: AssociationKey) -> AssociationState:
+        ssm = self.access.ssm(key.scope)
+        try:
+            return association_state(ssm, key)
+        finally:
+            ssm.close()
+
+    def start_once(self, key: AssociationKey) -> None:
+        ssm = self.access.ssm(key.scope)
+        try:
+            start_once(ssm, key)
+        finally:
+            ssm.close()
+
+
+@dataclass(frozen=True)
+class Started:
+    item: TrackedAssociation
+    rerun: Rerun
+    can_fix: bool  # False: a re-run will not change its compliance (a reported failure, MANUAL)
+    events: tuple[RerunStarted, ...]
+
+
+@dataclass(frozen=True)
+class StartFailed:
+    """AWS refused or did not answer; recorded, so the cooldown does not hold."""
+
+    item: TrackedAssociation
+    error: ClientError | BotoCoreError
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    item: TrackedAssociation
+    rerun: Rerun
+    outcome: Checked
+    state: AssociationState | None
+    error: ClientError | BotoCoreError | None
+    events: tuple[RerunChecked, ...]
+
+
+class Reruns:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        permissions: Permissions,
+        actions: AssociationActions,
+        clock: Callable[[], datetime],
+        cooldown_s: int,
+    ) -> None:
+        self.store = store
+        self.permissions = permissions
+        self.actions = actions
+        self.clock = clock
+        self.cooldown_s = cooldown_s
+        self._refuser = Refuser(store, clock)
+
+    def target(
+        self, actor: str, ref: AssociationRef, *, channel: str | None = None
+    ) -> TrackedAssociation | Refusal:
+        """What a re-run of `ref` would run, checked as `start` checks it (for the confirm step)."""
+        return self._refuser.permitted_target(
+            actor,
+            "rerun",
+            decision=self.permissions.may_rerun(actor),
+            found=resolve(self.store, ref),
+            typed=ref.association_id,
+            channel=channel,
+        )
+
+    def can_fix(self, item: TrackedAssociation) -> bool:
+        """Whether a re-run can change its compliance: the stored kind of a failing association;
+        for another, its SyncCompliance from AWS (when AWS does not say: assume it can, and the
+        re-run itself reads it again)."""
+        if item.association.failing:
+            return item.association.rerun_can_fix
+        try:
+            return self.actions.state(item.key).rerun_can_fix
+        except AWS_ERRORS as exc:
+            log.warning(
+                "could not read the SyncCompliance of %s: %s",
+                item.key.association_id,
+                describe_error(exc),
+            )
+            return True
+
+    def start(
+        self, actor: str, ref: AssociationRef, *, channel: str | None = None
+    ) -> Started | StartFailed | Refusal:
+        item = self.target(actor, ref, channel=channel)
+        if isinstance(item, Refusal):
+            return item
+        now = self.clock()
+        rerun, fresh = self.store.claim_rerun(
+            item.key, by=actor, now=now, cooldown_s=self.cooldown_s, channel=channel
+        )
+        if not fresh:
+            held = f"cooldown: started by {rerun.by} at {iso(rerun.at)}"
+            return self._refuser.refuse(
+                actor, "rerun", "cooldown", held, channel, key=item.key, item=item, rerun=rerun
+            )
+        try:
+            state = self.actions.state(item.key)
+            self.actions.start_once(item.key)
+        except AWS_ERRORS as exc:
+            self.store.finish_rerun(rerun.id, outcome="failed", now=self.clock())
+            self._refuser.audit(
+                actor, "rerun", "failed", key=item.key, detail=describe_error(exc), channel=channel
+            )
+            return StartFailed(item, exc)
+        a = item.association
+        can_fix = a.rerun_can_fix if a.failing else state.rerun_can_fix
+        detail: str | None = None
+        if a.failure_kind == "reported":
+            detail = kind_label(a)
+        elif not can_fix:
+            detail = "SyncCompliance MANUAL"
+        self._refuser.audit(actor, "rerun", "started", key=item.key, detail=detail, channel=channel)
+        return Started(item, rerun, can_fix, (RerunStarted(item.key, actor, now),))
+
+    def follow_up(
+        self, item: TrackedAssociation, rerun: Rerun, *, channel: str | None = None
+    ) -> FollowUp:
+        """Some minutes after a re-run: did the association come back compliant?"""
+        key = item.key
+        state: AssociationState | None = None
+        error: ClientError | BotoCoreError | None = None
+        outcome: Checked
+        try:
+            state = self.actions.state(key)
+        except AWS_ERRORS as exc:
+            error, outcome = exc, "unknown"
+        else:
+            if state.compliant:
+                outcome = "compliant"
+            elif state.status == "Pending":
+                outcome = "pending"
+            else:
+                outcome = "still_failing"
+        now = self.clock()
+        self.store.finish_rerun(rerun.id, outcome=outcome, now=now)
+        if error is None:
+            self._refuser.audit(
+                BOT_ACTOR,
+                "rerun_check",
+                outcome,
+                key=key,
+                detail=f"re-run by {rerun.by} at {iso(rerun.at)}",
+                channel=channel,
+            )
+        return FollowUp(item, rerun, outcome, state, error, (RerunChecked(key, outcome, now),))
