@@ -24,10 +24,10 @@ from bot.app.outcomes import Refusal
 from bot.app.permissions import Decision
 from bot.app.reruns import AwsAssociationActions, Reruns, StartFailed
 from bot.app.resolve import Miss, resolve
+from bot.app.sweeps import ManualSweeps, NotStarted
 from bot.aws.history import fetch_history
 from bot.aws.reader import describe_error
 from bot.causes import kind_label, remedy
-from bot.config import ConfigError
 from bot.digest import Digest, DigestTotals, build_digest
 from bot.models import AssociationKey, InstanceKey, TrackedAssociation
 from bot.runner import SweepBusy
@@ -37,7 +37,6 @@ from bot.slack.delivery import Delivery
 from bot.slack.replies import Origin, announce, delete_original, tell
 from bot.slack.services import Services
 from bot.store import DigestPost, Rerun
-from bot.sweep import SweepError
 
 log = logging.getLogger(__name__)
 
@@ -483,32 +482,34 @@ class Operations:
 
     def _sweep(self, origin: Origin) -> None:
         services = self.services
-        if not self._permitted(origin, "sweep", services.operators.may_sweep(origin.user), None):
-            return
-        runner = services.scheduled()
-        if runner.sweep_busy():
-            self._audit(origin, "sweep", "refused", detail="a sweep is already running")
+        sweeps = ManualSweeps(
+            store=self.store,
+            permissions=services.operators,
+            runner=services.scheduled(),
+            clock=services.clock,
+            busy=(SweepBusy,),
+            alerts=services.runner is not None and services.settings.alerts,
+        )
+        refused = sweeps.begin(origin.user, channel=origin.channel)
+        if refused is not None:
             self._tell(
-                origin, "A sweep is already running; its results will be in the next digest."
+                origin,
+                refused.decision.reason
+                if refused.decision
+                else "A sweep is already running; its results will be in the next digest.",
             )
             return
-        self._audit(origin, "sweep", "started")
         self._tell(origin, "Sweeping every account-region now; I'll tell you here when it is done.")
-        try:
-            summary = runner.sweep("slack")
-        except SweepBusy:
-            self._audit(origin, "sweep", "refused", detail="a sweep is already running")
+        outcome = sweeps.run(origin.user, trigger="slack", channel=origin.channel)
+        if isinstance(outcome, Refusal):
             self._tell(
                 origin, "Another sweep started just now; its results will be in the next digest."
             )
             return
-        except (SweepError, ConfigError) as exc:
-            self._audit(origin, "sweep", "failed", detail=str(exc))
-            self._tell(origin, f"The sweep could not start: {kit.inert(str(exc), 400)}")
+        if isinstance(outcome, NotStarted):
+            self._tell(origin, f"The sweep could not start: {kit.inert(outcome.error, 400)}")
             return
-        self._audit(origin, "sweep", "done", detail=summary.sweep_id)
-        if services.runner is not None and services.settings.alerts:
-            services.runner.alert_new_failures()
+        summary = outcome.summary
         self._refresh(origin)
         self._tell(
             origin,

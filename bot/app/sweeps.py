@@ -1,0 +1,91 @@
+"""A sweep someone asked for (Slack's `/ssm3 sweep`, later the Home tab's button): permission,
+the one-sweep-at-a-time lease, the audit entries and the alerts a scheduled sweep would send."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from bot.app.events import SweepFinished
+from bot.app.outcomes import Refusal, Refuser
+from bot.app.permissions import Permissions
+from bot.config import ConfigError
+from bot.models import SweepSummary
+from bot.store import Store
+from bot.sweep import SweepError
+
+BUSY = "a sweep is already running"
+
+
+class SweepRunner(Protocol):
+    """The scheduled jobs' sweep (bot/runner.py): the same lease, the same metrics."""
+
+    def sweep_busy(self) -> bool: ...
+    def sweep(self, trigger: str) -> SweepSummary: ...
+    def alert_new_failures(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Finished:
+    summary: SweepSummary
+    events: tuple[SweepFinished, ...]
+
+
+@dataclass(frozen=True)
+class NotStarted:
+    """No account-region could even be listed (no credentials, a bad region)."""
+
+    error: str
+
+
+class ManualSweeps:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        permissions: Permissions,
+        runner: SweepRunner,
+        clock: Callable[[], datetime],
+        busy: tuple[type[Exception], ...],
+        alerts: bool,
+    ) -> None:
+        self.runner = runner
+        self.permissions = permissions
+        self.clock = clock
+        self.busy = busy  # what `runner.sweep` raises when it lost the race for the lease
+        self.alerts = alerts
+        self._refuser = Refuser(store, clock)
+
+    def begin(self, actor: str, *, channel: str | None = None) -> Refusal | None:
+        """Whether a sweep may start now: permission, then no sweep running. None: go."""
+        decision = self.permissions.may_sweep(actor)
+        if not decision.allowed:
+            return self._refuser.refuse(
+                actor, "sweep", "permission", decision.reason, channel, decision=decision
+            )
+        if self.runner.sweep_busy():
+            return self._refuser.refuse(actor, "sweep", "busy", BUSY, channel)
+        self._refuser.audit(actor, "sweep", "started", key=None, detail=None, channel=channel)
+        return None
+
+    def run(
+        self, actor: str, *, trigger: str, channel: str | None = None
+    ) -> Finished | NotStarted | Refusal:
+        """Sweep (after `begin` said go); then alert on new failures as a scheduled sweep does."""
+        try:
+            summary = self.runner.sweep(trigger)
+        except self.busy:
+            return self._refuser.refuse(actor, "sweep", "busy", BUSY, channel)
+        except (SweepError, ConfigError) as exc:
+            self._refuser.audit(
+                actor, "sweep", "failed", key=None, detail=str(exc), channel=channel
+            )
+            return NotStarted(str(exc))
+        self._refuser.audit(
+            actor, "sweep", "done", key=None, detail=summary.sweep_id, channel=channel
+        )
+        if self.alerts:
+            self.runner.alert_new_failures()
+        return Finished(summary, (SweepFinished(summary.sweep_id, actor, self.clock()),))

@@ -1,0 +1,103 @@
+"""The manual sweep use case with a fake runner: permission, one sweep at a time, the audit
+entries, and alerts as a scheduled sweep sends them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.app.outcomes import Refusal
+from bot.app.permissions import Decision, LocalOperator
+from bot.app.sweeps import Finished, ManualSweeps, NotStarted
+from bot.models import SweepSummary
+from bot.store import Store
+from bot.sweep import SweepError
+
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+class Busy(Exception):
+    pass
+
+
+class FakeRunner:
+    def __init__(self, *, busy: bool = False, race: bool = False, error: bool = False) -> None:
+        self.busy, self.race, self.error = busy, race, error
+        self.alerted = 0
+
+    def sweep_busy(self) -> bool:
+        return self.busy
+
+    def sweep(self, trigger: str) -> SweepSummary:
+        if self.race:
+            raise Busy
+        if self.error:
+            raise SweepError("cannot list the accounts to sweep")
+        return SweepSummary("s1", NOW, NOW, scopes=2, associations=5, failing=1)
+
+    def alert_new_failures(self) -> int:
+        self.alerted += 1
+        return 0
+
+
+class Nobody:
+    def may_sweep(self, actor: str) -> Decision:
+        return Decision(False, "Only operators may sweep.")
+
+    may_rerun = may_acknowledge = may_sweep
+
+
+def sweeps(
+    runner: FakeRunner, permissions: object = None, alerts: bool = True
+) -> tuple[ManualSweeps, Store]:
+    store = Store(":memory:")
+    cases = ManualSweeps(
+        store=store,
+        permissions=permissions or LocalOperator(),  # type: ignore[arg-type]
+        runner=runner,
+        clock=lambda: NOW,
+        busy=(Busy,),
+        alerts=alerts,
+    )
+    return cases, store
+
+
+def outcomes(store: Store) -> list[tuple[str, str | None]]:
+    return [(e.outcome, e.detail) for e in reversed(store.audit_entries())]
+
+
+def test_a_sweep_runs_alerts_and_is_audited() -> None:
+    runner = FakeRunner()
+    cases, store = sweeps(runner)
+    assert cases.begin("U0ALICE01") is None
+    done = cases.run("U0ALICE01", trigger="slack")
+    assert isinstance(done, Finished)
+    assert done.events[0].sweep_id == "s1"
+    assert runner.alerted == 1
+    assert outcomes(store) == [("started", None), ("done", "s1")]
+
+
+@pytest.mark.parametrize(
+    ("runner", "permissions", "why"),
+    [(FakeRunner(), Nobody(), "permission"), (FakeRunner(busy=True), None, "busy")],
+)
+def test_a_sweep_that_may_not_start_is_refused(
+    runner: FakeRunner, permissions: object, why: str
+) -> None:
+    cases, store = sweeps(runner, permissions)
+    refused = cases.begin("U0EVE0001")
+    assert isinstance(refused, Refusal)
+    assert refused.why == why
+    assert [o for o, _ in outcomes(store)] == ["refused"]
+
+
+def test_losing_the_race_for_the_lease_and_a_sweep_that_cannot_start() -> None:
+    cases, store = sweeps(FakeRunner(race=True))
+    raced = cases.run("U0ALICE01", trigger="slack")
+    assert isinstance(raced, Refusal)
+    assert raced.why == "busy"
+    cases, store = sweeps(FakeRunner(error=True), alerts=True)
+    failed = cases.run("U0ALICE01", trigger="slack")
+    assert isinstance(failed, NotStarted)
+    assert outcomes(store) == [("failed", "cannot list the accounts to sweep")]
