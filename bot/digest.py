@@ -7,13 +7,14 @@ renderers turn into words.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot.ledger import DigestRun, SnapshotItem
 from bot.models import (
     AssociationKey,
     FailedTarget,
+    InstanceKey,
     Orphan,
     ScopeStatus,
     SecurityHubCheck,
@@ -159,3 +160,68 @@ def top_error(targets: tuple[FailedTarget, ...]) -> str | None:
     if targets and targets[0].detailed_status:
         return targets[0].detailed_status
     return None
+
+
+def matches(t: TrackedAssociation, kind: str, value: str) -> bool:
+    """Whether a tracked association is in an account, a region, or fails on an instance."""
+    if kind == "account":
+        return t.key.account_id == value
+    if kind == "region":
+        return t.key.region == value
+    a = t.association
+    return value in a.noncompliant_instances or any(
+        target.instance_id == value for target in a.failed_targets
+    )
+
+
+def narrow(
+    digest: Digest, kind: str, value: str, associations: int, noncompliant: set[InstanceKey]
+) -> Digest:
+    """The digest of one account, region or instance (`/ssm3 status X`): its failures,
+    orphans and Security Hub disagreements, and SSM.3's instance count within it."""
+
+    def covers(account_id: str, region: str, instance_id: str) -> bool:
+        if kind == "account":
+            return account_id == value
+        if kind == "region":
+            return region == value
+        return instance_id == value
+
+    failing = tuple(t for t in digest.failing if matches(t, kind, value))
+    acked = tuple(t for t in digest.acknowledged if matches(t, kind, value))
+    scopes = tuple(
+        s
+        for s in digest.scopes_failed
+        if (kind == "account" and s.scope.account_id == value)
+        or (kind == "region" and s.scope.region == value)
+    )
+    orphans = tuple(o for o in digest.orphans if covers(o.account_id, o.region, o.instance_id))
+    check = digest.security_hub
+    if check is not None:
+        check = replace(
+            check,
+            unexplained=tuple(k for k in check.unexplained if covers(*_parts(k))),
+            sweep_only=tuple(k for k in check.sweep_only if covers(*_parts(k))),
+        )
+    totals = DigestTotals(
+        associations=associations,
+        failing=len(failing) + len(acked),
+        acknowledged=len(acked),
+        # SSM.3's own count, within the filter.
+        noncompliant_instances=sum(1 for k in noncompliant if covers(*_parts(k))),
+        scopes=digest.totals.scopes,
+        scopes_failed=len(scopes),
+    )
+    return replace(
+        digest,
+        failing=failing,
+        acknowledged=acked,
+        scopes_failed=scopes,
+        totals=totals,
+        orphans=orphans,
+        security_hub=check,
+    )
+
+
+def _parts(key: InstanceKey) -> tuple[str, str, str]:
+    return key.account_id, key.region, key.instance_id

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime, timedelta
 from urllib.error import URLError
-from zoneinfo import ZoneInfo
 
 from botocore.exceptions import BotoCoreError, ClientError
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -21,21 +19,21 @@ from slack_sdk.models.blocks import Block
 
 from bot.app.acknowledgements import Acknowledgements
 from bot.app.outcomes import Refusal
-from bot.app.permissions import Decision
 from bot.app.reruns import AwsAssociationActions, Reruns, StartFailed
 from bot.app.resolve import Miss, resolve
 from bot.app.sweeps import ManualSweeps, NotStarted
 from bot.aws.history import fetch_history
 from bot.aws.reader import describe_error
 from bot.causes import kind_label, remedy
-from bot.digest import Digest, DigestTotals, build_digest
-from bot.models import AssociationKey, InstanceKey, TrackedAssociation
+from bot.digest import build_digest, matches, narrow
+from bot.models import AssociationKey, TrackedAssociation
 from bot.runner import SweepBusy
 from bot.slack import blocks as kit
 from bot.slack import faults, parsing
 from bot.slack.delivery import Delivery
 from bot.slack.replies import Origin, announce, delete_original, tell
 from bot.slack.services import Services
+from bot.slack.wording import miss_message, refusal_message
 from bot.store import DigestPost, Rerun
 
 log = logging.getLogger(__name__)
@@ -61,24 +59,6 @@ class Operations:
     def _tell(self, origin: Origin, text: str) -> None:
         tell(self.client, origin, kit.notice(text))
 
-    def _audit(
-        self,
-        origin: Origin,
-        action: str,
-        outcome: str,
-        key: AssociationKey | None = None,
-        detail: str | None = None,
-    ) -> None:
-        self.store.audit(
-            actor=origin.user,
-            action=action,
-            outcome=outcome,
-            now=self.now(),
-            key=key,
-            channel=origin.channel,
-            detail=detail,
-        )
-
     def resolve(self, ref: parsing.AssociationRef) -> TrackedAssociation | Miss:
         """The one stored association `ref` names, or why there is none."""
         return resolve(self.store, ref)
@@ -90,46 +70,6 @@ class Operations:
             self._tell(origin, miss_message(found))
             return None
         return found
-
-    def _target(
-        self, origin: Origin, action: str, ref: parsing.AssociationRef
-    ) -> TrackedAssociation | None:
-        """`lookup` for a state change: a miss is a refusal, and audited as one."""
-        found = self.resolve(ref)
-        if isinstance(found, Miss):
-            # Without a key the audit row has no association: keep the ID as it was typed.
-            detail = found.detail if found.key else f"{ref.association_id}: {found.detail}"
-            self._refuse(origin, action, found.key, detail, miss_message(found))
-            return None
-        return found
-
-    def _refuse(
-        self,
-        origin: Origin,
-        action: str,
-        key: AssociationKey | None,
-        detail: str,
-        message: str,
-    ) -> None:
-        self._audit(origin, action, "refused", key, detail)
-        self._tell(origin, message)
-
-    def _permitted(
-        self, origin: Origin, action: str, decision: Decision, ref: parsing.AssociationRef | None
-    ) -> bool:
-        """Checked before anything else a state change does; a refusal is audited, naming the
-        association when the store knows it (or the ID as typed when it does not)."""
-        if decision.allowed:
-            return True
-        key: AssociationKey | None = None
-        detail = decision.reason
-        if ref is not None:
-            found = self.resolve(ref)
-            key = found.key
-            if key is None:
-                detail = f"{ref.association_id}: {decision.reason}"
-        self._refuse(origin, action, key, detail, decision.reason)
-        return False
 
     @staticmethod
     def _ref(key: AssociationKey) -> parsing.AssociationRef:
@@ -197,15 +137,13 @@ class Operations:
                     failing=[*digest.failing, *digest.acknowledged],
                     zone=self.zone,
                 )
-                known = sum(1 for t in self.store.tracked() if _matches(t, command.kind, value))
+                known = sum(1 for t in self.store.tracked() if matches(t, command.kind, value))
             else:
                 known = self._known(command.kind, value)
                 if not known:
                     self._tell(origin, _unknown_filter(command.kind, value))
                     return
-            digest = _filter(
-                digest, command.kind, value, known, self.store.noncompliant_instances()
-            )
+            digest = narrow(digest, command.kind, value, known, self.store.noncompliant_instances())
             title = f"SSM.3 status of {value}"
         reruns = self.store.reruns_since(now - timedelta(days=1))
         tell(
@@ -223,7 +161,7 @@ class Operations:
 
     def _known(self, kind: str, value: str) -> int:
         """How many stored associations the filter covers (0: it names nothing we know)."""
-        return sum(1 for t in self.store.tracked() if _matches(t, kind, value))
+        return sum(1 for t in self.store.tracked() if matches(t, kind, value))
 
     def history(self, origin: Origin, ref: parsing.AssociationRef) -> None:
         self._guard(origin, "read the history", lambda: self._history(origin, ref))
@@ -523,106 +461,6 @@ class Operations:
             )
             + " `/ssm3 status` shows them.",
         )
-
-
-def miss_message(miss: Miss) -> str:
-    """Why a named association cannot be acted on, for the person who named it (mrkdwn)."""
-    shown = kit.inert(miss.association_id, 60)
-    if miss.why == "ambiguous":
-        return f"{shown} is in {len(miss.known_in)} account-regions; name it by its ARN instead."
-    if miss.why == "elsewhere":
-        return (
-            f"Association {shown} is not in {kit.escape(miss.asked)}: I know it in "
-            f"{kit.escape(miss.known_places)}. Check the account and region you gave."
-        )
-    return (
-        f"I don't know association {shown}: no sweep has seen it. Check the ID, or run "
-        "`/ssm3 sweep` if it is new."
-    )
-
-
-def refusal_message(refusal: Refusal, zone: ZoneInfo | None = None, cooldown_s: int = 0) -> str:
-    """A use case's refusal, for the person who asked (mrkdwn)."""
-    if refusal.decision is not None:
-        return refusal.decision.reason
-    if refusal.miss is not None:
-        return miss_message(refusal.miss)
-    assert refusal.item is not None
-    name = kit.inert(refusal.item.association.display_name, 80)
-    if refusal.why == "cooldown":
-        assert refusal.rerun is not None
-        rerun = refusal.rerun
-        ends = rerun.at + timedelta(seconds=cooldown_s)
-        return (
-            f"{name} was already re-run by {kit.mention(rerun.by)} at "
-            f"{kit.slack_date(rerun.at, '{time}', zone)}; it can be re-run again after "
-            f"{kit.slack_date(ends, '{time}', zone)}."
-        )
-    if refusal.why == "not_failing":
-        status = kit.escape(refusal.item.association.status)
-        return f"{name} is not failing (its status is {status}); there is nothing to acknowledge."
-    return f"{name} was not acknowledged; nothing changed."
-
-
-def _matches(t: TrackedAssociation, kind: str, value: str) -> bool:
-    if kind == "account":
-        return t.key.account_id == value
-    if kind == "region":
-        return t.key.region == value
-    a = t.association
-    return value in a.noncompliant_instances or any(
-        target.instance_id == value for target in a.failed_targets
-    )
-
-
-def _filter(
-    digest: Digest, kind: str, value: str, associations: int, noncompliant: set[InstanceKey]
-) -> Digest:
-    def covers(account_id: str, region: str, instance_id: str) -> bool:
-        if kind == "account":
-            return account_id == value
-        if kind == "region":
-            return region == value
-        return instance_id == value
-
-    failing = tuple(t for t in digest.failing if _matches(t, kind, value))
-    acked = tuple(t for t in digest.acknowledged if _matches(t, kind, value))
-    scopes = tuple(
-        s
-        for s in digest.scopes_failed
-        if (kind == "account" and s.scope.account_id == value)
-        or (kind == "region" and s.scope.region == value)
-    )
-    orphans = tuple(o for o in digest.orphans if covers(o.account_id, o.region, o.instance_id))
-    check = digest.security_hub
-    if check is not None:
-        check = replace(
-            check,
-            unexplained=tuple(k for k in check.unexplained if covers(*_parts(k))),
-            sweep_only=tuple(k for k in check.sweep_only if covers(*_parts(k))),
-        )
-    totals = DigestTotals(
-        associations=associations,
-        failing=len(failing) + len(acked),
-        acknowledged=len(acked),
-        # SSM.3's own count, within the filter.
-        noncompliant_instances=sum(1 for k in noncompliant if covers(*_parts(k))),
-        scopes=digest.totals.scopes,
-        scopes_failed=len(scopes),
-    )
-    return replace(
-        digest,
-        failing=failing,
-        acknowledged=acked,
-        scopes_failed=scopes,
-        totals=totals,
-        orphans=orphans,
-        security_hub=check,
-    )
-
-
-def _parts(key: InstanceKey) -> tuple[str, str, str]:
-    return key.account_id, key.region, key.instance_id
 
 
 def _unknown_filter(kind: str, value: str) -> str:
