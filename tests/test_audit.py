@@ -12,7 +12,7 @@ import pytest
 
 from bot.models import AssociationKey
 from bot.store import Store
-from tests.test_cli import ssm3bot
+from tests.support.processes import ssm3bot
 
 KEY = AssociationKey("222222222222", "eu-west-1", "5f1c2a9e-0b7d-4c3e-9a51-7d2e8b6f4c10")
 HOSTILE = '=HYPERLINK("http://evil.example","x")\x1b[2J\nsecond line'

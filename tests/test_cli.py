@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,21 +12,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import Sim
+from tests.support.processes import ssm3bot
 
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
-
-
-def ssm3bot(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    executable = shutil.which("ssm3bot") or str(Path(sys.executable).with_name("ssm3bot"))
-    return subprocess.run(
-        [executable, *args],
-        env={"PATH": "/usr/bin:/bin", "HOME": str(cwd), **env},
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def assert_contract_document(doc: dict[str, Any]) -> None:

@@ -14,7 +14,7 @@ from bot.crontab import cron_trigger, crontab_weekdays
 from bot.health import assess, sweep_period
 from bot.models import Scope, ScopeResult, SweepSummary
 from bot.store import Store
-from tests.test_cli import ssm3bot
+from tests.support.processes import ssm3bot
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

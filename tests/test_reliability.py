@@ -25,7 +25,7 @@ from bot.sim.fleet import Latency
 from bot.store import Store
 from bot.sweep import run_sweep
 from tests.conftest import Sim
-from tests.test_cli import ssm3bot
+from tests.support.processes import ssm3bot
 
 CALLER, MEMBER = "111111111111", "222222222222"
 

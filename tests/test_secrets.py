@@ -8,9 +8,6 @@ fake Slack received, are searched for each secret."""
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,34 +22,18 @@ from tests.conftest import Sim
 from tests.fakes.fixtures import GROUP, GROUPIE, OPERATOR
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import CHANNEL, SignedRequests
-from tests.test_slack_app import body_text, responses
-from tests.test_slack_serve import _wait_healthy, free_port
+from tests.support.processes import (
+    APP_TOKEN,
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    captured,
+    free_port,
+    serve,
+    wait_healthy,
+)
+from tests.support.slack import body_text, responses
 
-BOT_TOKEN = "xoxb-5521973920131-7788990011223-Zq3pR8sT1uV4wX7yA0bC2dE5"
-APP_TOKEN = "xapp-1-A07SSM3BOT1-7788990011224-4f0c1b2a3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6"
-SIGNING_SECRET = "a8f3c1e9b2d74f6a0c5e8b1d3f7a9c2e"
 CALLER, MEMBER = "111111111111", "222222222222"
-
-
-def serve(env: dict[str, str], cwd: Path, *, debug: bool = True) -> subprocess.Popen[bytes]:
-    """`ssm3bot --debug serve`, its stdout and stderr going to files in `cwd` (a pipe would fill
-    up with DEBUG output and stall it)."""
-    executable = shutil.which("ssm3bot") or str(Path(sys.executable).with_name("ssm3bot"))
-    with (cwd / "stdout.log").open("wb") as out, (cwd / "stderr.log").open("wb") as err:
-        return subprocess.Popen(
-            [executable, *(["--debug"] if debug else []), "serve"],
-            env={"PATH": "/usr/bin:/bin", "HOME": str(cwd), **env},
-            cwd=cwd,
-            stdout=out,
-            stderr=err,
-        )
-
-
-def captured(cwd: Path) -> tuple[str, str]:
-    return (
-        (cwd / "stdout.log").read_text(errors="replace"),
-        (cwd / "stderr.log").read_text(errors="replace"),
-    )
 
 
 def everything_sent_to_slack(fake: FakeSlack) -> str:
@@ -89,7 +70,7 @@ def test_the_whole_app_with_real_looking_secrets_never_logs_or_sends_them(
         )
         process = serve(env, tmp_path)
         try:
-            _wait_healthy(port, process)
+            wait_healthy(port, process)
             slack = SignedRequests(port, fake, SIGNING_SECRET)
 
             def answered(reply: Any, count: int = 1) -> list[dict[str, Any]]:

@@ -12,8 +12,7 @@ from bot.sim.fleet import Fault
 from tests.conftest import Sim
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import SIGNING_SECRET
-from tests.test_secrets import BOT_TOKEN, captured, serve
-from tests.test_slack_serve import free_port
+from tests.support.processes import BOT_TOKEN, captured, free_port, serve
 
 CALLER = "111111111111"
 

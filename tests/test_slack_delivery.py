@@ -203,7 +203,7 @@ def test_rate_limits_and_server_errors_are_retried(fake_slack: FakeSlack, store:
 def test_sweep_post_from_the_command_line(
     sim: object, fake_slack: FakeSlack, tmp_path: Path
 ) -> None:
-    from tests.test_cli import ssm3bot
+    from tests.support.processes import ssm3bot
 
     env = sim.env(  # type: ignore[attr-defined]
         SLACK_BOT_TOKEN=fake_slack.token,

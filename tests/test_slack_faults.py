@@ -26,8 +26,8 @@ from tests.fakes.estate import store_estate
 from tests.fakes.fixtures import OPERATOR
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import CHANNEL, SIGNING_SECRET, SlackHarness
-from tests.test_slack_app import body_text, failing, post_digest, responses, wait_response
-from tests.test_slack_serve import free_port
+from tests.support.processes import free_port
+from tests.support.slack import body_text, failing, post_digest, responses, wait_response
 
 Harness = Callable[..., SlackHarness]
 CALLER, MEMBER = "111111111111", "222222222222"
@@ -200,7 +200,7 @@ def test_a_revoked_token_is_one_clear_log_line_and_never_the_token(
 def test_serve_with_a_revoked_token_exits_2_with_one_line(
     fake_slack: FakeSlack, tmp_path: Path
 ) -> None:
-    from tests.test_cli import ssm3bot
+    from tests.support.processes import ssm3bot
 
     revoked = "xoxb-2233445566-7788990011-RevokedTokenValue00000"
     env = {

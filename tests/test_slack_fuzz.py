@@ -33,7 +33,7 @@ from tests.fakes.block_kit import check_message
 from tests.fakes.fixtures import GROUPIE, OPERATOR, slack_settings
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import CHANNEL, SIGNING_SECRET, TEAM, SlackHarness, sign
-from tests.test_slack_app import responses
+from tests.support.slack import responses
 
 T = TypeVar("T")
 USERS = (OPERATOR, GROUPIE, "U0NOBODY01")

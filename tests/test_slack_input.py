@@ -30,7 +30,7 @@ from tests.fakes.block_kit import texts
 from tests.fakes.fixtures import OPERATOR
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import CHANNEL, SlackHarness, ack_values
-from tests.test_slack_app import body_text, failing, wait_response
+from tests.support.slack import body_text, failing, wait_response
 
 Harness = Callable[..., SlackHarness]
 CALLER, MEMBER, STRANGER = "111111111111", "222222222222", "999999999999"

@@ -16,7 +16,7 @@ from tests.conftest import Sim
 from tests.fakes.fixtures import GROUPIE, OPERATOR
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import CHANNEL, Reply, SlackHarness
-from tests.test_slack_app import body_text, failing, responses, wait_response
+from tests.support.slack import body_text, failing, responses, wait_response
 
 Harness = Callable[..., SlackHarness]
 

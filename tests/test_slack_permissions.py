@@ -19,7 +19,7 @@ from tests.conftest import Sim
 from tests.fakes.fixtures import GROUP, GROUPIE, OPERATOR
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import CHANNEL, Reply, SlackHarness, ack_values
-from tests.test_slack_app import failing, wait_response
+from tests.support.slack import failing, wait_response
 
 Harness = Callable[..., SlackHarness]
 NOBODY = "U0NOBODY01"

@@ -7,7 +7,6 @@ import http.client
 import json
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -19,13 +18,7 @@ import pytest
 from tests.conftest import Sim
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import SIGNING_SECRET, sign
-from tests.test_cli import ssm3bot
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.support.processes import free_port, ssm3bot, wait_healthy
 
 
 @pytest.mark.parametrize(
@@ -75,7 +68,7 @@ def test_serve_answers_signed_requests_over_http(
         text=True,
     )
     try:
-        health = _wait_healthy(port, process)
+        health = wait_healthy(port, process)
         assert health["status"] == "ok"
         assert health["last_sweep"]
         response_url = fake_slack.new_response_url()
@@ -102,24 +95,6 @@ def test_serve_answers_signed_requests_over_http(
         _, err = process.communicate(timeout=10)
     assert f"serving on http://0.0.0.0:{port}/slack/events" in err
     assert "xoxb" not in err  # the token is never logged
-
-
-def _wait_healthy(port: int, process: subprocess.Popen[str]) -> dict[str, str]:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"serve exited: {process.communicate()[1]}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            reply = conn.getresponse()
-            if reply.status == 200:
-                return dict(json.loads(reply.read()))
-        except OSError:
-            time.sleep(0.05)  # not listening yet
-        finally:
-            conn.close()
-    raise AssertionError("serve did not become healthy")
 
 
 def test_socket_mode_needs_no_signing_secret_and_dispatches(
