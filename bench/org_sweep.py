@@ -27,7 +27,8 @@ too, so neither side's memory is counted as the other's:
 Calls are the simulator's own counts. Peak memory is the bot process's maximum RSS (wait4).
 Exit status 0 when every target is met (issue 7's, with the first sweep still >= 40x fewer
 calls than naive, and the naive and the bot agreeing on SSM.3's NON_COMPLIANT instances).
-Takes about 5 minutes on 2 cores.
+Takes about 10 minutes on 2 cores, most of it the simulator rebuilding its Security Hub
+findings for every GetFindings page (see docs/benchmarks.md).
 """
 
 from __future__ import annotations
