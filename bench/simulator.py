@@ -28,6 +28,11 @@ class FleetShape:
     failing: int = 2
     instances: int = 500
     failed_instances: tuple[int, int] = (1, 5)
+    # generate_fleet's SSM.3 knobs, off by default (then the fleet is the issue-7 one):
+    manual: int = 0  # MANUAL patch-scanning associations, every run succeeding
+    manual_noncompliant: tuple[int, int] = (1, 3)  # instances each reports NON_COMPLIANT
+    patch_noise: bool = False  # NON_COMPLIANT Patch items on a few instances (not SSM.3's)
+    timed_out: int = 0  # associations whose latest run timed out on 1-2 instances
     latency_ms: float = 20
     seed: int = 7
     validate: bool = True  # costs ~0.1-0.4 ms of simulator CPU a call: kept on
@@ -36,12 +41,28 @@ class FleetShape:
     def scopes(self) -> int:
         return self.accounts * len(self.regions)
 
+    @property
+    def associations_per_scope(self) -> int:
+        return self.associations + self.manual + self.timed_out
+
     def describe(self) -> str:
         low, high = self.failed_instances
+        extras = []
+        if self.manual:
+            m_low, m_high = self.manual_noncompliant
+            extras.append(
+                f"{self.manual} MANUAL patch associations reporting {m_low}-{m_high} "
+                "NON_COMPLIANT instances each"
+            )
+        if self.timed_out:
+            extras.append(f"{self.timed_out} timed out on 1-2 instances")
+        if self.patch_noise:
+            extras.append("Patch compliance noise")
         return (
             f"{self.accounts} accounts x {len(self.regions)} regions, per account-region "
-            f"{self.associations} associations ({self.failing} failing on {low}-{high} instances) "
-            f"and {self.instances} instances; {self.latency_ms:g} ms latency on every AWS call"
+            f"{self.associations} associations ({self.failing} failing on {low}-{high} instances)"
+            + "".join(f" + {e}" for e in extras)
+            + f" and {self.instances} instances; {self.latency_ms:g} ms latency on every AWS call"
         )
 
 
@@ -65,7 +86,12 @@ class SimProcess:
             f"--instances={shape.instances}",
             f"--failed-instances={low}-{high}",
             f"--latency-ms={shape.latency_ms}",
+            f"--manual={shape.manual}",
+            "--manual-noncompliant={},{}".format(*shape.manual_noncompliant),
+            f"--timed-out={shape.timed_out}",
         ]
+        if shape.patch_noise:
+            command.append("--patch-noise")
         if not shape.validate:
             command.append("--no-validate")
         started = time.perf_counter()

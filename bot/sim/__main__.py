@@ -26,8 +26,24 @@ def _port(value: str) -> int:
 
 
 def _range(value: str) -> tuple[int, int]:
-    low, _, high = value.partition("-")
-    return int(low), int(high or low)
+    """`LOW-HIGH`, `LOW,HIGH` or one number (both ends): an inclusive range."""
+    low, _, high = value.replace(",", "-").partition("-")
+    try:
+        bounds = int(low), int(high or low)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a range (LOW-HIGH or LOW,HIGH)"
+        ) from None
+    if not 0 <= bounds[0] <= bounds[1]:
+        raise argparse.ArgumentTypeError(f"{value!r}: want 0 <= LOW <= HIGH")
+    return bounds
+
+
+def _count(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"{number} is negative")
+    return number
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,6 +68,30 @@ def main(argv: list[str] | None = None) -> int:
         metavar="LOW-HIGH",
         help="failed instances of each failing association (inclusive range)",
     )
+    parser.add_argument(
+        "--manual",
+        type=_count,
+        default=0,
+        help="MANUAL-sync patch-scanning associations per account-region (every run succeeds)",
+    )
+    parser.add_argument(
+        "--manual-noncompliant",
+        type=_range,
+        default=(1, 3),
+        metavar="LOW,HIGH",
+        help="instances each MANUAL association reports NON_COMPLIANT (inclusive range)",
+    )
+    parser.add_argument(
+        "--patch-noise",
+        action="store_true",
+        help="NON_COMPLIANT Patch and COMPLIANT Custom items on a few instances (never SSM.3's)",
+    )
+    parser.add_argument(
+        "--timed-out",
+        type=_count,
+        default=0,
+        help="associations per account-region whose latest run timed out on 1-2 instances",
+    )
     parser.add_argument("--latency-ms", type=float, default=0, help="added to every AWS call")
     parser.add_argument(
         "--no-validate",
@@ -71,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
         failing=args.failing,
         instances=args.instances,
         failed_instances=args.failed_instances,
+        manual=args.manual,
+        manual_noncompliant=args.manual_noncompliant,
+        patch_noise=args.patch_noise,
+        timed_out=args.timed_out,
         deny_accounts=[a for a in args.deny.split(",") if a],
     )
     if args.latency_ms:
