@@ -224,10 +224,11 @@ def test_each_call_is_the_one_the_reader_promises(
         "ListAssociations": 1,
         "ListResourceComplianceSummaries": 1,  # one page of NON_COMPLIANT instances
         # Per association whose latest run failed: its executions, one target page per
-        # unsuccessful status, at most 5 instance statuses (4 distinct instances here).
+        # unsuccessful status, and the detail of at most 5 Failed targets (the two AUTO ones;
+        # the timed-out target's status is its detail).
         "DescribeAssociationExecutions": 2,
         "DescribeAssociationExecutionTargets": 2,
-        "DescribeInstanceAssociationsStatus": 3,
+        "DescribeInstanceAssociationsStatus": 2,
         # One per failing association: only it carries SyncCompliance.
         "DescribeAssociation": 3,
         # One per NON_COMPLIANT instance no failed run explains: 3 patch ones and the orphan.

@@ -4,8 +4,9 @@ SSM.3 fails a managed instance whose compliance of type Association is NON_COMPL
 scope is read from both sides:
 - `ListAssociations` (ceil(A/50) pages) gives every association's Overview; those whose
   latest run failed or timed out are drilled into: one DescribeAssociationExecutions, one
-  DescribeAssociationExecutionTargets page per unsuccessful status the run reports, and at
-  most `detail_cap` DescribeInstanceAssociationsStatus calls (one per instance, shared).
+  DescribeAssociationExecutionTargets page per unsuccessful status the run reports, and for
+  at most `detail_cap` of its Failed targets one DescribeInstanceAssociationsStatus each
+  (shared by every association on the instance; a TimedOut target's status is its detail).
 - `ListResourceComplianceSummaries` filtered on ComplianceType=Association and
   Status=NON_COMPLIANT (ceil(N/50) pages) lists exactly the instances SSM.3 fails.
 A NON_COMPLIANT instance whose non-compliant count the failed runs of AUTO associations
@@ -411,12 +412,14 @@ class ScopeReader:
                 detailed[resource] = target.get("DetailedStatus") or target.get("Status")
                 commands[resource] = target.get("OutputSource", {}).get("OutputSourceId")
         targets: list[FailedTarget] = []
-        for position, instance_id in enumerate(instance_ids):
-            info = (
-                self._status_on(instance_id, association.association_id)
-                if position < self.detail_cap
-                else None
-            )
+        asked = 0
+        for instance_id in instance_ids:
+            # The error detail of a failed step is worth a call for the first few; a timed-out
+            # target's status says what there is to say (History reads it all on demand).
+            info = None
+            if asked < self.detail_cap and detailed[instance_id] != "TimedOut":
+                asked += 1
+                info = self._status_on(instance_id, association.association_id)
             targets.append(
                 FailedTarget(
                     instance_id=instance_id,

@@ -869,7 +869,9 @@ def get_findings(fleet: Fleet, caller: Caller, params: Mapping[str, Any]) -> dic
                 f"Account {caller.account_id} is not subscribed to AWS Security Hub",
                 401,
             )
-        if not fleet.findings_frozen:
+        # A query's first page brings the findings up to date; its later pages read the same
+        # state (rebuilding them per page cost seconds a page for a large organisation).
+        if not fleet.findings_frozen and not params.get("NextToken"):
             fleet.refresh_findings()
         every_region = caller.region == fleet.securityhub_home
         administrator = caller.account_id == fleet.caller_account
