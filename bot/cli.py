@@ -442,8 +442,8 @@ def cmd_unack(args: argparse.Namespace) -> int:
 def cmd_history(args: argparse.Namespace) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
+    from bot.aws.errors import describe_error
     from bot.aws.history import fetch_history
-    from bot.aws.reader import describe_error
     from bot.aws.session import AwsAccess
     from bot.clock import utcnow
     from bot.models import AssociationKey, Scope

@@ -22,7 +22,8 @@ from datetime import datetime, timedelta
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bot.aws.reader import ScopeReader, describe_error
+from bot.aws.errors import describe_error
+from bot.aws.reader import ScopeReader
 from bot.aws.securityhub import cross_check, failed_findings
 from bot.aws.session import AwsAccess
 from bot.clock import utcnow

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import SectionBlock
 
 from bot.clock import iso
 from bot.config import Settings
@@ -166,7 +167,7 @@ def test_a_digest_built_without_limits_would_be_rejected(
         b.to_dict()
         for item in items
         for b in (
-            kit.SectionBlock(text=kit.md(kit.association_line(item, NOW))),
+            SectionBlock(text=kit.md(kit.association_line(item, NOW))),
             kit.association_buttons(item),
         )
     ]

@@ -17,7 +17,7 @@ from bot.app.outcomes import Refusal, Refuser
 from bot.app.permissions import Permissions
 from bot.app.resolve import resolve
 from bot.aws.actions import AssociationState, association_state, start_once
-from bot.aws.reader import describe_error
+from bot.aws.errors import describe_error
 from bot.aws.session import AwsAccess
 from bot.causes import kind_label
 from bot.clock import iso

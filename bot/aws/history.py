@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bot.aws.reader import PAGE, describe_error, parse_resource_counts
+from bot.aws.errors import describe_error
+from bot.aws.reader import PAGE, parse_resource_counts
 from bot.causes import LikelyCause, kind_label, likely_cause, remedy
 from bot.clock import aware
 from bot.models import (

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from bot.aws.errors import describe_error
 from bot.clock import aware, utcnow
 from bot.models import (
     UNSUCCESSFUL,
@@ -93,19 +94,6 @@ class _Counter:
     def add(self, operation: str) -> None:
         self.calls += 1
         self.by_operation[operation] = self.by_operation.get(operation, 0) + 1
-
-
-def describe_error(exc: BaseException) -> str:
-    """One readable line for a scope's failure: the AWS error code and message, or the cause."""
-    if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        operation = exc.operation_name or "AWS"
-        code = error.get("Code", "Error")
-        message = " ".join(str(error.get("Message", "")).split())
-        return f"{operation}: {code}: {message}"[:500] if message else f"{operation}: {code}"
-    if isinstance(exc, BotoCoreError):
-        return " ".join(str(exc).split())[:500]
-    return f"{type(exc).__name__}: {exc}"[:500]
 
 
 class ScopeReader:

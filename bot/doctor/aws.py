@@ -18,7 +18,19 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bot.aws.reader import ASSOCIATION_NONCOMPLIANT, describe_error
+from bot.aws.errors import (
+    BOT_POLICY,
+    DENIED,
+    MEMBER_ROLE_STACK,
+    NOT_ANSWERED,
+    ORG_POLICY,
+    READONLY_POLICY,
+    describe_error,
+    error_code,
+    iam_hint,
+    policy_for,
+)
+from bot.aws.reader import ASSOCIATION_NONCOMPLIANT
 from bot.aws.securityhub import SSM3_FAILED_FILTERS
 from bot.aws.session import AwsAccess
 from bot.config import ConfigError, Settings
@@ -35,8 +47,6 @@ SECTION = "AWS"
 # Short timeouts and one retry: a check that hangs helps nobody.
 ACCESS_OPTIONS: dict[str, Any] = {"max_attempts": 2, "connect_timeout_s": 3, "read_timeout_s": 10}
 
-READONLY_POLICY = "iam/ssm3-readonly.json"
-SECURITYHUB_POLICY = "iam/ssm3-bot-securityhub.json"
 # Every State Manager read the sweep and history make, in the order doctor tries them.
 SSM_READS = (
     "ListAssociations",
@@ -55,32 +65,8 @@ NEEDS_ASSOCIATION = (
     "DescribeAssociationExecutionTargets",
     "GetCommandInvocation",
 )
-DENIED = frozenset(
-    {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess"}
-)
-# Answers that say nothing about permission: the call itself did not get through.
-NOT_ANSWERED = frozenset(
-    {
-        "Throttling",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "TooManyRequestsException",
-        "InternalFailure",
-        "InternalServerError",
-        "ServiceUnavailable",
-        "UnrecognizedClientException",
-        "InvalidClientTokenId",
-        "ExpiredToken",
-        "ExpiredTokenException",
-        "SignatureDoesNotMatch",
-    }
-)
 SSM3_CONFIG_RULE = "ec2-managedinstance-association-compliance-status-check"
 ASSOCIATION_COMPLIANCE = "AWS::SSM::AssociationCompliance"
-
-
-def error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 def aws_checks(settings: Settings, make_access: Callable[[], AwsAccess]) -> list[Check]:
@@ -180,7 +166,7 @@ def judge_accounts_error(exc: SweepError) -> Check:
             SECTION,
             "fail",
             "organizations:ListAccounts denied (SSM3_ACCOUNTS=org)",
-            "attach iam/ssm3-bot-org.json to the bot's identity in the organisation's management "
+            f"attach {ORG_POLICY} to the bot's identity in the organisation's management "
             "or delegated administrator account, or list account IDs in SSM3_ACCOUNTS",
         )
     if code == "AWSOrganizationsNotInUseException":
@@ -209,9 +195,9 @@ def _assume(access: AwsAccess, account_id: str) -> Finding | None:
         return Finding(
             "fail",
             f"cannot assume role {role} in {WHERE} ({reason})",
-            f"deploy iam/ssm3-member-role.yaml there (BotAccountId={access.caller_account}; "
+            f"deploy {MEMBER_ROLE_STACK} there (BotAccountId={access.caller_account}; "
             "across an organisation as a StackSet), keep SSM3_ROLE_NAME equal to its RoleName, "
-            "and attach iam/ssm3-bot.json to the bot's identity",
+            f"and attach {BOT_POLICY} to the bot's identity",
         )
     return None
 
@@ -441,7 +427,7 @@ def judge_state_manager(probe: ReadProbe, own_account: bool, role_name: str) -> 
         f"attach {READONLY_POLICY} to the bot's own identity"
         if own_account
         else f"add it to role {role_name} there ({READONLY_POLICY} grants it; redeploy "
-        "iam/ssm3-member-role.yaml)"
+        f"{MEMBER_ROLE_STACK})"
     )
     for operation in probe.denied:
         yield Finding("fail", f"ssm:{operation} denied in {WHERE}", grant)
@@ -473,7 +459,7 @@ def judge_security_hub(asked: _Asked) -> Finding:
         return Finding(
             "warn",
             f"Security Hub unreadable in {WHERE} ({asked.code}), {unknown}",
-            f"grant securityhub:ListStandardsControlAssociations ({READONLY_POLICY})",
+            iam_hint("securityhub:ListStandardsControlAssociations"),
         )
     if asked.code == "InvalidAccessException":
         return Finding(
@@ -508,7 +494,8 @@ def judge_cross_check(region: str, asked: _Asked) -> Check:
             "warn",
             f"{what}: securityhub:GetFindings denied, so the digest cannot say whether Security "
             "Hub agrees",
-            f"attach {SECURITYHUB_POLICY} to the bot's identity, or set SSM3_SECURITYHUB=off",
+            f"attach {policy_for('securityhub:GetFindings')} to the bot's identity, "
+            "or set SSM3_SECURITYHUB=off",
         )
     if asked.code == "InvalidAccessException":
         return Check(
@@ -528,7 +515,7 @@ def judge_config(asked: _Asked) -> Finding:
         return Finding(
             "warn",
             f"AWS Config unreadable in {WHERE} ({asked.code}), recording status unknown",
-            f"grant config:DescribeConfigurationRecorderStatus ({READONLY_POLICY})",
+            iam_hint("config:DescribeConfigurationRecorderStatus"),
         )
     if asked.code is not None:
         return Finding("warn", f"AWS Config unreadable in {WHERE} ({asked.message})")
@@ -568,7 +555,7 @@ def judge_recorded_types(asked: _Asked) -> Finding | None:
             "warn",
             f"AWS Config recorder settings unreadable in {WHERE} ({asked.code}), so whether it "
             f"records {ASSOCIATION_COMPLIANCE} is unknown",
-            f"grant config:DescribeConfigurationRecorders ({READONLY_POLICY})",
+            iam_hint("config:DescribeConfigurationRecorders"),
         )
     if asked.code is not None:
         return Finding(

@@ -22,8 +22,8 @@ from bot.app.outcomes import Refusal
 from bot.app.reruns import AwsAssociationActions, Reruns, StartFailed
 from bot.app.resolve import Miss, resolve
 from bot.app.sweeps import ManualSweeps, NotStarted
+from bot.aws.errors import DENIED, denied_hint, describe_error, error_code
 from bot.aws.history import fetch_history
-from bot.aws.reader import describe_error
 from bot.causes import kind_label, remedy
 from bot.digest import build_digest, matches, narrow
 from bot.models import AssociationKey, TrackedAssociation
@@ -39,7 +39,6 @@ from bot.store import DigestPost, Rerun
 log = logging.getLogger(__name__)
 
 AWS_ERRORS = (ClientError, BotoCoreError)
-DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
 
 
 class Operations:
@@ -203,29 +202,14 @@ class Operations:
         line = kit.inert(describe_error(exc), 400)
         if not isinstance(exc, ClientError):
             return line
-        code = str(exc.response.get("Error", {}).get("Code", ""))
-        if code not in DENIED:
+        if error_code(exc) not in DENIED:
             return line
-        operation = exc.operation_name
-        role = kit.escape(self.services.settings.role_name)
-        account = kit.escape(key.account_id)
-        if operation == "AssumeRole":
-            hint = (
-                f"the bot may not assume the role {role} in account {account}: deploy "
-                "iam/ssm3-member-role.yaml there, trusting the bot's account"
-            )
-        elif operation == "StartAssociationsOnce":
-            hint = (
-                f"the role in account {account} may not re-run associations: attach "
-                "iam/ssm3-operator.json to it (or deploy the member-role stack with "
-                "IncludeOperator=true)"
-            )
-        else:
-            hint = (
-                f"the role in account {account} lacks ssm:{kit.escape(operation)}: attach "
-                "iam/ssm3-readonly.json to it"
-            )
-        return f"{line}\n{hint}."
+        hint = denied_hint(
+            exc.operation_name,
+            account=key.account_id,
+            role=self.services.settings.role_name,
+        )
+        return f"{line}\n{kit.escape(hint)}."
 
     def audit(self, origin: Origin) -> None:
         self._guard(

@@ -1,0 +1,98 @@
+"""What the bot knows about AWS's errors, in one place for every surface and for doctor: which
+codes mean access denied, which mean the call never got an answer, one readable line for any
+error, and which policy in iam/ grants an action a denial names."""
+
+from __future__ import annotations
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+# AWS's codes for "this identity may not do that" (SSM, STS, EC2, Organizations, Security Hub...).
+DENIED = frozenset(
+    {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess"}
+)
+# Answers that say nothing about permission: the call itself did not get through.
+NOT_ANSWERED = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "InternalFailure",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "SignatureDoesNotMatch",
+    }
+)
+
+# The files in iam/ (README: which identity each is for).
+READONLY_POLICY = "iam/ssm3-readonly.json"  # the member role (and the bot's own account)
+OPERATOR_POLICY = "iam/ssm3-operator.json"  # added to it when re-running is wanted
+BOT_POLICY = "iam/ssm3-bot.json"  # the bot's own identity
+ORG_POLICY = "iam/ssm3-bot-org.json"  # ... when SSM3_ACCOUNTS=org
+SECURITYHUB_POLICY = "iam/ssm3-bot-securityhub.json"  # ... when SSM3_SECURITYHUB is on
+MEMBER_ROLE_STACK = "iam/ssm3-member-role.yaml"  # the member role as CloudFormation
+
+# The policy that grants each action other than the member role's reads (READONLY_POLICY).
+GRANTED_BY: dict[str, str] = {
+    "ssm:StartAssociationsOnce": OPERATOR_POLICY,
+    "sts:AssumeRole": BOT_POLICY,
+    "organizations:ListAccounts": ORG_POLICY,
+    "securityhub:GetFindings": SECURITYHUB_POLICY,
+}
+
+
+def error_code(exc: BaseException) -> str:
+    """AWS's error code ("AccessDeniedException"), or "" when `exc` is no answer from AWS."""
+    if not isinstance(exc, ClientError):
+        return ""
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def is_denied(exc: BaseException) -> bool:
+    """Whether AWS refused the call for want of a permission."""
+    return error_code(exc) in DENIED
+
+
+def describe_error(exc: BaseException) -> str:
+    """One readable line for a scope's failure: the AWS error code and message, or the cause."""
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        operation = exc.operation_name or "AWS"
+        code = error.get("Code", "Error")
+        message = " ".join(str(error.get("Message", "")).split())
+        return f"{operation}: {code}: {message}"[:500] if message else f"{operation}: {code}"
+    if isinstance(exc, BotoCoreError):
+        return " ".join(str(exc).split())[:500]
+    return f"{type(exc).__name__}: {exc}"[:500]
+
+
+def policy_for(action: str) -> str:
+    """The file in iam/ that grants `action` ("ssm:ListAssociations" -> iam/ssm3-readonly.json)."""
+    return GRANTED_BY.get(action, READONLY_POLICY)
+
+
+def iam_hint(action: str) -> str:
+    """'grant config:DescribeConfigurationRecorders (iam/ssm3-readonly.json)' (plain text)."""
+    return f"grant {action} ({policy_for(action)})"
+
+
+def denied_hint(operation: str, *, account: str, role: str) -> str:
+    """For a call the role in a swept account was refused (`operation`: the AWS API name, as
+    botocore names it), what to grant to whom (plain text: escape it for mrkdwn)."""
+    if operation == "AssumeRole":
+        return (
+            f"the bot may not assume the role {role} in account {account}: deploy "
+            f"{MEMBER_ROLE_STACK} there, trusting the bot's account"
+        )
+    action = f"ssm:{operation}"
+    if policy_for(action) == OPERATOR_POLICY:
+        return (
+            f"the role in account {account} may not re-run associations: attach "
+            f"{OPERATOR_POLICY} to it (or deploy the member-role stack with "
+            "IncludeOperator=true)"
+        )
+    return f"the role in account {account} lacks {action}: attach {policy_for(action)} to it"
