@@ -27,7 +27,7 @@ from bot.sim.fleet import Fault
 from tests.conftest import Sim
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import SlackHarness
-from tests.test_slack_app import body_text, failing, wait_response
+from tests.support.slack import body_text, failing, wait_response
 
 Harness = Callable[..., SlackHarness]
 ROOT = Path(__file__).resolve().parent.parent
