@@ -13,7 +13,7 @@ import pytest
 from bot.app.acknowledgements import Acknowledgements
 from bot.app.events import AckEnded, Acknowledged
 from bot.app.outcomes import Done, Refusal
-from bot.app.permissions import Decision, LocalOperator
+from bot.app.permissions import Decision, LocalOperator, OperatorPolicy, Unreadable
 from bot.cli import main
 from bot.models import AssociationRef
 from bot.store import Store
@@ -178,3 +178,39 @@ def test_what_the_cli_cannot_do_is_one_line_and_exit_2(
     assert said in err
     assert len(err.strip().splitlines()) == 1
     assert "Traceback" not in err
+
+
+# -- who may: the operator rule, whatever the surface ----------------------------------------------
+
+
+class Groups:
+    def __init__(self, members: dict[str, frozenset[str] | Unreadable]) -> None:
+        self.known = members
+
+    def members(self, group: str) -> frozenset[str] | Unreadable:
+        return self.known[group]
+
+
+@pytest.mark.parametrize(
+    ("ids", "groups", "actor", "rerun", "ack"),
+    [
+        ((), {}, "U0ANYONE1", False, True),  # no operators: nobody re-runs, anyone acknowledges
+        (("U0OPS0001",), {}, "U0OPS0001", True, True),
+        (("U0OPS0001",), {}, "U0ANYONE1", False, False),
+        (("S0GROUP01",), {"S0GROUP01": frozenset({"U0MEMBER1"})}, "U0MEMBER1", True, True),
+        (("S0GROUP01",), {"S0GROUP01": Unreadable("S0GROUP01", "down")}, "U0MEMBER1", False, False),
+    ],
+)
+def test_the_operator_rule(
+    ids: tuple[str, ...],
+    groups: dict[str, frozenset[str] | Unreadable],
+    actor: str,
+    rerun: bool,
+    ack: bool,
+) -> None:
+    policy = OperatorPolicy(ids, Groups(groups))
+    assert policy.may_rerun(actor).allowed is rerun
+    assert policy.may_acknowledge(actor).allowed is ack
+    assert policy.may_sweep(actor).allowed is ack
+    if groups and not ack:
+        assert "could not check" in policy.may_acknowledge(actor).reason

@@ -3,6 +3,7 @@ its own answer (Slack: SSM3_OPERATORS with user groups; the CLI: whoever can run
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -31,3 +32,81 @@ class LocalOperator:
 
     def may_sweep(self, actor: str) -> Decision:
         return Decision(True)
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """Why a user group's members could not be read (it then grants nothing: fail closed)."""
+
+    group: str
+    problem: str
+
+
+class GroupMembers(Protocol):
+    """Who is in a user group (Slack: usergroups.users.list)."""
+
+    def members(self, group: str) -> frozenset[str] | Unreadable: ...
+
+
+class OperatorPolicy:
+    """The rule (the contract, plus a decision for the manual sweep):
+    - with operators set (SSM3_OPERATORS: users U…/W… and user groups S…), only they may
+      re-run, acknowledge, reopen (unack) and start a sweep;
+    - with none set, nobody may re-run (the refusal says how to enable it), while
+      acknowledging, reopening and sweeping are open to everyone: they change what the digest
+      shows, never AWS.
+    A group whose members cannot be read grants nothing, and the refusal says so: failing
+    closed must not look like a plain "you are not an operator"."""
+
+    def __init__(self, ids: Sequence[str], groups: GroupMembers) -> None:
+        self.users = frozenset(i for i in ids if i[:1] in {"U", "W"})
+        self.groups = tuple(i for i in ids if i[:1] == "S")
+        self._members = groups
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.users or self.groups)
+
+    def may_rerun(self, actor: str) -> Decision:
+        if not self.configured:
+            return Decision(
+                False,
+                "Re-running is turned off because no operators are configured. To enable it, set "
+                "SSM3_OPERATORS to a comma list of Slack user IDs (U…) or user-group IDs (S…) "
+                "and restart ssm3-bot.",
+            )
+        return self._operator_only(actor, "re-run associations")
+
+    def may_acknowledge(self, actor: str) -> Decision:
+        """Acknowledging and reopening (unack)."""
+        if not self.configured:
+            return Decision(True)
+        return self._operator_only(actor, "acknowledge or reopen associations")
+
+    def may_sweep(self, actor: str) -> Decision:
+        if not self.configured:
+            return Decision(True)
+        return self._operator_only(actor, "start a sweep")
+
+    def _operator_only(self, actor: str, what: str) -> Decision:
+        if actor in self.users:
+            return Decision(True)
+        unreadable: list[Unreadable] = []
+        for group in self.groups:
+            members = self._members.members(group)
+            if isinstance(members, Unreadable):
+                unreadable.append(members)
+            elif actor in members:
+                return Decision(True)
+        if unreadable:
+            groups = ", ".join(u.group for u in unreadable)
+            return Decision(
+                False,
+                f"Only operators may {what}, and I could not check whether you are in user "
+                f"group {groups} ({unreadable[0].problem}), so I refused. Try again shortly; "
+                "if it persists, an admin should check the bot's usergroups:read scope.",
+            )
+        return Decision(
+            False,
+            f"Only operators may {what}. Ask one of them, or an admin to add you to SSM3_OPERATORS.",
+        )
