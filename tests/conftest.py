@@ -93,3 +93,23 @@ def settings(tmp_path: Path) -> Settings:
 
 # Slack: the fake Web API and the app served over loopback (tests/fakes/fixtures.py).
 from tests.fakes.fixtures import fake_slack, make_harness  # noqa: E402, F401
+
+# The end-to-end set: real processes (the console script, `serve`, the simulator's own process,
+# Docker's linter) and the app behind waitress. `pytest -m "not e2e"` runs the layers without
+# them; `make test` runs everything.
+E2E_MODULES = {
+    "test_cli",
+    "test_cli_edges",
+    "test_docker",
+    "test_secrets",
+    "test_serve_logging",
+    "test_sim_process",
+    "test_slack_serve",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+        if module in E2E_MODULES or "make_harness" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.e2e)
