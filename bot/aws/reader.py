@@ -22,9 +22,10 @@ and an instance's items while its compliance ExecutionTime is the same.
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -155,18 +156,20 @@ class ScopeReader:
         )
 
     # -- triage -------------------------------------------------------------------------------
-    def _list_associations(self) -> Iterator[AssociationTypeDef]:
+    def _pages(self, operation: str, call: Callable[..., Any], **params: Any) -> Iterator[Any]:
+        """Each page of one paginated call, counted; the caller may stop early."""
         token: str | None = None
         while True:
-            kwargs: dict[str, Any] = {"MaxResults": PAGE}
-            if token:
-                kwargs["NextToken"] = token
-            self._counter.add("ListAssociations")
-            page = self.ssm.list_associations(**kwargs)
-            yield from page.get("Associations", [])
+            self._counter.add(operation)
+            page = call(**params, **({"NextToken": token} if token else {}))
+            yield page
             token = page.get("NextToken")
             if not token:
                 return
+
+    def _list_associations(self) -> Iterator[AssociationTypeDef]:
+        for page in self._pages("ListAssociations", self.ssm.list_associations, MaxResults=PAGE):
+            yield from page.get("Associations", [])
 
     def _association(self, item: AssociationTypeDef) -> tuple[Association, bool]:
         overview = item.get("Overview", {})
@@ -200,16 +203,12 @@ class ScopeReader:
         whose Association compliance is NON_COMPLIANT; never unfiltered, so Patch and
         Custom compliance cannot count."""
         found: list[tuple[str, datetime | None, int]] = []
-        token: str | None = None
-        while True:
-            kwargs: dict[str, Any] = {
-                "Filters": ASSOCIATION_NONCOMPLIANT,
-                "MaxResults": COMPLIANCE_PAGE,
-            }
-            if token:
-                kwargs["NextToken"] = token
-            self._counter.add("ListResourceComplianceSummaries")
-            page = self.ssm.list_resource_compliance_summaries(**kwargs)
+        for page in self._pages(
+            "ListResourceComplianceSummaries",
+            self.ssm.list_resource_compliance_summaries,
+            Filters=ASSOCIATION_NONCOMPLIANT,
+            MaxResults=COMPLIANCE_PAGE,
+        ):
             for summary in page.get("ResourceComplianceSummaryItems", []):
                 resource = summary.get("ResourceId")
                 if not resource or summary.get("Status") != "NON_COMPLIANT":
@@ -219,9 +218,7 @@ class ScopeReader:
                 count = summary.get("NonCompliantSummary", {}).get("NonCompliantCount", 0)
                 executed = aware(summary.get("ExecutionSummary", {}).get("ExecutionTime"))
                 found.append((resource, executed, max(int(count), 1)))
-            token = page.get("NextToken")
-            if not token:
-                return found
+        return found
 
     def _reconcile(
         self,
@@ -314,45 +311,35 @@ class ScopeReader:
         ):
             return prior.items
         items: list[ComplianceItem] = []
-        token: str | None = None
-        while True:
-            kwargs: dict[str, Any] = {
-                "ResourceIds": [instance_id],  # AWS takes one resource ID a call
-                "ResourceTypes": ["ManagedInstance"],
-                "Filters": ASSOCIATION_NONCOMPLIANT,
-                "MaxResults": COMPLIANCE_PAGE,
-            }
-            if token:
-                kwargs["NextToken"] = token
-            self._counter.add("ListComplianceItems")
-            page = self.ssm.list_compliance_items(**kwargs)
+        for page in self._pages(
+            "ListComplianceItems",
+            self.ssm.list_compliance_items,
+            ResourceIds=[instance_id],  # AWS takes one resource ID a call
+            ResourceTypes=["ManagedInstance"],
+            Filters=ASSOCIATION_NONCOMPLIANT,
+            MaxResults=COMPLIANCE_PAGE,
+        ):
             items.extend(
                 _compliance_item(instance_id, raw)
                 for raw in page.get("ComplianceItems", [])
                 if raw.get("ComplianceType", "Association") == "Association" and raw.get("Id")
             )
-            token = page.get("NextToken")
-            if not token:
-                return tuple(items)
+        return tuple(items)
 
     # -- drill-down ---------------------------------------------------------------------------
     def _executions(self, association_id: str) -> list[Any]:
         """Recent runs, newest first: one page, and more only while every run so far failed,
         so `failing_since` finds where a long streak began rather than where a page ended."""
         runs: list[Any] = []
-        token: str | None = None
-        for _ in range(STREAK_PAGES):
-            kwargs: dict[str, Any] = {
-                "AssociationId": association_id,
-                "MaxResults": EXECUTIONS_PAGE,
-            }
-            if token:
-                kwargs["NextToken"] = token
-            self._counter.add("DescribeAssociationExecutions")
-            page = self.ssm.describe_association_executions(**kwargs)
+        pages = self._pages(
+            "DescribeAssociationExecutions",
+            self.ssm.describe_association_executions,
+            AssociationId=association_id,
+            MaxResults=EXECUTIONS_PAGE,
+        )
+        for page in itertools.islice(pages, STREAK_PAGES):
             runs.extend(page.get("AssociationExecutions", []))
-            token = page.get("NextToken")
-            if not token or any(run.get("Status") == "Success" for run in runs):
+            if any(run.get("Status") == "Success" for run in runs):
                 break
         return runs
 
@@ -365,22 +352,15 @@ class ScopeReader:
         statuses = [s for s in UNSUCCESSFUL if counts.get(s)] or list(UNSUCCESSFUL)
         found: list[Mapping[str, Any]] = []
         for status in statuses:
-            token: str | None = None
-            while True:
-                kwargs: dict[str, Any] = {
-                    "AssociationId": association_id,
-                    "ExecutionId": execution["ExecutionId"],
-                    "Filters": [{"Key": "Status", "Value": status}],
-                    "MaxResults": PAGE,
-                }
-                if token:
-                    kwargs["NextToken"] = token
-                self._counter.add("DescribeAssociationExecutionTargets")
-                page = self.ssm.describe_association_execution_targets(**kwargs)
-                found.extend(t for t in page.get("AssociationExecutionTargets", []))
-                token = page.get("NextToken")
-                if not token:
-                    break
+            for page in self._pages(
+                "DescribeAssociationExecutionTargets",
+                self.ssm.describe_association_execution_targets,
+                AssociationId=association_id,
+                ExecutionId=execution["ExecutionId"],
+                Filters=[{"Key": "Status", "Value": status}],
+                MaxResults=PAGE,
+            ):
+                found.extend(page.get("AssociationExecutionTargets", []))
         return found
 
     def _drill_down(self, association: Association) -> Association:
