@@ -184,18 +184,11 @@ def _environment(environ: Mapping[str, str] | None, dotenv: Path | None) -> dict
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
-    """Parse KEY=VALUE lines (optional `export`, quotes and # comments); real env wins later."""
-    values: dict[str, str] = {}
-    for raw in path.read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.removeprefix("export ").partition("=")
-        value = value.strip()
-        closing = value.find(value[0], 1) if value[:1] in {"'", '"'} else -1
-        value = value[1:closing] if closing > 0 else value.split(" #", 1)[0].strip()
-        values[key.strip()] = value
-    return values
+    """KEY=VALUE lines as python-dotenv reads them (`export`, quotes with escapes, multi-line
+    values, # comments); a variable without a value is left out. The real environment wins."""
+    from dotenv import dotenv_values
+
+    return {k: v for k, v in dotenv_values(path, interpolate=False).items() if v is not None}
 
 
 def _check(value: str | None, name: str, parse: Callable[[str, str], T]) -> T | None:

@@ -143,3 +143,18 @@ def test_the_cli_stops_with_one_line_and_exit_2(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines() == [
         "ssm3bot: SSM3_TIMEZONE: 'Mars/Olympus' is not an IANA time zone (like Europe/Berlin)"
     ]
+
+
+def test_dotenv_escaped_quotes_and_multi_line_values(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(
+        'SLACK_SIGNING_SECRET="a\\"quoted\\" secret"\n'
+        'SSM3_OPERATORS="U0ALICE01,\nU0BOB0001"\n'
+        "SSM3_CHANNEL=\n"
+    )
+    values = read_dotenv(dotenv)
+    assert values["SLACK_SIGNING_SECRET"] == 'a"quoted" secret'
+    assert values["SSM3_OPERATORS"] == "U0ALICE01,\nU0BOB0001"
+    settings = Settings.from_env({}, dotenv=dotenv)
+    assert settings.operators == ("U0ALICE01", "U0BOB0001")
+    assert settings.channel is None
