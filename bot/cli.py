@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from bot import __version__, redact
 from bot.config import ACCOUNT_ID, REGION, ConfigError, Settings
@@ -61,9 +61,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"ssm3bot {__version__}")
     parser.add_argument("--debug", action="store_true", help="log verbosely, show tracebacks")
+    # Global flags work after the subcommand too (`ssm3bot digest --debug`): each subcommand
+    # takes them again, leaving the top-level value alone when not given there.
+    common = _Parser(add_help=False)
+    common.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="log verbosely, show tracebacks",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    sweep = commands.add_parser("sweep", help="sweep now, store the results, print a table")
+    def command(name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        sub: argparse.ArgumentParser = commands.add_parser(name, parents=[common], **kwargs)
+        return sub
+
+    sweep = command("sweep", help="sweep now, store the results, print a table")
     sweep.add_argument("--json", action="store_true", help="print the sweep document as JSON")
     sweep.add_argument(
         "--post", action="store_true", help="also post the digest to SSM3_CHANNEL in Slack"
@@ -76,13 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sweep.set_defaults(handler=cmd_sweep)
 
-    digest = commands.add_parser("digest", help="the digest from stored state (no AWS calls)")
+    digest = command("digest", help="the digest from stored state (no AWS calls)")
     digest.add_argument("--json", action="store_true", help="print the digest as JSON")
     digest.set_defaults(handler=cmd_digest)
 
-    history = commands.add_parser(
-        "history", help="recent executions and failed targets of one association"
-    )
+    history = command("history", help="recent executions and failed targets of one association")
     history.add_argument("association_id", metavar="ASSOCIATION_ID")
     history.add_argument(
         "--account", help="the account, when the association is not in the store yet"
@@ -92,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     history.set_defaults(handler=cmd_history)
 
-    audit = commands.add_parser(
+    audit = command(
         "audit", help="the audit log (state changes and refusals) as compliance evidence"
     )
     audit.add_argument(
@@ -105,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit_format.add_argument("--csv", action="store_true", help="CSV with a header row on stdout")
     audit.set_defaults(handler=cmd_audit)
 
-    ack = commands.add_parser(
+    ack = command(
         "ack",
         help="acknowledge a failing association, as Slack's Acknowledge does (audited)",
         description="The OS user is the actor in the audit log. Exit status: 0 acknowledged, "
@@ -122,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     ack.add_argument("--reason", required=True, help="why it may stay failing for now")
     ack.set_defaults(handler=cmd_ack)
 
-    unack = commands.add_parser(
+    unack = command(
         "unack",
         help="end an association's acknowledgement: it is back among the failing (audited)",
         description="Exit status: 0 reopened, 2 refused (unknown ID, not acknowledged).",
@@ -130,26 +141,24 @@ def build_parser() -> argparse.ArgumentParser:
     unack.add_argument("association_id", metavar="ASSOCIATION_ID", help="an ID or its ARN")
     unack.set_defaults(handler=cmd_unack)
 
-    health = commands.add_parser(
+    health = command(
         "health", help="exit 0 when the last sweep is recent enough (Docker's HEALTHCHECK)"
     )
     health.set_defaults(handler=cmd_health)
 
-    doctor = commands.add_parser(
+    doctor = command(
         "doctor",
         help="check the set-up (configuration, Slack, AWS): one line each, the fix for each failure",
         description="Exit status: 0 nothing failed, 1 a check failed, 2 the configuration is invalid.",
     )
     doctor.set_defaults(handler=cmd_doctor)
 
-    serve = commands.add_parser(
+    serve = command(
         "serve", help="the Slack app: Socket Mode with SLACK_APP_TOKEN, else HTTP on SSM3_HTTP_PORT"
     )
     serve.set_defaults(handler=cmd_serve)
 
-    demo = commands.add_parser(
-        "demo", help="sweep a simulated fleet on loopback and print the digest"
-    )
+    demo = command("demo", help="sweep a simulated fleet on loopback and print the digest")
     demo.add_argument("--db", help="keep the demo's SQLite database at this path")
     demo.set_defaults(handler=cmd_demo)
     return parser
