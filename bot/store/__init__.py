@@ -36,7 +36,7 @@ __all__ = ["Database", "DigestPost", "Ledger", "Rerun", "Store", "migrations"]
 class Store:
     """The one way the app reads and writes its SQLite database."""
 
-    def __init__(self, path: str | Path, *, holder: str | None = None) -> None:
+    def __init__(self, path: str | Path) -> None:
         self._db = Database(path)
         self.path = self._db.path
         self.acks = Acks(self._db)
@@ -45,7 +45,7 @@ class Store:
         self.audit = AuditLog(self._db)
         self.reruns = Reruns(self._db)
         self.digests = Digests(self._db)
-        self.ledger = Ledger(self._db, holder)
+        self.ledger = Ledger(self._db)
         self.cache = Cache(self._db)
 
     def close(self) -> None:

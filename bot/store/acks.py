@@ -6,8 +6,8 @@ from datetime import datetime
 
 from bot.clock import iso
 from bot.models import Ack, AssociationKey
-from bot.store import rows
 from bot.store.db import Database
+from bot.store.rows import row_key, to_ack
 
 
 class Acks:
@@ -22,7 +22,7 @@ class Acks:
             "ORDER BY id",
             (moment, moment),
         )
-        return {rows.row_key(r): rows.to_ack(r) for r in found}
+        return {row_key(r): to_ack(r) for r in found}
 
     def acknowledge(
         self, key: AssociationKey, *, by: str, reason: str, until: datetime | None, now: datetime
@@ -57,7 +57,7 @@ class Acks:
             )
             for row in found:
                 db.table("acks").update(row["id"], {"ended_at": iso(now), "end_reason": "expired"})
-        return [(AssociationKey(*rows.row_key(r)), rows.to_ack(r)) for r in found]
+        return [(AssociationKey(*row_key(r)), to_ack(r)) for r in found]
 
     def ended(self, *, reason: str, since: datetime) -> list[tuple[AssociationKey, Ack]]:
         """Acknowledgements that ended for `reason` (e.g. expired) after `since`."""
@@ -65,7 +65,7 @@ class Acks:
             "SELECT * FROM acks WHERE end_reason = ? AND ended_at > ? ORDER BY id",
             (reason, iso(since)),
         )
-        return [(AssociationKey(*rows.row_key(r)), rows.to_ack(r)) for r in found]
+        return [(AssociationKey(*row_key(r)), to_ack(r)) for r in found]
 
     def end(self, key: AssociationKey, now: datetime, *, by: str | None, reason: str) -> int:
         """End the association's active acknowledgement (a streak ended, it was deleted or is
