@@ -124,7 +124,7 @@ def main() -> int:
 
 def request_mix(store: Store, count: int) -> list[tuple[str, ...]]:
     """Every command and button in turn, over the failing associations."""
-    keys = [t.key for t in store.tracked(failing_only=True)]
+    keys = [t.key for t in store.associations.tracked(failing_only=True)]
     kinds: list[tuple[str, ...]] = []
     for n in range(count):
         key = keys[n % len(keys)]

@@ -41,7 +41,7 @@ def fill(store: Store, *, failing: int, per_scope: int = 50) -> None:
     now = utcnow()
     failing_per_scope = per_scope // 2
     scopes = -(-failing // failing_per_scope)
-    store.begin_sweep("bench", now, scopes, "bench")
+    store.sweeps.begin("bench", now, scopes, "bench")
     left = failing
     for n in range(scopes):
         scope = Scope(str(100000000000 + n // len(REGIONS)), REGIONS[n % len(REGIONS)])
@@ -86,12 +86,12 @@ def fill(store: Store, *, failing: int, per_scope: int = 50) -> None:
                     failing_evidence_since=now - timedelta(days=rng.randrange(1, 30)),
                 )
             )
-        store.save_scope(
+        store.associations.save_scope(
             "bench", ScopeResult(scope, True, None, tuple(associations), now, 0.1), now
         )
-    store.finish_sweep("bench", now)
-    for tracked in store.tracked(failing_only=True)[::10]:
-        store.acknowledge(
+    store.sweeps.finish("bench", now)
+    for tracked in store.associations.tracked(failing_only=True)[::10]:
+        store.acks.acknowledge(
             tracked.key,
             by="U0BENCH001",
             reason="known; patch window Saturday",

@@ -431,7 +431,7 @@ def _naive_agrees(db: str, failing_out: Path) -> Agreement:
     try:
         stored_failing = {
             (t.key.account_id, t.key.region, t.key.association_id)
-            for t in store.tracked(failing_only=True)
+            for t in store.associations.tracked(failing_only=True)
             if (t.key.account_id, t.key.region) in sampled
         }
         stored_noncompliant = {

@@ -269,15 +269,15 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         return EXIT_NO_SCOPE
     bar.close()
     now = utcnow()
-    scopes = store.sweep_scopes(summary.sweep_id)
+    scopes = store.sweeps.sweep_scopes(summary.sweep_id)
     swept_ok = [s.scope for s in scopes if s.ok]
-    orphans = store.orphans(swept_ok)
-    check = store.security_hub_check(summary.sweep_id)
+    orphans = store.associations.orphans(swept_ok)
+    check = store.sweeps.security_hub_check(summary.sweep_id)
     if args.json:
-        swept = store.tracked(sweep_id=summary.sweep_id, now=now)
+        swept = store.associations.tracked(sweep_id=summary.sweep_id, now=now)
         _print_json(sweep_document(summary, scopes, swept, orphans=orphans, security_hub=check))
     else:  # the table shows failures only: read only those (a tenth of the memory at org scale)
-        failing = store.tracked(sweep_id=summary.sweep_id, failing_only=True, now=now)
+        failing = store.associations.tracked(sweep_id=summary.sweep_id, failing_only=True, now=now)
         out(render_sweep(summary, scopes, failing, now, orphans=orphans, security_hub=check))
     if args.post and not _post_digest(settings, store):
         return EXIT_NO_SCOPE
@@ -461,7 +461,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     settings = _settings()
     _check_scope_options(args.account, args.region)
     store = _existing_store(settings)
-    found = store.find(args.association_id) if store is not None else []
+    found = store.associations.find(args.association_id) if store is not None else []
     stored = {t.key: t.association for t in found}
     known = [t.key for t in found]
     if args.account:
@@ -542,7 +542,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         raise UsageError(
             f"SSM3_DB_PATH: no database at {settings.db_path}; nothing has been recorded there"
         )
-    entries = list(reversed(store.audit_entries(since=since)))  # oldest first, like any log
+    entries = list(reversed(store.audit.entries(since=since)))  # oldest first, like any log
     if args.json:
         _print_json(audit_json(entries))
     elif args.csv:
@@ -560,7 +560,7 @@ def cmd_health(args: argparse.Namespace) -> int:
     now = utcnow()
     period = sweep_period(settings.sweep_schedule, settings.timezone, now)
     store = _existing_store(settings)
-    last_sweep = store.last_sweep(finished=True) if store is not None else None
+    last_sweep = store.sweeps.last(finished=True) if store is not None else None
     report = assess(
         last_sweep=last_sweep,
         period=period,
@@ -573,9 +573,7 @@ def cmd_health(args: argparse.Namespace) -> int:
 
 
 def _last_digest_at(store: Store | None) -> datetime | None:
-    from bot.ledger import Ledger
-
-    run = Ledger(store).last_digest() if store is not None else None
+    run = store.ledger.last_digest() if store is not None else None
     return run.posted_at if run else None
 
 

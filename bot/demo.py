@@ -99,12 +99,12 @@ def _between_sweeps(fleet: Fleet, store: Store) -> None:
     now = utcnow()
     failing = [
         t
-        for t in store.tracked(failing_only=True, now=now)
+        for t in store.associations.tracked(failing_only=True, now=now)
         if t.association.failure_kind == "execution"
     ]
     if failing:
         first = failing[0]
-        store.acknowledge(
+        store.acks.acknowledge(
             first.key,
             by=DEMO_OPERATOR,
             reason="Patch window moved to Saturday; tracked in OPS-1234",

@@ -10,14 +10,15 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from bot.ledger import DigestRun, SnapshotItem
 from bot.models import (
     AssociationKey,
+    DigestRun,
     FailedTarget,
     InstanceKey,
     Orphan,
     ScopeStatus,
     SecurityHubCheck,
+    SnapshotItem,
     SweepSummary,
     TrackedAssociation,
 )
@@ -80,29 +81,29 @@ class Digest:
 def build_digest(store: Store, now: datetime, previous: DigestRun | None = None) -> Digest:
     """Assemble the digest from the store as it stands, and what changed since `previous`."""
     # Only the failing associations are read whole; the rest are only counted.
-    failing = store.tracked(failing_only=True, now=now)
+    failing = store.associations.tracked(failing_only=True, now=now)
     unacked = tuple(sorted((t for t in failing if t.ack is None), key=_urgency))
     acked = tuple(sorted((t for t in failing if t.ack is not None), key=_urgency))
-    scopes = store.scope_states()
-    last = store.last_sweep()
+    scopes = store.sweeps.scope_states()
+    last = store.sweeps.last()
     return Digest(
         generated_at=now,
         failing=unacked,
         acknowledged=acked,
         scopes_failed=tuple(s for s in scopes if not s.ok),
         totals=DigestTotals(
-            associations=store.association_count(),
+            associations=store.associations.count(),
             failing=len(failing),
             acknowledged=len(acked),
             # SSM.3's own number: every NON_COMPLIANT instance, acknowledged or orphaned too.
-            noncompliant_instances=len(store.noncompliant_instances()),
+            noncompliant_instances=len(store.associations.noncompliant_instances()),
             scopes=len(scopes),
             scopes_failed=sum(1 for s in scopes if not s.ok),
         ),
         last_sweep=last,
         changes=_changes(store, previous, failing) if previous and previous.posted_at else None,
-        orphans=tuple(store.orphans()),
-        security_hub=store.security_hub_check(last.sweep_id) if last else None,
+        orphans=tuple(store.associations.orphans()),
+        security_hub=store.sweeps.security_hub_check(last.sweep_id) if last else None,
     )
 
 
@@ -110,7 +111,7 @@ def _changes(store: Store, previous: DigestRun, failing: list[TrackedAssociation
     assert previous.posted_at is not None
     before = {item.key: item for item in previous.snapshot}
     now_failing = {t.key: t for t in failing}
-    expired = {key for key, _ in store.acks_ended(reason="expired", since=previous.posted_at)}
+    expired = {key for key, _ in store.acks.ended(reason="expired", since=previous.posted_at)}
     return DigestChanges(
         since=previous.posted_at,
         new=frozenset(key for key in now_failing if key not in before),

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
+
+from bot.clock import iso, parse_iso
 
 Status = Literal["Success", "Failed", "Pending"]
 SyncCompliance = Literal["AUTO", "MANUAL"]
@@ -287,3 +289,98 @@ class SweepSummary:
     @property
     def reached_any_scope(self) -> bool:
         return self.scopes > self.scopes_failed
+
+
+@dataclass(frozen=True)
+class PriorDrilldown:
+    """What the previous sweep learnt about an association: its drill-down, reusable if
+    nothing ran since, and its SyncCompliance, reusable while its version is the same."""
+
+    last_execution_at: datetime | None
+    execution_id: str | None
+    failed_targets: tuple[FailedTarget, ...]
+    failed_target_count: int
+    failing_evidence_since: datetime | None
+    association_version: str | None = None
+    sync_compliance: SyncCompliance | None = None
+
+
+@dataclass(frozen=True)
+class DigestPost:
+    """A digest message in Slack, remembered so later changes edit it instead of posting anew."""
+
+    channel: str
+    ts: str
+    posted_at: datetime
+    sweep_id: str | None
+
+
+@dataclass(frozen=True)
+class Rerun:
+    """A re-run someone started from Slack; `outcome` is filled by the follow-up check."""
+
+    id: int
+    key: AssociationKey
+    by: str
+    at: datetime
+    channel: str | None
+    outcome: str | None = None
+    checked_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    outcome: str
+    account_id: str | None = None
+    region: str | None = None
+    association_id: str | None = None
+    channel: str | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class SnapshotItem:
+    """One association a digest reported as failing, kept so the next digest can say what changed."""
+
+    key: AssociationKey
+    name: str
+    document: str
+    failing_since: datetime | None
+    acknowledged: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "account_id": self.key.account_id,
+            "region": self.key.region,
+            "association_id": self.key.association_id,
+            "name": self.name,
+            "document": self.document,
+            "failing_since": iso(self.failing_since),
+            "acknowledged": self.acknowledged,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SnapshotItem:
+        return cls(
+            key=AssociationKey(data["account_id"], data["region"], data["association_id"]),
+            name=data["name"],
+            document=data["document"],
+            failing_since=parse_iso(data.get("failing_since")),
+            acknowledged=bool(data.get("acknowledged")),
+        )
+
+
+@dataclass(frozen=True)
+class DigestRun:
+    """A scheduled digest: its slot, where it was posted and what it reported as failing."""
+
+    slot: datetime
+    kind: str
+    posted_at: datetime | None
+    channel: str | None
+    ts: str | None
+    snapshot: tuple[SnapshotItem, ...]

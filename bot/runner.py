@@ -2,7 +2,7 @@
 processes or after a restart), alert on new failures, end expired acknowledgements, and keep the
 day's digest message up to date.
 
-Every decision is taken from the store (bot/ledger.py), never from memory, and every job reads
+Every decision is taken from the store (bot/store/ledger.py), never from memory, and every job reads
 time from an injected clock, so tests can drive days of schedule in milliseconds.
 """
 
@@ -18,11 +18,10 @@ from bot.aws.session import AwsAccess
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.digest import Digest, build_digest, snapshot
-from bot.ledger import Ledger
 from bot.metrics import Metrics
 from bot.models import SweepSummary, TrackedAssociation
 from bot.schedule import cron_trigger, latest_fire, period
-from bot.store import Store
+from bot.store import Ledger, Store
 from bot.sweep import SweepError, run_sweep
 
 log = logging.getLogger(__name__)
@@ -73,7 +72,7 @@ class Runner:
         self.access = access
         self.publisher = publisher
         self.clock = clock
-        self.ledger = ledger or Ledger(store)
+        self.ledger = ledger or store.ledger
         self.metrics = metrics or Metrics()
         self.sweep_trigger = cron_trigger(settings.sweep_schedule, settings.zone)
         self.digest_trigger = cron_trigger(settings.digest_schedule, settings.zone)
@@ -90,7 +89,7 @@ class Runner:
         self.digest_job()
 
     def sweep_is_stale(self) -> bool:
-        last = self.store.last_sweep()
+        last = self.store.sweeps.last()
         return (
             last is None
             or last.finished_at is None
@@ -117,7 +116,7 @@ class Runner:
         Each call claims the lease as a holder of its own: a scheduled sweep and one asked for
         from Slack in the same process exclude each other too.
         """
-        ledger = Ledger(self.store)
+        ledger = self.store.ledger.with_holder()
         if not ledger.acquire(SWEEP_LEASE, self.clock(), SWEEP_LEASE_TTL):
             raise SweepBusy("another sweep is running")
 
@@ -145,7 +144,7 @@ class Runner:
 
     def sweep_busy(self) -> bool:
         """True while some sweep holds the lease (for a quick answer before trying)."""
-        return Ledger(self.store).lease_holder(SWEEP_LEASE, self.clock()) is not None
+        return self.store.ledger.lease_holder(SWEEP_LEASE, self.clock()) is not None
 
     def after_sweep(self) -> None:
         """Alert on new failures and bring today's digest up to date."""
@@ -197,7 +196,7 @@ class Runner:
 
     def expiry_job(self) -> int:
         """End acknowledgements past their expiry; the digest then shows them as reopened."""
-        expired = self.store.expire_acks(self.clock())
+        expired = self.store.acks.expire(self.clock())
         if expired:
             log.info("%d acknowledgement(s) expired", len(expired))
             self.refresh_digest()
@@ -208,10 +207,10 @@ class Runner:
         if self.publisher is None:
             return 0
         now = self.clock()
-        candidates = self.store.alertable_failures()
+        candidates = self.store.associations.alertable_failures()
         if not candidates:
             return 0
-        failing = {t.key: t for t in self.store.tracked(failing_only=True, now=now)}
+        failing = {t.key: t for t in self.store.associations.tracked(failing_only=True, now=now)}
         due: list[tuple[TrackedAssociation, datetime]] = []
         for key, since in candidates:
             item = failing.get(key)

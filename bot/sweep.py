@@ -75,12 +75,12 @@ def resolve_scopes(
 
 
 def _organization_accounts(access: AwsAccess, store: Store | None, now: datetime) -> list[str]:
-    cached = store.cached(ORG_ACCOUNTS, max_age=ORG_ACCOUNTS_TTL, now=now) if store else None
+    cached = store.cache.get(ORG_ACCOUNTS, max_age=ORG_ACCOUNTS_TTL, now=now) if store else None
     if isinstance(cached, list):
         return [str(account) for account in cached]
     accounts = access.organization_accounts()
     if store is not None:
-        store.remember(ORG_ACCOUNTS, accounts, now=now)
+        store.cache.put(ORG_ACCOUNTS, accounts, now=now)
     return accounts
 
 
@@ -96,8 +96,8 @@ def read_scope(access: AwsAccess, scope: Scope, store: Store) -> ScopeResult:
         return ScopeReader(
             client,
             scope,
-            prior=store.prior_drilldowns(scope),
-            prior_compliance=store.prior_compliance(scope),
+            prior=store.associations.prior_drilldowns(scope),
+            prior_compliance=store.associations.prior_compliance(scope),
         ).read()
     finally:
         client.close()
@@ -121,7 +121,7 @@ def run_sweep(
     targets = scopes if scopes is not None else resolve_scopes(settings, access, store, now())
     started, clock = now(), time.monotonic()
     sweep_id = new_sweep_id(started)
-    store.begin_sweep(sweep_id, started, len(targets), trigger)
+    store.sweeps.begin(sweep_id, started, len(targets), trigger)
     window = IN_FLIGHT_PER_WORKER * settings.concurrency
     pending = iter(targets)
     in_flight: dict[Future[ScopeResult], Scope] = {}
@@ -138,21 +138,21 @@ def run_sweep(
                 future = finished.pop()
                 scope = in_flight.pop(future)
                 result = _outcome(future, scope, started)
-                store.save_scope(sweep_id, result, now())
+                store.associations.save_scope(sweep_id, result, now())
                 if result.ok:
                     swept.append(scope)
                 done += 1
                 if progress is not None:
                     progress(done, len(targets), result)
     if scopes is None:  # a sweep of the whole configuration: what is not in it is not watched
-        forgotten = store.forget_other_scopes(targets, sweep_id=sweep_id, now=now())
+        forgotten = store.sweeps.forget_other_scopes(targets, sweep_id=sweep_id, now=now())
         if forgotten:
             log.info("no longer configured, forgotten: %s", ", ".join(map(str, forgotten)))
     if settings.securityhub != "off" and swept and scopes is None:
-        store.save_security_hub_check(
+        store.sweeps.save_security_hub_check(
             sweep_id, check_security_hub(settings, access, store, swept, now())
         )
-    return store.finish_sweep(sweep_id, now(), time.monotonic() - clock)
+    return store.sweeps.finish(sweep_id, now(), time.monotonic() - clock)
 
 
 def security_hub_region(settings: Settings, access: AwsAccess) -> str | None:
@@ -174,7 +174,7 @@ def check_security_hub(
             client.close()
     except (ClientError, BotoCoreError) as exc:
         error = describe_error(exc)
-        previous = store.security_hub_check()
+        previous = store.sweeps.security_hub_check()
         level = logging.DEBUG if previous is not None and previous.error else logging.WARNING
         log.log(level, "Security Hub cross-check in %s failed: %s", region, error)
         return SecurityHubCheck(region=region, checked_at=now, error=error)
@@ -182,7 +182,7 @@ def check_security_hub(
         findings,
         region=region,
         swept=swept,
-        noncompliant=store.noncompliant_instances(),
+        noncompliant=store.associations.noncompliant_instances(),
         now=now,
     )
 

@@ -49,7 +49,7 @@ def cases(store: Store, permissions: object = None) -> Acknowledgements:
 
 def audit(store: Store) -> list[tuple[str, str, str, str | None]]:
     return [
-        (e.actor, e.action, e.outcome, e.association_id) for e in reversed(store.audit_entries())
+        (e.actor, e.action, e.outcome, e.association_id) for e in reversed(store.audit.entries())
     ]
 
 
@@ -60,7 +60,7 @@ def test_acknowledging_a_failure_stores_audits_and_reports_the_event(memory: Sto
     assert outcome.item.ack is not None
     assert (outcome.item.ack.by, outcome.item.ack.until) == ("U0ALICE01", UNTIL)
     assert outcome.events == (Acknowledged(outcome.item.key, outcome.item.ack),)
-    (stored,) = memory.find(association_id(0))
+    (stored,) = memory.associations.find(association_id(0))
     assert stored.ack == outcome.item.ack
     assert audit(memory) == [("U0ALICE01", "ack", "acknowledged", association_id(0))]
 
@@ -71,7 +71,7 @@ def test_reopening_ends_the_acknowledgement(memory: Store) -> None:
     outcome = cases(memory).unacknowledge("U0BOB0001", ref)
     assert isinstance(outcome, Done)
     assert outcome.events == (AckEnded(outcome.item.key, "unacknowledged", "U0BOB0001", NOW),)
-    assert memory.find(association_id(0))[0].ack is None
+    assert memory.associations.find(association_id(0))[0].ack is None
     again = cases(memory).unacknowledge("U0BOB0001", ref)
     assert isinstance(again, Refusal)
     assert again.why == "not_acknowledged"
@@ -99,9 +99,9 @@ def test_what_cannot_be_acknowledged_is_refused_and_audited(
     outcome = cases(memory).acknowledge("U0ALICE01", ref, reason="x", until=UNTIL)
     assert isinstance(outcome, Refusal)
     assert (outcome.why, outcome.detail) == (why, detail)
-    (entry,) = memory.audit_entries()
+    (entry,) = memory.audit.entries()
     assert (entry.action, entry.outcome, entry.detail) == ("ack", "refused", detail)
-    assert all(t.ack is None for t in memory.tracked())
+    assert all(t.ack is None for t in memory.associations.tracked())
 
 
 def test_permission_is_checked_before_anything_changes(memory: Store) -> None:
@@ -110,7 +110,7 @@ def test_permission_is_checked_before_anything_changes(memory: Store) -> None:
     assert isinstance(outcome, Refusal)
     assert outcome.why == "permission"
     assert outcome.key is not None  # audited against the association the store knows
-    assert memory.find(association_id(0))[0].ack is None
+    assert memory.associations.find(association_id(0))[0].ack is None
     assert audit(memory) == [("U0EVE0001", "ack", "refused", association_id(0))]
 
 

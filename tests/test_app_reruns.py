@@ -77,7 +77,7 @@ def test_a_rerun_starts_once_and_the_cooldown_holds_the_second(memory: Store) ->
     assert aws.started == [first.item.key], "the second click started nothing"
     third = reruns(memory, aws, at=NOW + timedelta(seconds=300)).start("U0BOB0001", REF)
     assert isinstance(third, Started)
-    outcomes = [(e.actor, e.outcome) for e in reversed(memory.audit_entries())]
+    outcomes = [(e.actor, e.outcome) for e in reversed(memory.audit.entries())]
     assert outcomes == [
         ("U0OPS0001", "started"),
         ("U0BOB0001", "refused"),
@@ -91,7 +91,7 @@ def test_permission_comes_before_aws(memory: Store) -> None:
     assert isinstance(refused, Refusal)
     assert refused.why == "permission"
     assert aws.started == []
-    assert memory.last_rerun(refused.key) is None  # type: ignore[arg-type]
+    assert memory.reruns.last(refused.key) is None  # type: ignore[arg-type]
 
 
 def test_an_aws_refusal_is_recorded_and_releases_the_cooldown(memory: Store) -> None:
@@ -103,10 +103,10 @@ def test_an_aws_refusal_is_recorded_and_releases_the_cooldown(memory: Store) -> 
 
 
 def test_a_reported_failure_cannot_be_fixed_by_a_rerun(memory: Store) -> None:
-    (stored,) = memory.find(association_id(0))
+    (stored,) = memory.associations.find(association_id(0))
     reported = replace(stored, association=replace(stored.association, sync_compliance="MANUAL"))
     assert not reruns(memory, FakeAws()).can_fix(reported)
-    healthy = memory.find(association_id(2))[0]
+    healthy = memory.associations.find(association_id(2))[0]
     assert reruns(memory, FakeAws(sync="MANUAL")).can_fix(healthy) is False
     assert reruns(memory, FakeAws(fail=True)).can_fix(healthy) is True  # unknown: let it ask
 
@@ -123,6 +123,6 @@ def test_the_follow_up_says_whether_it_helped_and_audits_it(
     checked = reruns(memory, FakeAws(status=status)).follow_up(started.item, started.rerun)
     assert isinstance(checked, FollowUp)
     assert checked.outcome == outcome
-    assert memory.last_rerun(started.item.key).outcome == outcome  # type: ignore[union-attr]
-    latest = memory.audit_entries(limit=1)[0]
+    assert memory.reruns.last(started.item.key).outcome == outcome  # type: ignore[union-attr]
+    latest = memory.audit.entries(limit=1)[0]
     assert (latest.actor, latest.action, latest.outcome) == ("ssm3bot", "rerun_check", outcome)

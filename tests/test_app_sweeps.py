@@ -64,7 +64,7 @@ def sweeps(
 
 
 def outcomes(store: Store) -> list[tuple[str, str | None]]:
-    return [(e.outcome, e.detail) for e in reversed(store.audit_entries())]
+    return [(e.outcome, e.detail) for e in reversed(store.audit.entries())]
 
 
 def test_a_sweep_runs_alerts_and_is_audited() -> None:

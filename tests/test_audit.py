@@ -23,7 +23,7 @@ def audit_db(tmp_path: Path) -> Path:
     """Four entries across a week: a refusal, a re-run, an ack with a hostile reason, a sweep."""
     path = tmp_path / "ssm3.db"
     store = Store(path)
-    store.audit(
+    store.audit.record(
         actor="U0VIEWER01",
         action="rerun",
         outcome="refused",
@@ -32,7 +32,7 @@ def audit_db(tmp_path: Path) -> Path:
         channel="C0OPS00001",
         detail="not an operator (SSM3_OPERATORS)",
     )
-    store.audit(
+    store.audit.record(
         actor="U0OPERATOR",
         action="rerun",
         outcome="started",
@@ -40,7 +40,7 @@ def audit_db(tmp_path: Path) -> Path:
         key=KEY,
         channel="C0OPS00001",
     )
-    store.audit(
+    store.audit.record(
         actor="U0OPERATOR",
         action="ack",
         outcome="recorded",
@@ -49,7 +49,7 @@ def audit_db(tmp_path: Path) -> Path:
         channel="C0OPS00001",
         detail=HOSTILE,
     )
-    store.audit(
+    store.audit.record(
         actor="U0OPERATOR",
         action="sweep",
         outcome="started",

@@ -157,10 +157,12 @@ def test_the_last_digest_is_reported_when_known() -> None:
 
 
 def _finished_sweep(store: Store, sweep_id: str, finished: datetime) -> None:
-    store.begin_sweep(sweep_id, finished - timedelta(seconds=30), 1, "test")
+    store.sweeps.begin(sweep_id, finished - timedelta(seconds=30), 1, "test")
     scope = Scope("111111111111", "eu-west-1")
-    store.save_scope(sweep_id, ScopeResult(scope, True, None, (), finished, 1.0, 1), finished)
-    store.finish_sweep(sweep_id, finished)
+    store.associations.save_scope(
+        sweep_id, ScopeResult(scope, True, None, (), finished, 1.0, 1), finished
+    )
+    store.sweeps.finish(sweep_id, finished)
 
 
 def test_health_command_passes_after_a_recent_sweep_and_fails_on_a_stale_one(
@@ -191,7 +193,7 @@ def test_a_sweep_that_never_finished_does_not_count(tmp_path: Path) -> None:
     db = tmp_path / "ssm3.db"
     store = Store(db)
     _finished_sweep(store, "old", utcnow() - timedelta(hours=5))
-    store.begin_sweep("killed", utcnow() - timedelta(minutes=1), 4, "schedule")  # never finished
+    store.sweeps.begin("killed", utcnow() - timedelta(minutes=1), 4, "schedule")  # never finished
     result = ssm3bot(["health"], {"SSM3_DB_PATH": str(db)}, tmp_path)
     assert result.returncode == 1
     assert "finished 5h ago" in result.stdout

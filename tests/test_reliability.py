@@ -92,7 +92,7 @@ def test_an_instance_terminated_since_its_failed_run_keeps_its_failure(
     summary = run_sweep(settings=settings, access=sim.access(), store=store)
     assert summary.scopes_failed == 0
     assert sim.fleet.error_codes("DescribeInstanceAssociationsStatus") == {"InvalidInstanceId": 1}
-    (tracked,) = store.find(failing.association_id)
+    (tracked,) = store.associations.find(failing.association_id)
     assert tracked.association.failing, "the failure was real: it stays in the digest"
     (target,) = [t for t in tracked.association.failed_targets if t.instance_id == gone]
     assert (target.error_code, target.summary) == (None, None)
@@ -192,11 +192,11 @@ def test_sigkill_mid_sweep_leaves_an_intact_database_and_the_next_sweep_complete
 
     store = Store(db)
     assert store.integrity_check() == "ok"
-    killed = store.last_sweep(finished=False)
+    killed = store.sweeps.last(finished=False)
     assert killed is not None
     assert killed.finished_at is None
-    assert store.last_sweep(finished=True) is None
-    stored = {s.scope for s in store.sweep_scopes(killed.sweep_id)}
+    assert store.sweeps.last(finished=True) is None
+    stored = {s.scope for s in store.sweeps.sweep_scopes(killed.sweep_id)}
     assert stored == {Scope(CALLER, "eu-west-1"), Scope(MEMBER, "eu-west-1")}
     store.close()
 
@@ -208,7 +208,7 @@ def test_sigkill_mid_sweep_leaves_an_intact_database_and_the_next_sweep_complete
 
     reopened = Store(db)
     assert reopened.integrity_check() == "ok"
-    finished = reopened.last_sweep(finished=True)
+    finished = reopened.sweeps.last(finished=True)
     assert finished is not None
     assert finished.sweep_id == document["sweep_id"]
     assert finished.scopes == 4

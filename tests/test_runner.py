@@ -15,7 +15,6 @@ import pytest
 
 from bot.config import Settings
 from bot.digest import Digest
-from bot.ledger import Ledger
 from bot.models import TrackedAssociation
 from bot.render.text import render_digest
 from bot.runner import PostedMessage, Runner
@@ -266,8 +265,10 @@ def test_no_alert_for_an_acknowledged_failure(
     runner.sweep_job()
     victim = _breaks_after(sim, clock)
     run_sweep(settings=runner.settings, access=runner.access, store=runner.store, now=clock)
-    (tracked,) = runner.store.find(victim)
-    runner.store.acknowledge(tracked.key, by="U0OPS", reason="planned", until=None, now=clock.now)
+    (tracked,) = runner.store.associations.find(victim)
+    runner.store.acks.acknowledge(
+        tracked.key, by="U0OPS", reason="planned", until=None, now=clock.now
+    )
     assert runner.alert_new_failures() == 0
     assert publisher.alerts == []
 
@@ -305,8 +306,8 @@ def test_an_expired_acknowledgement_reopens_and_the_next_digest_names_it(
     nine = datetime(2026, 11, 30, 8, tzinfo=UTC)
     runner, publisher, clock = make_runner(nine)
     runner.sweep_job()
-    target = runner.store.tracked(failing_only=True)[0]
-    runner.store.acknowledge(
+    target = runner.store.associations.tracked(failing_only=True)[0]
+    runner.store.acks.acknowledge(
         target.key,
         by="U0OPS",
         reason="waiting on vendor",
@@ -335,7 +336,7 @@ def test_the_next_digest_says_what_is_new_and_what_resolved(
     runner, publisher, clock = make_runner(nine)
     runner.sweep_job()
     assert runner.digest_job()
-    fixed = runner.store.tracked(failing_only=True)[0]
+    fixed = runner.store.associations.tracked(failing_only=True)[0]
     sim.fleet.run_association(fixed.key.association_id, failures={})
     broken = _healthy(sim)
     _fail(sim, broken)
@@ -414,7 +415,7 @@ def test_a_sweep_lease_left_by_a_killed_process_does_not_block_the_next_sweep(
     import subprocess
     import sys
 
-    from bot.ledger import holder_alive
+    from bot.store.ledger import holder_alive
 
     dead = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"],
@@ -427,9 +428,9 @@ def test_a_sweep_lease_left_by_a_killed_process_does_not_block_the_next_sweep(
     assert holder_alive("another-container:1:abcdef"), "other hosts are trusted until expiry"
 
     runner, _, clock = make_runner(datetime.now(UTC))
-    Ledger(runner.store, holder=corpse).acquire("sweep", clock.now, timedelta(hours=2))
+    runner.store.ledger.with_holder(corpse).acquire("sweep", clock.now, timedelta(hours=2))
     assert runner.sweep_job() is not None
-    Ledger(runner.store, holder="another-container:1:abcdef").acquire(
+    runner.store.ledger.with_holder("another-container:1:abcdef").acquire(
         "sweep", clock.now, timedelta(minutes=15)
     )
     assert runner.sweep_job() is None

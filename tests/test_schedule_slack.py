@@ -57,7 +57,7 @@ def test_the_days_digest_is_edited_not_reposted_after_a_rerun_and_an_acknowledge
     runner = runner_for(h, lambda: datetime.now(UTC))
     assert runner.digest_job()
     [digest] = top_level(fake_slack)
-    failing = h.services.store.tracked(failing_only=True)
+    failing = h.services.store.associations.tracked(failing_only=True)
     rerun_target, ack_target = failing[0], failing[1]
     sim.fleet.find_association(rerun_target.key.association_id)[1].fix_on_rerun = True
 
@@ -101,7 +101,7 @@ def test_an_edit_keeps_what_changed_since_the_previous_digest(
     assert "Since the last digest" in body_text(second)
     assert "*New* · " in body_text(second)
 
-    (item,) = h.services.store.find(healthy.association_id)
+    (item,) = h.services.store.associations.find(healthy.association_id)
     h.click(kit.ACTION_ACK, kit.key_value(item.key), user=OPERATOR, message_ts=second.ts)
     [opened] = fake_slack.wait_for(lambda: fake_slack.calls_to("views.open", ok=True))
     h.submit_view(opened.params["view"], ack_values("known"), user=OPERATOR)
@@ -155,7 +155,7 @@ def test_healthz_follows_the_sweeps_and_metrics_count_them(
     assert b'"status": "ok"' in body
     status, metrics = h.request("GET", "/metrics")
     assert status == 200
-    failing = len(h.services.store.tracked(failing_only=True))
+    failing = len(h.services.store.associations.tracked(failing_only=True))
     assert f"ssm3_failing_associations {float(failing)}".encode() in metrics
     assert b'ssm3_sweeps_total{trigger="schedule"} 1.0' in metrics
     assert b"ssm3_scopes_failed 0.0" in metrics
@@ -164,25 +164,24 @@ def test_healthz_follows_the_sweeps_and_metrics_count_them(
 def test_a_sweep_asked_for_in_slack_never_overlaps_a_running_one(
     make_harness: Harness, fake_slack: FakeSlack, sim: Sim
 ) -> None:
-    from bot.ledger import Ledger
     from tests.test_slack_app import wait_response
 
     h = make_harness()
-    other_process = Ledger(h.services.store)
+    other_process = h.services.store.ledger.with_holder()
     assert other_process.acquire("sweep", datetime.now(UTC), timedelta(minutes=30))
     sim.fleet.reset_calls()
     reply = h.command("sweep", user=OPERATOR)
     [answer] = wait_response(fake_slack, reply.response_url)
     assert "A sweep is already running" in answer["text"]
     assert sim.fleet.call_count("ListAssociations") == 0
-    latest = h.services.store.audit_entries(limit=1)[0]
+    latest = h.services.store.audit.entries(limit=1)[0]
     assert (latest.action, latest.outcome) == ("sweep", "refused")
 
     other_process.release("sweep")
     again = h.command("sweep", user=OPERATOR)
     answers = wait_response(fake_slack, again.response_url, count=2)
     assert "Sweep finished" in answers[-1]["text"]
-    assert sim.fleet.call_count("ListAssociations") == len(h.services.store.scope_states())
+    assert sim.fleet.call_count("ListAssociations") == len(h.services.store.sweeps.scope_states())
 
 
 def test_a_digest_whose_csv_cannot_be_attached_is_posted_once_and_says_why(tmp_path: Path) -> None:

@@ -51,8 +51,12 @@ def test_the_whole_app_with_real_looking_secrets_never_logs_or_sends_them(
     store = Store(db)
     settings = Settings(accounts=(CALLER, MEMBER), regions=("eu-west-1",), db_path=str(db))
     run_sweep(settings=settings, access=sim.access(), store=store, trigger="test")
-    member = [t for t in store.tracked(failing_only=True) if t.key.account_id == MEMBER]
-    caller = [t for t in store.tracked(failing_only=True) if t.key.account_id == CALLER]
+    member = [
+        t for t in store.associations.tracked(failing_only=True) if t.key.account_id == MEMBER
+    ]
+    caller = [
+        t for t in store.associations.tracked(failing_only=True) if t.key.account_id == CALLER
+    ]
     store.close()
 
     with FakeSlack(token=BOT_TOKEN, usergroups={GROUP: [GROUPIE]}) as fake:

@@ -43,7 +43,7 @@ def test_security_hub_and_the_sweep_agree_on_a_fleet_config_records(
     hub: Sim, settings: Settings, store: Store
 ) -> None:
     summary = run_sweep(settings=settings, access=hub.access(), store=store)
-    check = store.security_hub_check(summary.sweep_id)
+    check = store.sweeps.security_hub_check(summary.sweep_id)
     assert check is not None
     assert check.error is None
     assert check.region == "eu-west-1"
@@ -65,18 +65,18 @@ def test_config_lag_shows_as_instances_security_hub_still_fails(
 ) -> None:
     access = hub.access()
     run_sweep(settings=settings, access=access, store=store)
-    failing = store.tracked(failing_only=True)[0]
+    failing = store.associations.tracked(failing_only=True)[0]
     hub.fleet.findings_frozen = True  # Config has not re-evaluated since
     hub.fleet.run_association(failing.key.association_id, failures={})  # fixed
     summary = run_sweep(settings=settings, access=access, store=store)
 
-    check = store.security_hub_check(summary.sweep_id)
+    check = store.sweeps.security_hub_check(summary.sweep_id)
     assert check is not None
     fixed = {
         InstanceKey(failing.key.account_id, failing.key.region, i)
         for i in failing.association.noncompliant_instances
     }
-    still_noncompliant = store.noncompliant_instances()
+    still_noncompliant = store.associations.noncompliant_instances()
     assert set(check.unexplained) == fixed - still_noncompliant
     assert check.unexplained
     assert check.explained == check.failed_instances - len(check.unexplained)
@@ -93,11 +93,11 @@ def test_a_region_config_does_not_record_shows_as_failures_security_hub_misses(
         if (account, region) == (hub.fleet.caller_account, "us-east-1"):
             scope.config_resource_types = frozenset({"AWS::EC2::Instance"})
     summary = run_sweep(settings=settings, access=hub.access(), store=store)
-    check = store.security_hub_check(summary.sweep_id)
+    check = store.sweeps.security_hub_check(summary.sweep_id)
     assert check is not None
     missed = {
         k
-        for k in store.noncompliant_instances()
+        for k in store.associations.noncompliant_instances()
         if (k.account_id, k.region) == (hub.fleet.caller_account, "us-east-1")
     }
     assert missed
@@ -112,7 +112,7 @@ def test_findings_outside_the_swept_account_regions_are_not_counted(
 ) -> None:
     only_ireland = settings.with_changes(regions=("eu-west-1",))
     summary = run_sweep(settings=only_ireland, access=hub.access(), store=store)
-    check = store.security_hub_check(summary.sweep_id)
+    check = store.sweeps.security_hub_check(summary.sweep_id)
     assert check is not None
     in_ireland = {k for k in _failed_in_sim(hub) if k.region == "eu-west-1"}
     assert len(in_ireland) < len(_failed_in_sim(hub)), "us-east-1 has failures too"
@@ -129,7 +129,7 @@ def test_an_unreadable_security_hub_is_reported_once_and_never_fails_the_sweep(
         second = run_sweep(settings=settings, access=access, store=store)
     assert first.scopes_failed == second.scopes_failed == 0
     assert first.failing > 0
-    check = store.security_hub_check(second.sweep_id)
+    check = store.sweeps.security_hub_check(second.sweep_id)
     assert check is not None
     assert check.error is not None
     assert "InvalidAccessException" in check.error
@@ -148,7 +148,7 @@ def test_off_makes_no_security_hub_call(hub: Sim, settings: Settings, store: Sto
         settings=settings.with_changes(securityhub="off"), access=hub.access(), store=store
     )
     assert hub.fleet.call_count(service="securityhub") == 0
-    assert store.security_hub_check(summary.sweep_id) is None
+    assert store.sweeps.security_hub_check(summary.sweep_id) is None
     assert build_digest(store, datetime.now(UTC)).security_hub is None
 
 

@@ -103,7 +103,7 @@ def test_status_all_and_every_filter(
 ) -> None:
     h = make_harness()
     store = h.services.store
-    items = store.tracked(failing_only=True)
+    items = store.associations.tracked(failing_only=True)
     first = items[0]
     a = first.association
 
@@ -211,7 +211,7 @@ def test_rerun_button_runs_once_updates_digest_and_follows_up(
     assert f"↻ Re-run by <@{OPERATOR}> at <!date^" in body_text(digest.blocks)
     assert "back to Success" in body_text(digest.blocks)
 
-    entries = h.services.store.audit_entries()
+    entries = h.services.store.audit.entries()
     assert [(e.action, e.outcome) for e in reversed(entries)] == [
         ("rerun", "started"),
         ("rerun_check", "compliant"),
@@ -223,7 +223,7 @@ def test_rerun_button_runs_once_updates_digest_and_follows_up(
     [answer] = wait_response(fake_slack, again.response_url)
     assert f"was already re-run by <@{OPERATOR}>" in answer["text"]
     assert sim.fleet.call_count("StartAssociationsOnce") == 1
-    latest = h.services.store.audit_entries(limit=1)[0]
+    latest = h.services.store.audit.entries(limit=1)[0]
     assert (latest.actor, latest.action, latest.outcome) == (GROUPIE, "rerun", "refused")
     assert "cooldown" in (latest.detail or "")
 
@@ -264,7 +264,7 @@ def test_rerun_permissions(  # noqa: PLR0917  # fixtures plus parameters
         assert "no operators are configured" in answer["text"]
         assert "SSM3_OPERATORS" in answer["text"]
     assert sim.fleet.call_count("StartAssociationsOnce") == 0
-    [entry] = h.services.store.audit_entries()
+    [entry] = h.services.store.audit.entries()
     assert (entry.actor, entry.action, entry.outcome) == (user, "rerun", "refused")
     assert entry.association_id == item.key.association_id
 
@@ -292,7 +292,7 @@ def test_rerun_command_asks_first(make_harness: Harness, fake_slack: FakeSlack, 
 
 
 def healthy(h: SlackHarness) -> TrackedAssociation:
-    return next(t for t in h.services.store.tracked() if not t.association.failing)
+    return next(t for t in h.services.store.associations.tracked() if not t.association.failing)
 
 
 @pytest.mark.parametrize("sync", ["MANUAL", "AUTO"])
@@ -346,7 +346,7 @@ def test_a_refusal_for_an_unknown_id_records_the_id_typed(
     unknown = "3f1c2d3e-1111-4222-8333-444455556666"
     for text in (f"rerun {unknown}", f"unack {unknown}", f"ack {unknown} for 1d OPS-1"):
         wait_response(fake_slack, h.command(text, user=OPERATOR).response_url)
-    entries = h.services.store.audit_entries()
+    entries = h.services.store.audit.entries()
     assert [(e.action, e.outcome, e.association_id) for e in reversed(entries)] == [
         ("rerun", "refused", None),
         ("unack", "refused", None),
@@ -379,7 +379,7 @@ def test_ack_button_modal_and_submission(make_harness: Harness, fake_slack: Fake
     assert h.submit_view(view, ack_values("OPS-7", date=far), user=OPERATOR).json()["errors"] == {
         "until": "At most 90 days ahead."
     }
-    assert store.active_acks() == {}
+    assert store.acks.active() == {}
 
     done = h.submit_view(
         view, ack_values("Patch window Saturday, OPS-7", preset="14d"), user=OPERATOR
@@ -390,7 +390,7 @@ def test_ack_button_modal_and_submission(make_harness: Harness, fake_slack: Fake
     assert f"<@{OPERATOR}> acknowledged `{item.association.display_name}`" in body_text(
         announced.blocks
     )
-    [ack] = store.active_acks().values()
+    [ack] = store.acks.active().values()
     assert ack.by == OPERATOR
     assert ack.reason == "Patch window Saturday, OPS-7"
     assert ack.until is not None
@@ -401,7 +401,7 @@ def test_ack_button_modal_and_submission(make_harness: Harness, fake_slack: Fake
         )
     )
     assert "*Acknowledged (1)*" in body_text(digest.blocks)
-    [entry] = store.audit_entries()
+    [entry] = store.audit.entries()
     assert (entry.actor, entry.action, entry.outcome) == (OPERATOR, "ack", "acknowledged")
 
 
@@ -414,7 +414,7 @@ def test_ack_and_unack_commands(make_harness: Harness, fake_slack: FakeSlack) ->
     typed = h.command(f"ACK   {aid} for 2w  Vendor fix due, OPS-9", user=OPERATOR)
     [answer] = wait_response(fake_slack, typed.response_url)
     assert answer["response_type"] == "in_channel"
-    [ack] = store.active_acks().values()
+    [ack] = store.acks.active().values()
     assert ack.reason == "Vendor fix due, OPS-9"
     assert ack.until is not None
     assert timedelta(days=13, hours=23) < ack.until - utcnow() <= timedelta(days=14)
@@ -423,19 +423,19 @@ def test_ack_and_unack_commands(make_harness: Harness, fake_slack: FakeSlack) ->
     [answer] = wait_response(fake_slack, refused.response_url)
     assert answer["response_type"] == "ephemeral"
     assert "Only operators" in answer["text"]
-    assert store.active_acks()
+    assert store.acks.active()
 
     reopened = h.command(f"unack {aid}", user=OPERATOR)
     [answer] = wait_response(fake_slack, reopened.response_url)
     assert answer["response_type"] == "in_channel"
     assert "reopened" in answer["text"]
-    assert store.active_acks() == {}
+    assert store.acks.active() == {}
 
     again = h.command(f"unack {aid}", user=OPERATOR)
     [answer] = wait_response(fake_slack, again.response_url)
     assert answer["response_type"] == "ephemeral"
     assert "was not acknowledged" in answer["text"]
-    actions = [(e.actor, e.action, e.outcome) for e in reversed(store.audit_entries())]
+    actions = [(e.actor, e.action, e.outcome) for e in reversed(store.audit.entries())]
     assert actions == [
         (OPERATOR, "ack", "acknowledged"),
         ("U0NOBODY01", "unack", "refused"),
@@ -452,7 +452,7 @@ def test_anyone_may_acknowledge_without_operators(
     typed = h.command(f"ack {item.key.association_id} known issue", user="U0ANYONE01")
     [answer] = wait_response(fake_slack, typed.response_url)
     assert answer["response_type"] == "in_channel"
-    [ack] = h.services.store.active_acks().values()
+    [ack] = h.services.store.acks.active().values()
     assert ack.by == "U0ANYONE01"
     assert ack.until is not None
     assert ack.until - utcnow() > timedelta(days=6)
@@ -502,7 +502,7 @@ def test_ack_command_without_reason_presets_the_form_to_the_duration_asked_for(
     # Submitted as it opened, the acknowledgement lasts to the end of that day.
     h.submit_view(view, ack_values("OPS-10", preset=preset, date=expected), user=OPERATOR)
     wait_response(fake_slack, typed.response_url)
-    [ack] = h.services.store.active_acks().values()
+    [ack] = h.services.store.acks.active().values()
     assert ack.until is not None
     assert ack.until.date().isoformat() == expected
 
@@ -511,18 +511,18 @@ def test_ack_command_without_reason_presets_the_form_to_the_duration_asked_for(
 def test_sweep_command_runs_in_the_background(make_harness: Harness, fake_slack: FakeSlack) -> None:
     h = make_harness()
     post = post_digest(h)
-    before = h.services.store.last_sweep()
+    before = h.services.store.sweeps.last()
     typed = h.command("sweep", user=OPERATOR)
     assert typed.body == b""
     started, answer = wait_response(fake_slack, typed.response_url, count=2)
     assert started["text"].startswith("Sweeping every account-region now")
     assert answer["text"].startswith("Sweep finished in")
-    after = h.services.store.last_sweep()
+    after = h.services.store.sweeps.last()
     assert after is not None
     assert before is not None
     assert after.sweep_id != before.sweep_id
     assert fake_slack.message(CHANNEL, post.ts).updates == 1
-    assert [(e.action, e.outcome) for e in reversed(h.services.store.audit_entries())] == [
+    assert [(e.action, e.outcome) for e in reversed(h.services.store.audit.entries())] == [
         ("sweep", "started"),
         ("sweep", "done"),
     ]
@@ -531,7 +531,7 @@ def test_sweep_command_runs_in_the_background(make_harness: Harness, fake_slack:
 def test_audit_command(make_harness: Harness, fake_slack: FakeSlack) -> None:
     h = make_harness(operators=())
     item = failing(h)
-    h.services.store.audit(
+    h.services.store.audit.record(
         actor="U0ALICE01",
         action="ack",
         outcome="acknowledged",

@@ -18,6 +18,7 @@ from bot.causes import ORPHAN_REMEDY, likely_cause
 from bot.digest import build_digest
 from bot.models import (
     AssociationKey,
+    AuditEntry,
     ComplianceItem,
     Execution,
     InstanceKey,
@@ -28,7 +29,7 @@ from bot.models import (
 )
 from bot.render.text import render_history
 from bot.slack import blocks as kit
-from bot.store import AuditEntry, Store
+from bot.store import Store
 from tests.fakes.block_kit import check_message, check_view, texts
 from tests.fakes.estate import store_estate
 
@@ -68,8 +69,8 @@ def test_escape_and_inert() -> None:
 def test_digest_stays_valid_and_inert_for_any_text(name: str, error: str, reason: str) -> None:
     store = Store(":memory:")
     keys = store_estate(store, failing=30, now=NOW, name=lambda i: name or None)
-    store.acknowledge(keys[0], by="U0ALICE01", reason=reason or "r", until=None, now=NOW)
-    store.save_scope(
+    store.acks.acknowledge(keys[0], by="U0ALICE01", reason=reason or "r", until=None, now=NOW)
+    store.associations.save_scope(
         "x", ScopeResult(Scope("222222222222", "us-east-1"), False, error, (), NOW, 0.1), NOW
     )
     blocks = accepted(kit.digest_message(build_digest(store, NOW)))
@@ -80,11 +81,11 @@ def test_digest_stays_valid_and_inert_for_any_text(name: str, error: str, reason
 def test_digest_summarises_many_acknowledged_and_unswept(store: Store) -> None:
     keys = store_estate(store, failing=400, now=NOW)
     for key in keys[:300]:
-        store.acknowledge(
+        store.acks.acknowledge(
             key, by="U0ALICE01", reason="r" * 400, until=NOW + timedelta(days=1), now=NOW
         )
     for n in range(40):
-        store.save_scope(
+        store.associations.save_scope(
             "x",
             ScopeResult(
                 Scope(f"{n + 300:012d}", "eu-west-1"), False, "AccessDenied " * 40, (), NOW, 0.1
@@ -147,7 +148,7 @@ def test_history_stays_valid_and_inert(text: str, targets: int) -> None:
 
 def test_modal_confirmation_help_and_audit_fit(store: Store) -> None:
     [key] = store_estate(store, failing=1, now=NOW, name=lambda i: "<!channel> " + "n" * 200)
-    [item] = store.tracked(failing_only=True)
+    [item] = store.associations.tracked(failing_only=True)
     modal = kit.ack_modal(item, kit.AckContext(key, "C0DIGEST01", "1.2", None), reason="x" * 900)
     assert check_view(modal.to_dict()) == []
     assert kit.AckContext.loads(modal.private_metadata) == kit.AckContext(key, "C0DIGEST01", "1.2")
@@ -210,13 +211,13 @@ def test_the_ack_form_date_is_in_the_configured_zone() -> None:
 def orphan_estate(store: Store, orphans: int, text: str) -> None:
     """A swept scope with failing associations, `orphans` orphaned items and a hostile title."""
     store_estate(store, failing=25, now=NOW)
-    last = store.last_sweep()
+    last = store.sweeps.last()
     assert last is not None
     found = tuple(
         Orphan("333333333333", "eu-west-1", f"{n:08x}-dead-4000-8000-{n:012x}", f"i-{n:017x}", text)
         for n in range(orphans)
     )
-    store.save_scope(
+    store.associations.save_scope(
         last.sweep_id,
         ScopeResult(Scope("333333333333", "eu-west-1"), True, None, (), NOW, 0.1, orphans=found),
         NOW,
@@ -230,10 +231,10 @@ def test_digest_with_orphans_and_security_hub_stays_valid_and_inert(
 ) -> None:
     store = Store(":memory:")
     orphan_estate(store, orphans, text)
-    last = store.last_sweep()
+    last = store.sweeps.last()
     assert last is not None
     hostile = tuple(InstanceKey("111111111111", "eu-west-1", text or "i-1") for _ in range(5))
-    store.save_security_hub_check(
+    store.sweeps.save_security_hub_check(
         last.sweep_id,
         SecurityHubCheck("eu-west-1", NOW, 7, 2, hostile, hostile[:2], error=error),
     )

@@ -56,7 +56,7 @@ def test_digest_of_any_size_is_accepted_by_slack(
     assert call.ok, call.error
     message = fake_slack.message(CHANNEL, post.ts)
     assert len(message.blocks or []) <= 50
-    assert store.latest_digest(CHANNEL) == post
+    assert store.digests.latest(CHANNEL) == post
     body = "\n".join(text for _, text in texts(message.blocks))
     if failing == 0:
         assert "all 3 associations compliant" in body
@@ -79,7 +79,7 @@ def test_digest_of_any_size_is_accepted_by_slack(
 
 def test_the_5000_csv_rows_match_the_store(fake_slack: FakeSlack, store: Store) -> None:
     keys = store_estate(store, failing=5000, now=NOW)
-    store.acknowledge(
+    store.acks.acknowledge(
         keys[7], by="U0ALICE01", reason="OPS-1 =cmd", until=NOW + timedelta(days=3), now=NOW
     )
     post = delivery(fake_slack, store).post_digest(CHANNEL)
@@ -89,7 +89,9 @@ def test_the_5000_csv_rows_match_the_store(fake_slack: FakeSlack, store: Store) 
     assert uploaded.content is not None
     rows = csv_rows(uploaded.content)
     assert list(rows[0]) == list(FAILING_COLUMNS)
-    tracked = {t.key.association_id: t for t in store.tracked(failing_only=True, now=NOW)}
+    tracked = {
+        t.key.association_id: t for t in store.associations.tracked(failing_only=True, now=NOW)
+    }
     assert len(rows) == len(tracked) == 5000
     for row in rows:
         expected = failing_row(tracked[row["association_id"]])
@@ -179,7 +181,7 @@ def test_refresh_edits_the_posted_message(fake_slack: FakeSlack, store: Store) -
     keys = store_estate(store, failing=3, now=NOW)
     sender = delivery(fake_slack, store)
     post = sender.post_digest(CHANNEL)
-    store.acknowledge(keys[0], by="U0ALICE01", reason="known", until=None, now=NOW)
+    store.acks.acknowledge(keys[0], by="U0ALICE01", reason="known", until=None, now=NOW)
     assert sender.refresh(post)
     message = fake_slack.message(CHANNEL, post.ts)
     assert message.updates == 1
@@ -219,7 +221,7 @@ def test_sweep_post_from_the_command_line(
     assert call.ok
     assert "digest posted to C0DIGEST01" in result.stderr
     store = Store(tmp_path / "cli.db")
-    assert store.latest_digest(CHANNEL) is not None
+    assert store.digests.latest(CHANNEL) is not None
     store.close()
 
     missing = ssm3bot(["sweep", "--post"], {**env, "SSM3_CHANNEL": ""}, tmp_path)
@@ -235,9 +237,9 @@ def test_orphans_and_security_hubs_disagreements_go_to_the_thread_as_csv(
     """A digest that fits whole still gets the instances behind its orphan and Security Hub
     lines in its thread: those are what an auditor reconciles by hand."""
     store_estate(store, failing=2, now=NOW)
-    sweep = store.last_sweep()
+    sweep = store.sweeps.last()
     assert sweep is not None
-    store.save_security_hub_check(
+    store.sweeps.save_security_hub_check(
         sweep.sweep_id,
         SecurityHubCheck(
             region="eu-west-1",
@@ -266,9 +268,9 @@ def test_orphans_and_security_hubs_disagreements_go_to_the_thread_as_csv(
 
 def test_no_instances_csv_when_security_hub_agrees(fake_slack: FakeSlack, store: Store) -> None:
     store_estate(store, failing=2, now=NOW)
-    sweep = store.last_sweep()
+    sweep = store.sweeps.last()
     assert sweep is not None
-    store.save_security_hub_check(
+    store.sweeps.save_security_hub_check(
         sweep.sweep_id,
         SecurityHubCheck(region="eu-west-1", checked_at=NOW, failed_instances=4, explained=4),
     )

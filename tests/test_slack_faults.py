@@ -243,7 +243,7 @@ def test_a_bad_or_stale_signature_is_refused_before_any_listener_runs(
     ]
     assert [status for status, _ in attempts] == [401] * 5
     assert not sim.fleet.calls
-    assert h.services.store.audit_entries() == []
+    assert h.services.store.audit.entries() == []
     assert [c.method for c in fake_slack.calls] == ["auth.test"]  # Bolt's own, at start-up
     assert fake_slack.responses == []
 
@@ -282,7 +282,7 @@ def test_a_rerun_that_aws_denies_is_a_clear_message_and_an_audited_failure(
     assert shown.startswith(f"Could not re-run `{item.association.display_name}` in {CALLER}")
     assert "StartAssociationsOnce: AccessDeniedException" in shown
     assert "attach iam/ssm3-operator.json" in shown
-    [entry] = h.services.store.audit_entries()
+    [entry] = h.services.store.audit.entries()
     assert (entry.actor, entry.action, entry.outcome) == (OPERATOR, "rerun", "failed")
     assert "AccessDenied" in (entry.detail or "")
     assert sim.fleet.call_count("StartAssociationsOnce") == 1  # refused, so nothing ran
@@ -303,7 +303,9 @@ def test_history_where_the_role_is_denied_is_a_clear_message(
 ) -> None:
     h = make_harness(accounts=(CALLER, MEMBER))
     member = next(
-        t for t in h.services.store.tracked(failing_only=True) if t.key.account_id == MEMBER
+        t
+        for t in h.services.store.associations.tracked(failing_only=True)
+        if t.key.account_id == MEMBER
     )
     aid = member.key.association_id
 
@@ -329,7 +331,7 @@ def test_history_where_the_role_is_denied_is_a_clear_message(
     shown = body_text(answer["blocks"])
     assert "DescribeAssociationExecutions: AccessDeniedException" in shown
     assert "lacks ssm:DescribeAssociationExecutions: attach iam/ssm3-readonly.json" in shown
-    assert h.services.store.audit_entries() == []  # reading changes nothing
+    assert h.services.store.audit.entries() == []  # reading changes nothing
 
 
 def test_slow_aws_does_not_hold_up_slacks_answer(

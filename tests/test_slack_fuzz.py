@@ -168,7 +168,7 @@ def test_any_command_text_dispatched_into_the_app_gets_a_reply(
     store = Store(settings_.db_path)
     access = sim.access()
     run_sweep(settings=settings_, access=access, store=store, trigger="test")
-    ids = [t.key.association_id for t in store.tracked()][:4]
+    ids = [t.key.association_id for t in store.associations.tracked()][:4]
     services = Services(
         settings=settings_, store=store, access=access, client=web_client(settings_)
     )
@@ -222,7 +222,7 @@ def test_any_command_text_sent_over_http_gets_a_reply(
     make_harness: Callable[..., SlackHarness], fake_slack: FakeSlack
 ) -> None:
     h = make_harness()
-    ids = [t.key.association_id for t in h.services.store.tracked()][:4]
+    ids = [t.key.association_id for t in h.services.store.associations.tracked()][:4]
 
     @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
     @given(text=command_texts(ids), user=st.sampled_from(USERS))

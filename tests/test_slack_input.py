@@ -18,7 +18,7 @@ from bot.aws.history import fetch_history
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.digest import DigestChanges, build_digest
-from bot.ledger import SnapshotItem
+from bot.models import SnapshotItem
 from bot.render.text import render_digest, render_history, render_sweep
 from bot.sim.fleet import Fault, Fleet, generate_fleet
 from bot.slack import blocks as kit
@@ -30,6 +30,7 @@ from tests.fakes.block_kit import texts
 from tests.fakes.fixtures import OPERATOR
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import CHANNEL, SlackHarness, ack_values
+from tests.support.raw_db import raw_database
 from tests.support.slack import body_text, failing, wait_response
 
 Harness = Callable[..., SlackHarness]
@@ -63,7 +64,7 @@ def hostile_fleet() -> Fleet:
 
 def hostile_names(store: Store) -> None:
     """Stored association and document names made hostile, as if AWS relaxed its patterns."""
-    with store.transaction() as db:
+    with raw_database(store) as raw, raw.write() as db:
         db.execute(
             "UPDATE associations SET association_name = ? || substr(association_id, 1, 4), "
             "document_name = ?",
@@ -105,7 +106,7 @@ def test_aws_text_is_inert_on_every_slack_surface(
     hostile_names(h.services.store)
     item = failing(h)
     aid = item.key.association_id
-    second = h.services.store.tracked(failing_only=True)[1].key.association_id
+    second = h.services.store.associations.tracked(failing_only=True)[1].key.association_id
     post = Delivery(client=h.services.client, store=h.services.store).post_digest(CHANNEL)
 
     replies = [
@@ -128,7 +129,7 @@ def test_aws_text_is_inert_on_every_slack_surface(
     # The scheduler's surfaces: an alert, and a digest that names what changed and resolved.
     delivery = Delivery(client=h.services.client, store=h.services.store)
     store = h.services.store
-    delivery.post_alerts(CHANNEL, store.tracked(failing_only=True)[:3])
+    delivery.post_alerts(CHANNEL, store.associations.tracked(failing_only=True)[:3])
     resolved = SnapshotItem(item.key, HOSTILE, HOSTILE, None, acknowledged=False)
     changed = dataclasses.replace(
         build_digest(store, utcnow()),
@@ -160,11 +161,11 @@ def test_aws_text_cannot_drive_a_terminal(make_sim: Callable[..., Sim], tmp_path
     summary = run_sweep(settings=settings, access=sim.access(), store=store)
     hostile_names(store)
     now = utcnow()
-    failing_items = store.tracked(failing_only=True)
+    failing_items = store.associations.tracked(failing_only=True)
     key = failing_items[0].key
     printed = [
         render_digest(build_digest(store, now)),
-        render_sweep(summary, store.sweep_scopes(summary.sweep_id), failing_items, now),
+        render_sweep(summary, store.sweeps.sweep_scopes(summary.sweep_id), failing_items, now),
         render_history(fetch_history(sim.access().ssm(key.scope), key), now),
     ]
     for text in printed:
@@ -207,8 +208,8 @@ def test_unknown_ids_and_ids_from_another_account_get_a_clear_message(
         assert f"is not in {STRANGER} {region}" in answer["text"]
 
     assert not sim.fleet.calls, "nothing reached AWS"
-    assert h.services.store.active_acks() == {}
-    refused = [(e.action, e.account_id, e.outcome) for e in h.services.store.audit_entries()]
+    assert h.services.store.acks.active() == {}
+    refused = [(e.action, e.account_id, e.outcome) for e in h.services.store.audit.entries()]
     assert sorted(refused) == sorted(
         [
             ("rerun", STRANGER, "refused"),
@@ -251,8 +252,8 @@ def test_oversize_input_gets_a_clear_message_and_loses_nothing(
     item = failing(h)
     aid = item.key.association_id
     until = utcnow() + timedelta(days=2)
-    store.acknowledge(item.key, by=OPERATOR, reason="OPS-1 kept", until=until, now=utcnow())
-    before = store.active_acks()
+    store.acks.acknowledge(item.key, by=OPERATOR, reason="OPS-1 kept", until=until, now=utcnow())
+    before = store.acks.active()
 
     huge = h.command("x" * 10_000, user=OPERATOR)
     answer = huge.json()
@@ -275,8 +276,8 @@ def test_oversize_input_gets_a_clear_message_and_loses_nothing(
         "response_action": "errors",
         "errors": {"reason": "Keep the reason under 500 characters."},
     }
-    assert store.active_acks() == before
-    assert store.audit_entries() == []
+    assert store.acks.active() == before
+    assert store.audit.entries() == []
 
 
 # -- the acknowledgement form --------------------------------------------------------------------
@@ -321,6 +322,6 @@ def test_a_bad_form_value_comes_back_as_a_field_error(
     for field, start in errors.items():
         assert answer["errors"][field].startswith(start)
     h.executor.shutdown(wait=True)  # the lazy half ran too, and did nothing
-    assert h.services.store.active_acks() == {}
-    assert h.services.store.audit_entries() == []
+    assert h.services.store.acks.active() == {}
+    assert h.services.store.audit.entries() == []
     assert [c.method for c in fake_slack.calls] == ["auth.test"]  # Bolt's, at start-up

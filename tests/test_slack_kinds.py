@@ -11,10 +11,9 @@ from typing import Any
 import pytest
 
 from bot.causes import ORPHAN_REMEDY
-from bot.models import TrackedAssociation
+from bot.models import DigestPost, TrackedAssociation
 from bot.slack import blocks as kit
 from bot.slack.delivery import Delivery
-from bot.store import DigestPost
 from bot.sweep import run_sweep
 from tests.conftest import Sim
 from tests.fakes.block_kit import texts
@@ -50,7 +49,7 @@ def start(make_harness: Harness) -> SlackHarness:
 def of_kind(h: SlackHarness, kind: str, document: str | None = None) -> TrackedAssociation:
     return next(
         t
-        for t in h.services.store.tracked(failing_only=True)
+        for t in h.services.store.associations.tracked(failing_only=True)
         if t.association.failure_kind == kind
         and (document is None or t.association.document_name == document)
     )
@@ -77,7 +76,7 @@ def test_digest_rows_say_the_kind_and_what_fixes_it(
     blocks = fake_slack.message(CHANNEL, post.ts).blocks
     assert blocks is not None
     counts = blocks[1]["text"]["text"]
-    total = len(h.services.store.noncompliant_instances())
+    total = len(h.services.store.associations.noncompliant_instances())
     assert f"*{total}* instances non-compliant" in counts
 
     row, actions = row_of(blocks, reported)
@@ -172,7 +171,7 @@ def test_rerun_of_a_reported_failure_says_it_will_not_fix_it(
     assert started["response_type"] == "in_channel"
     assert NOT_FIXED in body_text(started["blocks"])
     assert sim.fleet.call_count("StartAssociationsOnce") == 1
-    entry = next(e for e in h.services.store.audit_entries() if e.outcome == "started")
+    entry = next(e for e in h.services.store.audit.entries() if e.outcome == "started")
     assert entry.detail == "reported NON_COMPLIANT (SyncCompliance MANUAL)"
 
     executed = of_kind(h, "execution")
@@ -200,13 +199,15 @@ def test_status_of_an_instance_shows_what_ssm3_sees(
     )
     assert "Failing associations that make it NON_COMPLIANT: `patch-scan-quicksetup`" in shown
     assert f"*`{reported.association.display_name}`* · " in shown  # its row, from the digest
-    expected = sum(1 for k in store.noncompliant_instances() if k.instance_id == instance)
+    expected = sum(
+        1 for k in store.associations.noncompliant_instances() if k.instance_id == instance
+    )
     assert f"*{expected}* instances non-compliant" in shown
 
-    bad = {k.instance_id for k in store.noncompliant_instances()}
+    bad = {k.instance_id for k in store.associations.noncompliant_instances()}
     healthy = next(
         i
-        for t in store.tracked()
+        for t in store.associations.tracked()
         for i in sim.fleet.find_association(t.key.association_id)[1].instance_ids
         if i not in bad
     )
@@ -230,7 +231,7 @@ def test_orphans_and_security_hub_disagreement_appear_in_the_digest(
     fixed = reported.association.noncompliant_instances
     sim.fleet.report_compliance(reported.key.association_id, dict.fromkeys(fixed, "COMPLIANT"))
     run_sweep(settings=h.services.settings, access=h.services.access, store=store, trigger="test")
-    orphans = store.orphans()
+    orphans = store.associations.orphans()
     assert {o.instance_id for o in orphans} == set(orphaned)
 
     post = post_digest(h)
@@ -242,9 +243,9 @@ def test_orphans_and_security_hub_disagreement_appear_in_the_digest(
         f"`{gone.key.association_id}` (gone)"
     ) in shown
     assert shown.count(ORPHAN_REMEDY) == 1
-    last = store.last_sweep()
+    last = store.sweeps.last()
     assert last is not None
-    check = store.security_hub_check(last.sweep_id)
+    check = store.sweeps.security_hub_check(last.sweep_id)
     assert check is not None
     assert len(check.unexplained) == len(fixed)
     word = "instance" if len(fixed) == 1 else "instances"

@@ -16,6 +16,7 @@ from tests.conftest import Sim
 from tests.fakes.fixtures import GROUPIE, OPERATOR
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import CHANNEL, Reply, SlackHarness
+from tests.support.raw_db import raw_database
 from tests.support.slack import body_text, failing, responses, wait_response
 
 Harness = Callable[..., SlackHarness]
@@ -51,14 +52,14 @@ def test_two_rerun_clicks_at_once_start_it_once_and_the_second_is_told_when_and_
     [loser] = [u for u in replies if u != winner]
     [told] = wait_response(fake_slack, replies[loser].response_url)
     shown = body_text(told["blocks"])
-    rerun = h.services.store.last_rerun(item.key)
+    rerun = h.services.store.reruns.last(item.key)
     assert rerun is not None
     assert rerun.by == winner
     assert f"was already re-run by <@{winner}> at <!date^{int(rerun.at.timestamp())}^" in shown
     assert "it can be re-run again after <!date^" in shown
     assert sim.fleet.call_count("StartAssociationsOnce") == 1
 
-    outcomes = sorted((e.actor, e.outcome) for e in h.services.store.audit_entries())
+    outcomes = sorted((e.actor, e.outcome) for e in h.services.store.audit.entries())
     assert (winner, "started") in outcomes
     assert (loser, "refused") in outcomes
 
@@ -79,7 +80,7 @@ def test_slacks_retries_of_a_rerun_click_start_it_once(
     assert "re-ran" in answers[1]["text"]
     assert sim.fleet.call_count("StartAssociationsOnce") == 1
     # The retries never reached a listener: no refusal for the cooldown, no second answer.
-    audit = [(e.action, e.outcome) for e in reversed(h.services.store.audit_entries())]
+    audit = [(e.action, e.outcome) for e in reversed(h.services.store.audit.entries())]
     assert audit[0] == ("rerun", "started")
     assert [a for a in audit if a[0] == "rerun"] == [("rerun", "started")]
     assert len(responses(fake_slack, first.response_url)) == 3
@@ -99,9 +100,10 @@ def test_a_retried_sweep_command_sweeps_once(
     h.executor.shutdown(wait=True)
     assert len(responses(fake_slack, first.response_url)) == 2
     store = h.services.store
-    [slack_sweeps] = store.query("SELECT count(*) AS n FROM sweeps WHERE trigger = 'slack'")
+    with raw_database(store) as db:
+        [slack_sweeps] = db.rows("SELECT count(*) AS n FROM sweeps WHERE trigger = 'slack'")
     assert slack_sweeps["n"] == 1
-    sweeps = [e.outcome for e in store.audit_entries() if e.action == "sweep"]
+    sweeps = [e.outcome for e in store.audit.entries() if e.action == "sweep"]
     assert sweeps == ["done", "started"]
 
 

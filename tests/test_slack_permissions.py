@@ -62,8 +62,10 @@ def test_a_state_change_by_someone_not_allowed_is_refused_audited_and_changes_no
     store = h.services.store
     item = failing(h)
     if action == "unack":  # something to reopen
-        store.acknowledge(item.key, by=OPERATOR, reason="r", until=None, now=h.services.clock())
-    before = store.last_sweep(finished=False)
+        store.acks.acknowledge(
+            item.key, by=OPERATOR, reason="r", until=None, now=h.services.clock()
+        )
+    before = store.sweeps.last(finished=False)
     sim.fleet.reset_calls()
 
     reply = request_(h, item, NOBODY)
@@ -74,7 +76,7 @@ def test_a_state_change_by_someone_not_allowed_is_refused_audited_and_changes_no
     assert answers[-1]["text"].startswith("Only operators may ")
     assert "SSM3_OPERATORS" in answers[-1]["text"]
 
-    [entry] = store.audit_entries()
+    [entry] = store.audit.entries()
     assert (entry.actor, entry.action, entry.outcome, entry.channel) == (
         NOBODY,
         action,
@@ -92,11 +94,11 @@ def test_a_state_change_by_someone_not_allowed_is_refused_audited_and_changes_no
     # Nothing changed: no re-run, no ack (or the existing one kept), no sweep, no form.
     assert sim.fleet.call_count("StartAssociationsOnce") == 0
     assert sim.fleet.call_count("ListAssociations") == 0
-    acks = store.active_acks()
+    acks = store.acks.active()
     assert (next(iter(acks.values())).by if acks else None) == (
         OPERATOR if action == "unack" else None
     )
-    assert store.last_sweep(finished=False) == before
+    assert store.sweeps.last(finished=False) == before
     assert fake_slack.calls_to("views.open") == []
 
 
@@ -106,7 +108,7 @@ def test_permission_comes_before_the_look_up(make_harness: Harness, fake_slack: 
     typed = h.command("rerun 3f1c2d3e-1111-4222-8333-444455556666", user=NOBODY)
     [answer] = wait_response(fake_slack, typed.response_url)
     assert answer["text"].startswith("Only operators may re-run associations.")
-    [entry] = h.services.store.audit_entries()
+    [entry] = h.services.store.audit.entries()
     assert entry.association_id is None
     assert entry.detail is not None
     assert entry.detail.startswith("3f1c2d3e-1111-4222-8333-444455556666: Only operators")
@@ -129,7 +131,7 @@ def test_without_operators_nobody_may_rerun_and_anyone_may_sweep_and_acknowledge
     wait_response(fake_slack, acked.response_url)
     reopened = h.command(f"unack {item.key.association_id}", user=NOBODY)
     wait_response(fake_slack, reopened.response_url)
-    outcomes = [(e.action, e.outcome) for e in reversed(h.services.store.audit_entries())]
+    outcomes = [(e.action, e.outcome) for e in reversed(h.services.store.audit.entries())]
     assert outcomes == [
         ("rerun", "refused"),
         ("sweep", "started"),
@@ -152,7 +154,7 @@ def test_operators_may_do_everything(
     acked = h.command(f"ack {item.key.association_id} for 1d OPS-2", user=GROUPIE)
     [answer] = wait_response(fake_slack, acked.response_url)
     assert answer["response_type"] == "in_channel"
-    assert not [e for e in h.services.store.audit_entries() if e.outcome == "refused"]
+    assert not [e for e in h.services.store.audit.entries() if e.outcome == "refused"]
 
 
 # -- user groups ---------------------------------------------------------------------------------
@@ -211,7 +213,7 @@ def test_an_unreadable_user_group_fails_closed_with_a_clear_message(
     assert f"user group {GROUP} (Slack answered missing_scope)" in text
     assert "usergroups:read" in text
     assert sim.fleet.call_count("StartAssociationsOnce") == 0
-    [entry] = h.services.store.audit_entries()
+    [entry] = h.services.store.audit.entries()
     assert (entry.actor, entry.action, entry.outcome) == (GROUPIE, "rerun", "refused")
     assert "missing_scope" in (entry.detail or "")
 

@@ -145,9 +145,11 @@ def test_the_sweep_fails_exactly_the_instances_and_associations_ssm3_fails(
         fleet.orphan[1],
     }
     assert summary.noncompliant_instances == len(truth)
-    assert store.noncompliant_instances() == {InstanceKey(ACCOUNT, REGION, i) for i in truth}
+    assert store.associations.noncompliant_instances() == {
+        InstanceKey(ACCOUNT, REGION, i) for i in truth
+    }
 
-    by_id = {t.key.association_id: t.association for t in store.tracked()}
+    by_id = {t.key.association_id: t.association for t in store.associations.tracked()}
     auto, slow, patch = (by_id[a.association_id] for a in (fleet.auto, fleet.slow, fleet.patch))
     assert (auto.failing, auto.failure_kind, auto.sync_compliance) == (True, "execution", "AUTO")
     assert set(auto.noncompliant_instances) == set(fleet.instances[0:2])
@@ -168,15 +170,15 @@ def test_the_sweep_fails_exactly_the_instances_and_associations_ssm3_fails(
     assert summary.failing == 3
     assert not set(fleet.noise) & truth
 
-    (orphan,) = store.orphans()
+    (orphan,) = store.associations.orphans()
     assert (orphan.association_id, orphan.instance_id) == fleet.orphan
 
     document = sweep_document(
         summary,
-        store.sweep_scopes(summary.sweep_id),
-        store.tracked(sweep_id=summary.sweep_id),
-        orphans=store.orphans(),
-        security_hub=store.security_hub_check(summary.sweep_id),
+        store.sweeps.sweep_scopes(summary.sweep_id),
+        store.associations.tracked(sweep_id=summary.sweep_id),
+        orphans=store.associations.orphans(),
+        security_hub=store.sweeps.security_hub_check(summary.sweep_id),
     )
     assert document["summary"]["noncompliant_instances"] == len(truth)
     rows = {a["association_id"]: a for a in document["associations"]}
@@ -206,7 +208,7 @@ def test_reported_compliance_turning_compliant_clears_the_failure_next_sweep(
         at=datetime.now(UTC),
     )
     summary = run_sweep(settings=one_region, access=access, store=store)
-    (patch,) = store.find(fleet.patch.association_id)
+    (patch,) = store.associations.find(fleet.patch.association_id)
     assert (patch.association.failing, patch.association.failure_kind) == (False, None)
     assert patch.failing_since is None
     assert summary.failing == 2
@@ -259,7 +261,7 @@ def test_noncompliant_instances_page_at_fifty(
     summary = run_sweep(settings=one_region, access=sim.access(), store=store)
     assert summary.noncompliant_instances == 120
     assert sim.fleet.call_count("ListResourceComplianceSummaries") == math.ceil(120 / 50)
-    (tracked,) = store.find(patch.association_id)
+    (tracked,) = store.associations.find(patch.association_id)
     assert len(tracked.association.noncompliant_instances) == 120
 
 
@@ -278,6 +280,6 @@ def test_org_mode_sweeps_every_active_account_when_list_accounts_sends_only_stat
         access=sim.access(),
         store=store,
     )
-    swept = {s.scope.account_id for s in store.sweep_scopes(summary.sweep_id)}
+    swept = {s.scope.account_id for s in store.sweeps.sweep_scopes(summary.sweep_id)}
     assert swept == set(sim.fleet.accounts) - {suspended}
     assert summary.scopes_failed == 0

@@ -43,7 +43,7 @@ def test_sweeps_every_account_and_region_assuming_the_role_once_per_account(
     for account in ACCOUNTS:
         for region in ("eu-west-1", "us-east-1"):
             assert sim.fleet.call_count("ListAssociations", account_id=account, region=region) == 1
-    swept = store.tracked(sweep_id=summary.sweep_id)
+    swept = store.associations.tracked(sweep_id=summary.sweep_id)
     assert {(t.key.account_id, t.key.region) for t in swept} == {
         (a, r) for a in ACCOUNTS for r in ("eu-west-1", "us-east-1")
     }
@@ -60,14 +60,16 @@ def test_a_denied_account_is_isolated_and_reported(
     assert summary.scopes == 6
     assert summary.scopes_failed == 2
     assert summary.reached_any_scope
-    scopes = {(s.scope.account_id, s.scope.region): s for s in store.sweep_scopes(summary.sweep_id)}
+    scopes = {
+        (s.scope.account_id, s.scope.region): s for s in store.sweeps.sweep_scopes(summary.sweep_id)
+    }
     for region in ("eu-west-1", "us-east-1"):
         denied = scopes[("333333333333", region)]
         assert not denied.ok
         assert denied.error is not None
         assert "AssumeRole: AccessDenied" in denied.error
         assert scopes[("222222222222", region)].ok
-    assert not any(t.key.account_id == "333333333333" for t in store.tracked())
+    assert not any(t.key.account_id == "333333333333" for t in store.associations.tracked())
     assert summary.associations == 4 * 12
 
 
@@ -134,7 +136,7 @@ def test_throttling_that_outlasts_retries_fails_only_that_scope(
     )
     summary = run_sweep(settings=settings, access=sim.access(max_attempts=3), store=store)
     assert summary.scopes_failed == 1
-    (failed,) = [s for s in store.sweep_scopes(summary.sweep_id) if not s.ok]
+    (failed,) = [s for s in store.sweeps.sweep_scopes(summary.sweep_id) if not s.ok]
     assert failed.scope.region == "us-east-1"
     assert failed.error is not None
     assert "ThrottlingException" in failed.error
@@ -149,7 +151,7 @@ def test_an_endpoint_that_drops_connections_fails_the_scope_and_the_next_sweep_r
     access = sim.access(max_attempts=2)
     first = run_sweep(settings=settings, access=access, store=store)
     assert first.scopes_failed == 1
-    (failed,) = [s for s in store.sweep_scopes(first.sweep_id) if not s.ok]
+    (failed,) = [s for s in store.sweeps.sweep_scopes(first.sweep_id) if not s.ok]
     assert failed.error
     assert "Connection" in failed.error or "endpoint" in failed.error.lower()
     sim.fleet.faults.remove(fault)
@@ -162,14 +164,18 @@ def test_a_scope_that_failed_keeps_its_last_known_failures(
 ) -> None:
     access = sim.access()
     first = run_sweep(settings=settings, access=access, store=store)
-    before = {t.key for t in store.tracked(failing_only=True) if t.key.region == "eu-west-1"}
+    before = {
+        t.key for t in store.associations.tracked(failing_only=True) if t.key.region == "eu-west-1"
+    }
     sim.fleet.inject(
         Fault("AccessDeniedException", "denied", operation="ListAssociations", region="eu-west-1")
     )
     second = run_sweep(settings=settings, access=access, store=store)
     assert second.scopes_failed == 1
     assert second.associations == first.associations // 2
-    after = {t.key for t in store.tracked(failing_only=True) if t.key.region == "eu-west-1"}
+    after = {
+        t.key for t in store.associations.tracked(failing_only=True) if t.key.region == "eu-west-1"
+    }
     assert after == before, "a scope we could not read must not look compliant"
 
 
@@ -198,21 +204,23 @@ def test_failing_since_holds_across_sweeps_and_restarts(
     first_store = Store(path)
     access = sim.access()
     run_sweep(settings=settings, access=access, store=first_store)
-    since = {t.key: t.failing_since for t in first_store.tracked(failing_only=True)}
+    since = {t.key: t.failing_since for t in first_store.associations.tracked(failing_only=True)}
     assert since
     assert all(moment is not None and moment <= datetime.now(UTC) for moment in since.values())
     first_store.close()
 
     reopened = Store(path)  # a restart: a new process opens the same file
     run_sweep(settings=settings, access=access, store=reopened)
-    assert {t.key: t.failing_since for t in reopened.tracked(failing_only=True)} == since
+    assert {
+        t.key: t.failing_since for t in reopened.associations.tracked(failing_only=True)
+    } == since
 
 
 def test_failing_since_starts_at_the_first_failed_run_of_the_streak(
     sim: Sim, settings: Settings, store: Store
 ) -> None:
     run_sweep(settings=settings, access=sim.access(), store=store)
-    for tracked in store.tracked(failing_only=True):
+    for tracked in store.associations.tracked(failing_only=True):
         _, simulated = sim.fleet.find_association(tracked.key.association_id)
         streak = []
         for execution in simulated.executions:
@@ -228,11 +236,11 @@ def test_recovery_ends_the_streak_and_a_new_failure_starts_another(
 ) -> None:
     access = sim.access()
     run_sweep(settings=settings, access=access, store=store)
-    victim = store.tracked(failing_only=True)[0]
+    victim = store.associations.tracked(failing_only=True)[0]
     association_id = victim.key.association_id
     sim.fleet.run_association(association_id, failures={})
     run_sweep(settings=settings, access=access, store=store)
-    (recovered,) = store.find(association_id)
+    (recovered,) = store.associations.find(association_id)
     assert recovered.association.status == "Success"
     assert recovered.failing_since is None
 
@@ -245,10 +253,10 @@ def test_recovery_ends_the_streak_and_a_new_failure_starts_another(
         at=again,
     )
     run_sweep(settings=settings, access=access, store=store)
-    (failing_again,) = store.find(association_id)
+    (failing_again,) = store.associations.find(association_id)
     assert failing_again.association.failing
     assert failing_again.failing_since == again.replace(microsecond=0)
-    statuses = [c["new_status"] for c in store.status_history(victim.key)]
+    statuses = [c["new_status"] for c in store.associations.status_history(victim.key)]
     assert statuses == ["Failed", "Success", "Failed"]
 
 
@@ -267,11 +275,11 @@ def test_an_unchanged_failure_reuses_its_drilldown(
     assert second.failing == first.failing
     assert {
         t.key: t.association.failed_targets
-        for t in store.tracked(sweep_id=second.sweep_id, failing_only=True)
+        for t in store.associations.tracked(sweep_id=second.sweep_id, failing_only=True)
     }
 
     # A new run of one failing association is drilled into again, and only that one.
-    victim = store.tracked(failing_only=True)[0]
+    victim = store.associations.tracked(failing_only=True)[0]
     _, simulated = sim.fleet.find_association(victim.key.association_id)
     assert simulated.latest is not None
     sim.fleet.run_association(victim.key.association_id, failures=dict(simulated.latest.failures))
@@ -287,7 +295,7 @@ def test_deleted_associations_leave_the_store(sim: Sim, settings: Settings, stor
     gone = next(iter(scope.associations))
     del scope.associations[gone]
     run_sweep(settings=settings, access=access, store=store)
-    assert store.find(gone) == []
+    assert store.associations.find(gone) == []
 
 
 def test_failing_since_traces_a_streak_longer_than_a_page_of_executions(
@@ -303,7 +311,7 @@ def test_failing_since_traces_a_streak_longer_than_a_page_of_executions(
     )
     scope = sim.fleet.scope(sim.fleet.caller_account, "eu-west-1")
     streaks = []
-    for tracked in store.tracked(failing_only=True):
+    for tracked in store.associations.tracked(failing_only=True):
         runs = scope.associations[tracked.key.association_id].executions  # newest first
         streak = next((n for n, run in enumerate(runs) if not run.failures), len(runs))
         streaks.append(streak)
@@ -320,11 +328,11 @@ def test_account_regions_no_longer_configured_leave_the_digest(
 
     access = sim.access()
     run_sweep(settings=settings.with_changes(accounts=ACCOUNTS[:2]), access=access, store=store)
-    assert len(store.scope_states()) == 4
+    assert len(store.sweeps.scope_states()) == 4
     narrowed = settings.with_changes(accounts=ACCOUNTS[:1], regions=("us-east-1",))
     summary = run_sweep(settings=narrowed, access=access, store=store)
     digest = build_digest(store, datetime.now(UTC))
-    assert [s.scope for s in store.scope_states()] == [Scope(ACCOUNTS[0], "us-east-1")]
+    assert [s.scope for s in store.sweeps.scope_states()] == [Scope(ACCOUNTS[0], "us-east-1")]
     assert {(t.key.account_id, t.key.region) for t in digest.failing} == {
         (ACCOUNTS[0], "us-east-1")
     }

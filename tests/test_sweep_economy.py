@@ -19,6 +19,7 @@ from bot.sim.fleet import Fleet
 from bot.store import Store
 from bot.sweep import IN_FLIGHT_PER_WORKER, run_sweep
 from tests.conftest import Sim
+from tests.support.raw_db import raw_database
 
 ACCOUNTS = tuple(str(n) * 12 for n in range(1, 7))  # the first is the caller's
 REGIONS = ("eu-west-1", "us-east-1")
@@ -104,9 +105,11 @@ def test_first_sweep_lists_every_scope_and_drills_into_failures_only(
         **_drilldown_cost(org.fleet),
     }
     # The sweep's own accounting agrees with the simulator's, scope by scope.
-    stored_calls = store.db.execute(
-        "SELECT sum(aws_calls) FROM sweep_scopes WHERE sweep_id = ?", [summary.sweep_id]
-    ).fetchone()[0]
+    with raw_database(store) as db:
+        [stored] = db.rows(
+            "SELECT sum(aws_calls) AS n FROM sweep_scopes WHERE sweep_id = ?", [summary.sweep_id]
+        )
+    stored_calls = stored["n"]
     assert stored_calls == summary.aws_calls == org.fleet.call_count(service="ssm")
     assert _listing_cost(org.fleet)["GetFindings"] == 2, "the findings span two pages"
 
@@ -116,7 +119,9 @@ def test_second_sweep_in_the_same_process_costs_only_the_listing_pages(
 ) -> None:
     access = org.access()
     first = run_sweep(settings=org_settings, access=access, store=store)
-    drilled = {t.key: t.association.failed_targets for t in store.tracked(failing_only=True)}
+    drilled = {
+        t.key: t.association.failed_targets for t in store.associations.tracked(failing_only=True)
+    }
     org.fleet.reset_calls()
 
     second = run_sweep(settings=org_settings, access=access, store=store)
@@ -128,13 +133,16 @@ def test_second_sweep_in_the_same_process_costs_only_the_listing_pages(
         **_listing_cost(org.fleet),
     }
     assert second.failing == first.failing
-    reused = store.db.execute(
-        "SELECT sum(reused_drilldowns) FROM sweep_scopes WHERE sweep_id = ?", [second.sweep_id]
-    ).fetchone()[0]
+    with raw_database(store) as db:
+        [row] = db.rows(
+            "SELECT sum(reused_drilldowns) AS n FROM sweep_scopes WHERE sweep_id = ?",
+            [second.sweep_id],
+        )
+    reused = row["n"]
     assert reused == first.failing
     reused_targets = {
         t.key: t.association.failed_targets
-        for t in store.tracked(sweep_id=second.sweep_id, failing_only=True)
+        for t in store.associations.tracked(sweep_id=second.sweep_id, failing_only=True)
     }
     assert reused_targets == drilled
     assert all(targets for targets in drilled.values())
@@ -182,7 +190,7 @@ def test_a_changed_association_is_drilled_into_again_and_nothing_else(
 ) -> None:
     access = org.access()
     run_sweep(settings=org_settings, access=access, store=store)
-    victim = store.tracked(failing_only=True)[0]
+    victim = store.associations.tracked(failing_only=True)[0]
     _, simulated = org.fleet.find_association(victim.key.association_id)
     assert simulated.latest is not None
     org.fleet.run_association(victim.key.association_id, failures=dict(simulated.latest.failures))

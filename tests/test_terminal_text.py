@@ -51,8 +51,8 @@ def test_every_terminal_path_defuses_the_same_characters() -> None:
 
 def test_the_audit_table_defuses_control_characters(tmp_path: Path) -> None:
     store = Store(tmp_path / "audit.db")
-    store.audit(actor="U1", action="ack", outcome="refused", now=NOW, detail=HOSTILE)
-    table = render_audit(store.audit_entries(), None)
+    store.audit.record(actor="U1", action="ack", outcome="refused", now=NOW, detail=HOSTILE)
+    table = render_audit(store.audit.entries(), None)
     store.close()
     assert "\x1b" not in table
     assert "\x9b" not in table
@@ -63,7 +63,7 @@ def test_the_terminal_digest_says_an_acknowledgement_ends_in_utc(tmp_path: Path)
     store = Store(tmp_path / "digest.db")
     [key, *_] = store_estate(store, failing=2, now=NOW)
     until = datetime(2026, 12, 5, 11, 30, tzinfo=UTC)
-    store.acknowledge(key, by="U0OPERATOR", reason="OPS-1", until=until, now=NOW)
+    store.acks.acknowledge(key, by="U0OPERATOR", reason="OPS-1", until=until, now=NOW)
     text = render_digest(build_digest(store, NOW))
     store.close()
     assert "until 2026-12-05 11:30 UTC" in text

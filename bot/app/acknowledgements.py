@@ -62,7 +62,7 @@ class Acknowledgements:
         if isinstance(found, Refusal):
             return found
         now = self.clock()
-        ack = self.store.acknowledge(found.key, by=actor, reason=reason, until=until, now=now)
+        ack = self.store.acks.acknowledge(found.key, by=actor, reason=reason, until=until, now=now)
         detail = f"until {iso(until)}: {reason}"
         self._audit(actor, "ack", "acknowledged", key=found.key, detail=detail, channel=channel)
         return Done(replace(found, ack=ack), (Acknowledged(found.key, ack),))
@@ -74,7 +74,7 @@ class Acknowledgements:
         if isinstance(found, Refusal):
             return found
         now = self.clock()
-        if not self.store.unacknowledge(found.key, by=actor, now=now):
+        if not self.store.acks.unacknowledge(found.key, by=actor, now=now):
             return self._refuse(
                 actor,
                 "unack",

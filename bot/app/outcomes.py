@@ -11,8 +11,8 @@ from typing import Literal
 from bot.app.events import Event
 from bot.app.permissions import Decision
 from bot.app.resolve import Miss
-from bot.models import AssociationKey, TrackedAssociation
-from bot.store import Rerun, Store
+from bot.models import AssociationKey, Rerun, TrackedAssociation
+from bot.store import Store
 
 Action = Literal["ack", "unack", "rerun", "sweep"]
 Reason = Literal[
@@ -78,7 +78,7 @@ class Refuser:
         detail: str | None,
         channel: str | None,
     ) -> None:
-        self.store.audit(
+        self.store.audit.record(
             actor=actor,
             action=action,
             outcome=outcome,

@@ -21,8 +21,8 @@ from bot.aws.errors import describe_error
 from bot.aws.session import AwsAccess
 from bot.causes import kind_label
 from bot.clock import iso
-from bot.models import AssociationKey, AssociationRef, TrackedAssociation
-from bot.store import Rerun, Store
+from bot.models import AssociationKey, AssociationRef, Rerun, TrackedAssociation
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ class Reruns:
         if isinstance(item, Refusal):
             return item
         now = self.clock()
-        rerun, fresh = self.store.claim_rerun(
+        rerun, fresh = self.store.reruns.claim(
             item.key, by=actor, now=now, cooldown_s=self.cooldown_s, channel=channel
         )
         if not fresh:
@@ -150,7 +150,7 @@ class Reruns:
             state = self.actions.state(item.key)
             self.actions.start_once(item.key)
         except AWS_ERRORS as exc:
-            self.store.finish_rerun(rerun.id, outcome="failed", now=self.clock())
+            self.store.reruns.finish(rerun.id, outcome="failed", now=self.clock())
             self._refuser.audit(
                 actor, "rerun", "failed", key=item.key, detail=describe_error(exc), channel=channel
             )
@@ -185,7 +185,7 @@ class Reruns:
             else:
                 outcome = "still_failing"
         now = self.clock()
-        self.store.finish_rerun(rerun.id, outcome=outcome, now=now)
+        self.store.reruns.finish(rerun.id, outcome=outcome, now=now)
         if error is None:
             self._refuser.audit(
                 BOT_ACTOR,

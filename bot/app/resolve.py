@@ -36,7 +36,7 @@ class Miss:
 
 def resolve(store: Store, ref: AssociationRef) -> TrackedAssociation | Miss:
     """The one stored association `ref` names, or why there is none."""
-    everywhere = store.find(ref.association_id)
+    everywhere = store.associations.find(ref.association_id)
     found = [
         t
         for t in everywhere

@@ -41,6 +41,7 @@ from bot.models import (
     FailedTarget,
     InstanceCompliance,
     Orphan,
+    PriorDrilldown,
     Scope,
     ScopeResult,
     SyncCompliance,
@@ -71,20 +72,6 @@ _COUNT = re.compile(r"([A-Za-z]+)\s*=\s*(\d+)")
 def parse_resource_counts(text: str | None) -> dict[str, int]:
     """`{Failed=1,Success=2}` (a Java map's toString) -> {"Failed": 1, "Success": 2}."""
     return {name: int(number) for name, number in _COUNT.findall(text or "")}
-
-
-@dataclass(frozen=True)
-class PriorDrilldown:
-    """What the previous sweep learnt about an association: its drill-down, reusable if
-    nothing ran since, and its SyncCompliance, reusable while its version is the same."""
-
-    last_execution_at: datetime | None
-    execution_id: str | None
-    failed_targets: tuple[FailedTarget, ...]
-    failed_target_count: int
-    failing_evidence_since: datetime | None
-    association_version: str | None = None
-    sync_compliance: SyncCompliance | None = None
 
 
 @dataclass

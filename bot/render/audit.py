@@ -14,9 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from bot.clock import iso
+from bot.models import AuditEntry
 from bot.render.spreadsheet import safe_cell
 from bot.render.text import table
-from bot.store import AuditEntry
 from bot.strings import clip, terminal_safe
 
 FIELDS = (

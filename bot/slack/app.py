@@ -22,7 +22,6 @@ from slack_bolt.logger.messages import warning_client_prioritized_and_token_skip
 from bot.clock import iso
 from bot.config import ConfigError
 from bot.health import assess, sweep_period
-from bot.ledger import Ledger
 from bot.slack.listeners import register
 from bot.slack.operations import Operations
 from bot.slack.services import Services
@@ -104,9 +103,9 @@ def wsgi_app(app: App, services: Services) -> Callable[..., Iterable[bytes]]:
 def health_document(services: Services) -> tuple[bool, bytes]:
     """/healthz: healthy while the last finished sweep is at most two sweep periods old."""
     settings, now = services.settings, services.clock()
-    last_digest = Ledger(services.store).last_digest()
+    last_digest = services.store.ledger.last_digest()
     report = assess(
-        last_sweep=services.store.last_sweep(finished=True),
+        last_sweep=services.store.sweeps.last(finished=True),
         period=sweep_period(settings.sweep_schedule, settings.timezone, now),
         now=now,
         last_digest_at=last_digest.posted_at if last_digest else None,

@@ -20,12 +20,11 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.clock import utcnow
 from bot.digest import Digest, build_digest
-from bot.ledger import Ledger
-from bot.models import TrackedAssociation
+from bot.models import DigestPost, TrackedAssociation
 from bot.render.spreadsheet import digest_csv, instances_csv, scopes_csv
 from bot.slack.blocks import SlackMessage, alert_message, digest_message
 from bot.slack.faults import retrying_upload
-from bot.store import DigestPost, Store
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 _EDITS = threading.Lock()  # one digest edit at a time in this process
@@ -50,13 +49,13 @@ class Delivery:
         self.clock = clock
 
     def render(self, digest: Digest, since: datetime | None) -> SlackMessage:
-        reruns = self.store.reruns_since(since) if since is not None else {}
+        reruns = self.store.reruns.started_since(since) if since is not None else {}
         return digest_message(digest, reruns=reruns, zone=self.zone)
 
     def current_digest(self, post: DigestPost | None) -> Digest:
         """The digest as the store stands, compared with what came before `post` if the scheduler
         posted it (a digest posted by hand compares with nothing)."""
-        ledger = Ledger(self.store)
+        ledger = self.store.ledger
         run = ledger.run_for_message(post.channel, post.ts) if post is not None else None
         previous = ledger.previous_digest(run.slot) if run is not None else None
         return build_digest(self.store, self.clock(), previous)
@@ -71,7 +70,7 @@ class Delivery:
         )
         ts = str(reply["ts"])
         last = digest.last_sweep
-        post = self.store.remember_digest(
+        post = self.store.digests.remember(
             channel, ts, now=now, sweep_id=last.sweep_id if last else None
         )
         try:

@@ -26,7 +26,7 @@ from bot.aws.errors import DENIED, denied_hint, describe_error, error_code
 from bot.aws.history import fetch_history
 from bot.causes import kind_label, remedy
 from bot.digest import build_digest, matches, narrow
-from bot.models import AssociationKey, TrackedAssociation
+from bot.models import AssociationKey, DigestPost, Rerun, TrackedAssociation
 from bot.runner import SweepBusy
 from bot.slack import blocks as kit
 from bot.slack import faults, parsing
@@ -34,7 +34,6 @@ from bot.slack.delivery import Delivery
 from bot.slack.replies import Origin, announce, delete_original, tell
 from bot.slack.services import Services
 from bot.slack.wording import miss_message, refusal_message
-from bot.store import DigestPost, Rerun
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +76,8 @@ class Operations:
     def _digests(self, origin: Origin) -> list[DigestPost | None]:
         posts: list[DigestPost | None] = []
         if origin.in_digest:
-            posts.append(self.store.digest_post(str(origin.channel), str(origin.message_ts)))
-        posts.append(self.store.latest_digest(self.services.settings.channel))
+            posts.append(self.store.digests.get(str(origin.channel), str(origin.message_ts)))
+        posts.append(self.store.digests.latest(self.services.settings.channel))
         return posts
 
     def _refresh(self, origin: Origin) -> None:
@@ -118,7 +117,7 @@ class Operations:
             item = self.lookup(origin, command.ref)
             if item is not None:
                 message = kit.association_status(
-                    item, now=now, rerun=self.store.last_rerun(item.key), zone=self.zone
+                    item, now=now, rerun=self.store.reruns.last(item.key), zone=self.zone
                 )
                 tell(self.client, origin, message)
             return
@@ -131,20 +130,24 @@ class Operations:
                 # Always an answer: what SSM.3 sees for it, compliant included.
                 intro = kit.instance_blocks(
                     value,
-                    compliance=self.store.instance_compliance(value),
+                    compliance=self.store.associations.instance_compliance(value),
                     orphans=[o for o in digest.orphans if o.instance_id == value],
                     failing=[*digest.failing, *digest.acknowledged],
                     zone=self.zone,
                 )
-                known = sum(1 for t in self.store.tracked() if matches(t, command.kind, value))
+                known = sum(
+                    1 for t in self.store.associations.tracked() if matches(t, command.kind, value)
+                )
             else:
                 known = self._known(command.kind, value)
                 if not known:
                     self._tell(origin, _unknown_filter(command.kind, value))
                     return
-            digest = narrow(digest, command.kind, value, known, self.store.noncompliant_instances())
+            digest = narrow(
+                digest, command.kind, value, known, self.store.associations.noncompliant_instances()
+            )
             title = f"SSM.3 status of {value}"
-        reruns = self.store.reruns_since(now - timedelta(days=1))
+        reruns = self.store.reruns.started_since(now - timedelta(days=1))
         tell(
             self.client,
             origin,
@@ -160,7 +163,7 @@ class Operations:
 
     def _known(self, kind: str, value: str) -> int:
         """How many stored associations the filter covers (0: it names nothing we know)."""
-        return sum(1 for t in self.store.tracked() if matches(t, kind, value))
+        return sum(1 for t in self.store.associations.tracked() if matches(t, kind, value))
 
     def history(self, origin: Origin, ref: parsing.AssociationRef) -> None:
         self._guard(origin, "read the history", lambda: self._history(origin, ref))
@@ -173,7 +176,7 @@ class Operations:
             # An ARN for an association no sweep has seen yet: read it from AWS, but only in an
             # account-region the bot sweeps (never assume a role anywhere a user names).
             key = found.key
-            if key.scope not in {s.scope for s in self.store.scope_states()}:
+            if key.scope not in {s.scope for s in self.store.sweeps.scope_states()}:
                 self._tell(
                     origin,
                     f"I don't sweep account {kit.escape(key.account_id)} in "
@@ -218,7 +221,7 @@ class Operations:
             lambda: tell(
                 self.client,
                 origin,
-                kit.audit_message(self.store.audit_entries(limit=20), zone=self.zone),
+                kit.audit_message(self.store.audit.entries(limit=20), zone=self.zone),
             ),
         )
 

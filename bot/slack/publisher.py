@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.digest import Digest
-from bot.models import TrackedAssociation
+from bot.models import DigestPost, TrackedAssociation
 from bot.runner import PostedMessage
 from bot.slack.delivery import Delivery
-from bot.store import DigestPost
 
 
 class SlackPublisher:
@@ -23,7 +22,7 @@ class SlackPublisher:
     def update_digest(self, message: PostedMessage, digest: Digest) -> None:
         # Delivery renders the store as it stands when the edit's turn comes (edits from Slack
         # clicks and from the scheduler queue up), so the digest built by the caller is not used.
-        post = self.delivery.store.digest_post(message.channel, message.ts) or DigestPost(
+        post = self.delivery.store.digests.get(message.channel, message.ts) or DigestPost(
             message.channel, message.ts, digest.generated_at, None
         )
         if not self.delivery.refresh(post):

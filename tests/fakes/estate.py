@@ -34,7 +34,7 @@ def store_estate(
 ) -> list[AssociationKey]:
     """One swept scope with `failing` failing associations (2 failed instances each)."""
     sweep_id = new_sweep_id(now)
-    store.begin_sweep(sweep_id, now, 1, "test")
+    store.sweeps.begin(sweep_id, now, 1, "test")
     items = []
     for i in range(failing + healthy):
         bad = i < failing
@@ -79,6 +79,6 @@ def store_estate(
     result = ScopeResult(
         Scope(account_id, region), True, None, tuple(items), now, 0.1, noncompliant=noncompliant
     )
-    store.save_scope(sweep_id, result, now)
-    store.finish_sweep(sweep_id, now, 0.1)
+    store.associations.save_scope(sweep_id, result, now)
+    store.sweeps.finish(sweep_id, now, 0.1)
     return [a.key for a in items[:failing]]

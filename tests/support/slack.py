@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.models import TrackedAssociation
+from bot.models import DigestPost, TrackedAssociation
 from bot.slack.delivery import Delivery
-from bot.store import DigestPost
 from tests.fakes.block_kit import texts
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import CHANNEL, SlackHarness
@@ -28,7 +27,7 @@ def wait_response(fake: FakeSlack, url: str | None, count: int = 1) -> list[dict
 
 def failing(h: SlackHarness) -> TrackedAssociation:
     """A failing association from the swept simulator."""
-    return h.services.store.tracked(failing_only=True)[0]
+    return h.services.store.associations.tracked(failing_only=True)[0]
 
 
 def post_digest(h: SlackHarness) -> DigestPost:

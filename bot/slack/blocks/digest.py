@@ -34,7 +34,7 @@ from bot.slack.blocks.base import (
 )
 
 if TYPE_CHECKING:
-    from bot.ledger import SnapshotItem
+    from bot.models import SnapshotItem
 
 DIGEST_SHOWN = 20
 

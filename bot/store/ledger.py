@@ -11,13 +11,12 @@ import json
 import os
 import socket
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.clock import iso, parse_iso
-from bot.models import AssociationKey
-from bot.store import Store
+from bot.models import AssociationKey, DigestRun, SnapshotItem
+from bot.store.db import Database
 
 STALE_CLAIM = timedelta(minutes=10)
 
@@ -42,60 +41,23 @@ def holder_alive(holder: str) -> bool:
     return True
 
 
-@dataclass(frozen=True)
-class SnapshotItem:
-    """One association a digest reported as failing, kept so the next digest can say what changed."""
-
-    key: AssociationKey
-    name: str
-    document: str
-    failing_since: datetime | None
-    acknowledged: bool
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "account_id": self.key.account_id,
-            "region": self.key.region,
-            "association_id": self.key.association_id,
-            "name": self.name,
-            "document": self.document,
-            "failing_since": iso(self.failing_since),
-            "acknowledged": self.acknowledged,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> SnapshotItem:
-        return cls(
-            key=AssociationKey(data["account_id"], data["region"], data["association_id"]),
-            name=data["name"],
-            document=data["document"],
-            failing_since=parse_iso(data.get("failing_since")),
-            acknowledged=bool(data.get("acknowledged")),
-        )
-
-
-@dataclass(frozen=True)
-class DigestRun:
-    slot: datetime
-    kind: str
-    posted_at: datetime | None
-    channel: str | None
-    ts: str | None
-    snapshot: tuple[SnapshotItem, ...]
-
-
 class Ledger:
-    """Claims and records on top of the store's connection and lock."""
+    """Claims and records, each claim in one transaction on the database core."""
 
-    def __init__(self, store: Store, holder: str | None = None) -> None:
-        self.store = store
+    def __init__(self, db: Database, holder: str | None = None) -> None:
+        self.db = db
         self.holder = holder or holder_id()
+
+    def with_holder(self, holder: str | None = None) -> Ledger:
+        """The same ledger claiming as `holder` (a fresh holder when None): a sweep claims its
+        lease as a holder of its own, so two sweeps in one process exclude each other too."""
+        return Ledger(self.db, holder)
 
     # -- digests ------------------------------------------------------------------------------
     def claim_digest(self, slot: datetime, kind: str, now: datetime) -> bool:
         """True when this process may post the digest for `slot` (first claim, or a stale one)."""
-        with self.store.transaction() as db:
-            rows = self.store.query("SELECT * FROM digest_runs WHERE slot = ?", (iso(slot),))
+        with self.db.write() as db:
+            rows = self.db.rows("SELECT * FROM digest_runs WHERE slot = ?", (iso(slot),))
             if rows:
                 row = rows[0]
                 claimed_at = parse_iso(row["claimed_at"])
@@ -120,7 +82,7 @@ class Ledger:
     def digest_posted(
         self, slot: datetime, *, channel: str, ts: str, snapshot: list[SnapshotItem], now: datetime
     ) -> None:
-        with self.store.transaction() as db:
+        with self.db.write() as db:
             db.table("digest_runs").update(
                 str(iso(slot)),
                 {
@@ -133,26 +95,24 @@ class Ledger:
 
     def digest_failed(self, slot: datetime) -> None:
         """Give the claim back so the next tick (or another process) can try again."""
-        with self.store.transaction() as db:
+        with self.db.write() as db:
             db.execute("DELETE FROM digest_runs WHERE slot = ? AND posted_at IS NULL", [iso(slot)])
 
     def last_digest(self) -> DigestRun | None:
         """The most recent digest that was actually posted."""
-        rows = self.store.query(
+        rows = self.db.rows(
             "SELECT * FROM digest_runs WHERE posted_at IS NOT NULL ORDER BY slot DESC LIMIT 1"
         )
         return _run(rows[0]) if rows else None
 
     def run_for_message(self, channel: str, ts: str) -> DigestRun | None:
         """The scheduled digest that Slack message is, if it is one."""
-        rows = self.store.query(
-            "SELECT * FROM digest_runs WHERE channel = ? AND ts = ?", (channel, ts)
-        )
+        rows = self.db.rows("SELECT * FROM digest_runs WHERE channel = ? AND ts = ?", (channel, ts))
         return _run(rows[0]) if rows else None
 
     def previous_digest(self, before: datetime) -> DigestRun | None:
         """The posted digest before the one for slot `before` (what an update compares with)."""
-        rows = self.store.query(
+        rows = self.db.rows(
             "SELECT * FROM digest_runs WHERE posted_at IS NOT NULL AND slot < ? "
             "ORDER BY slot DESC LIMIT 1",
             (iso(before),),
@@ -162,7 +122,7 @@ class Ledger:
     # -- alerts -------------------------------------------------------------------------------
     def claim_alert(self, key: AssociationKey, failing_since: datetime, now: datetime) -> bool:
         """True once per failing streak, across processes."""
-        with self.store.transaction() as db:
+        with self.db.write() as db:
             cursor = db.execute(
                 "INSERT OR IGNORE INTO alerts (account_id, region, association_id, failing_since, "
                 "claimed_by, claimed_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -179,7 +139,7 @@ class Ledger:
 
     def release_alert(self, key: AssociationKey, failing_since: datetime) -> None:
         """Give an unposted alert back so the next sweep tries again."""
-        with self.store.transaction() as db:
+        with self.db.write() as db:
             db.execute(
                 "DELETE FROM alerts WHERE account_id = ? AND region = ? AND association_id = ? "
                 "AND failing_since = ? AND posted_at IS NULL",
@@ -189,7 +149,7 @@ class Ledger:
     def alert_posted(
         self, key: AssociationKey, failing_since: datetime, *, channel: str, ts: str, now: datetime
     ) -> None:
-        with self.store.transaction() as db:
+        with self.db.write() as db:
             db.table("alerts").update(
                 (key.account_id, key.region, key.association_id, iso(failing_since)),
                 {"posted_at": iso(now), "channel": channel, "ts": ts},
@@ -197,7 +157,7 @@ class Ledger:
 
     def alerted(self, key: AssociationKey, failing_since: datetime) -> bool:
         return bool(
-            self.store.query(
+            self.db.rows(
                 "SELECT 1 FROM alerts WHERE account_id = ? AND region = ? AND association_id = ? "
                 "AND failing_since = ?",
                 (key.account_id, key.region, key.association_id, iso(failing_since)),
@@ -210,8 +170,8 @@ class Ledger:
 
         A holder on this host whose process is gone (killed mid-sweep) holds nothing.
         """
-        with self.store.transaction() as db:
-            rows = self.store.query("SELECT * FROM leases WHERE name = ?", (name,))
+        with self.db.write() as db:
+            rows = self.db.rows("SELECT * FROM leases WHERE name = ?", (name,))
             if rows:
                 holder, expires = rows[0]["holder"], parse_iso(rows[0]["expires_at"])
                 held = expires is not None and expires > now and holder_alive(holder)
@@ -223,11 +183,11 @@ class Ledger:
             return True
 
     def release(self, name: str) -> None:
-        with self.store.transaction() as db:
+        with self.db.write() as db:
             db.execute("DELETE FROM leases WHERE name = ? AND holder = ?", [name, self.holder])
 
     def lease_holder(self, name: str, now: datetime) -> str | None:
-        rows = self.store.query("SELECT * FROM leases WHERE name = ?", (name,))
+        rows = self.db.rows("SELECT * FROM leases WHERE name = ?", (name,))
         if not rows:
             return None
         expires = parse_iso(rows[0]["expires_at"])

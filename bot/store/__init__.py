@@ -1,0 +1,56 @@
+"""SQLite persistence, split by concern: small repositories over one database core.
+
+`Store(path)` opens the database (bot/store/db.py: the connection, its write lock and the
+migrations) and holds one repository per concern; callers go through those, never through SQL:
+
+    store.sweeps        sweeps, scopes' latest outcome, Security Hub's cross-check
+    store.associations  associations, failed targets, status history, SSM.3 compliance
+    store.acks          acknowledgements
+    store.audit         the append-only audit log
+    store.reruns        re-runs started from Slack
+    store.digests       digest messages posted to Slack
+    store.ledger        scheduled digest runs, alerts and leases (claims across processes)
+    store.cache         small answers kept for a while
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.store.acks import Acks
+from bot.store.associations import Associations
+from bot.store.audit import AuditLog
+from bot.store.cache import Cache
+from bot.store.db import Database, migrations
+from bot.store.digests import Digests
+from bot.store.ledger import Ledger
+from bot.store.reruns import Reruns
+from bot.store.sweeps import Sweeps
+
+__all__ = ["Database", "Ledger", "Store", "migrations"]
+
+
+class Store:
+    """The one way the app reads and writes its SQLite database."""
+
+    def __init__(self, path: str | Path) -> None:
+        self._db = Database(path)
+        self.path = self._db.path
+        self.acks = Acks(self._db)
+        self.sweeps = Sweeps(self._db, self.acks)
+        self.associations = Associations(self._db, self.acks)
+        self.audit = AuditLog(self._db)
+        self.reruns = Reruns(self._db)
+        self.digests = Digests(self._db)
+        self.ledger = Ledger(self._db)
+        self.cache = Cache(self._db)
+
+    def close(self) -> None:
+        self._db.close()
+
+    @property
+    def schema_version(self) -> int:
+        return self._db.schema_version
+
+    def integrity_check(self) -> str:
+        return self._db.integrity_check()
