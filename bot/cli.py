@@ -101,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument(
         "--region", help="the region, when the association is not in the store yet"
     )
+    history.add_argument("--json", action="store_true", help="a JSON array, one entry a match")
     history.set_defaults(handler=cmd_history)
 
     audit = command(
@@ -144,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     health = command(
         "health", help="exit 0 when the last sweep is recent enough (Docker's HEALTHCHECK)"
     )
+    health.add_argument("--json", action="store_true", help="the verdict as JSON")
     health.set_defaults(handler=cmd_health)
 
     doctor = command(
@@ -151,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="check the set-up (configuration, Slack, AWS): one line each, the fix for each failure",
         description="Exit status: 0 nothing failed, 1 a check failed, 2 the configuration is invalid.",
     )
+    doctor.add_argument("--json", action="store_true", help="the checklist as JSON")
     doctor.set_defaults(handler=cmd_doctor)
 
     serve = command(
@@ -456,6 +459,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     from bot.aws.session import AwsAccess
     from bot.clock import utcnow
     from bot.models import AssociationKey, Scope
+    from bot.render.reports import history_json
     from bot.render.text import render_history
 
     settings = _settings()
@@ -479,6 +483,7 @@ def cmd_history(args: argparse.Namespace) -> int:
             )
         known = [AssociationKey(args.account, args.region, args.association_id)]
     access = AwsAccess.from_settings(settings)
+    documents: list[dict[str, object]] = []
     for key in known:
         try:
             history = fetch_history(
@@ -487,7 +492,12 @@ def cmd_history(args: argparse.Namespace) -> int:
         except (ClientError, BotoCoreError) as exc:
             say(f"{key.account_id}/{key.region}: {describe_error(exc)}")
             return EXIT_NO_SCOPE
-        out(render_history(history, utcnow()))
+        if args.json:
+            documents.append(history_json(history))
+        else:
+            out(render_history(history, utcnow()))
+    if args.json:
+        _print_json(documents)
     return EXIT_OK
 
 
@@ -568,7 +578,12 @@ def cmd_health(args: argparse.Namespace) -> int:
         last_digest_at=_last_digest_at(store),
         where=settings.db_path if store is not None else f"{settings.db_path} (no such file yet)",
     )
-    out(report.text)
+    if args.json:
+        from bot.render.reports import health_json
+
+        _print_json(health_json(report))
+    else:
+        out(report.text)
     return EXIT_OK if report.healthy else EXIT_NO_SCOPE
 
 
@@ -583,6 +598,11 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
     settings, problems = Settings.from_env_all_problems()
     report = run_doctor(settings, problems, now=utcnow())
+    if args.json:
+        from bot.render.reports import doctor_json
+
+        _print_json(doctor_json(report))
+        return report.exit_code
     encoding = (sys.stdout.encoding or "").lower().replace("-", "").replace("_", "")
     out(render_report(report, ascii_only=not encoding.startswith("utf")))
     return report.exit_code
