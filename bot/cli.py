@@ -57,7 +57,6 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="ssm3bot",
-        description="Keep State Manager association compliance (Security Hub SSM.3) visible and fixable.",
     )
     parser.add_argument("--version", action="version", version=f"ssm3bot {__version__}")
     parser.add_argument("--debug", action="store_true", help="log verbosely, show tracebacks")
@@ -73,7 +72,16 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, **kwargs: Any) -> argparse.ArgumentParser:
-        sub: argparse.ArgumentParser = commands.add_parser(name, parents=[common], **kwargs)
+        from bot.cli_help import HELP, epilog
+
+        sub: argparse.ArgumentParser = commands.add_parser(
+            name,
+            parents=[common],
+            description=HELP[name].description,
+            epilog=epilog(name),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            **kwargs,
+        )
         return sub
 
     sweep = command("sweep", help="sweep now, store the results, print a table")
@@ -120,8 +128,6 @@ def build_parser() -> argparse.ArgumentParser:
     ack = command(
         "ack",
         help="acknowledge a failing association, as Slack's Acknowledge does (audited)",
-        description="The OS user is the actor in the audit log. Exit status: 0 acknowledged, "
-        "2 refused (unknown ID, not failing) or bad usage.",
     )
     ack.add_argument("association_id", metavar="ASSOCIATION_ID", help="an ID or its ARN")
     ack.add_argument(
@@ -137,7 +143,6 @@ def build_parser() -> argparse.ArgumentParser:
     unack = command(
         "unack",
         help="end an association's acknowledgement: it is back among the failing (audited)",
-        description="Exit status: 0 reopened, 2 refused (unknown ID, not acknowledged).",
     )
     unack.add_argument("association_id", metavar="ASSOCIATION_ID", help="an ID or its ARN")
     unack.set_defaults(handler=cmd_unack)
@@ -151,7 +156,6 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = command(
         "doctor",
         help="check the set-up (configuration, Slack, AWS): one line each, the fix for each failure",
-        description="Exit status: 0 nothing failed, 1 a check failed, 2 the configuration is invalid.",
     )
     doctor.add_argument("--json", action="store_true", help="the checklist as JSON")
     doctor.set_defaults(handler=cmd_doctor)

@@ -73,3 +73,18 @@ def test_doctor_json_lists_every_check_with_its_fix(
     assert report["failed"] == sum(1 for c in report["checks"] if c["status"] == "fail") >= 1
     assert all(c["fix"] for c in report["checks"] if c["status"] == "fail")
     assert any(c["section"] == "AWS" and c["status"] == "pass" for c in report["checks"])
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["sweep", "digest", "history", "audit", "ack", "unack", "health", "doctor", "serve", "demo"],
+)
+def test_every_subcommand_help_says_what_it_does_its_exit_codes_and_an_example(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as done:
+        main([command, "--help"])
+    assert done.value.code == 0
+    text = capsys.readouterr().out
+    assert "exit status:\n  0 " in text
+    assert f"example:\n  ssm3bot {command}" in text or "ssm3bot serve" in text
