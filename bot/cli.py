@@ -92,8 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument(
         "--strict",
         action="store_true",
-        help="exit 3 when a failing association is not acknowledged "
-        "or an account-region could not be swept",
+        help="exit 3 when a failing association is not acknowledged, an orphaned item fails "
+        "SSM.3, or an account-region could not be swept",
     )
     sweep.set_defaults(handler=cmd_sweep)
 

@@ -94,8 +94,9 @@ def run_demo(*, db_path: str | None, out: TextIO, err: TextIO) -> int:
 
 
 def _between_sweeps(fleet: Fleet, store: Store) -> None:
-    """An hour in the life of a fleet: one failure is acknowledged, one fixed, one new, and one
-    association deleted with its NON_COMPLIANT items left behind (an orphan)."""
+    """An hour in the life of a fleet: one failure is acknowledged, one fixed (Security Hub has
+    not caught up yet), one new, and one association deleted with its NON_COMPLIANT items left
+    behind (an orphan)."""
     now = utcnow()
     failing = [
         t
@@ -112,6 +113,9 @@ def _between_sweeps(fleet: Fleet, store: Store) -> None:
             now=now,
         )
     if len(failing) > 1:
+        # Fixed, but AWS Config has not re-evaluated it yet: Security Hub still fails it.
+        fleet.refresh_findings()
+        fleet.findings_frozen = True
         fleet.run_association(failing[1].key.association_id, failures={})
     if len(failing) > 2:
         fleet.delete_association(failing[2].key.association_id, keep_compliance=True)

@@ -124,7 +124,6 @@ def render_digest(digest: Digest) -> str:
     else:
         lines.append("No sweep has finished yet: run `ssm3bot sweep`.")
     changes = digest.changes
-    lines += security_hub_lines(digest.security_hub)
     if t.failing == 0 and t.scopes_failed == 0 and not digest.orphans:
         resolved = (
             f" {len(changes.resolved)} resolved since the last digest."
@@ -132,12 +131,14 @@ def render_digest(digest: Digest) -> str:
             else ""
         )
         lines.append(f"All {t.associations} associations compliant.{resolved}")
+        lines += security_hub_lines(digest.security_hub)
         return "\n".join(lines) + "\n"
     lines.append(
         f"{t.failing} failing association{'s' if t.failing != 1 else ''} "
         f"({t.acknowledged} acknowledged) · {t.noncompliant_instances} instances non-compliant · "
         f"{t.scopes_failed} account-region{'s' if t.scopes_failed != 1 else ''} not swept"
     )
+    lines += security_hub_lines(digest.security_hub)
     if changes is not None:
         lines.append(
             f"Since the last digest ({changes.since:%Y-%m-%d %H:%M} UTC): {len(changes.new)} new, "
