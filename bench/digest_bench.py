@@ -17,13 +17,14 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
 
 from bot.clock import utcnow
 from bot.digest import build_digest
-from bot.models import Association, FailedTarget, Scope, ScopeResult
+from bot.models import Association, FailedTarget, InstanceCompliance, Scope, ScopeResult
 from bot.render.documents import digest_document
 from bot.render.spreadsheet import digest_csv
 from bot.render.text import render_digest
@@ -86,8 +87,22 @@ def fill(store: Store, *, failing: int, per_scope: int = 50) -> None:
                     failing_evidence_since=now - timedelta(days=rng.randrange(1, 30)),
                 )
             )
+            # As the reader reconciles them: the failed instances are the NON_COMPLIANT ones.
+            a = associations[-1]
+            associations[-1] = replace(
+                a,
+                sync_compliance="AUTO" if is_failing else None,
+                noncompliant_instances=tuple(t.instance_id for t in a.failed_targets),
+            )
+        noncompliant = tuple(
+            InstanceCompliance(i, now, 1) for a in associations for i in a.noncompliant_instances
+        )
         store.associations.save_scope(
-            "bench", ScopeResult(scope, True, None, tuple(associations), now, 0.1), now
+            "bench",
+            ScopeResult(
+                scope, True, None, tuple(associations), now, 0.1, noncompliant=noncompliant
+            ),
+            now,
         )
     store.sweeps.finish("bench", now)
     for tracked in store.associations.tracked(failing_only=True)[::10]:
