@@ -1,23 +1,15 @@
 """Reads one account-region: association triage and SSM.3's own view, reconciled.
 
-SSM.3 fails a managed instance whose compliance of type Association is NON_COMPLIANT, so a
-scope is read from both sides:
 - `ListAssociations` (ceil(A/50) pages) gives every association's Overview; those whose
   latest run failed or timed out are drilled into: one DescribeAssociationExecutions, one
   DescribeAssociationExecutionTargets page per unsuccessful status the run reports, and for
   at most `detail_cap` of its Failed targets one DescribeInstanceAssociationsStatus each
   (shared by every association on the instance; a TimedOut target's status is its detail).
-- `ListResourceComplianceSummaries` filtered on ComplianceType=Association and
-  Status=NON_COMPLIANT (ceil(N/50) pages) lists exactly the instances SSM.3 fails.
-A NON_COMPLIANT instance whose non-compliant count the failed runs of AUTO associations
-account for is explained; any other costs one ListComplianceItems (one resource ID a call)
-to learn which association reported it (MANUAL sync, a stale report, an orphan). Each
-association that makes an instance NON_COMPLIANT costs one DescribeAssociation, the only
-call that carries `SyncCompliance`.
+- SSM.3's view (the NON_COMPLIANT instances, and which association makes each so) is
+  `bot.aws.compliance`'s, read through the same client and call counter.
 
 Nothing is read twice while it has not changed: a drill-down is reused while the
-association's last execution is the same, `SyncCompliance` while its version is the same,
-and an instance's items while its compliance ExecutionTime is the same.
+association's last execution is the same (and see `bot.aws.compliance` for its reuse).
 """
 
 from __future__ import annotations
@@ -25,63 +17,52 @@ from __future__ import annotations
 import itertools
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from bot.aws.calls import CallCounter, same_second
+from bot.aws.compliance import ASSOCIATION_NONCOMPLIANT, ComplianceView
 from bot.aws.errors import describe_error
 from bot.clock import aware, utcnow
 from bot.models import (
     UNSUCCESSFUL,
     Association,
-    ComplianceItem,
     FailedTarget,
     InstanceCompliance,
-    Orphan,
     PriorDrilldown,
     Scope,
     ScopeResult,
-    SyncCompliance,
     normalise_status,
 )
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
-    from mypy_boto3_ssm.type_defs import (
-        AssociationTypeDef,
-        ComplianceItemTypeDef,
-        ComplianceStringFilterTypeDef,
-        InstanceAssociationStatusInfoTypeDef,
-    )
+    from mypy_boto3_ssm.type_defs import AssociationTypeDef, InstanceAssociationStatusInfoTypeDef
+
+__all__ = [
+    "ASSOCIATION_NONCOMPLIANT",
+    "DETAIL_CAP",
+    "EXECUTIONS_PAGE",
+    "PAGE",
+    "STREAK_PAGES",
+    "ScopeReader",
+    "parse_resource_counts",
+]
 
 PAGE = 50
 DETAIL_CAP = 5
 EXECUTIONS_PAGE = 50
 STREAK_PAGES = 10  # how far back a failing streak is traced: 500 runs
-COMPLIANCE_PAGE = 50
-ASSOCIATION_NONCOMPLIANT: list[ComplianceStringFilterTypeDef] = [
-    {"Key": "ComplianceType", "Values": ["Association"], "Type": "EQUAL"},
-    {"Key": "Status", "Values": ["NON_COMPLIANT"], "Type": "EQUAL"},
-]
 _COUNT = re.compile(r"([A-Za-z]+)\s*=\s*(\d+)")
 
 
 def parse_resource_counts(text: str | None) -> dict[str, int]:
     """`{Failed=1,Success=2}` (a Java map's toString) -> {"Failed": 1, "Success": 2}."""
     return {name: int(number) for name, number in _COUNT.findall(text or "")}
-
-
-@dataclass
-class _Counter:
-    calls: int = 0
-    by_operation: dict[str, int] = field(default_factory=dict)
-
-    def add(self, operation: str) -> None:
-        self.calls += 1
-        self.by_operation[operation] = self.by_operation.get(operation, 0) + 1
 
 
 class ScopeReader:
@@ -101,7 +82,14 @@ class ScopeReader:
         self.detail_cap = detail_cap
         self.prior = prior or {}
         self.prior_compliance = prior_compliance or {}
-        self._counter = _Counter()
+        self._counter = CallCounter()
+        self._compliance = ComplianceView(
+            ssm,
+            scope,
+            self._counter,
+            prior=self.prior,
+            prior_compliance=self.prior_compliance,
+        )
         self._instance_status: dict[str, list[InstanceAssociationStatusInfoTypeDef]] = {}
 
     @property
@@ -117,8 +105,8 @@ class ScopeReader:
                 association, was_reused = self._association(item)
                 reused += was_reused
                 associations[association.association_id] = association
-            noncompliant = self._noncompliant_instances()
-            reconciled, compliance, orphans = self._reconcile(associations, noncompliant)
+            noncompliant = self._compliance.noncompliant_instances()
+            reconciled, compliance, orphans = self._compliance.reconcile(associations, noncompliant)
         except (ClientError, BotoCoreError) as exc:
             return ScopeResult(
                 self.scope,
@@ -143,19 +131,10 @@ class ScopeReader:
         )
 
     # -- triage -------------------------------------------------------------------------------
-    def _pages(self, operation: str, call: Callable[..., Any], **params: Any) -> Iterator[Any]:
-        """Each page of one paginated call, counted; the caller may stop early."""
-        token: str | None = None
-        while True:
-            self._counter.add(operation)
-            page = call(**params, **({"NextToken": token} if token else {}))
-            yield page
-            token = page.get("NextToken")
-            if not token:
-                return
-
     def _list_associations(self) -> Iterator[AssociationTypeDef]:
-        for page in self._pages("ListAssociations", self.ssm.list_associations, MaxResults=PAGE):
+        for page in self._counter.pages(
+            "ListAssociations", self.ssm.list_associations, MaxResults=PAGE
+        ):
             yield from page.get("Associations", [])
 
     def _association(self, item: AssociationTypeDef) -> tuple[Association, bool]:
@@ -179,146 +158,17 @@ class ScopeReader:
         if (
             prior is not None
             and prior.execution_id is not None
-            and _same_second(prior.last_execution_at, base.last_execution_at)
+            and same_second(prior.last_execution_at, base.last_execution_at)
         ):
             return _with_drilldown(base, prior), True
         return self._drill_down(base), False
-
-    # -- SSM.3's view -------------------------------------------------------------------------
-    def _noncompliant_instances(self) -> list[tuple[str, datetime | None, int]]:
-        """(instance, compliance ExecutionTime, non-compliant item count) of every instance
-        whose Association compliance is NON_COMPLIANT; never unfiltered, so Patch and
-        Custom compliance cannot count."""
-        found: list[tuple[str, datetime | None, int]] = []
-        for page in self._pages(
-            "ListResourceComplianceSummaries",
-            self.ssm.list_resource_compliance_summaries,
-            Filters=ASSOCIATION_NONCOMPLIANT,
-            MaxResults=COMPLIANCE_PAGE,
-        ):
-            for summary in page.get("ResourceComplianceSummaryItems", []):
-                resource = summary.get("ResourceId")
-                if not resource or summary.get("Status") != "NON_COMPLIANT":
-                    continue
-                if summary.get("ComplianceType", "Association") != "Association":
-                    continue
-                count = summary.get("NonCompliantSummary", {}).get("NonCompliantCount", 0)
-                executed = aware(summary.get("ExecutionSummary", {}).get("ExecutionTime"))
-                found.append((resource, executed, max(int(count), 1)))
-        return found
-
-    def _reconcile(
-        self,
-        associations: dict[str, Association],
-        noncompliant: list[tuple[str, datetime | None, int]],
-    ) -> tuple[list[Association], list[InstanceCompliance], list[Orphan]]:
-        """Which association makes each NON_COMPLIANT instance so, and what that costs."""
-        sync, by_run = self._runs_on({i for i, _, _ in noncompliant}, associations)
-        makes: dict[str, list[str]] = {}  # association -> instances it makes NON_COMPLIANT
-        compliance: list[InstanceCompliance] = []
-        orphans: list[Orphan] = []
-        for instance_id, executed, count in noncompliant:
-            explaining = by_run.get(instance_id, [])
-            if len(explaining) == count:
-                compliance.append(InstanceCompliance(instance_id, executed, count))
-                for association_id in explaining:
-                    makes.setdefault(association_id, []).append(instance_id)
-                continue
-            items = self._items(instance_id, executed)
-            compliance.append(InstanceCompliance(instance_id, executed, count, items))
-            for item in (i for i in items if i.noncompliant):
-                if item.association_id in associations:
-                    makes.setdefault(item.association_id, []).append(instance_id)
-                else:
-                    orphans.append(
-                        Orphan(
-                            self.scope.account_id,
-                            self.scope.region,
-                            item.association_id,
-                            instance_id,
-                            item.title,
-                        )
-                    )
-        reconciled: list[Association] = []
-        for association_id, listed in associations.items():
-            instances = makes.get(association_id)
-            if instances:
-                if association_id not in sync:
-                    sync[association_id] = self._sync_compliance(listed)
-                listed = replace(  # noqa: PLW2901 - the listed association, now reconciled
-                    listed,
-                    sync_compliance=sync[association_id],
-                    noncompliant_instances=tuple(dict.fromkeys(instances)),
-                )
-            reconciled.append(listed)
-        return reconciled, compliance, orphans
-
-    def _runs_on(
-        self, noncompliant: set[str], associations: dict[str, Association]
-    ) -> tuple[dict[str, SyncCompliance | None], dict[str, list[str]]]:
-        """The AUTO associations whose latest run failed on each NON_COMPLIANT instance.
-
-        Only AUTO compliance comes from runs, so SyncCompliance is learnt first for the
-        associations whose failed targets are NON_COMPLIANT (they are the failing ones)."""
-        sync: dict[str, SyncCompliance | None] = {}
-        by_run: dict[str, list[str]] = {}
-        for association in associations.values():
-            hits = [
-                t.instance_id for t in association.failed_targets if t.instance_id in noncompliant
-            ]
-            if not hits:
-                continue
-            sync[association.association_id] = self._sync_compliance(association)
-            if sync[association.association_id] == "MANUAL":
-                continue
-            for instance_id in hits:
-                by_run.setdefault(instance_id, []).append(association.association_id)
-        return sync, by_run
-
-    def _sync_compliance(self, association: Association) -> SyncCompliance | None:
-        prior = self.prior.get(association.association_id)
-        if (
-            prior is not None
-            and prior.sync_compliance is not None
-            and prior.association_version == association.association_version
-        ):
-            return prior.sync_compliance
-        self._counter.add("DescribeAssociation")
-        description = self.ssm.describe_association(AssociationId=association.association_id)
-        mode = description.get("AssociationDescription", {}).get("SyncCompliance")
-        return "MANUAL" if mode == "MANUAL" else "AUTO"
-
-    def _items(self, instance_id: str, executed: datetime | None) -> tuple[ComplianceItem, ...]:
-        """The instance's Association items; reused while its ExecutionTime is unchanged."""
-        prior = self.prior_compliance.get(instance_id)
-        if (
-            prior is not None
-            and prior.items is not None
-            and _same_second(prior.execution_time, executed)
-        ):
-            return prior.items
-        items: list[ComplianceItem] = []
-        for page in self._pages(
-            "ListComplianceItems",
-            self.ssm.list_compliance_items,
-            ResourceIds=[instance_id],  # AWS takes one resource ID a call
-            ResourceTypes=["ManagedInstance"],
-            Filters=ASSOCIATION_NONCOMPLIANT,
-            MaxResults=COMPLIANCE_PAGE,
-        ):
-            items.extend(
-                _compliance_item(instance_id, raw)
-                for raw in page.get("ComplianceItems", [])
-                if raw.get("ComplianceType", "Association") == "Association" and raw.get("Id")
-            )
-        return tuple(items)
 
     # -- drill-down ---------------------------------------------------------------------------
     def _executions(self, association_id: str) -> list[Any]:
         """Recent runs, newest first: one page, and more only while every run so far failed,
         so `failing_since` finds where a long streak began rather than where a page ended."""
         runs: list[Any] = []
-        pages = self._pages(
+        pages = self._counter.pages(
             "DescribeAssociationExecutions",
             self.ssm.describe_association_executions,
             AssociationId=association_id,
@@ -339,7 +189,7 @@ class ScopeReader:
         statuses = [s for s in UNSUCCESSFUL if counts.get(s)] or list(UNSUCCESSFUL)
         found: list[Mapping[str, Any]] = []
         for status in statuses:
-            for page in self._pages(
+            for page in self._counter.pages(
                 "DescribeAssociationExecutionTargets",
                 self.ssm.describe_association_execution_targets,
                 AssociationId=association_id,
@@ -417,18 +267,6 @@ class ScopeReader:
         return None
 
 
-def _compliance_item(instance_id: str, raw: ComplianceItemTypeDef) -> ComplianceItem:
-    return ComplianceItem(
-        instance_id=instance_id,
-        association_id=raw.get("Id", ""),
-        status=raw.get("Status", ""),
-        title=raw.get("Title") or None,
-        severity=raw.get("Severity"),
-        execution_time=aware(raw.get("ExecutionSummary", {}).get("ExecutionTime")),
-        document_name=raw.get("Details", {}).get("DocumentName"),
-    )
-
-
 def _streak_start(executions: list[Any]) -> datetime | None:
     """The first run of the unbroken streak of failed runs that ends with the latest one."""
     start: datetime | None = None
@@ -449,10 +287,3 @@ def _with_drilldown(association: Association, prior: PriorDrilldown) -> Associat
         failed_target_count=prior.failed_target_count,
         failing_evidence_since=prior.failing_evidence_since,
     )
-
-
-def _same_second(stored: datetime | None, listed: datetime | None) -> bool:
-    """The store keeps timestamps to the second; AWS sends milliseconds."""
-    if stored is None or listed is None:
-        return stored is listed
-    return stored.replace(microsecond=0) == listed.replace(microsecond=0)
