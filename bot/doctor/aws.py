@@ -246,7 +246,7 @@ def probe_scope(access: AwsAccess, scope: Scope) -> ScopeProbe:
     )
 
 
-# -- the sweep's Security Hub cross-check ---------------------------------------------------------
+# -- the sweep's Security Hub cross-check -----------------------------------------------------------
 
 
 def judge_cross_check(region: str, asked: Asked) -> Check:

@@ -13,31 +13,27 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from urllib.error import URLError
 
-from botocore.exceptions import BotoCoreError, ClientError
 from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.models.blocks import Block
 
 from bot.app.acknowledgements import Acknowledgements
 from bot.app.outcomes import Refusal
 from bot.app.reruns import AwsAssociationActions, Reruns, StartFailed
 from bot.app.resolve import Miss, resolve
 from bot.app.sweeps import ManualSweeps, NotStarted
-from bot.aws.errors import DENIED, denied_hint, describe_error, error_code
-from bot.aws.history import fetch_history
+from bot.aws.errors import describe_error
 from bot.causes import kind_label, remedy
-from bot.digest import build_digest, matches, narrow
 from bot.models import AssociationKey, DigestPost, Rerun, TrackedAssociation
 from bot.runner import SweepBusy
 from bot.slack import blocks as kit
 from bot.slack import faults, parsing
 from bot.slack.delivery import Delivery
+from bot.slack.history import AWS_ERRORS, HistoryCommand, aws_problem
 from bot.slack.replies import Origin, announce, delete_original, tell
 from bot.slack.services import Services
+from bot.slack.status import StatusCommand
 from bot.slack.wording import miss_message, refusal_message
 
 log = logging.getLogger(__name__)
-
-AWS_ERRORS = (ClientError, BotoCoreError)
 
 
 class Operations:
@@ -49,6 +45,8 @@ class Operations:
         self.delivery = Delivery(
             client=services.client, store=services.store, zone=self.zone, clock=services.clock
         )
+        self._status = StatusCommand(services, self.lookup)
+        self._history = HistoryCommand(services)
 
     # -- helpers --------------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -109,110 +107,10 @@ class Operations:
 
     # -- status, history, audit ------------------------------------------------------------------
     def status(self, origin: Origin, command: parsing.Status) -> None:
-        self._guard(origin, "show the status", lambda: self._status(origin, command))
-
-    def _status(self, origin: Origin, command: parsing.Status) -> None:
-        now = self.now()
-        if command.kind == "association" and command.ref is not None:
-            item = self.lookup(origin, command.ref)
-            if item is not None:
-                message = kit.association_status(
-                    item, now=now, rerun=self.store.reruns.last(item.key), zone=self.zone
-                )
-                tell(self.client, origin, message)
-            return
-        digest = build_digest(self.store, now)
-        title = "SSM.3 status"
-        intro: list[Block] = []
-        if command.kind != "all" and command.value:
-            value = command.value
-            if command.kind == "instance":
-                # Always an answer: what SSM.3 sees for it, compliant included.
-                intro = kit.instance_blocks(
-                    value,
-                    compliance=self.store.associations.instance_compliance(value),
-                    orphans=[o for o in digest.orphans if o.instance_id == value],
-                    failing=[*digest.failing, *digest.acknowledged],
-                    zone=self.zone,
-                )
-                known = sum(
-                    1 for t in self.store.associations.tracked() if matches(t, command.kind, value)
-                )
-            else:
-                known = self._known(command.kind, value)
-                if not known:
-                    self._tell(origin, _unknown_filter(command.kind, value))
-                    return
-            digest = narrow(
-                digest, command.kind, value, known, self.store.associations.noncompliant_instances()
-            )
-            title = f"SSM.3 status of {value}"
-        reruns = self.store.reruns.started_since(now - timedelta(days=1))
-        tell(
-            self.client,
-            origin,
-            kit.digest_message(
-                digest,
-                reruns=reruns,
-                title=title,
-                overflow_hint="Narrow it with `/ssm3 status ACCOUNT`, `REGION` or `INSTANCE_ID`.",
-                zone=self.zone,
-                intro=intro,
-            ),
-        )
-
-    def _known(self, kind: str, value: str) -> int:
-        """How many stored associations the filter covers (0: it names nothing we know)."""
-        return sum(1 for t in self.store.associations.tracked() if matches(t, kind, value))
+        self._guard(origin, "show the status", lambda: self._status.show(origin, command))
 
     def history(self, origin: Origin, ref: parsing.AssociationRef) -> None:
-        self._guard(origin, "read the history", lambda: self._history(origin, ref))
-
-    def _history(self, origin: Origin, ref: parsing.AssociationRef) -> None:
-        found = self.resolve(ref)
-        if isinstance(found, TrackedAssociation):
-            key = found.key
-        elif found.key is not None and found.why != "elsewhere":
-            # An ARN for an association no sweep has seen yet: read it from AWS, but only in an
-            # account-region the bot sweeps (never assume a role anywhere a user names).
-            key = found.key
-            if key.scope not in {s.scope for s in self.store.sweeps.scope_states()}:
-                self._tell(
-                    origin,
-                    f"I don't sweep account {kit.escape(key.account_id)} in "
-                    f"{kit.escape(key.region)}, so I won't read its history. Check the ARN, "
-                    "or SSM3_ACCOUNTS and SSM3_REGIONS.",
-                )
-                return
-        else:
-            self._tell(origin, miss_message(found))
-            return
-        try:
-            stored = found.association if isinstance(found, TrackedAssociation) else None
-            history = fetch_history(self.services.access.ssm(key.scope), key, stored=stored)
-        except AWS_ERRORS as exc:
-            self._tell(
-                origin,
-                f"Could not read the history of {kit.inert(key.association_id, 40)} in "
-                f"{kit.escape(key.account_id)} {kit.escape(key.region)}: "
-                f"{self._aws_problem(exc, key)}",
-            )
-            return
-        tell(self.client, origin, kit.history_message(history, now=self.now(), zone=self.zone))
-
-    def _aws_problem(self, exc: ClientError | BotoCoreError, key: AssociationKey) -> str:
-        """AWS's error in one inert line, and for a denial what to grant to whom."""
-        line = kit.inert(describe_error(exc), 400)
-        if not isinstance(exc, ClientError):
-            return line
-        if error_code(exc) not in DENIED:
-            return line
-        hint = denied_hint(
-            exc.operation_name,
-            account=key.account_id,
-            role=self.services.settings.role_name,
-        )
-        return f"{line}\n{kit.escape(hint)}."
+        self._guard(origin, "read the history", lambda: self._history.show(origin, ref))
 
     def audit(self, origin: Origin) -> None:
         self._guard(
@@ -264,7 +162,7 @@ class Operations:
         if isinstance(outcome, StartFailed):
             self._tell(
                 origin,
-                f"Could not re-run {name} in {where}: {self._aws_problem(outcome.error, key)}",
+                f"Could not re-run {name} in {where}: {aws_problem(outcome.error, key, self.services.settings.role_name)}",
             )
             return
         self._refresh(origin)
@@ -448,12 +346,3 @@ class Operations:
             )
             + " `/ssm3 status` shows them.",
         )
-
-
-def _unknown_filter(kind: str, value: str) -> str:
-    shown = kit.inert(value, 60)
-    if kind == "account":
-        return f"I know no association in account {shown}. Is it in SSM3_ACCOUNTS, and has a sweep reached it?"
-    if kind == "region":
-        return f"I know no association in region {shown}. Is it in SSM3_REGIONS?"
-    return f"No failing association targets instance {shown}."

@@ -1,0 +1,94 @@
+"""`/ssm3 status`: the digest as it stands, narrowed to an account, a region or an instance,
+or one association's status. Run by `Operations.status`, inside its guard."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from slack_sdk.models.blocks import Block
+
+from bot.digest import build_digest, matches, narrow
+from bot.models import TrackedAssociation
+from bot.slack import blocks as kit
+from bot.slack import parsing
+from bot.slack.replies import Origin, tell
+from bot.slack.services import Services
+
+# The stored association a user named, or None once they were told there is none.
+Lookup = Callable[[Origin, parsing.AssociationRef], TrackedAssociation | None]
+
+
+class StatusCommand:
+    def __init__(self, services: Services, lookup: Lookup) -> None:
+        self.services = services
+        self.store = services.store
+        self.client = services.client
+        self.zone = services.settings.zone
+        self.lookup = lookup
+
+    def _tell(self, origin: Origin, text: str) -> None:
+        tell(self.client, origin, kit.notice(text))
+
+    def show(self, origin: Origin, command: parsing.Status) -> None:
+        now = self.services.clock()
+        if command.kind == "association" and command.ref is not None:
+            item = self.lookup(origin, command.ref)
+            if item is not None:
+                message = kit.association_status(
+                    item, now=now, rerun=self.store.reruns.last(item.key), zone=self.zone
+                )
+                tell(self.client, origin, message)
+            return
+        digest = build_digest(self.store, now)
+        title = "SSM.3 status"
+        intro: list[Block] = []
+        if command.kind != "all" and command.value:
+            value = command.value
+            if command.kind == "instance":
+                # Always an answer: what SSM.3 sees for it, compliant included.
+                intro = kit.instance_blocks(
+                    value,
+                    compliance=self.store.associations.instance_compliance(value),
+                    orphans=[o for o in digest.orphans if o.instance_id == value],
+                    failing=[*digest.failing, *digest.acknowledged],
+                    zone=self.zone,
+                )
+                known = sum(
+                    1 for t in self.store.associations.tracked() if matches(t, command.kind, value)
+                )
+            else:
+                known = self._known(command.kind, value)
+                if not known:
+                    self._tell(origin, _unknown_filter(command.kind, value))
+                    return
+            digest = narrow(
+                digest, command.kind, value, known, self.store.associations.noncompliant_instances()
+            )
+            title = f"SSM.3 status of {value}"
+        reruns = self.store.reruns.started_since(now - timedelta(days=1))
+        tell(
+            self.client,
+            origin,
+            kit.digest_message(
+                digest,
+                reruns=reruns,
+                title=title,
+                overflow_hint="Narrow it with `/ssm3 status ACCOUNT`, `REGION` or `INSTANCE_ID`.",
+                zone=self.zone,
+                intro=intro,
+            ),
+        )
+
+    def _known(self, kind: str, value: str) -> int:
+        """How many stored associations the filter covers (0: it names nothing we know)."""
+        return sum(1 for t in self.store.associations.tracked() if matches(t, kind, value))
+
+
+def _unknown_filter(kind: str, value: str) -> str:
+    shown = kit.inert(value, 60)
+    if kind == "account":
+        return f"I know no association in account {shown}. Is it in SSM3_ACCOUNTS, and has a sweep reached it?"
+    if kind == "region":
+        return f"I know no association in region {shown}. Is it in SSM3_REGIONS?"
+    return f"No failing association targets instance {shown}."
