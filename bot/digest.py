@@ -7,9 +7,13 @@ renderers turn into words.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
+from bot.core import trend as trends
+from bot.core.trend import Trend
 from bot.models import (
     AssociationKey,
     DigestRun,
@@ -56,6 +60,8 @@ class Digest:
     changes: DigestChanges | None = None
     orphans: tuple[Orphan, ...] = ()
     security_hub: SecurityHubCheck | None = None  # None: SSM3_SECURITYHUB=off, or not yet read
+    account_names: Mapping[str, str] = field(default_factory=dict)  # from Organizations
+    trend: Trend | None = None  # the last 14 days, from stored sweeps
 
     @property
     def all_clear(self) -> bool:
@@ -78,8 +84,15 @@ class Digest:
         return self.changes is not None and any(t.key == tracked.key for t in self.changes.reopened)
 
 
-def build_digest(store: Store, now: datetime, previous: DigestRun | None = None) -> Digest:
-    """Assemble the digest from the store as it stands, and what changed since `previous`."""
+def build_digest(
+    store: Store,
+    now: datetime,
+    previous: DigestRun | None = None,
+    *,
+    zone: ZoneInfo | None = None,
+) -> Digest:
+    """Assemble the digest from the store as it stands, and what changed since `previous`;
+    the trend's days end at midnight in `zone` (UTC by default)."""
     # Only the failing associations are read whole; the rest are only counted.
     failing = store.associations.tracked(failing_only=True, now=now)
     unacked = tuple(sorted((t for t in failing if t.ack is None), key=_urgency))
@@ -104,6 +117,10 @@ def build_digest(store: Store, now: datetime, previous: DigestRun | None = None)
         changes=_changes(store, previous, failing) if previous and previous.posted_at else None,
         orphans=tuple(store.associations.orphans()),
         security_hub=store.sweeps.security_hub_check(last.sweep_id) if last else None,
+        account_names=store.account_names.names(),
+        trend=trends.daily(
+            store.sweeps.finished_since(trends.since(now, zone)), now=now, zone=zone
+        ),
     )
 
 

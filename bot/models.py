@@ -26,6 +26,20 @@ def normalise_status(raw: str | None) -> Status:
     return "Pending"
 
 
+def unnamed(document_name: str | None, association_id: str) -> str:
+    """What an association without a name is called: its document and a short ID."""
+    short = association_id[:8]
+    return f"{document_name} ({short})" if document_name else short
+
+
+@dataclass(frozen=True)
+class OrgAccount:
+    """An organisation member as Organizations' ListAccounts lists it."""
+
+    account_id: str
+    name: str | None
+
+
 @dataclass(frozen=True, order=True)
 class Scope:
     """One account-region: the unit a sweep reads and may fail on."""
@@ -168,6 +182,7 @@ class Association:
     association_version: str | None = None
     sync_compliance: SyncCompliance | None = None  # read only for failing associations
     noncompliant_instances: tuple[str, ...] = ()  # instances it makes NON_COMPLIANT for SSM.3
+    account_name: str | None = None  # from Organizations (ListAccounts), where it is known
 
     @property
     def key(self) -> AssociationKey:
@@ -201,8 +216,14 @@ class Association:
         return self.failure_kind != "reported"
 
     @property
+    def short_id(self) -> str:
+        """The first 8 characters of its ID: enough to tell it apart beside its document."""
+        return self.association_id[:8]
+
+    @property
     def display_name(self) -> str:
-        return self.association_name or self.association_id
+        """Its name, or for an unnamed one its document and short ID (never a bare UUID)."""
+        return self.association_name or unnamed(self.document_name, self.association_id)
 
     @property
     def total_targets(self) -> int:

@@ -11,12 +11,14 @@ migrations) and holds one repository per concern; callers go through those, neve
     store.digests       digest messages posted to Slack
     store.ledger        scheduled digest runs, alerts and leases (claims across processes)
     store.cache         small answers kept for a while
+    store.account_names account names from Organizations
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from bot.store.account_names import AccountNames
 from bot.store.acks import Acks
 from bot.store.associations import Associations
 from bot.store.audit import AuditLog
@@ -44,6 +46,7 @@ class Store:
         self.digests = Digests(self._db)
         self.ledger = Ledger(self._db)
         self.cache = Cache(self._db)
+        self.account_names = AccountNames(self._db)
 
     def close(self) -> None:
         self._db.close()

@@ -290,6 +290,14 @@ def m004_ssm3_compliance(db: SqliteDatabase) -> None:
     )
 
 
+@migrations()
+def m008_account_names(db: SqliteDatabase) -> None:
+    """Account names from Organizations (ListAccounts), shown beside account IDs."""
+    db.table("account_names").create(
+        {"account_id": str, "name": str, "seen_at": str}, pk="account_id"
+    )
+
+
 class Database:
     """The connection, the lock that serialises its use, and the schema kept up to date."""
 

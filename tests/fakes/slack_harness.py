@@ -136,6 +136,22 @@ class SignedRequests:
         status, body = self.post_signed(unsent.sent)
         return Reply(status, body, unsent.response_url, unsent.sent)
 
+    def choose(
+        self,
+        action_id: str,
+        value: str,
+        *,
+        user: str = "U0ALICE01",
+        channel: str = CHANNEL,
+        message_ts: str | None = None,
+    ) -> Reply:
+        """An option chosen from an overflow menu (a digest row's) on a channel message."""
+        unsent = self.click_request(
+            action_id, value, user=user, channel=channel, message_ts=message_ts, menu=True
+        )
+        status, body = self.post_signed(unsent.sent)
+        return Reply(status, body, unsent.response_url, unsent.sent)
+
     def click_request(
         self,
         action_id: str,
@@ -145,10 +161,20 @@ class SignedRequests:
         channel: str = CHANNEL,
         message_ts: str | None = None,
         ephemeral: bool = False,
+        menu: bool = False,
     ) -> Reply:
-        """A button click as Slack would send it, not sent yet (status 0)."""
+        """A button click (or, with `menu`, an overflow menu's choice) as Slack would send it,
+        not sent yet (status 0)."""
         response_url = self.fake.new_response_url()
         ts = message_ts or "1700000000.000100"
+        clicked: dict[str, Any] = (
+            {
+                "type": "overflow",
+                "selected_option": {"text": {"type": "plain_text", "text": "…"}, "value": value},
+            }
+            if menu
+            else {"type": "button", "value": value}
+        )
         payload = {
             "type": "block_actions",
             "user": {"id": user, "username": user.lower(), "team_id": TEAM},
@@ -167,10 +193,9 @@ class SignedRequests:
             "response_url": response_url,
             "actions": [
                 {
-                    "type": "button",
+                    **clicked,
                     "action_id": action_id,
                     "block_id": "b1",
-                    "value": value,
                     "action_ts": f"{time.time():.6f}",
                 }
             ],

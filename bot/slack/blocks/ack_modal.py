@@ -18,7 +18,16 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.models import AssociationKey, TrackedAssociation
-from bot.slack.blocks.base import ACK_MODAL, escape, inert, key_value, md, parse_key_value, plain
+from bot.slack.blocks.base import (
+    ACK_MODAL,
+    account,
+    escape,
+    inert,
+    key_value,
+    md,
+    parse_key_value,
+    plain,
+)
 from bot.slack.parsing import DEFAULT_ACK, MAX_REASON, parse_duration
 
 ACK_PRESETS: tuple[tuple[str, str], ...] = (
@@ -104,7 +113,8 @@ def ack_modal(
         blocks=[
             SectionBlock(
                 text=md(
-                    f"*{inert(a.display_name, 80)}* · {escape(a.account_id)} {escape(a.region)}\n"
+                    f"*{inert(a.display_name, 80)}* · {account(a.account_id, a.account_name)} "
+                    f"{escape(a.region)}\n"
                     "It stays in the digest, listed apart as acknowledged, until the expiry."
                 )
             ),

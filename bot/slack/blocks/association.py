@@ -33,6 +33,7 @@ from bot.slack.blocks.base import (
     ACTION_HISTORY,
     ACTION_RERUN,
     SlackMessage,
+    account,
     escape,
     fit,
     inert,
@@ -43,7 +44,7 @@ from bot.slack.blocks.base import (
     plural,
     slack_date,
 )
-from bot.strings import clip
+from bot.strings import account_label, clip
 
 
 def rerun_note(rerun: Any, zone: ZoneInfo | None = None) -> str:
@@ -90,8 +91,8 @@ def rerun_confirm(item: TrackedAssociation) -> ConfirmObject:
     return ConfirmObject(
         title=plain("Re-run this association?", 100),
         text=plain(
-            f"Run {clip(a.display_name, 80)} again now on its targets in {a.account_id} "
-            f"{a.region} (StartAssociationsOnce)?",
+            f"Run {clip(a.display_name, 80)} again now on its targets in "
+            f"{account_label(a.account_id, a.account_name, 40)} {a.region} (StartAssociationsOnce)?",
             300,
         ),
         confirm=plain("Re-run", 30),
@@ -101,7 +102,7 @@ def rerun_confirm(item: TrackedAssociation) -> ConfirmObject:
 
 def ack_line(item: TrackedAssociation, zone: ZoneInfo | None = None) -> str:
     a, ack = item.association, item.ack
-    where = f"{escape(a.account_id)} {escape(a.region)}"
+    where = f"{account(a.account_id, a.account_name)} {escape(a.region)}"
     if ack is None:
         return f"{inert(a.display_name, 60)} · {where}"
     until = f"until {slack_date(ack.until, zone=zone)}" if ack.until else "with no expiry"
@@ -126,7 +127,8 @@ def association_status(
     counts = ", ".join(f"{k} {v}" for k, v in sorted(a.counts.items())) or "no targets"
     lines = [
         f"*{inert(a.display_name, 80)}* · {inert(a.document_name, 60)}",
-        f"{escape(a.account_id)} · {escape(a.region)} · {inert(a.association_id, 40)}",
+        f"{account(a.account_id, a.account_name)} · {escape(a.region)} · "
+        f"{inert(a.association_id, 40)}",
         f"Status *{escape(a.status)}* ({escape(counts)})",
     ]
     if a.failing:
@@ -255,7 +257,8 @@ def rerun_confirmation(item: TrackedAssociation, *, rerun_can_fix: bool) -> Slac
     failure a re-run will not fix, it says so and what would, and offers it only 'anyway'."""
     a = item.association
     lines = [
-        f"Re-run *{inert(a.display_name, 80)}* now in {escape(a.account_id)} {escape(a.region)}?",
+        f"Re-run *{inert(a.display_name, 80)}* now in {account(a.account_id, a.account_name)} "
+        f"{escape(a.region)}?",
         f"It runs {inert(a.document_name, 60)} again on its {plural(a.total_targets, 'target')} "
         "(StartAssociationsOnce).",
     ]

@@ -13,6 +13,8 @@ from bot.slack import parsing
 from bot.slack.operations import Operations
 from bot.slack.replies import Origin, delete_original, tell
 
+STALE = "This button is out of date; run `/ssm3 status`."
+
 
 def register(app: App, operations: Operations) -> None:
     def ack_now(ack: Ack) -> None:
@@ -24,11 +26,7 @@ def register(app: App, operations: Operations) -> None:
         origin = Origin.from_action(body)
         key = kit.parse_key_value(action.get("value"))
         if key is None:
-            tell(
-                operations.client,
-                origin,
-                kit.notice("This button is out of date; run `/ssm3 status`."),
-            )
+            tell(operations.client, origin, kit.notice(STALE))
             return origin, None
         return origin, parsing.AssociationRef(key.association_id, key.account_id, key.region)
 
@@ -51,7 +49,25 @@ def register(app: App, operations: Operations) -> None:
     def cancel(body: dict[str, Any]) -> None:
         delete_original(Origin.from_action(body))
 
+    def row(body: dict[str, Any], action: dict[str, Any]) -> None:
+        """A digest row's menu: History at once, Re-run after its confirmation, Acknowledge's
+        modal; the origin is the digest itself, so answers land where the buttons' would."""
+        origin = Origin.from_action(body)
+        chosen = kit.parse_row_value((action.get("selected_option") or {}).get("value"))
+        if chosen is None:
+            tell(operations.client, origin, kit.notice(STALE))
+            return
+        what, key = chosen
+        ref = parsing.AssociationRef(key.association_id, key.account_id, key.region)
+        if what == kit.ACTION_HISTORY:
+            operations.history(origin, ref)
+        elif what == kit.ACTION_RERUN:
+            operations.confirm_rerun(origin, ref)
+        else:
+            operations.open_ack(origin, ref)
+
     app.action(kit.ACTION_HISTORY)(ack=ack_now, lazy=[history])
     app.action(kit.ACTION_RERUN)(ack=ack_now, lazy=[rerun])
     app.action(kit.ACTION_ACK)(ack=ack_now, lazy=[acknowledge])
     app.action(kit.ACTION_CANCEL)(ack=ack_now, lazy=[cancel])
+    app.action(kit.ACTION_ROW)(ack=ack_now, lazy=[row])
