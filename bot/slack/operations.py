@@ -28,6 +28,7 @@ from bot.slack import blocks as kit
 from bot.slack import faults, parsing
 from bot.slack.delivery import Delivery
 from bot.slack.history import AWS_ERRORS, HistoryCommand, aws_problem
+from bot.slack.home import HomeTab
 from bot.slack.replies import Origin, announce, delete_original, tell
 from bot.slack.services import Services
 from bot.slack.status import StatusCommand
@@ -47,6 +48,7 @@ class Operations:
         )
         self._status = StatusCommand(services, self.lookup)
         self._history = HistoryCommand(services)
+        self.home = HomeTab(services)
 
     # -- helpers --------------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -79,7 +81,10 @@ class Operations:
         return posts
 
     def _refresh(self, origin: Origin) -> None:
+        """After a change: the digest edited in place; asked from the Home tab, that too."""
         self.delivery.refresh_all(self._digests(origin))
+        if origin.home:
+            self.home.publish(origin.user)
 
     def _guard(self, origin: Origin, what: str, work: Callable[[], None]) -> None:
         """Run one request's work; any failure becomes one line for the user, never a trace."""
@@ -242,6 +247,7 @@ class Operations:
                 channel=origin.channel,
                 message_ts=origin.message_ts if origin.in_digest else None,
                 response_url=None if origin.in_digest else origin.response_url,
+                home=origin.home,
             )
             preset, until = kit.ack_expiry(duration, self.now(), self.zone)
             self.client.views_open(

@@ -2,8 +2,9 @@
 
 One module a surface, sharing `base` (safe text, button values, limits, `Budget`):
 digest, alert, association (status, buttons, re-run dialogs, one instance), history,
-ack_modal, help, audit. Callers keep `from bot.slack import blocks as kit`: the public names
-of every module are re-exported here.
+ack_modal, help, audit, home (the App Home tab, and the modal answering its clicks).
+Callers keep `from bot.slack import blocks as kit`: the public names of every module are
+re-exported here.
 """
 
 from bot.slack.blocks.ack_modal import (
@@ -85,6 +86,12 @@ from bot.slack.blocks.help import (
 from bot.slack.blocks.history import (
     history_message,
 )
+from bot.slack.blocks.home import (
+    EXPIRING_WITHIN,
+    HOME_SHOWN,
+    answer_modal,
+    home_view,
+)
 
 __all__ = [
     "ACK_MODAL",
@@ -99,8 +106,10 @@ __all__ = [
     "DEFAULT_PRESET",
     "DIGEST_SHOWN",
     "DIGEST_TEXT_BUDGET",
+    "EXPIRING_WITHIN",
     "HEADER_CHARS",
     "HELP_LINES",
+    "HOME_SHOWN",
     "ITEMS_SHOWN",
     "MESSAGE_BLOCKS",
     "SECTION_CHARS",
@@ -115,6 +124,7 @@ __all__ = [
     "ack_line",
     "ack_modal",
     "alert_message",
+    "answer_modal",
     "association_buttons",
     "association_line",
     "association_status",
@@ -127,6 +137,7 @@ __all__ = [
     "fit",
     "help_message",
     "history_message",
+    "home_view",
     "inert",
     "instance_blocks",
     "instances_line",

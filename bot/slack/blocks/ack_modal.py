@@ -51,6 +51,7 @@ class AckContext:
     channel: str | None = None
     message_ts: str | None = None
     response_url: str | None = None
+    home: bool = False  # opened from the Home tab, which is published again afterwards
 
     def dumps(self) -> str:
         data = {
@@ -58,6 +59,7 @@ class AckContext:
             "c": self.channel,
             "t": self.message_ts,
             "r": self.response_url,
+            "h": 1 if self.home else None,
         }
         return json.dumps({k: v for k, v in data.items() if v})[:3000]
 
@@ -70,7 +72,7 @@ class AckContext:
         key = parse_key_value(data.get("k")) if isinstance(data, dict) else None
         if key is None:
             return None
-        return cls(key, data.get("c"), data.get("t"), data.get("r"))
+        return cls(key, data.get("c"), data.get("t"), data.get("r"), bool(data.get("h")))
 
 
 def ack_expiry(

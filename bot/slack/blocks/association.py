@@ -59,7 +59,10 @@ def rerun_note(rerun: Any, zone: ZoneInfo | None = None) -> str:
     return note
 
 
-def association_buttons(item: TrackedAssociation, *, confirm: bool = True) -> ActionsBlock:
+def association_buttons(
+    item: TrackedAssociation, *, confirm: bool = True, block: str | None = None
+) -> ActionsBlock:
+    """History, Re-run (with Slack's confirm dialog) and Acknowledge; `block` its block_id."""
     a = item.association
     value = key_value(a.key)
     rerun = ButtonElement(
@@ -69,7 +72,7 @@ def association_buttons(item: TrackedAssociation, *, confirm: bool = True) -> Ac
         confirm=rerun_confirm(item) if confirm else None,
     )
     return ActionsBlock(
-        block_id=f"a:{value}"[:255],
+        block_id=block or f"a:{value}"[:255],
         elements=[
             ButtonElement(text=plain("History", 75), action_id=ACTION_HISTORY, value=value),
             rerun,

@@ -96,7 +96,7 @@ def digest_message(
     )
     head: list[Block] = [
         HeaderBlock(block_id=block_id("head", nonce), text=plain(headline, HEADER_CHARS)),
-        SectionBlock(block_id=block_id("counts", nonce), text=md(_counts_line(t, digest, zone))),
+        SectionBlock(block_id=block_id("counts", nonce), text=md(counts_line(t, digest, zone))),
     ]
     if digest.security_hub_disagrees and digest.security_hub is not None:
         head.append(
@@ -122,7 +122,7 @@ def digest_message(
         )
         tail += [DividerBlock(block_id=block_id("rule", nonce, 2)), section]
     if digest.scopes_failed:
-        tail.append(_scopes_section(digest.scopes_failed, names, block_id("unswept", nonce)))
+        tail.append(scopes_section(digest.scopes_failed, names, block_id("unswept", nonce)))
     if digest.changes is not None and digest.changes.resolved:
         tail.append(_resolved_section(digest.changes.resolved, names, block_id("resolved", nonce)))
 
@@ -177,7 +177,7 @@ def digest_message(
     )
 
 
-def _counts_line(t: DigestTotals, digest: Digest, zone: ZoneInfo | None) -> str:
+def counts_line(t: DigestTotals, digest: Digest, zone: ZoneInfo | None) -> str:
     line = (
         f"*{t.failing - t.acknowledged}* failing · *{t.acknowledged}* acknowledged · "
         f"*{t.noncompliant_instances}* instances non-compliant · "
@@ -360,7 +360,7 @@ def _acknowledged_section(
     return SectionBlock(block_id=block, text=md("\n".join(lines))), hidden
 
 
-def _scopes_section(
+def scopes_section(
     scopes: Sequence[ScopeStatus], names: Mapping[str, str], block: str, limit: int = 8
 ) -> SectionBlock:
     lines = [f"*Not swept ({len(scopes)})*: these account-regions may hide failures"]

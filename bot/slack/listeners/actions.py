@@ -1,6 +1,9 @@
 """The buttons: History, Re-run (Slack's confirm dialog already asked), Acknowledge (opens the
-modal), and Cancel on the slash command's re-run confirmation. Each is acked at once; the work
-runs in a lazy listener."""
+modal), Cancel on the slash command's re-run confirmation, a digest row's menu of the three,
+and the Home tab's Sweep. Each is acked at once; the work runs in a lazy listener.
+
+Clicked on the Home tab, History, Re-run and Sweep first open a modal saying what is under
+way (the click's trigger_id lasts 3 seconds); their answers then go into it."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from slack_bolt import Ack, App
 from bot.slack import blocks as kit
 from bot.slack import parsing
 from bot.slack.operations import Operations
-from bot.slack.replies import Origin, delete_original, tell
+from bot.slack.replies import Origin, delete_original, open_working, tell
 
 STALE = "This button is out of date; run `/ssm3 status`."
 
@@ -33,12 +36,14 @@ def register(app: App, operations: Operations) -> None:
     def history(body: dict[str, Any], action: dict[str, Any]) -> None:
         origin, ref = target(body, action)
         if ref is not None:
-            operations.history(origin, ref)
+            working = f"Reading the history of {kit.inert(ref.association_id, 60)} from AWS…"
+            operations.history(open_working(operations.client, origin, working), ref)
 
     def rerun(body: dict[str, Any], action: dict[str, Any]) -> None:
         origin, ref = target(body, action)
         key = kit.parse_key_value(action.get("value"))
         if ref is not None and key is not None:
+            origin = open_working(operations.client, origin, "Starting the re-run…")
             operations.rerun(origin, key)
 
     def acknowledge(body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -48,6 +53,10 @@ def register(app: App, operations: Operations) -> None:
 
     def cancel(body: dict[str, Any]) -> None:
         delete_original(Origin.from_action(body))
+
+    def sweep(body: dict[str, Any]) -> None:
+        origin = open_working(operations.client, Origin.from_action(body), "Asking for a sweep…")
+        operations.sweep(origin)
 
     def row(body: dict[str, Any], action: dict[str, Any]) -> None:
         """A digest row's menu: History at once, Re-run after its confirmation, Acknowledge's
@@ -71,3 +80,4 @@ def register(app: App, operations: Operations) -> None:
     app.action(kit.ACTION_ACK)(ack=ack_now, lazy=[acknowledge])
     app.action(kit.ACTION_CANCEL)(ack=ack_now, lazy=[cancel])
     app.action(kit.ACTION_ROW)(ack=ack_now, lazy=[row])
+    app.action(kit.ACTION_SWEEP)(ack=ack_now, lazy=[sweep])
