@@ -4,6 +4,7 @@ knows them, posted and edited through the fake API."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -15,8 +16,10 @@ from bot.slack.services import web_client
 from bot.store import Store
 from tests.fakes.block_kit import MESSAGE_TEXT_TOTAL, check_message
 from tests.fakes.estate import store_estate
+from tests.fakes.fixtures import OPERATOR
 from tests.fakes.slack_api import FakeSlack
-from tests.support.slack import body_text
+from tests.fakes.slack_harness import InProcessSlack, ack_values
+from tests.support.slack import body_text, wait_response
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 CHANNEL = "C0DIGEST01"
@@ -75,3 +78,35 @@ def test_every_edit_draws_fresh_block_ids(fake_slack: FakeSlack, store: Store) -
     # Each names the render it came from: a click on a stale copy says which.
     assert {kit.render_of(b) for b in first} != {kit.render_of(b) for b in again}
     assert len({kit.render_of(b) for b in again}) == 1
+
+
+def test_a_rows_menu_answers_where_the_buttons_did(
+    make_app: Callable[..., InProcessSlack], fake_slack: FakeSlack
+) -> None:
+    app = make_app()
+    store = app.services.store
+    post = Delivery(client=app.services.client, store=store).post_digest(CHANNEL)
+    blocks = fake_slack.message(CHANNEL, post.ts).blocks or []
+    row = next(b for b in blocks if (b.get("accessory") or {}).get("action_id") == kit.ACTION_ROW)
+    menu = {o["value"].split("|")[0]: o["value"] for o in row["accessory"]["options"]}
+    key = kit.parse_key_value(menu[kit.ACTION_HISTORY].split("|")[1])
+    assert key is not None
+    item = next(t for t in store.associations.tracked(failing_only=True) if t.key == key)
+
+    history = app.choose(kit.ACTION_ROW, menu[kit.ACTION_HISTORY], message_ts=post.ts)
+    [answer] = wait_response(fake_slack, history.response_url)
+    assert answer["response_type"] == "ephemeral"
+    assert f"History: {item.association.display_name}" in body_text(answer["blocks"])
+
+    # Acknowledge: the form, remembering the digest, so the news goes to its thread.
+    app.choose(kit.ACTION_ROW, menu[kit.ACTION_ACK], user=OPERATOR, message_ts=post.ts)
+    form = fake_slack.calls_to("views.open", ok=True)[-1].params["view"]
+    assert form["callback_id"] == kit.ACK_MODAL
+    app.submit_view(form, ack_values("OPS-9: vendor fix due Friday"), user=OPERATOR)
+    [news] = fake_slack.thread(CHANNEL, post.ts)
+    assert f"<@{OPERATOR}> acknowledged" in (news.text or "") + body_text(news.blocks)
+    assert fake_slack.message(CHANNEL, post.ts).updates == 1  # the digest, edited in place
+
+    stale = app.choose(kit.ACTION_ROW, "ssm3_frobnicate|nonsense", message_ts=post.ts)
+    [told] = wait_response(fake_slack, stale.response_url)
+    assert "out of date" in told["text"]
