@@ -78,9 +78,14 @@ def test_opening_the_home_tab_publishes_the_failures_with_working_buttons(
             kit.ACTION_RERUN,
             kit.ACTION_ACK,
         ]
-    # The Messages tab opening sends the same event: it publishes nothing.
+    # The Messages tab opening sends the same event: it publishes nothing; nor does Slack's
+    # retry of an event already acted on.
     published = len(fake_slack.calls_to("views.publish"))
     app.home_opened(NOBODY, tab="messages")
+    retried = app.post_signed(
+        opened.sent, content_type="application/json", headers={"X-Slack-Retry-Num": "1"}
+    )
+    assert retried[0] == 200
     assert len(fake_slack.calls_to("views.publish")) == published
 
     # History from the Home tab: a modal at once, then the history in it.
@@ -103,7 +108,11 @@ def test_acknowledge_rerun_and_sweep_from_the_home_tab(
     first, second = store.associations.tracked(failing_only=True)[:2]
     app.home_opened(OPERATOR)
 
-    # Acknowledge: the form opens; once saved, the Home tab shows who acknowledged it and why.
+    # Acknowledge: refused to someone not an operator, in a modal (there is nowhere else);
+    # for an operator the form opens, and once saved the Home tab shows who, until when, why.
+    before = len(fake_slack.calls_to("views.open"))
+    app.click(kit.ACTION_ACK, kit.key_value(first.key), user=NOBODY, home=True)
+    assert "operator" in body_text(modal(fake_slack, before)["blocks"]).lower()
     app.click(kit.ACTION_ACK, kit.key_value(first.key), user=OPERATOR, home=True)
     form = fake_slack.calls_to("views.open", ok=True)[-1].params["view"]
     assert form["callback_id"] == kit.ACK_MODAL
