@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from slack_sdk import WebClient
@@ -98,7 +99,7 @@ def slack_checks(settings: Settings) -> list[Check]:
         return checks
     checks.extend(judge_scopes(_granted(auth)))
     bot = str(auth.data.get("user") or "ssm3-bot")
-    if not settings.channel:
+    if not settings.channels:
         checks.append(
             Check(
                 SECTION,
@@ -109,15 +110,17 @@ def slack_checks(settings: Settings) -> list[Check]:
             )
         )
         return checks
-    channel = settings.channel
-    checks.append(
-        judge_channel(
-            channel,
-            bot,
-            ask(lambda: client.conversations_info(channel=channel)),
-            settings.slack_api_url,
+    # SSM3_CHANNEL and every route's channel: the bot must be able to post in each.
+    for found in settings.channels:
+        channel = found.id
+        checks.append(
+            judge_channel(
+                channel,
+                bot,
+                ask(partial(client.conversations_info, channel=channel)),
+                settings.slack_api_url,
+            )
         )
-    )
     return checks
 
 
