@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 from slack_sdk import WebClient
@@ -117,11 +116,15 @@ def slack_checks(settings: Settings) -> list[Check]:
             judge_channel(
                 channel,
                 bot,
-                ask(partial(client.conversations_info, channel=channel)),
+                ask(_channel_info(client, channel)),
                 settings.slack_api_url,
             )
         )
     return checks
+
+
+def _channel_info(client: WebClient, channel: str) -> Callable[[], Any]:
+    return lambda: client.conversations_info(channel=channel)
 
 
 def _open_socket(settings: Settings) -> Answer | None:
