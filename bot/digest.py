@@ -217,7 +217,9 @@ def for_channel(
     channel: Channel,
     catalogue: list[tuple[str, str, str]],
     noncompliant: set[InstanceKey],
+    *,
     escalate_after: timedelta | None = None,
+    scopes: int | None = None,
 ) -> Digest:
     """The digest a channel gets: only its routes' associations (SSM3_CHANNEL's: all), the
     instance-level findings of the account-regions it covers, and its escalations."""
@@ -245,6 +247,7 @@ def for_channel(
             scope=channel.covers_instances,
             associations=sum(1 for entry in catalogue if channel.matches(*entry)),
             noncompliant=noncompliant,
+            scopes=scopes,
         )
     if escalate_after is None:
         return digest
@@ -271,12 +274,15 @@ def _within(
     scope: Callable[[str, str], bool],
     associations: int,
     noncompliant: set[InstanceKey],
+    scopes: int | None = None,
 ) -> Digest:
     """The part of `digest` whose associations `keep` keeps and whose instance-level findings
     `covers` covers, with its totals counted within it."""
     failing = tuple(t for t in digest.failing if keep(t))
     acked = tuple(t for t in digest.acknowledged if keep(t))
-    scopes = tuple(s for s in digest.scopes_failed if scope(s.scope.account_id, s.scope.region))
+    failed_scopes = tuple(
+        s for s in digest.scopes_failed if scope(s.scope.account_id, s.scope.region)
+    )
     orphans = tuple(o for o in digest.orphans if covers(o.account_id, o.region, o.instance_id))
     check = digest.security_hub
     if check is not None:
@@ -291,8 +297,8 @@ def _within(
         acknowledged=len(acked),
         # SSM.3's own count, within the filter.
         noncompliant_instances=sum(1 for k in noncompliant if covers(*_parts(k))),
-        scopes=digest.totals.scopes,
-        scopes_failed=len(scopes),
+        scopes=digest.totals.scopes if scopes is None else scopes,
+        scopes_failed=len(failed_scopes),
     )
     changes = digest.changes
     if changes is not None:
@@ -302,7 +308,7 @@ def _within(
         digest,
         failing=failing,
         acknowledged=acked,
-        scopes_failed=scopes,
+        scopes_failed=failed_scopes,
         totals=totals,
         orphans=orphans,
         security_hub=check,

@@ -39,12 +39,22 @@ class DigestBook:
         """`channel_id`'s digest from the store as it stands, compared with `previous`."""
         digest = build_digest(self.store, now, previous)
         channel = self.channel(channel_id)
+        if channel.everything:
+            return for_channel(digest, channel, [], set(), escalate_after=self.escalate_after)
+        scopes = sum(
+            1
+            for state in self.store.sweeps.scope_states()
+            if any(
+                r.covers_scope(state.scope.account_id, state.scope.region) for r in channel.routes
+            )
+        )
         return for_channel(
             digest,
             channel,
-            self.store.associations.catalogue() if not channel.everything else [],
-            self.store.associations.noncompliant_instances() if not channel.everything else set(),
-            self.escalate_after,
+            self.store.associations.catalogue(),
+            self.store.associations.noncompliant_instances(),
+            escalate_after=self.escalate_after,
+            scopes=scopes,
         )
 
     def current(self, message: DigestMessage, now: datetime) -> Digest:
