@@ -13,11 +13,10 @@ from bot.digest import build_digest
 from bot.render.spreadsheet import digest_csv
 from bot.render.text import render_digest
 from bot.slack import blocks as kit
-from bot.slack.delivery import Delivery
 from tests.conftest import Sim
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import CHANNEL, InProcessSlack
-from tests.support.slack import body_text, wait_response
+from tests.support.slack import body_text, post_by_hand, wait_response
 
 App = Callable[..., InProcessSlack]
 
@@ -41,7 +40,7 @@ def test_account_names_appear_wherever_organizations_knows_them(
     rows = list(csv.DictReader(io.StringIO(digest_csv(digest))))
     assert {(r["account_id"], r["account_name"]) for r in rows} == set(names.items())
 
-    post = Delivery(client=app.services.client, store=store).post_digest(CHANNEL)
+    post = post_by_hand(app.services.scheduled())
     shown = body_text(fake_slack.message(CHANNEL, post.ts).blocks)
     for account_id, name in names.items():
         assert f"`{name}` ({account_id})" in shown

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.config import Settings
+from bot.runner import Runner
 from bot.slack import blocks as kit
-from bot.slack.delivery import Delivery
 from bot.slack.services import web_client
 from bot.store import Store
 from tests.fakes.block_kit import MESSAGE_TEXT_TOTAL, check_message
@@ -19,7 +19,7 @@ from tests.fakes.estate import store_estate
 from tests.fakes.fixtures import OPERATOR
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import InProcessSlack, ack_values
-from tests.support.slack import body_text, wait_response
+from tests.support.slack import body_text, digest_runner, post_by_hand, wait_response
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 CHANNEL = "C0DIGEST01"
@@ -29,9 +29,9 @@ CHANNEL = "C0DIGEST01"
 TODAY = 20
 
 
-def delivery(fake: FakeSlack, store: Store) -> Delivery:
+def runner(fake: FakeSlack, store: Store) -> Runner:
     client = web_client(Settings(slack_bot_token=fake.token, slack_api_url=fake.api_url))
-    return Delivery(client=client, store=store, clock=lambda: NOW)
+    return digest_runner(client, store, clock=lambda: NOW)
 
 
 @pytest.mark.parametrize("failing", [20, 200])
@@ -40,7 +40,7 @@ def test_the_digest_shows_twice_the_rows_within_slacks_limits(
 ) -> None:
     store_estate(store, failing=failing, now=NOW)
     store.account_names.remember({"111111111111": "payments-prod"}, now=NOW)
-    post = delivery(fake_slack, store).post_digest(CHANNEL)
+    post = post_by_hand(runner(fake_slack, store))
 
     assert len(fake_slack.calls_to("chat.postMessage", ok=True)) == 1
     blocks = fake_slack.message(CHANNEL, post.ts).blocks or []
@@ -66,10 +66,10 @@ def test_the_digest_shows_twice_the_rows_within_slacks_limits(
 
 def test_every_edit_draws_fresh_block_ids(fake_slack: FakeSlack, store: Store) -> None:
     store_estate(store, failing=5, now=NOW)
-    slack = delivery(fake_slack, store)
-    post = slack.post_digest(CHANNEL)
+    slack = runner(fake_slack, store)
+    post = post_by_hand(slack)
     first = [b["block_id"] for b in fake_slack.message(CHANNEL, post.ts).blocks or []]
-    assert slack.refresh(post)
+    assert slack.refresh_digest(also=[post])
     message = fake_slack.message(CHANNEL, post.ts)
     again = [b["block_id"] for b in message.blocks or []]
     assert message.updates == 1
@@ -85,7 +85,7 @@ def test_a_rows_menu_answers_where_the_buttons_did(
 ) -> None:
     app = make_app()
     store = app.services.store
-    post = Delivery(client=app.services.client, store=store).post_digest(CHANNEL)
+    post = post_by_hand(app.services.scheduled())
     blocks = fake_slack.message(CHANNEL, post.ts).blocks or []
     row = next(b for b in blocks if (b.get("accessory") or {}).get("action_id") == kit.ACTION_ROW)
     menu = {o["value"].split("|")[0]: o["value"] for o in row["accessory"]["options"]}

@@ -39,7 +39,7 @@ class HomeTab:
         settings, now = services.settings, services.clock()
         zone = settings.zone
         digest = build_digest(store, now, zone=zone)
-        last_digest = store.ledger.last_digest()
+        last_digest = store.digests.latest()
         health = assess(
             last_sweep=digest.last_sweep,
             period=sweep_period(settings.sweep_schedule, settings.timezone, now),

@@ -2,7 +2,8 @@
 
 One module a surface, sharing `base` (safe text, button values, limits, `Budget`):
 digest, alert, association (status, buttons, re-run dialogs, one instance), history,
-ack_modal, help, audit, home (the App Home tab, and the modal answering its clicks).
+ack_modal, help, audit, home (the App Home tab, and the modal answering its clicks), row (one
+failing association).
 Callers keep `from bot.slack import blocks as kit`: the public names of every module are
 re-exported here.
 """
@@ -71,11 +72,8 @@ from bot.slack.blocks.base import (
 )
 from bot.slack.blocks.digest import (
     DIGEST_SHOWN,
-    association_line,
     digest_message,
-    failing_row,
     orphans_section,
-    row_menu,
     security_hub_line,
     trend_line,
 )
@@ -91,6 +89,11 @@ from bot.slack.blocks.home import (
     HOME_SHOWN,
     answer_modal,
     home_view,
+)
+from bot.slack.blocks.row import (
+    association_line,
+    failing_row,
+    row_menu,
 )
 
 __all__ = [

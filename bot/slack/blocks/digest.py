@@ -4,14 +4,13 @@ Security Hub's disagreements.
 
 A failing association is one section: its lines and, as the section's accessory, a menu of
 History, Re-run… and Acknowledge… (a three-button actions block a row held twice the blocks
-and far more text, the confirm dialog included). Every block_id carries the render's nonce,
-fresh on each edit. What does not fit is summarised ("…and 212 more"); the digest's full list
-goes to its thread as a CSV file (delivery.py)."""
+and far more text, the confirm dialog included); the row itself is row.py. Every block_id
+carries the render's nonce, fresh on each edit. What does not fit is summarised ("…and 212
+more"); the digest's full list goes to its thread as a CSV file (delivery.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -20,22 +19,17 @@ from slack_sdk.models.blocks import (
     ContextBlock,
     DividerBlock,
     HeaderBlock,
-    Option,
-    OverflowMenuElement,
     SectionBlock,
 )
 
-from bot.causes import ORPHAN_REMEDY, kind_label, short_remedy
+from bot.causes import ORPHAN_REMEDY
 from bot.clock import humanize
+from bot.core.routing import mention_markup
 from bot.core.trend import Trend, change, sparkline
-from bot.digest import Digest, DigestTotals, top_error
+from bot.digest import Digest, DigestTotals
 from bot.models import AssociationKey, Orphan, ScopeStatus, SecurityHubCheck, TrackedAssociation
-from bot.slack.blocks.association import ack_line, rerun_note
+from bot.slack.blocks.association import ack_line
 from bot.slack.blocks.base import (
-    ACTION_ACK,
-    ACTION_HISTORY,
-    ACTION_RERUN,
-    ACTION_ROW,
     DIGEST_TEXT_BUDGET,
     HEADER_CHARS,
     MESSAGE_BLOCKS,
@@ -45,21 +39,21 @@ from bot.slack.blocks.base import (
     account,
     block_id,
     escape,
+    fit,
     inert,
     md,
     new_nonce,
     plain,
     plural,
-    row_value,
     slack_date,
     text_chars,
 )
+from bot.slack.blocks.row import failing_row
 
 if TYPE_CHECKING:
     from bot.models import SnapshotItem
 
 DIGEST_SHOWN = 40  # rows at most (twice what a message held with an actions block a row)
-ERROR_CHARS = 90  # a row's top error (History has it whole)
 
 
 # -- the digest ----------------------------------------------------------------------------------
@@ -98,13 +92,7 @@ def digest_message(
         HeaderBlock(block_id=block_id("head", nonce), text=plain(headline, HEADER_CHARS)),
         SectionBlock(block_id=block_id("counts", nonce), text=md(counts_line(t, digest, zone))),
     ]
-    if digest.security_hub_disagrees and digest.security_hub is not None:
-        head.append(
-            ContextBlock(
-                block_id=block_id("hub", nonce),
-                elements=[md(security_hub_line(digest.security_hub))],
-            )
-        )
+    head += _warnings(digest, nonce)
     head.extend(intro)
     budget = Budget(max_blocks=MESSAGE_BLOCKS, max_chars=DIGEST_TEXT_BUDGET)
     budget.add(head)
@@ -221,62 +209,43 @@ def trend_line(trend: Trend | None) -> str | None:
     )
 
 
-def association_line(item: TrackedAssociation, now: datetime, badge: str = "") -> str:
-    """Name (or document and short ID) and document; account (with its name) and region, how
-    it fails SSM.3, on how many instances, for how long; the top error; for a failure a re-run
-    will not fix, what would (mrkdwn, a few lines: the digest packs forty of them)."""
-    a = item.association
-    since = humanize(now - item.failing_since) if item.failing_since else "?"
-    title = f"{badge}*{inert(a.display_name, 80)}*"
-    if a.association_name:  # an unnamed one already shows its document
-        title += f" · {inert(a.document_name, 60)}"
-    failed = f"*{a.failed_target_count or len(a.failed_targets)}/{a.total_targets}* targets"
-    how = escape(kind_label(a))
-    if a.failure_kind != "reported":
-        how += f" on {failed}"
-    elif a.run_failed:
-        how += f" · run failed on {failed}"
-    lines = [
-        title,
-        f"{account(a.account_id, a.account_name)} {escape(a.region)} · {how} · "
-        f"*{len(a.noncompliant_instances)}* non-compliant · for *{since}*",
-    ]
-    error = top_error(a.failed_targets)
-    if error:
-        lines.append(inert(error, ERROR_CHARS))
-    if a.failure_kind == "reported":  # in full in status, History and the re-run dialog
-        lines.append(f":warning: {escape(short_remedy(a))}")
-    return "\n".join(lines)
+ESCALATED_NAMED = 5
 
 
-def row_menu(item: TrackedAssociation) -> OverflowMenuElement:
-    """A row's actions: History, Re-run… (which asks first) and Acknowledge… (a modal)."""
-    key = item.key
-    return OverflowMenuElement(
-        action_id=ACTION_ROW,
-        options=[
-            Option(text=plain("History", 75), value=row_value(ACTION_HISTORY, key)),
-            Option(text=plain("Re-run…", 75), value=row_value(ACTION_RERUN, key)),
-            Option(text=plain("Acknowledge…", 75), value=row_value(ACTION_ACK, key)),
-        ],
+def _warnings(digest: Digest, nonce: str) -> list[Block]:
+    """Under the counts: failures past the escalation age, and Security Hub disagreeing."""
+    blocks: list[Block] = []
+    if digest.escalated:
+        blocks.append(
+            SectionBlock(block_id=block_id("escalated", nonce), text=md(escalation_line(digest)))
+        )
+    if digest.security_hub_disagrees and digest.security_hub is not None:
+        blocks.append(
+            ContextBlock(
+                block_id=block_id("hub", nonce),
+                elements=[md(security_hub_line(digest.security_hub))],
+            )
+        )
+    return blocks
+
+
+def escalation_line(digest: Digest) -> str:
+    """Failures older than SSM3_ESCALATE_AFTER, oldest first, naming the route's mention:
+    the ones a team has let slide (mrkdwn)."""
+    old = digest.escalated
+    after = humanize(digest.escalate_after) if digest.escalate_after else "long"
+    named = ", ".join(
+        f"*{inert(t.association.display_name, 60)}* "
+        f"({account(t.key.account_id, t.association.account_name)} "
+        f"{escape(t.key.region)}, {humanize(digest.generated_at - t.failing_since)})"
+        for t in old[:ESCALATED_NAMED]
+        if t.failing_since is not None
     )
-
-
-def failing_row(
-    item: TrackedAssociation,
-    now: datetime,
-    *,
-    rerun: Any = None,
-    menu: bool = True,
-    zone: ZoneInfo | None = None,
-    badge: str = "",
-    block: str | None = None,
-) -> SectionBlock:
-    """One failing association in one block: its lines, the re-run note, its menu."""
-    text = association_line(item, now, badge)
-    if rerun is not None:
-        text += "\n" + rerun_note(rerun, zone)
-    return SectionBlock(block_id=block, text=md(text), accessory=row_menu(item) if menu else None)
+    more = f" and {len(old) - ESCALATED_NAMED} more" if len(old) > ESCALATED_NAMED else ""
+    who = f" {mention_markup(digest.mentions)}" if digest.mentions else ""
+    return fit(
+        f":alarm_clock: *{plural(len(old), 'failure')} older than {after}*{who}: {named}{more}"
+    )
 
 
 def security_hub_line(check: SecurityHubCheck) -> str:

@@ -51,7 +51,8 @@ from bot.slack.blocks.base import (
     slack_date,
     text_chars,
 )
-from bot.slack.blocks.digest import association_line, counts_line, orphans_section, scopes_section
+from bot.slack.blocks.digest import counts_line, orphans_section, scopes_section
+from bot.slack.blocks.row import association_line
 
 if TYPE_CHECKING:
     from bot.health import Health
