@@ -27,7 +27,8 @@ _ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 CRON_HORIZON = timedelta(days=8 * 366)
 
 T = TypeVar("T")
-SecurityHubMode = Literal["off", "check"]
+SecurityHubMode = Literal["off", "check", "sync"]
+AckWorkflow = Literal["SUPPRESSED", "NOTIFIED"]
 
 # Every variable Settings.from_env reads; .env.example and the README's configuration table
 # list exactly these (tests/test_config_docs.py keeps the three equal).
@@ -51,6 +52,7 @@ VARIABLES: tuple[str, ...] = (
     "SSM3_ALERTS",
     "SSM3_SECURITYHUB",
     "SSM3_SECURITYHUB_REGION",
+    "SSM3_ACK_WORKFLOW",
     "AWS_REGION",
 )
 
@@ -87,6 +89,7 @@ class Settings:
     alerts: bool = True
     securityhub: SecurityHubMode = "check"
     securityhub_region: str | None = None  # None: the first of `regions`, else the session's
+    ack_workflow: AckWorkflow = "SUPPRESSED"  # what an acknowledgement sets in `sync` mode
     # boto3 reads AWS_DEFAULT_REGION; many runtimes (ECS, Lambda, other SDKs) set AWS_REGION.
     aws_region: str | None = None
 
@@ -152,6 +155,9 @@ class Settings:
             securityhub=_or(get("SSM3_SECURITYHUB"), "SSM3_SECURITYHUB", _securityhub, "check"),
             securityhub_region=_check(
                 get("SSM3_SECURITYHUB_REGION"), "SSM3_SECURITYHUB_REGION", _region
+            ),
+            ack_workflow=_or(
+                get("SSM3_ACK_WORKFLOW"), "SSM3_ACK_WORKFLOW", _ack_workflow, "SUPPRESSED"
             ),
             aws_region=get("AWS_REGION"),
         )
@@ -262,11 +268,17 @@ def _securityhub(value: str, name: str) -> SecurityHubMode:
     if lowered == "check":
         return "check"
     if lowered == "sync":
-        raise ConfigError(
-            name,
-            "'sync' (acknowledgements written to Security Hub) is not available yet; use check",
-        )
-    raise ConfigError(name, f"{value!r} is not 'off' or 'check'")
+        return "sync"
+    raise ConfigError(name, f"{value!r} is not 'off', 'check' or 'sync'")
+
+
+def _ack_workflow(value: str, name: str) -> AckWorkflow:
+    upper = value.upper()
+    if upper == "SUPPRESSED":
+        return "SUPPRESSED"
+    if upper == "NOTIFIED":
+        return "NOTIFIED"
+    raise ConfigError(name, f"{value!r} is not SUPPRESSED or NOTIFIED")
 
 
 def _region(value: str, name: str) -> str:
