@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from bot.app.findings_triggers import sync_scopes
 from bot.aws.session import AwsAccess
 from bot.clock import utcnow
 from bot.config import Settings
@@ -200,6 +201,13 @@ class Runner:
         if expired:
             log.info("%d acknowledgement(s) expired", len(expired))
             self.refresh_digest()
+            sync_scopes(  # SSM3_SECURITYHUB=sync: their findings go back to NEW
+                settings=self.settings,
+                access=self.access,
+                store=self.store,
+                clock=self.clock,
+                scopes=sorted({key.scope for key, _ in expired}),
+            )
         return len(expired)
 
     def alert_new_failures(self) -> int:

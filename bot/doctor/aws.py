@@ -26,6 +26,7 @@ from bot.aws.errors import (
     error_code,
     policy_for,
 )
+from bot.aws.securityhub import security_hub_region
 from bot.aws.session import AwsAccess
 from bot.config import ConfigError, Settings
 from bot.doctor.aws_reads import (
@@ -52,7 +53,7 @@ from bot.doctor.aws_ssm3 import (
 )
 from bot.doctor.checks import WHERE, Check, Finding, grouped
 from bot.models import Scope
-from bot.sweep import SweepError, resolve_scopes, security_hub_region
+from bot.sweep import SweepError, resolve_scopes
 
 __all__ = [
     "ACCESS_OPTIONS",
