@@ -159,28 +159,38 @@ def who(ack: Ack) -> str:
 
 
 def ack_note(covered: Cover) -> str:
-    """Who acknowledged, why, until when and which association: at most 512 characters."""
+    """Who acknowledged, why, until when and which association: at most 512 characters (with
+    many associations, names and reasons shrink first; the IDs are in the fields too)."""
 
-    def text(reason_chars: int) -> str:
+    def text(name_chars: int, reason_chars: int, where: bool) -> str:
         parts = []
         for a in covered.acks:
             until = iso(a.ack.until) if a.ack.until else "no expiry"
+            name = f"{clip(a.name, name_chars)} " if name_chars else ""
+            place = f" in {a.key.account_id} {a.key.region}" if where else ""
+            by = who(a.ack) if name_chars else a.ack.by
             parts.append(
-                f"{clip(a.name, 60)} ({a.key.association_id}) in {a.key.account_id} "
-                f"{a.key.region}, by {who(a.ack)} until {until}: {clip(a.ack.reason, reason_chars)}"
+                f"{name}({a.key.association_id}){place}, by {by} until {until}: "
+                f"{clip(a.ack.reason, reason_chars)}"
             )
         if len(parts) == 1:
             return f"Acknowledged in ssm3-bot: {parts[0]}"
         return (
-            "Acknowledged in ssm3-bot: every failing association on this instance is: "
+            "Acknowledged in ssm3-bot (every failing association on this instance): "
             + "; ".join(parts)
         )
 
-    for budget in (400, 200, 100, 50, 20):
-        note = text(budget)
+    note = ""
+    for names, reasons, where in (
+        (60, 400, True),
+        (40, 150, True),
+        (24, 60, False),
+        (0, 24, False),
+    ):
+        note = text(names, reasons, where)
         if len(note) <= NOTE_LIMIT:
             return note
-    return clip(text(10), NOTE_LIMIT)
+    return clip(note, NOTE_LIMIT)
 
 
 def release_note(why: str) -> str:
