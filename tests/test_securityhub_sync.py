@@ -4,6 +4,7 @@ Slack Web API and the simulator's Security Hub (BatchUpdateFindings, shape-check
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 
 from bot.clock import utcnow
+from bot.config import Settings
 from bot.render.audit import audit_json
 from bot.runner import Runner
 from bot.sim.fleet import Fault, Fleet, UpdateRejection
@@ -358,3 +360,68 @@ def test_resolution_sets_suppressed_findings_back_to_new(
     assert "patch-scan-prod is compliant again, which ended its acknowledgement" in note["Text"]
     run(passed=False)
     assert set(workflows(s.fleet, e.alone).values()) == {"NEW"}
+
+
+def test_ssm3bot_ack_and_unack_sync_too(
+    make_sim: Callable[..., Sim],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bot.cli import main
+
+    e = estate(shared=0)
+    sim = make_sim(e.fleet)
+    monkeypatch.chdir(tmp_path)  # no .env from the project folder
+    environment = sim.env(
+        SSM3_REGIONS=REGION, SSM3_DB_PATH=str(tmp_path / "cli.db"), SSM3_SECURITYHUB="sync"
+    )
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert main(["sweep"]) == 0
+    capsys.readouterr()
+    assert main(["ack", e.primary, "--for", "2d", "--reason", "OPS-11"]) == 0
+    said = capsys.readouterr().out.splitlines()
+    assert said[1] == (
+        "Security Hub: 5 SSM.3 findings set SUPPRESSED; 1 kept NEW (another failing association "
+        "or an orphaned item on the instance is not acknowledged)."
+    )
+    assert set(workflows(sim.fleet, e.alone).values()) == {"SUPPRESSED"}
+    assert main(["unack", e.primary]) == 0
+    assert (
+        capsys.readouterr().out.splitlines()[1] == "Security Hub: 5 SSM.3 findings set back to NEW."
+    )
+    assert main(["audit", "--json"]) == 0
+    exported = [r for r in json.loads(capsys.readouterr().out) if r["action"] == SYNC]
+    assert [r["outcome"] for r in exported] == ["updated", "updated"]
+
+
+def test_doctor_checks_the_sync_permission_in_sync_mode(
+    make_sim: Callable[..., Sim], tmp_path: Path
+) -> None:
+    from bot.doctor.aws import aws_checks
+
+    sim = make_sim(estate().fleet)
+    settings = Settings(regions=(REGION,), db_path=str(tmp_path / "d.db"), securityhub="sync")
+
+    def sync_line() -> Any:
+        return next(c for c in aws_checks(settings, sim.access) if "Security Hub sync" in c.text)
+
+    allowed = sync_line()
+    assert (allowed.status, allowed.text) == (
+        "pass",
+        f"Security Hub sync in {REGION}: securityhub:BatchUpdateFindings allowed (sets "
+        "SUPPRESSED with a note)",
+    )
+    assert sim.fleet.imported_events == []  # the probe names no finding that exists
+    sim.fleet.inject(
+        Fault("AccessDeniedException", "no", http_status=403, operation="BatchUpdateFindings")
+    )
+    denied = sync_line()
+    assert denied.status == "fail"
+    assert denied.fix == (
+        "grant securityhub:BatchUpdateFindings (iam/ssm3-bot-securityhub-sync.json) to the "
+        "bot's identity, or set SSM3_SECURITYHUB=check"
+    )
+    checked = [c.text for c in aws_checks(settings.with_changes(securityhub="check"), sim.access)]
+    assert not any("Security Hub sync" in t for t in checked)

@@ -46,6 +46,8 @@ from bot.doctor.aws_ssm3 import (
     judge_config,
     judge_recorded_types,
     judge_security_hub,
+    judge_sync,
+    probe_sync,
     recorder_settings,
     recorders,
     records_association_compliance,
@@ -137,6 +139,10 @@ def aws_checks(settings: Settings, make_access: Callable[[], AwsAccess]) -> list
         region = security_hub_region(settings, access) or regions[0]
         home = Scope(access.caller_account, region)
         checks.append(judge_cross_check(region, ask(lambda: failed_ssm3(access, home))))
+    if settings.securityhub == "sync":
+        workflow = settings.ack_workflow
+        sync = judge_sync(region, workflow, ask(lambda: probe_sync(access, home, workflow)))
+        checks.append(Check(SECTION, sync.status, sync.text, sync.fix))
     return checks
 
 
