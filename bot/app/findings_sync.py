@@ -90,6 +90,7 @@ class FindingsSync:
         self.workflow = workflow
         self.region = region  # SSM3_SECURITYHUB_REGION, for the messages
         self.clock = clock
+        self._whys: dict[tuple[str, str, tuple[str, ...], str], str] = {}
 
     def run(
         self,
@@ -104,6 +105,7 @@ class FindingsSync:
         `focus`: the instances the person asked about (counted in the report); `failed`: the
         ACTIVE, FAILED SSM.3 findings when a sweep has just read them."""
         with _ONE_AT_A_TIME:
+            self._whys.clear()
             now = self.clock()
             desired = self._desired(scopes, now)
             hub: FindingsHub | None = None
@@ -154,11 +156,20 @@ class FindingsSync:
         acknowledgement it named ended, else `otherwise`."""
         named = finding.named or (record.associations if record else ())
         where = finding.instance
-        keys = [AssociationKey(where.account_id, where.region, a) for a in named]
-        names = {t.key: _name(t) for t in self.store.associations.tracked(keys=keys)}
-        for key, ended in sorted(self.store.findings.latest_ended(keys).items(), key=_latest):
-            return rule.ended_why(ended, names.get(key, key.association_id))
-        return otherwise
+        asked = (where.account_id, where.region, named, otherwise)
+        if asked not in self._whys:  # findings of one association share it: one look-up
+            keys = [AssociationKey(where.account_id, where.region, a) for a in named]
+            ended = sorted(self.store.findings.latest_ended(keys).items(), key=_latest)
+            names = {
+                t.key: _name(t)
+                for t in self.store.associations.tracked(keys=[k for k, _ in ended[:1]])
+            }
+            self._whys[asked] = (
+                rule.ended_why(ended[0][1], names.get(ended[0][0], ended[0][0].association_id))
+                if ended
+                else otherwise
+            )
+        return self._whys[asked]
 
     # -- what to do -----------------------------------------------------------------------------
     def _plan(
