@@ -251,24 +251,34 @@ def test_unprocessed_findings_are_retried_and_what_stays_is_reported(
 
 
 @pytest.mark.parametrize(
-    ("code", "status", "why"),
+    ("operation", "code", "why", "audited"),
     [
-        ("TooManyRequestsException", 429, "throttled"),
+        ("BatchUpdateFindings", "TooManyRequestsException", "throttled", "5 not sent"),
         (
+            "BatchUpdateFindings",
             "AccessDeniedException",
-            403,
             "denied: grant securityhub:BatchUpdateFindings (iam/ssm3-bot-securityhub-sync.json)",
+            "5 not sent",
+        ),
+        (
+            "GetFindings",
+            "AccessDeniedException",
+            "denied: grant securityhub:GetFindings (iam/ssm3-bot-securityhub.json)",
+            "Security Hub not read (GetFindings: AccessDeniedException",
         ),
     ],
 )
 def test_throttling_or_a_denial_loses_no_acknowledgement_and_the_next_sweep_catches_up(
-    make_synced: Callable[..., Synced], code: str, status: int, why: str
+    make_synced: Callable[..., Synced],
+    operation: str,
+    code: str,
+    why: str,
+    audited: str,
 ) -> None:
     e = estate(shared=0)
     s = make_synced(e.fleet)
-    s.fleet.inject(
-        Fault(code, "Rate exceeded", http_status=status, operation="BatchUpdateFindings")
-    )
+    status = 429 if code == "TooManyRequestsException" else 403
+    s.fleet.inject(Fault(code, "Rate exceeded", http_status=status, operation=operation))
     said = s.command(f"ack {e.primary} for 7d OPS-5")
     assert (
         f"Security Hub not updated ({why}): the acknowledgement stands in the bot; it will be "
@@ -278,7 +288,7 @@ def test_throttling_or_a_denial_loses_no_acknowledgement_and_the_next_sweep_catc
     assert set(workflows(s.fleet, e.alone).values()) == {"NEW"}
     [entry] = s.audit()
     assert entry["outcome"] == "not_updated"
-    assert f"5 not sent (Security Hub {why})" in entry["detail"]
+    assert audited in entry["detail"]
 
     s.fleet.clear_faults()
     s.sweep()

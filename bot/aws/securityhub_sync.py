@@ -87,7 +87,9 @@ def stopped_by(exc: ClientError | BotoCoreError, region: str) -> str:
     if is_throttled(exc):
         return "throttled"
     if is_denied(exc):
-        return f"denied: {iam_hint('securityhub:BatchUpdateFindings')}"
+        operation = exc.operation_name if isinstance(exc, ClientError) else None
+        read = operation == "GetFindings"
+        return f"denied: {iam_hint('securityhub:GetFindings' if read else 'securityhub:BatchUpdateFindings')}"
     if error_code(exc) == "InvalidAccessException":
         return f"Security Hub is not enabled for the bot's account in {region}"
     return describe_error(exc)
