@@ -73,7 +73,9 @@ def main() -> int:
         access = sim.access()
         run_sweep(settings=settings, access=access, store=store, trigger="bench")
         [key] = [t.key for t in store.associations.tracked(failing_only=True)]
-        harness = SlackHarness(settings=settings, store=store, access=access, fake=fake).start()
+        harness = SlackHarness(
+            settings=settings, store=store, access=access, fake=fake, over_http=True
+        ).start()
         fleet.add_latency(Latency(args.latency))  # every AWS call from here on
         try:
             for run in range(args.runs):

@@ -338,16 +338,6 @@ class PriorDrilldown:
 
 
 @dataclass(frozen=True)
-class DigestPost:
-    """A digest message in Slack, remembered so later changes edit it instead of posting anew."""
-
-    channel: str
-    ts: str
-    posted_at: datetime
-    sweep_id: str | None
-
-
-@dataclass(frozen=True)
 class Rerun:
     """A re-run someone started from Slack; `outcome` is filled by the follow-up check."""
 
@@ -407,12 +397,43 @@ class SnapshotItem:
 
 
 @dataclass(frozen=True)
-class DigestRun:
-    """A scheduled digest: its slot, where it was posted and what it reported as failing."""
+class AlertMessage:
+    """A posted alert message (it may tell of several associations that began failing)."""
+
+    channel: str
+    ts: str
+
+
+@dataclass(frozen=True)
+class AlertState:
+    """One association an alert message told of, as it stands now: still failing (maybe
+    acknowledged or re-run since), or resolved (its streak ended)."""
+
+    key: AssociationKey
+    failing_since: datetime
+    tracked: TrackedAssociation | None  # None: no longer swept (deleted, or its scope unread)
+    resolved_at: datetime | None
+    rerun: Rerun | None  # the latest re-run during this streak
+
+    @property
+    def resolved(self) -> bool:
+        return self.resolved_at is not None
+
+
+@dataclass(frozen=True)
+class DigestMessage:
+    """One digest message in one channel: the digest scheduled for a slot (or posted by hand,
+    kind "manual", its slot the moment it was posted), where it went and what it reported as
+    failing, so later changes edit it in place and the next digest says what changed."""
 
     slot: datetime
-    kind: str
+    channel: str
+    kind: str  # scheduled | catch-up | manual
     posted_at: datetime | None
-    channel: str | None
     ts: str | None
-    snapshot: tuple[SnapshotItem, ...]
+    sweep_id: str | None = None
+    snapshot: tuple[SnapshotItem, ...] = ()
+
+    @property
+    def scheduled(self) -> bool:
+        return self.kind != "manual"

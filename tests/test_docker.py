@@ -151,7 +151,7 @@ def test_dockerignore_keeps_out(path: str) -> None:
 
 def test_dockerignore_sends_every_file_of_the_package() -> None:
     package = [p.relative_to(ROOT).as_posix() for p in (ROOT / "bot").rglob("*.py")]
-    assert "bot/cli.py" in package
+    assert "bot/cli/__init__.py" in package
     assert all(sent_to_the_build(path) for path in package)
     assert sent_to_the_build("pyproject.toml")
     assert sent_to_the_build("README.md")

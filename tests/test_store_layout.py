@@ -19,9 +19,7 @@ MAX_LINES = 450
 
 # Modules over MAX_LINES that this change did not own. Each is a known debt with an owner;
 # take a module off the list when it is split, never raise MAX_LINES to let one in.
-OVERSIZED = {
-    "cli.py",  # one subcommand per function; wants bot/cli/ by command
-}
+OVERSIZED: set[str] = set()
 
 
 def modules(root: Path = BOT) -> Iterator[Path]:

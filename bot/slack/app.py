@@ -103,7 +103,7 @@ def wsgi_app(app: App, services: Services) -> Callable[..., Iterable[bytes]]:
 def health_document(services: Services) -> tuple[bool, bytes]:
     """/healthz: healthy while the last finished sweep is at most two sweep periods old."""
     settings, now = services.settings, services.clock()
-    last_digest = services.store.ledger.last_digest()
+    last_digest = services.store.digests.latest()
     report = assess(
         last_sweep=services.store.sweeps.last(finished=True),
         period=sweep_period(settings.sweep_schedule, settings.timezone, now),

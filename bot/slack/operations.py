@@ -23,11 +23,10 @@ from bot.app.resolve import Miss, resolve
 from bot.app.sweeps import ManualSweeps, NotStarted
 from bot.aws.errors import describe_error
 from bot.causes import kind_label, remedy
-from bot.models import AssociationKey, DigestPost, Rerun, TrackedAssociation
+from bot.models import AssociationKey, Rerun, TrackedAssociation
 from bot.runner import SweepBusy
 from bot.slack import blocks as kit
 from bot.slack import faults, parsing
-from bot.slack.delivery import Delivery
 from bot.slack.history import AWS_ERRORS, HistoryCommand, aws_problem
 from bot.slack.replies import Origin, announce, delete_original, tell
 from bot.slack.services import Services
@@ -43,9 +42,6 @@ class Operations:
         self.store = services.store
         self.client = services.client
         self.zone = services.settings.zone
-        self.delivery = Delivery(
-            client=services.client, store=services.store, zone=self.zone, clock=services.clock
-        )
         self._status = StatusCommand(services, self.lookup)
         self._history = HistoryCommand(services)
 
@@ -72,15 +68,20 @@ class Operations:
     def _ref(key: AssociationKey) -> parsing.AssociationRef:
         return parsing.AssociationRef(key.association_id, key.account_id, key.region)
 
-    def _digests(self, origin: Origin) -> list[DigestPost | None]:
-        posts: list[DigestPost | None] = []
-        if origin.in_digest:
-            posts.append(self.store.digests.get(str(origin.channel), str(origin.message_ts)))
-        posts.append(self.store.digests.latest(self.services.settings.channel))
-        return posts
-
-    def _refresh(self, origin: Origin) -> None:
-        self.delivery.refresh_all(self._digests(origin))
+    def _refresh(self, origin: Origin, key: AssociationKey | None = None) -> None:
+        """After a change: edit today's digests, the digest clicked in and each channel's latest,
+        and the alerts that told of `key`."""
+        store = self.store
+        also = [
+            store.digests.get(str(origin.channel), str(origin.message_ts))
+            if origin.in_digest
+            else None
+        ]
+        also += [store.digests.latest(c.id) for c in self.services.settings.channels]
+        runner = self.services.scheduled()
+        runner.refresh_digest(also=also)
+        if key is not None:
+            runner.refresh_alerts([key])
 
     def _guard(self, origin: Origin, what: str, work: Callable[[], None]) -> None:
         """Run one request's work; any failure becomes one line for the user, never a trace."""
@@ -166,7 +167,7 @@ class Operations:
                 f"Could not re-run {name} in {where}: {aws_problem(outcome.error, key, self.services.settings.role_name)}",
             )
             return
-        self._refresh(origin)
+        self._refresh(origin, key)
         minutes = max(1, round(self.services.followup_delay_s / 60))
         text = (
             f"↻ {kit.mention(origin.user)} re-ran {name} ({where}). I'll check in about "
@@ -214,7 +215,7 @@ class Operations:
                 f":x: {name} still fails after the re-run ({kit.escape(counts)}). "
                 "Its *History* shows why."
             )
-        self._refresh(origin)
+        self._refresh(origin, item.key)
         announce(self.client, origin, kit.notice(text))
 
     # -- acknowledge ----------------------------------------------------------------------------
@@ -272,7 +273,7 @@ class Operations:
             if isinstance(outcome, Refusal):
                 self._tell(origin, refusal_message(outcome))
                 return
-            self._refresh(origin)
+            self._refresh(origin, outcome.item.key)
             announce(
                 self.client,
                 origin,
@@ -292,7 +293,7 @@ class Operations:
                 self._tell(origin, refusal_message(outcome))
                 return
             key = outcome.item.key
-            self._refresh(origin)
+            self._refresh(origin, key)
             announce(
                 self.client,
                 origin,

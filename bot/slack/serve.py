@@ -18,8 +18,6 @@ from bot.config import ConfigError, Settings
 from bot.runner import Runner
 from bot.scheduler import build_scheduler
 from bot.slack.app import build_app, describe, http_server, run_socket_mode
-from bot.slack.delivery import Delivery
-from bot.slack.publisher import SlackPublisher
 from bot.slack.services import Services
 
 log = logging.getLogger(__name__)
@@ -42,13 +40,7 @@ def start_schedule(services: Services, *, err: TextIO) -> BackgroundScheduler:
     """The Runner on APScheduler, started; its catch-up (a stale sweep, a missed digest) runs
     on a thread of its own so Slack is answered from the first second."""
     settings = services.settings
-    publisher = None
-    if settings.channel:
-        delivery = Delivery(
-            client=services.client, store=services.store, zone=settings.zone, clock=services.clock
-        )
-        publisher = SlackPublisher(delivery, settings.channel)
-    else:
+    if not settings.channels:
         err.write(
             "ssm3bot: SSM3_CHANNEL is not set: sweeps run, but no digest or alert is posted\n"
         )
@@ -56,7 +48,7 @@ def start_schedule(services: Services, *, err: TextIO) -> BackgroundScheduler:
         settings=settings,
         store=services.store,
         access=services.access,
-        publisher=publisher,
+        publisher=services.delivery if settings.channels else None,
         clock=services.clock,
         metrics=services.metrics,
     )

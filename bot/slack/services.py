@@ -24,6 +24,7 @@ from bot.clock import utcnow
 from bot.config import ConfigError, Settings
 from bot.metrics import Metrics
 from bot.runner import Runner
+from bot.slack.delivery import Delivery
 from bot.slack.faults import ServerErrorsRetryHandler
 from bot.slack.permissions import Operators
 from bot.store import Store
@@ -65,12 +66,17 @@ class Services:
     metrics: Metrics = field(default_factory=Metrics)
     runner: Runner | None = None  # set by `serve`: the scheduled jobs
     operators: Operators = field(init=False)
+    delivery: Delivery = field(init=False)  # the one way digests and alerts reach Slack
+    _bare_runner: Runner | None = field(default=None, init=False)
     _timers: list[threading.Timer] = field(default_factory=list, init=False)
     _closed: bool = field(default=False, init=False)
     _timers_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def __post_init__(self) -> None:
         self.operators = Operators(self.settings.operators, self.client)
+        self.delivery = Delivery(
+            client=self.client, store=self.store, zone=self.settings.zone, clock=self.clock
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
@@ -83,16 +89,20 @@ class Services:
         )
 
     def scheduled(self) -> Runner:
-        """`serve`'s Runner, or one without a publisher where none runs (tests, a bare app):
-        manual sweeps go through it either way, under the same lease as scheduled ones."""
-        return self.runner or Runner(
-            settings=self.settings,
-            store=self.store,
-            access=self.access,
-            publisher=None,
-            clock=self.clock,
-            metrics=self.metrics,
-        )
+        """`serve`'s Runner, or one publishing through this Delivery where none runs (tests, a
+        bare app): manual sweeps, digest edits and alert edits go through it either way."""
+        if self.runner is not None:
+            return self.runner
+        if self._bare_runner is None:
+            self._bare_runner = Runner(
+                settings=self.settings,
+                store=self.store,
+                access=self.access,
+                publisher=self.delivery if self.settings.channels else None,
+                clock=self.clock,
+                metrics=self.metrics,
+            )
+        return self._bare_runner
 
     def later(self, delay_s: float, job: Callable[[], None], name: str = "ssm3-later") -> None:
         """Run `job` once after `delay_s` on its own daemon thread; errors are logged."""

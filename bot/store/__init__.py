@@ -8,8 +8,8 @@ migrations) and holds one repository per concern; callers go through those, neve
     store.acks          acknowledgements
     store.audit         the append-only audit log
     store.reruns        re-runs started from Slack
-    store.digests       digest messages posted to Slack
-    store.ledger        scheduled digest runs, alerts and leases (claims across processes)
+    store.digests       digest messages, one per (slot, channel): claims, where they went
+    store.ledger        alerts and leases (claims across processes)
     store.cache         small answers kept for a while
     store.findings      the Security Hub sync's record of SSM.3 findings (SSM3_SECURITYHUB=sync)
 """
@@ -43,8 +43,8 @@ class Store:
         self.associations = Associations(self._db, self.acks)
         self.audit = AuditLog(self._db)
         self.reruns = Reruns(self._db)
-        self.digests = Digests(self._db)
         self.ledger = Ledger(self._db)
+        self.digests = Digests(self._db, self.ledger.holder)
         self.cache = Cache(self._db)
         self.findings = FindingRecords(self._db)
 

@@ -316,6 +316,48 @@ def m005_findings_sync(db: SqliteDatabase) -> None:
     db.table("acks").add_column("by_name", str)
 
 
+@migrations()
+def m009_digest_messages(db: SqliteDatabase) -> None:
+    """One record for a digest message, keyed by (slot, channel), replacing digest_runs (one
+    scheduled digest a slot, one channel) and digest_posts (where messages went); and alerts
+    claimed per channel, since a routed failure is told in its team's channel too."""
+    db.table("digest_messages").create(
+        {
+            "slot": str,  # the scheduled fire time (ISO); a manual post: when it was posted
+            "channel": str,
+            "kind": str,  # scheduled | catch-up | manual
+            "claimed_by": str,
+            "claimed_at": str,
+            "posted_at": str,
+            "ts": str,
+            "sweep_id": str,
+            "snapshot": str,  # JSON: the failing associations it reported
+        },
+        pk=("slot", "channel"),
+    )
+    db.table("digest_messages").create_index(["channel", "ts"])
+    db.execute(
+        "INSERT OR IGNORE INTO digest_messages (slot, channel, kind, claimed_by, claimed_at, "
+        "posted_at, ts, sweep_id, snapshot) SELECT r.slot, COALESCE(r.channel, ''), r.kind, "
+        "r.claimed_by, r.claimed_at, r.posted_at, r.ts, p.sweep_id, r.snapshot FROM digest_runs r "
+        "LEFT JOIN digest_posts p ON p.channel = r.channel AND p.ts = r.ts"
+    )
+    db.execute(
+        "INSERT OR IGNORE INTO digest_messages (slot, channel, kind, posted_at, ts, sweep_id) "
+        "SELECT p.posted_at, p.channel, 'manual', p.posted_at, p.ts, p.sweep_id FROM digest_posts p "
+        "WHERE NOT EXISTS (SELECT 1 FROM digest_runs r WHERE r.channel = p.channel AND r.ts = p.ts)"
+    )
+    db.table("digest_runs").drop()
+    db.table("digest_posts").drop()
+    db.execute("UPDATE alerts SET channel = '' WHERE channel IS NULL")
+    db.table("alerts").transform(
+        pk=("account_id", "region", "association_id", "failing_since", "channel"),
+        not_null={"channel"},
+    )
+    db.table("alerts").add_column("resolved_at", str)
+    db.table("alerts").create_index(["channel", "ts"])
+
+
 class Database:
     """The connection, the lock that serialises its use, and the schema kept up to date."""
 

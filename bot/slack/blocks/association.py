@@ -77,6 +77,16 @@ def association_buttons(item: TrackedAssociation, *, confirm: bool = True) -> Ac
     )
 
 
+def history_button(item: TrackedAssociation) -> ActionsBlock:
+    """Only History: for an association whose failure is over (nothing left to re-run or
+    acknowledge), its story stays one click away."""
+    value = key_value(item.association.key)
+    return ActionsBlock(
+        block_id=f"h:{value}"[:255],
+        elements=[ButtonElement(text=plain("History", 75), action_id=ACTION_HISTORY, value=value)],
+    )
+
+
 def rerun_confirm(item: TrackedAssociation) -> ConfirmObject:
     """The digest button's dialog: for a failure a re-run will not fix, that and what would."""
     a = item.association

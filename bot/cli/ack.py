@@ -1,0 +1,123 @@
+"""`ssm3bot ack` and `ssm3bot unack`: the same acknowledgement as Slack's, the OS user as actor."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from bot.cli.common import EXIT_OK, UsageError, _existing_store, _settings, out
+from bot.config import Settings
+
+if TYPE_CHECKING:
+    from bot.app.acknowledgements import Acknowledgements
+    from bot.app.outcomes import Done, Refusal
+    from bot.store import Store
+
+
+def _acknowledgements(settings: Settings) -> tuple[Acknowledgements, Store]:
+    from bot.app.acknowledgements import Acknowledgements
+    from bot.app.permissions import LocalOperator
+    from bot.clock import utcnow
+
+    store = _existing_store(settings)
+    if store is None:
+        raise UsageError(
+            f"SSM3_DB_PATH: no database at {settings.db_path} yet; run `ssm3bot sweep` first"
+        )
+    return Acknowledgements(store=store, permissions=LocalOperator(), clock=utcnow), store
+
+
+def _refused(refusal: Refusal) -> str:
+    """A use case's refusal in one plain line for the terminal."""
+    if refusal.miss is not None:
+        miss = refusal.miss
+        if miss.why == "ambiguous":
+            return f"{miss.association_id} is in {len(miss.known_in)} account-regions; give its ARN"
+        if miss.why == "elsewhere":
+            return f"{miss.association_id} is not in {miss.asked}; it is in {miss.known_places}"
+        return f"unknown association {miss.association_id}: no sweep has seen it"
+    if refusal.decision is not None:
+        return str(refusal.decision.reason)
+    assert refusal.item is not None
+    name = refusal.item.association.display_name
+    if refusal.why == "not_failing":
+        return f"{name} is not failing (status {refusal.item.association.status}): nothing to acknowledge"
+    return f"{name} was not acknowledged; nothing changed"
+
+
+def cmd_ack(args: argparse.Namespace) -> int:
+    import getpass
+
+    from bot.app.outcomes import Refusal
+    from bot.app.terms import InputError, check_reason, parse_association, parse_duration
+    from bot.clock import iso, utcnow
+
+    settings = _settings()
+    try:
+        ref = parse_association(args.association_id)
+        until = utcnow() + parse_duration(args.duration)
+        reason = check_reason(args.reason)
+    except InputError as exc:
+        raise UsageError(str(exc).replace("`", "")) from None
+    cases, store = _acknowledgements(settings)
+    try:
+        outcome = cases.acknowledge(getpass.getuser(), ref, reason=reason, until=until)
+        line = None if isinstance(outcome, Refusal) else _security_hub(settings, store, outcome)
+    finally:
+        store.close()
+    if isinstance(outcome, Refusal):
+        raise UsageError(_refused(outcome))
+    a, ack = outcome.item.association, outcome.item.ack
+    assert ack is not None
+    assert ack.until is not None
+    out(
+        f"acknowledged {a.display_name} ({a.account_id} {a.region}) until {iso(ack.until)} "
+        f"by {ack.by}: {ack.reason}\n" + (f"{line}\n" if line else "")
+    )
+    return EXIT_OK
+
+
+def _security_hub(settings: Settings, store: Store, done: Done) -> str | None:
+    """SSM3_SECURITYHUB=sync: bring the association's SSM.3 findings in line; one line."""
+    import getpass
+
+    from bot.app.findings_triggers import sync_change
+    from bot.aws.session import AwsAccess
+    from bot.clock import utcnow
+
+    return sync_change(
+        settings=settings,
+        access=AwsAccess.from_settings(settings),
+        store=store,
+        clock=utcnow,
+        item=done.item,
+        actor=getpass.getuser(),
+        acknowledged=done.item.ack is not None,
+    )
+
+
+def cmd_unack(args: argparse.Namespace) -> int:
+    import getpass
+
+    from bot.app.outcomes import Refusal
+    from bot.app.terms import InputError, parse_association
+
+    settings = _settings()
+    try:
+        ref = parse_association(args.association_id)
+    except InputError as exc:
+        raise UsageError(str(exc).replace("`", "")) from None
+    cases, store = _acknowledgements(settings)
+    try:
+        outcome = cases.unacknowledge(getpass.getuser(), ref)
+        line = None if isinstance(outcome, Refusal) else _security_hub(settings, store, outcome)
+    finally:
+        store.close()
+    if isinstance(outcome, Refusal):
+        raise UsageError(_refused(outcome))
+    a = outcome.item.association
+    out(
+        f"reopened {a.display_name} ({a.account_id} {a.region}): it is back among the failing\n"
+        + (f"{line}\n" if line else "")
+    )
+    return EXIT_OK
