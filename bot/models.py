@@ -233,6 +233,38 @@ class Ack:
     reason: str
     created_at: datetime
     until: datetime | None
+    by_name: str | None = None  # the name the surface knew them by (Slack's user name)
+
+
+@dataclass(frozen=True)
+class EndedAck:
+    """How an association's latest acknowledgement ended (expired, unacknowledged by whom,
+    resolved, deleted, unswept), for the note that sets its findings back to NEW."""
+
+    key: AssociationKey
+    ack: Ack
+    ended_at: datetime
+    ended_by: str | None
+    end_reason: str
+
+
+@dataclass(frozen=True)
+class FindingRecord:
+    """One SSM.3 finding as the Security Hub sync last saw it, and what the bot last wrote to it
+    (`written_*`: None when it never did); `hand`: how someone changed it by hand in Security
+    Hub, so the bot leaves it alone (None: it did not)."""
+
+    finding_id: str
+    product_arn: str
+    instance: InstanceKey
+    seen_workflow: str
+    seen_at: datetime
+    written_workflow: str | None = None
+    written_note: str | None = None
+    written_at: datetime | None = None
+    associations: tuple[str, ...] = ()
+    until: datetime | None = None
+    hand: str | None = None
 
 
 @dataclass(frozen=True)
