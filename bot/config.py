@@ -33,7 +33,8 @@ _ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 CRON_HORIZON = timedelta(days=8 * 366)
 
 T = TypeVar("T")
-SecurityHubMode = Literal["off", "check"]
+SecurityHubMode = Literal["off", "check", "sync"]
+AckWorkflow = Literal["SUPPRESSED", "NOTIFIED"]
 
 # Every variable Settings.from_env reads; .env.example and the README's configuration table
 # list exactly these (tests/test_config_docs.py keeps the three equal).
@@ -57,6 +58,7 @@ VARIABLES: tuple[str, ...] = (
     "SSM3_ALERTS",
     "SSM3_SECURITYHUB",
     "SSM3_SECURITYHUB_REGION",
+    "SSM3_ACK_WORKFLOW",
     "SSM3_ROUTES_FILE",
     "SSM3_ESCALATE_AFTER",
     "AWS_REGION",
@@ -95,6 +97,7 @@ class Settings:
     alerts: bool = True
     securityhub: SecurityHubMode = "check"
     securityhub_region: str | None = None  # None: the first of `regions`, else the session's
+    ack_workflow: AckWorkflow = "SUPPRESSED"  # what an acknowledgement sets in `sync` mode
     routes_file: str | None = None
     routes: tuple[Route, ...] = ()  # read from routes_file at start-up
     escalate_after: timedelta = DEFAULT_ESCALATE_AFTER
@@ -171,6 +174,9 @@ class Settings:
             securityhub=_or(get("SSM3_SECURITYHUB"), "SSM3_SECURITYHUB", _securityhub, "check"),
             securityhub_region=_check(
                 get("SSM3_SECURITYHUB_REGION"), "SSM3_SECURITYHUB_REGION", _region
+            ),
+            ack_workflow=_or(
+                get("SSM3_ACK_WORKFLOW"), "SSM3_ACK_WORKFLOW", _ack_workflow, "SUPPRESSED"
             ),
             routes_file=routes_file,
             routes=_routes(routes_file),
@@ -289,11 +295,17 @@ def _securityhub(value: str, name: str) -> SecurityHubMode:
     if lowered == "check":
         return "check"
     if lowered == "sync":
-        raise ConfigError(
-            name,
-            "'sync' (acknowledgements written to Security Hub) is not available yet; use check",
-        )
-    raise ConfigError(name, f"{value!r} is not 'off' or 'check'")
+        return "sync"
+    raise ConfigError(name, f"{value!r} is not 'off', 'check' or 'sync'")
+
+
+def _ack_workflow(value: str, name: str) -> AckWorkflow:
+    upper = value.upper()
+    if upper == "SUPPRESSED":
+        return "SUPPRESSED"
+    if upper == "NOTIFIED":
+        return "NOTIFIED"
+    raise ConfigError(name, f"{value!r} is not SUPPRESSED or NOTIFIED")
 
 
 def _routes(path: str | None) -> tuple[Route, ...]:

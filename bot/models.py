@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from bot.clock import iso, parse_iso
+from bot.strings import unnamed
 
 Status = Literal["Success", "Failed", "Pending"]
 SyncCompliance = Literal["AUTO", "MANUAL"]
@@ -24,12 +25,6 @@ def normalise_status(raw: str | None) -> Status:
     if raw == "Failed":
         return "Failed"
     return "Pending"
-
-
-def unnamed(document_name: str | None, association_id: str) -> str:
-    """What an association without a name is called: its document and a short ID."""
-    short = association_id[:8]
-    return f"{document_name} ({short})" if document_name else short
 
 
 @dataclass(frozen=True)
@@ -216,13 +211,7 @@ class Association:
         return self.failure_kind != "reported"
 
     @property
-    def short_id(self) -> str:
-        """The first 8 characters of its ID: enough to tell it apart beside its document."""
-        return self.association_id[:8]
-
-    @property
-    def display_name(self) -> str:
-        """Its name, or for an unnamed one its document and short ID (never a bare UUID)."""
+    def display_name(self) -> str:  # unnamed: its document and short ID, never a bare UUID
         return self.association_name or unnamed(self.document_name, self.association_id)
 
     @property
@@ -254,6 +243,38 @@ class Ack:
     reason: str
     created_at: datetime
     until: datetime | None
+    by_name: str | None = None  # the name the surface knew them by (Slack's user name)
+
+
+@dataclass(frozen=True)
+class EndedAck:
+    """How an association's latest acknowledgement ended (expired, unacknowledged by whom,
+    resolved, deleted, unswept), for the note that sets its findings back to NEW."""
+
+    key: AssociationKey
+    ack: Ack
+    ended_at: datetime
+    ended_by: str | None
+    end_reason: str
+
+
+@dataclass(frozen=True)
+class FindingRecord:
+    """One SSM.3 finding as the Security Hub sync last saw it, and what the bot last wrote to it
+    (`written_*`: None when it never did); `hand`: how someone changed it by hand in Security
+    Hub, so the bot leaves it alone (None: it did not)."""
+
+    finding_id: str
+    product_arn: str
+    instance: InstanceKey
+    seen_workflow: str
+    seen_at: datetime
+    written_workflow: str | None = None
+    written_note: str | None = None
+    written_at: datetime | None = None
+    associations: tuple[str, ...] = ()
+    until: datetime | None = None
+    hand: str | None = None
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from bot.app.alerts import AlertDesk
 from bot.app.digests import DigestBook
+from bot.app.findings_triggers import sync_scopes
 from bot.aws.session import AwsAccess
 from bot.clock import utcnow
 from bot.config import Settings
@@ -284,6 +285,13 @@ class Runner:
             log.info("%d acknowledgement(s) expired", len(expired))
             self.refresh_alerts(key for key, _ in expired)
             self.refresh_digest()
+            sync_scopes(  # SSM3_SECURITYHUB=sync: their findings go back to NEW
+                settings=self.settings,
+                access=self.access,
+                store=self.store,
+                clock=self.clock,
+                scopes=sorted({key.scope for key, _ in expired}),
+            )
         return len(expired)
 
     # -- alerts (bot/app/alerts.py) -------------------------------------------------------------

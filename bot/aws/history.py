@@ -20,8 +20,8 @@ from bot.models import (
     ComplianceItem,
     Execution,
     FailureKind,
-    unnamed,
 )
+from bot.strings import unnamed
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient

@@ -16,6 +16,7 @@ from urllib.error import URLError
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.app.acknowledgements import Acknowledgements
+from bot.app.findings_triggers import sync_change
 from bot.app.outcomes import Refusal
 from bot.app.reruns import AwsAssociationActions, Reruns, StartFailed
 from bot.app.resolve import Miss, resolve
@@ -267,7 +268,12 @@ class Operations:
     ) -> None:
         def work() -> None:
             outcome = self._acks().acknowledge(
-                origin.user, ref, reason=reason, until=until, channel=origin.channel
+                origin.user,
+                ref,
+                reason=reason,
+                until=until,
+                channel=origin.channel,
+                actor_name=origin.user_name,
             )
             if isinstance(outcome, Refusal):
                 self._tell(origin, refusal_message(outcome))
@@ -279,6 +285,7 @@ class Operations:
                 kit.notice(
                     f":white_check_mark: {kit.mention(origin.user)} acknowledged "
                     f"{kit.ack_line(outcome.item, self.zone)}"
+                    + self._security_hub(origin, outcome.item, acknowledged=True)
                 ),
             )
 
@@ -300,10 +307,26 @@ class Operations:
                     f"{kit.inert(outcome.item.association.display_name, 80)} "
                     f"({kit.escape(key.account_id)} {kit.escape(key.region)}): "
                     "it is back among the failing."
+                    + self._security_hub(origin, outcome.item, acknowledged=False)
                 ),
             )
 
         self._guard(origin, "reopen the association", work)
+
+    def _security_hub(self, origin: Origin, item: TrackedAssociation, *, acknowledged: bool) -> str:
+        """SSM3_SECURITYHUB=sync: the findings brought in line; their one line for the reply."""
+        services = self.services
+        line = sync_change(
+            settings=services.settings,
+            access=services.access,
+            store=self.store,
+            clock=services.clock,
+            item=item,
+            actor=origin.user,
+            channel=origin.channel,
+            acknowledged=acknowledged,
+        )
+        return f"\n{kit.escape(line)}" if line else ""
 
     # -- sweep ----------------------------------------------------------------------------------
     def sweep(self, origin: Origin) -> None:

@@ -34,6 +34,7 @@ class Origin:
     ephemeral: bool = False  # that message was an ephemeral one (only the user saw it)
     response_url: str | None = None
     trigger_id: str | None = None
+    user_name: str | None = None  # the name Slack sent with the request (for Security Hub notes)
     home: bool = False  # clicked on the Home tab: answers go to a modal
     view_id: str | None = None  # that modal, once open
 
@@ -44,6 +45,7 @@ class Origin:
             channel=command.get("channel_id"),
             response_url=command.get("response_url"),
             trigger_id=command.get("trigger_id"),
+            user_name=command.get("user_name"),
         )
 
     @classmethod
@@ -56,6 +58,7 @@ class Origin:
             ephemeral=bool(container.get("is_ephemeral")),
             response_url=body.get("response_url"),
             trigger_id=body.get("trigger_id"),
+            user_name=user_name(body),
             home=(body.get("view") or {}).get("type") == "home",
         )
 
@@ -63,6 +66,13 @@ class Origin:
     def in_digest(self) -> bool:
         """Clicked on a message everyone sees (a digest), so a thread reply is possible."""
         return bool(self.channel and self.message_ts and not self.ephemeral)
+
+
+def user_name(body: dict[str, Any]) -> str | None:
+    """The user's name in an interactive payload (`user.username`, else `user.name`)."""
+    user = body.get("user") or {}
+    name = user.get("username") or user.get("name")
+    return str(name) if name else None
 
 
 def _respond(url: str, doing: str, **payload: Any) -> None:

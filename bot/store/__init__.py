@@ -11,6 +11,7 @@ migrations) and holds one repository per concern; callers go through those, neve
     store.digests       digest messages, one per (slot, channel): claims, where they went
     store.ledger        alerts and leases (claims across processes)
     store.cache         small answers kept for a while
+    store.findings      the Security Hub sync's record of SSM.3 findings (SSM3_SECURITYHUB=sync)
     store.account_names account names from Organizations
 """
 
@@ -25,6 +26,7 @@ from bot.store.audit import AuditLog
 from bot.store.cache import Cache
 from bot.store.db import Database, migrations
 from bot.store.digests import Digests
+from bot.store.findings import FindingRecords
 from bot.store.ledger import Ledger
 from bot.store.reruns import Reruns
 from bot.store.sweeps import Sweeps
@@ -46,6 +48,7 @@ class Store:
         self.ledger = Ledger(self._db)
         self.digests = Digests(self._db, self.ledger.holder)
         self.cache = Cache(self._db)
+        self.findings = FindingRecords(self._db)
         self.account_names = AccountNames(self._db)
 
     def close(self) -> None:

@@ -291,6 +291,32 @@ def m004_ssm3_compliance(db: SqliteDatabase) -> None:
 
 
 @migrations()
+def m005_findings_sync(db: SqliteDatabase) -> None:
+    """SSM3_SECURITYHUB=sync: each SSM.3 finding as the sync last saw it and what the bot last
+    wrote to it, and the name an acknowledgement's author was known by (for the note)."""
+    db.table("finding_sync").create(
+        {
+            "finding_id": str,
+            "product_arn": str,
+            "account_id": str,
+            "region": str,
+            "instance_id": str,
+            "seen_workflow": str,
+            "seen_at": str,
+            "written_workflow": str,  # NULL: the bot never wrote this finding
+            "written_note": str,
+            "written_at": str,
+            "associations": str,  # JSON list of association IDs the written note names
+            "until": str,
+            "hand": str,  # how it was changed by hand in Security Hub; NULL: it was not
+        },
+        pk="finding_id",
+    )
+    db.table("finding_sync").create_index(["account_id", "region", "instance_id"])
+    db.table("acks").add_column("by_name", str)
+
+
+@migrations()
 def m008_account_names(db: SqliteDatabase) -> None:
     """Account names from Organizations (ListAccounts), shown beside account IDs."""
     db.table("account_names").create(

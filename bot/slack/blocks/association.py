@@ -135,7 +135,9 @@ def association_status(
     now: datetime,
     rerun: Any = None,
     zone: ZoneInfo | None = None,
+    findings: Mapping[str, int] | None = None,
 ) -> SlackMessage:
+    """`findings`: SSM3_SECURITYHUB=sync, its SSM.3 findings by workflow status ("-": not seen)."""
     a = item.association
     counts = ", ".join(f"{k} {v}" for k, v in sorted(a.counts.items())) or "no targets"
     lines = [
@@ -159,12 +161,28 @@ def association_status(
         lines.append(f"{mark}{escape(remedy(a))}")
     if item.ack is not None:
         lines.append("Acknowledged: " + ack_line(item, zone))
+    if findings is not None:
+        lines.append(findings_line(findings))
     blocks: list[Block] = [SectionBlock(text=md("\n".join(lines)))]
     if rerun is not None:
         blocks.append(ContextBlock(elements=[md(rerun_note(rerun, zone))]))
     if a.failing:
         blocks.append(association_buttons(item))
     return SlackMessage(text=escape(f"{clip(a.display_name, 80)}: {a.status}"), blocks=blocks)
+
+
+def findings_line(findings: Mapping[str, int]) -> str:
+    """'Security Hub SSM.3 findings: SUPPRESSED 40 · NEW 2 · not seen yet 1' (mrkdwn)."""
+    order = ("SUPPRESSED", "NOTIFIED", "NEW", "RESOLVED")
+    shown = [f"{escape(s)} *{findings[s]}*" for s in order if findings.get(s)]
+    shown += [
+        f"{escape(s)} *{n}*"
+        for s, n in sorted(findings.items())
+        if s not in order and s != "-" and n
+    ]
+    if findings.get("-"):
+        shown.append(f"not seen yet *{findings['-']}*")
+    return "Security Hub SSM.3 findings (as of the last sync): " + (" · ".join(shown) or "none")
 
 
 def instances_line(instances: Sequence[str], limit: int) -> str:
@@ -186,10 +204,12 @@ def instance_blocks(
     orphans: Sequence[Orphan],
     failing: Sequence[TrackedAssociation],
     zone: ZoneInfo | None = None,
+    accounts: Mapping[str, str] | None = None,
 ) -> list[Block]:
     """What SSM.3 sees for one managed instance, as the last sweep stored it: where it is
     NON_COMPLIANT, its Association items, the failing associations and orphaned items that make
-    it so; or that the store finds it compliant."""
+    it so; or that the store finds it compliant. `accounts`: account names by ID."""
+    known = accounts or {}
     shown = inert(instance_id, 40)
     names = {t.key.association_id: t.association.display_name for t in failing}
     causing = [t for t in failing if instance_id in t.association.noncompliant_instances]
@@ -208,7 +228,8 @@ def instance_blocks(
             f", as of {slack_date(state.execution_time, zone=zone)}" if state.execution_time else ""
         )
         lines.append(
-            f"NON_COMPLIANT in {escape(scope.account_id)} {escape(scope.region)} "
+            f"NON_COMPLIANT in {account(scope.account_id, known.get(scope.account_id))} "
+            f"{escape(scope.region)} "
             f"({plural(state.noncompliant_count, 'Association item')} NON_COMPLIANT{when})"
         )
         if state.items is None:
@@ -231,7 +252,8 @@ def instance_blocks(
         lines.append(
             "Orphaned items on it: "
             + ", ".join(
-                f"association {inert(o.association_id, 40)} (gone) in {escape(o.account_id)} "
+                f"association {inert(o.association_id, 40)} (gone) in "
+                f"{account(o.account_id, known.get(o.account_id))} "
                 f"{escape(o.region)}"
                 for o in orphans[:ITEMS_SHOWN]
             )
