@@ -384,3 +384,15 @@ class DigestRun:
     channel: str | None
     ts: str | None
     snapshot: tuple[SnapshotItem, ...]
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    """Work due at `due_at` (bot/app/jobs.py runs it): `kind` names its handler, `payload` is
+    what the handler needs, as JSON-safe values."""
+
+    id: int
+    kind: str
+    due_at: datetime
+    payload: Mapping[str, Any]
+    attempts: int = 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -45,6 +46,17 @@ IN_FLIGHT_PER_WORKER = 2
 
 class SweepError(RuntimeError):
     """The sweep could not start: no scope could even be listed (e.g. no credentials)."""
+
+
+class SweepInterrupted(SweepError):
+    """Asked to stop (SIGTERM): the scopes read so far are stored, the sweep is not finished,
+    and `run_sweep(resume=sweep_id)` completes it."""
+
+    def __init__(self, sweep_id: str, done: int, total: int) -> None:
+        super().__init__(f"sweep {sweep_id} stopped after {done} of {total} account-regions")
+        self.sweep_id = sweep_id
+        self.done = done
+        self.total = total
 
 
 def resolve_scopes(
@@ -116,21 +128,30 @@ def run_sweep(
     progress: Progress | None = None,
     trigger: str = "cli",
     scopes: list[Scope] | None = None,
+    stop: threading.Event | None = None,
+    resume: str | None = None,
 ) -> SweepSummary:
-    """Sweep every scope and store the outcome; return the sweep's summary."""
+    """Sweep every scope and store the outcome; return the sweep's summary.
+
+    `stop` set: read no further scope, store those being read, and raise SweepInterrupted.
+    `resume`: complete that unfinished sweep, reading only the scopes it has not stored.
+    """
     targets = scopes if scopes is not None else resolve_scopes(settings, access, store, now())
-    started, clock = now(), time.monotonic()
-    sweep_id = new_sweep_id(started)
-    store.sweeps.begin(sweep_id, started, len(targets), trigger)
+    clock = time.monotonic()
+    sweep_id, started, stored = _begin(store, targets, now(), trigger, resume)
     window = IN_FLIGHT_PER_WORKER * settings.concurrency
-    pending = iter(targets)
+    todo = [scope for scope in targets if scope not in stored]
+    pending = iter(todo)
     in_flight: dict[Future[ScopeResult], Scope] = {}
-    done = 0
-    swept: list[Scope] = []
+    done = len(targets) - len(todo)
+    sent = 0
+    swept: list[Scope] = [scope for scope in targets if stored.get(scope)]
     with ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="sweep") as pool:
         while True:
-            for scope in itertools.islice(pending, window - len(in_flight)):
-                in_flight[pool.submit(read_scope, access, scope, store)] = scope
+            if stop is None or not stop.is_set():
+                for scope in itertools.islice(pending, window - len(in_flight)):
+                    in_flight[pool.submit(read_scope, access, scope, store)] = scope
+                    sent += 1
             if not in_flight:
                 break
             finished = wait(in_flight, return_when=FIRST_COMPLETED).done
@@ -144,6 +165,9 @@ def run_sweep(
                 done += 1
                 if progress is not None:
                     progress(done, len(targets), result)
+    if sent < len(todo):
+        log.info("sweep %s stopped: %d of %d account-regions stored", sweep_id, done, len(targets))
+        raise SweepInterrupted(sweep_id, done, len(targets))
     if scopes is None:  # a sweep of the whole configuration: what is not in it is not watched
         forgotten = store.sweeps.forget_other_scopes(targets, sweep_id=sweep_id, now=now())
         if forgotten:
@@ -153,6 +177,23 @@ def run_sweep(
             sweep_id, check_security_hub(settings, access, store, swept, now())
         )
     return store.sweeps.finish(sweep_id, now(), time.monotonic() - clock)
+
+
+def _begin(
+    store: Store, targets: list[Scope], now: datetime, trigger: str, resume: str | None
+) -> tuple[str, datetime, dict[Scope, bool]]:
+    """A new sweep's id and start; or the unfinished sweep to resume, and what it stored
+    already (scope: read ok)."""
+    if resume is None:
+        sweep_id = new_sweep_id(now)
+        store.sweeps.begin(sweep_id, now, len(targets), trigger)
+        return sweep_id, now, {}
+    prior = store.sweeps.get(resume)
+    if prior is None or prior.finished_at is not None:
+        raise SweepError(f"there is no unfinished sweep {resume} to complete")
+    wanted = set(targets)
+    stored = {s.scope: s.ok for s in store.sweeps.sweep_scopes(resume) if s.scope in wanted}
+    return resume, prior.started_at, stored
 
 
 def security_hub_region(settings: Settings, access: AwsAccess) -> str | None:

@@ -8,6 +8,7 @@ asked for; each refusal is audited and told to the person who asked.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -22,7 +23,7 @@ from bot.app.resolve import Miss, resolve
 from bot.app.sweeps import ManualSweeps, NotStarted
 from bot.aws.errors import describe_error
 from bot.causes import kind_label, remedy
-from bot.models import AssociationKey, DigestPost, Rerun, TrackedAssociation
+from bot.models import AssociationKey, DigestPost, Rerun, ScheduledJob, TrackedAssociation
 from bot.runner import SweepBusy
 from bot.slack import blocks as kit
 from bot.slack import faults, parsing
@@ -34,6 +35,8 @@ from bot.slack.status import StatusCommand
 from bot.slack.wording import miss_message, refusal_message
 
 log = logging.getLogger(__name__)
+
+FOLLOW_UP = "rerun_follow_up"  # a scheduled job: some minutes after a re-run, check it
 
 
 class Operations:
@@ -47,6 +50,7 @@ class Operations:
         )
         self._status = StatusCommand(services, self.lookup)
         self._history = HistoryCommand(services)
+        services.jobs.register(FOLLOW_UP, self._follow_up_job)
 
     # -- helpers --------------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -181,12 +185,30 @@ class Operations:
             )
         delete_original(origin)
         announce(self.client, origin, kit.notice(text))
-        item, rerun = outcome.item, outcome.rerun
-        self.services.later(
+        # A row, not a timer alone: the check still happens after a restart or a deploy.
+        self.services.jobs.schedule(
+            FOLLOW_UP,
             self.services.followup_delay_s,
-            lambda: self.follow_up(origin, item, rerun),
-            name=f"rerun-check-{key.association_id}",
+            {
+                "origin": dataclasses.asdict(origin),
+                "key": [key.account_id, key.region, key.association_id],
+                "rerun_id": outcome.rerun.id,
+            },
         )
+
+    def _follow_up_job(self, job: ScheduledJob) -> str:
+        """The scheduled follow-up of a re-run, from what its row says."""
+        fields = {f.name for f in dataclasses.fields(Origin)}
+        origin = Origin(**{k: v for k, v in job.payload["origin"].items() if k in fields})
+        key = AssociationKey(*job.payload["key"])
+        rerun = self.store.reruns.get(int(job.payload["rerun_id"]))
+        if rerun is None or rerun.checked_at is not None:
+            return "already checked"
+        found = self.store.associations.tracked(keys=[key], now=self.now())
+        if not found:
+            return "no longer tracked"
+        self.follow_up(origin, found[0], rerun)
+        return "checked"
 
     def follow_up(self, origin: Origin, item: TrackedAssociation, rerun: Rerun) -> None:
         """Some minutes after a re-run: say whether the association came back compliant."""

@@ -10,6 +10,7 @@ migrations) and holds one repository per concern; callers go through those, neve
     store.reruns        re-runs started from Slack
     store.digests       digest messages posted to Slack
     store.ledger        scheduled digest runs, alerts and leases (claims across processes)
+    store.jobs          work due later (re-run follow-ups, sweeps to complete), claimed once
     store.cache         small answers kept for a while
 """
 
@@ -23,6 +24,7 @@ from bot.store.audit import AuditLog
 from bot.store.cache import Cache
 from bot.store.db import Database, migrations
 from bot.store.digests import Digests
+from bot.store.jobs import Jobs
 from bot.store.ledger import Ledger
 from bot.store.reruns import Reruns
 from bot.store.sweeps import Sweeps
@@ -44,6 +46,7 @@ class Store:
         self.digests = Digests(self._db)
         self.ledger = Ledger(self._db)
         self.cache = Cache(self._db)
+        self.jobs = Jobs(self._db)
 
     def close(self) -> None:
         self._db.close()
@@ -51,6 +54,10 @@ class Store:
     @property
     def schema_version(self) -> int:
         return self._db.schema_version
+
+    def ping(self, timeout_s: float = 2.0) -> bool:
+        """Whether the database answers within `timeout_s` (for /healthz)."""
+        return self._db.ping(timeout_s)
 
     def integrity_check(self) -> str:
         return self._db.integrity_check()

@@ -290,6 +290,29 @@ def m004_ssm3_compliance(db: SqliteDatabase) -> None:
     )
 
 
+@migrations()
+def m006_scheduled_jobs(db: SqliteDatabase) -> None:
+    """Work due later (a re-run's follow-up check, a sweep to complete after a restart), kept
+    as rows so a deploy or a crash loses none of it; claimed once across processes."""
+    db.table("scheduled_jobs").create(
+        {
+            "id": int,
+            "kind": str,
+            "due_at": str,
+            "payload": str,  # JSON object
+            "created_at": str,
+            "attempts": int,
+            "claimed_by": str,
+            "claimed_at": str,
+            "done_at": str,
+            "outcome": str,
+        },
+        pk="id",
+        defaults={"attempts": 0},
+    )
+    db.table("scheduled_jobs").create_index(["done_at", "due_at"])
+
+
 class Database:
     """The connection, the lock that serialises its use, and the schema kept up to date."""
 
@@ -364,6 +387,19 @@ class Database:
                 f"INSERT OR REPLACE INTO [{table}] ({names}) VALUES ({values})",  # noqa: S608
                 rows,
             )
+
+    def ping(self, timeout_s: float = 2.0) -> bool:
+        """Does the database answer within `timeout_s`? (A write holding the lock that long,
+        or a file that cannot be read, is a process that cannot do its job.)"""
+        if not self.lock.acquire(timeout=timeout_s):
+            return False
+        try:
+            self.sqlite.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.Error:
+            return False
+        finally:
+            self.lock.release()
+        return True
 
     def integrity_check(self) -> str:
         return str(self.rows("PRAGMA integrity_check")[0]["integrity_check"])

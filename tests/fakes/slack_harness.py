@@ -10,13 +10,16 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from waitress import wasyncore
 
+from bot.clock import utcnow
 from bot.config import Settings
 from bot.slack.app import build_app, http_server
 from bot.slack.services import Services, web_client
@@ -215,6 +218,7 @@ class SlackHarness(SignedRequests):
         fake: FakeSlack,
         followup_delay_s: float = 0.05,
         threads: int = 8,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.fake = fake
         self.secret = SIGNING_SECRET
@@ -225,6 +229,7 @@ class SlackHarness(SignedRequests):
             access=access,
             client=web_client(settings),
             followup_delay_s=followup_delay_s,
+            clock=clock,
         )
         self.executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="test-slack")
         self.app = build_app(self.services, executor=self.executor)
