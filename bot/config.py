@@ -28,6 +28,8 @@ CRON_HORIZON = timedelta(days=8 * 366)
 
 T = TypeVar("T")
 SecurityHubMode = Literal["off", "check"]
+LogFormat = Literal["text", "json"]
+LOG_FORMAT = "SSM3_LOG_FORMAT"
 
 # Every variable Settings.from_env reads; .env.example and the README's configuration table
 # list exactly these (tests/test_config_docs.py keeps the three equal).
@@ -51,6 +53,7 @@ VARIABLES: tuple[str, ...] = (
     "SSM3_ALERTS",
     "SSM3_SECURITYHUB",
     "SSM3_SECURITYHUB_REGION",
+    "SSM3_LOG_FORMAT",
     "AWS_REGION",
 )
 
@@ -87,6 +90,7 @@ class Settings:
     alerts: bool = True
     securityhub: SecurityHubMode = "check"
     securityhub_region: str | None = None  # None: the first of `regions`, else the session's
+    log_format: LogFormat = "text"
     # boto3 reads AWS_DEFAULT_REGION; many runtimes (ECS, Lambda, other SDKs) set AWS_REGION.
     aws_region: str | None = None
 
@@ -153,6 +157,7 @@ class Settings:
             securityhub_region=_check(
                 get("SSM3_SECURITYHUB_REGION"), "SSM3_SECURITYHUB_REGION", _region
             ),
+            log_format=_or(get("SSM3_LOG_FORMAT"), "SSM3_LOG_FORMAT", _log_format, "text"),
             aws_region=get("AWS_REGION"),
         )
 
@@ -172,6 +177,15 @@ class Settings:
                     raise
                 problems.append(exc)
                 env = {k: v for k, v in env.items() if k != exc.variable}
+
+
+def log_format_from_env(
+    environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")
+) -> LogFormat:
+    """SSM3_LOG_FORMAT alone: logging is set up before the rest is read (and a bad value
+    elsewhere is itself reported in that format)."""
+    value = _environment(environ, dotenv).get(LOG_FORMAT, "").strip()
+    return _log_format(value, LOG_FORMAT) if value else "text"
 
 
 def _environment(environ: Mapping[str, str] | None, dotenv: Path | None) -> dict[str, str]:
@@ -267,6 +281,15 @@ def _securityhub(value: str, name: str) -> SecurityHubMode:
             "'sync' (acknowledgements written to Security Hub) is not available yet; use check",
         )
     raise ConfigError(name, f"{value!r} is not 'off' or 'check'")
+
+
+def _log_format(value: str, name: str) -> LogFormat:
+    lowered = value.lower()
+    if lowered == "text":
+        return "text"
+    if lowered == "json":
+        return "json"
+    raise ConfigError(name, f"{value!r} is not 'text' or 'json'")
 
 
 def _region(value: str, name: str) -> str:

@@ -12,6 +12,7 @@ compliant and never stops the others.
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 import logging
 import threading
@@ -29,6 +30,7 @@ from bot.aws.securityhub import cross_check, failed_findings
 from bot.aws.session import AwsAccess
 from bot.clock import utcnow
 from bot.config import ConfigError, Settings
+from bot.logs import log_context
 from bot.models import Scope, ScopeResult, SecurityHubCheck, SweepSummary
 from bot.store import Store
 
@@ -98,6 +100,11 @@ def _organization_accounts(access: AwsAccess, store: Store | None, now: datetime
 
 def read_scope(access: AwsAccess, scope: Scope, store: Store) -> ScopeResult:
     """Read one scope; AssumeRole and client errors become a failed ScopeResult, not an exception."""
+    with log_context(account_id=scope.account_id, region=scope.region):
+        return _read_scope(access, scope, store)
+
+
+def _read_scope(access: AwsAccess, scope: Scope, store: Store) -> ScopeResult:
     started = utcnow()
     try:
         client = access.ssm(scope)
@@ -139,6 +146,45 @@ def run_sweep(
     targets = scopes if scopes is not None else resolve_scopes(settings, access, store, now())
     clock = time.monotonic()
     sweep_id, started, stored = _begin(store, targets, now(), trigger, resume)
+    with log_context(sweep_id=sweep_id):
+        swept = _read_scopes(
+            settings=settings,
+            access=access,
+            store=store,
+            now=now,
+            progress=progress,
+            stop=stop,
+            targets=targets,
+            sweep_id=sweep_id,
+            started=started,
+            stored=stored,
+        )
+        if scopes is None:  # a sweep of the whole configuration: what is not in it is not watched
+            forgotten = store.sweeps.forget_other_scopes(targets, sweep_id=sweep_id, now=now())
+            if forgotten:
+                log.info("no longer configured, forgotten: %s", ", ".join(map(str, forgotten)))
+        if settings.securityhub != "off" and swept and scopes is None:
+            store.sweeps.save_security_hub_check(
+                sweep_id, check_security_hub(settings, access, store, swept, now())
+            )
+        return store.sweeps.finish(sweep_id, now(), time.monotonic() - clock)
+
+
+def _read_scopes(
+    *,
+    settings: Settings,
+    access: AwsAccess,
+    store: Store,
+    now: Callable[[], datetime],
+    progress: Progress | None,
+    stop: threading.Event | None,
+    targets: list[Scope],
+    sweep_id: str,
+    started: datetime,
+    stored: dict[Scope, bool],
+) -> list[Scope]:
+    """Read and store the scopes not stored yet, a bounded window at a time; the scopes read
+    ok (those stored before included). Raises SweepInterrupted when `stop` is set."""
     window = IN_FLIGHT_PER_WORKER * settings.concurrency
     todo = [scope for scope in targets if scope not in stored]
     pending = iter(todo)
@@ -150,7 +196,9 @@ def run_sweep(
         while True:
             if stop is None or not stop.is_set():
                 for scope in itertools.islice(pending, window - len(in_flight)):
-                    in_flight[pool.submit(read_scope, access, scope, store)] = scope
+                    # Each scope in a copy of this context: its log lines name the sweep.
+                    task = contextvars.copy_context().run
+                    in_flight[pool.submit(task, read_scope, access, scope, store)] = scope
                     sent += 1
             if not in_flight:
                 break
@@ -158,7 +206,8 @@ def run_sweep(
             while finished:  # popped one by one: no reference to a result outlives its storing
                 future = finished.pop()
                 scope = in_flight.pop(future)
-                result = _outcome(future, scope, started)
+                with log_context(account_id=scope.account_id, region=scope.region):
+                    result = _outcome(future, scope, started)
                 store.associations.save_scope(sweep_id, result, now())
                 if result.ok:
                     swept.append(scope)
@@ -168,15 +217,7 @@ def run_sweep(
     if sent < len(todo):
         log.info("sweep %s stopped: %d of %d account-regions stored", sweep_id, done, len(targets))
         raise SweepInterrupted(sweep_id, done, len(targets))
-    if scopes is None:  # a sweep of the whole configuration: what is not in it is not watched
-        forgotten = store.sweeps.forget_other_scopes(targets, sweep_id=sweep_id, now=now())
-        if forgotten:
-            log.info("no longer configured, forgotten: %s", ", ".join(map(str, forgotten)))
-    if settings.securityhub != "off" and swept and scopes is None:
-        store.sweeps.save_security_hub_check(
-            sweep_id, check_security_hub(settings, access, store, swept, now())
-        )
-    return store.sweeps.finish(sweep_id, now(), time.monotonic() - clock)
+    return swept
 
 
 def _begin(

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.clock import utcnow
+from bot.logs import log_context
 from bot.models import ScheduledJob
 from bot.store import Store
 
@@ -99,7 +100,8 @@ class ScheduledJobs:
             self.store.jobs.retry(job.id, self.clock(), "no handler here")
             return
         try:
-            outcome = handler(job)
+            with log_context(job=f"{job.kind}:{job.id}"):
+                outcome = handler(job)
         except Exception as exc:
             if job.attempts >= MAX_ATTEMPTS:
                 log.exception(

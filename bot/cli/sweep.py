@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from typing import TYPE_CHECKING
 
@@ -109,7 +110,7 @@ def _post_digest(settings: Settings, store: object) -> bool:
     except SlackClientError as exc:
         say(f"could not reach Slack: {redact.REDACTOR.redact(str(exc))}")
         return False
-    say(f"digest posted to {post.channel} (ts {post.ts})")
+    say(f"digest posted to {post.channel} (ts {post.ts})", logging.INFO)
     return True
 
 

@@ -23,6 +23,7 @@ from bot.app.resolve import Miss, resolve
 from bot.app.sweeps import ManualSweeps, NotStarted
 from bot.aws.errors import describe_error
 from bot.causes import kind_label, remedy
+from bot.logs import log_context
 from bot.models import AssociationKey, DigestPost, Rerun, ScheduledJob, TrackedAssociation
 from bot.runner import SweepBusy
 from bot.slack import blocks as kit
@@ -85,8 +86,15 @@ class Operations:
     def _refresh(self, origin: Origin) -> None:
         self.delivery.refresh_all(self._digests(origin))
 
-    def _guard(self, origin: Origin, what: str, work: Callable[[], None]) -> None:
-        """Run one request's work; any failure becomes one line for the user, never a trace."""
+    def _guard(
+        self, origin: Origin, what: str, work: Callable[[], None], about: str | None = None
+    ) -> None:
+        """Run one request's work; any failure becomes one line for the user, never a trace.
+        Its log lines name the Slack user and the association (`about`) where known."""
+        with log_context(slack_user=origin.user or None, association_id=about):
+            self._guarded(origin, what, work)
+
+    def _guarded(self, origin: Origin, what: str, work: Callable[[], None]) -> None:
         try:
             work()
         except AWS_ERRORS as exc:
@@ -114,7 +122,9 @@ class Operations:
         self._guard(origin, "show the status", lambda: self._status.show(origin, command))
 
     def history(self, origin: Origin, ref: parsing.AssociationRef) -> None:
-        self._guard(origin, "read the history", lambda: self._history.show(origin, ref))
+        self._guard(
+            origin, "read the history", lambda: self._history.show(origin, ref), ref.association_id
+        )
 
     def audit(self, origin: Origin) -> None:
         self._guard(
@@ -149,10 +159,15 @@ class Operations:
             can_fix = reruns.can_fix(item)
             tell(self.client, origin, kit.rerun_confirmation(item, rerun_can_fix=can_fix))
 
-        self._guard(origin, "prepare the re-run", work)
+        self._guard(origin, "prepare the re-run", work, ref.association_id)
 
     def rerun(self, origin: Origin, key: AssociationKey) -> None:
-        self._guard(origin, "re-run the association", lambda: self._rerun(origin, key))
+        self._guard(
+            origin,
+            "re-run the association",
+            lambda: self._rerun(origin, key),
+            key.association_id,
+        )
 
     def _rerun(self, origin: Origin, key: AssociationKey) -> None:
         reruns = self._reruns()
@@ -207,7 +222,8 @@ class Operations:
         found = self.store.associations.tracked(keys=[key], now=self.now())
         if not found:
             return "no longer tracked"
-        self.follow_up(origin, found[0], rerun)
+        with log_context(slack_user=origin.user or None, association_id=key.association_id):
+            self.follow_up(origin, found[0], rerun)
         return "checked"
 
     def follow_up(self, origin: Origin, item: TrackedAssociation, rerun: Rerun) -> None:
@@ -271,7 +287,7 @@ class Operations:
                 view=kit.ack_modal(item, context, reason=reason, preset=preset, until=until),
             )
 
-        self._guard(origin, "open the acknowledgement form", work)
+        self._guard(origin, "open the acknowledgement form", work, ref.association_id)
 
     def acknowledge(
         self,
@@ -298,7 +314,7 @@ class Operations:
                 ),
             )
 
-        self._guard(origin, "acknowledge", work)
+        self._guard(origin, "acknowledge", work, ref.association_id)
 
     def unacknowledge(self, origin: Origin, ref: parsing.AssociationRef) -> None:
         def work() -> None:
@@ -319,7 +335,7 @@ class Operations:
                 ),
             )
 
-        self._guard(origin, "reopen the association", work)
+        self._guard(origin, "reopen the association", work, ref.association_id)
 
     # -- sweep ----------------------------------------------------------------------------------
     def sweep(self, origin: Origin) -> None:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, TextIO
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt.error import BoltError
 
+from bot import logs
 from bot.config import ConfigError, Settings
 from bot.liveness import scheduler_alive, socket_mode_connected
 from bot.probes import ServerThread, probe_server
@@ -72,9 +73,7 @@ def start_schedule(services: Services, *, err: TextIO) -> BackgroundScheduler:
         )
         publisher = SlackPublisher(delivery, settings.channel)
     else:
-        err.write(
-            "ssm3bot: SSM3_CHANNEL is not set: sweeps run, but no digest or alert is posted\n"
-        )
+        notice(err, "SSM3_CHANNEL is not set: sweeps run, but no digest or alert is posted")
     runner = Runner(
         settings=settings,
         store=services.store,
@@ -138,14 +137,15 @@ class Serving:
             self.probes = probe_server(probes_of(services), host=self.host, port=port).start()
             self.socket = connect_socket_mode(app, settings.slack_app_token)
             services.liveness.add("slack", socket_mode_connected(self.socket.client))
-            self.err.write(
-                f"ssm3bot: serving over Socket Mode (health: http://{self.host}:{self.port}/healthz)\n"
+            notice(
+                self.err,
+                f"serving over Socket Mode (health: http://{self.host}:{self.port}/healthz)",
             )
         else:
             server = http_server(app, services, host=self.host, port=port)
             self.server = ServerThread(server, "ssm3-http").start()
             services.liveness.add("slack", lambda: (True, "HTTP serving"))  # it answered
-            self.err.write(f"ssm3bot: serving on {describe(server)} (health: /healthz)\n")
+            notice(self.err, f"serving on {describe(server)} (health: /healthz)")
         self.scheduler = start_schedule(services, err=self.err)
         services.liveness.add("scheduler", scheduler_alive(self.scheduler))
 
@@ -195,13 +195,21 @@ def serve(settings: Settings, *, err: TextIO = sys.stderr, grace_s: float = STOP
         began = time.monotonic()
         drained = serving.stop(grace_s)
         drained = _threads_done(began + grace_s) and drained
-        err.write("ssm3bot: stopped\n")
+        notice(err, "stopped")
     if not drained:  # a thread still works past the bound: stored results are kept
-        err.write(f"ssm3bot: work still running after {grace_s:.0f}s; exiting anyway\n")
-        err.flush()
+        notice(err, f"work still running after {grace_s:.0f}s; exiting anyway")
         logging.shutdown()
         os._exit(0)
     return 0
+
+
+def notice(err: TextIO, text: str) -> None:
+    """What `serve` tells its operator: an "ssm3bot: …" line, or a JSON log line in JSON mode."""
+    if logs.json_enabled():
+        logs.emit(text, logging.INFO, "bot.slack.serve")
+    else:
+        err.write(f"ssm3bot: {text}\n")
+        err.flush()
 
 
 def _threads_done(deadline: float) -> bool:
