@@ -215,7 +215,6 @@ def _read_scopes(
                 if progress is not None:
                     progress(done, len(targets), result)
     if sent < len(todo):
-        log.info("sweep %s stopped: %d of %d account-regions stored", sweep_id, done, len(targets))
         raise SweepInterrupted(sweep_id, done, len(targets))
     return swept
 
