@@ -63,10 +63,11 @@ class Probes:
             "status": "ok" if alive else "unhealthy",
             "checks": {c.name: {"ok": c.ok, "detail": c.detail} for c in checks},
         }
-        try:
-            body.update(self._freshness())
-        except Exception as exc:  # the database check says why; this is information only
-            log.debug("could not read the last sweep for /healthz: %s", exc)
+        if all(c.ok for c in checks if c.name == "database"):  # else reading would block
+            try:
+                body.update(self._freshness())
+            except Exception as exc:  # information only: the checks say what matters
+                log.debug("could not read the last sweep for /healthz: %s", exc)
         return alive, body
 
     def _freshness(self) -> dict[str, Any]:

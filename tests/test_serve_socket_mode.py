@@ -102,6 +102,7 @@ def start(sim: Sim, slack: FakeSlack) -> Iterator[Callable[[Settings], Serving]]
             settings=settings, store=store, access=sim.access(), client=web_client(settings)
         )
         serving = Serving(services, err=io.StringIO(), host="127.0.0.1")
+        serving.socket_ping_s = 0.5  # so a lost connection is retried within the test's patience
         running.append((serving, store))
         serving.start()
         wait_until(lambda: health(serving.port)[0] == 200, what="/healthz to answer 200")

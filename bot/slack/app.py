@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 LISTENER_THREADS = 16
+SOCKET_PING_S = 5.0  # slack_sdk's default: a dead connection is noticed within 4 of these
 HTTP_THREADS = 16
 
 
@@ -124,13 +125,16 @@ def http_server(
     )
 
 
-def connect_socket_mode(app: App, app_token: str) -> SocketModeHandler:
-    """Open the Socket Mode connection (slack_sdk's own client, which reconnects by itself) and
-    return its handler; requests are then served on the client's threads."""
+def connect_socket_mode(
+    app: App, app_token: str, *, ping_interval: float = SOCKET_PING_S
+) -> SocketModeHandler:
+    """Open the Socket Mode connection (slack_sdk's own client, which pings every
+    `ping_interval` seconds and reconnects by itself) and return its handler; requests are
+    then served on the client's threads."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
     from slack_sdk.errors import SlackApiError
 
-    handler = SocketModeHandler(app, app_token)
+    handler = SocketModeHandler(app, app_token, ping_interval=ping_interval)
     try:
         handler.connect()  # type: ignore[no-untyped-call]
     except SlackApiError as exc:  # apps.connections.open refused the app-level token

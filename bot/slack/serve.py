@@ -31,6 +31,7 @@ from bot.runner import Runner
 from bot.scheduler import build_scheduler
 from bot.slack.app import (
     LISTENER_THREADS,
+    SOCKET_PING_S,
     build_app,
     connect_socket_mode,
     describe,
@@ -108,6 +109,7 @@ class Serving:
         self.socket: SocketModeHandler | None = None
         self.server: ServerThread | None = None  # HTTP mode: Slack and the probes
         self.probes: ServerThread | None = None  # Socket Mode: the probes alone
+        self.socket_ping_s = SOCKET_PING_S
 
     @property
     def port(self) -> int:
@@ -135,7 +137,9 @@ class Serving:
         if settings.socket_mode:
             assert settings.slack_app_token is not None
             self.probes = probe_server(probes_of(services), host=self.host, port=port).start()
-            self.socket = connect_socket_mode(app, settings.slack_app_token)
+            self.socket = connect_socket_mode(
+                app, settings.slack_app_token, ping_interval=self.socket_ping_s
+            )
             services.liveness.add("slack", socket_mode_connected(self.socket.client))
             notice(
                 self.err,
@@ -184,10 +188,12 @@ def serve(settings: Settings, *, err: TextIO = sys.stderr, grace_s: float = STOP
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     serving.start()
+    code = 0
     try:
         while not stop.wait(1.0):
             if serving.crashed():
                 log.error("the HTTP server stopped; exiting")
+                code = 1
                 break
     except KeyboardInterrupt:
         pass
@@ -199,8 +205,8 @@ def serve(settings: Settings, *, err: TextIO = sys.stderr, grace_s: float = STOP
     if not drained:  # a thread still works past the bound: stored results are kept
         notice(err, f"work still running after {grace_s:.0f}s; exiting anyway")
         logging.shutdown()
-        os._exit(0)
-    return 0
+        os._exit(code)
+    return code
 
 
 def notice(err: TextIO, text: str) -> None:
