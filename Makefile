@@ -24,8 +24,8 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-dev lint typecheck pytest
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check bot tests $(wildcard bench)
-	$(BIN)/ruff format --check bot tests $(wildcard bench)
+	$(BIN)/ruff check bot tests $(wildcard bench) $(wildcard docs/*.py)
+	$(BIN)/ruff format --check bot tests $(wildcard bench) $(wildcard docs/*.py)
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy --strict bot

@@ -12,22 +12,29 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.ids import ACCOUNT_ID, CHANNEL_ID, REGION
+
+if TYPE_CHECKING:
+    from bot.core.routing import Channel, Route
+
+__all__ = ["ACCOUNT_ID", "CHANNEL_ID", "REGION", "ConfigError", "Settings"]
+
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_ESCALATE_AFTER = timedelta(days=7)
+_SPAN = re.compile(r"^(\d+)\s*([mhdw])$")
+_SPAN_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 ORG = "org"
 
-# What an AWS region and an account ID look like; bot.slack.parsing and the CLI use these too.
-REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$")
-ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
 _OPERATOR = re.compile(r"^[UWS][A-Z0-9]{2,30}$")
-_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,30}$")
 _ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 CRON_HORIZON = timedelta(days=8 * 366)
 
 T = TypeVar("T")
-SecurityHubMode = Literal["off", "check"]
+SecurityHubMode = Literal["off", "check", "sync"]
+AckWorkflow = Literal["SUPPRESSED", "NOTIFIED"]
 LogFormat = Literal["text", "json"]
 LOG_FORMAT = "SSM3_LOG_FORMAT"
 
@@ -53,6 +60,9 @@ VARIABLES: tuple[str, ...] = (
     "SSM3_ALERTS",
     "SSM3_SECURITYHUB",
     "SSM3_SECURITYHUB_REGION",
+    "SSM3_ACK_WORKFLOW",
+    "SSM3_ROUTES_FILE",
+    "SSM3_ESCALATE_AFTER",
     "SSM3_LOG_FORMAT",
     "AWS_REGION",
 )
@@ -90,6 +100,10 @@ class Settings:
     alerts: bool = True
     securityhub: SecurityHubMode = "check"
     securityhub_region: str | None = None  # None: the first of `regions`, else the session's
+    ack_workflow: AckWorkflow = "SUPPRESSED"  # what an acknowledgement sets in `sync` mode
+    routes_file: str | None = None
+    routes: tuple[Route, ...] = ()  # read from routes_file at start-up
+    escalate_after: timedelta = DEFAULT_ESCALATE_AFTER
     log_format: LogFormat = "text"
     # boto3 reads AWS_DEFAULT_REGION; many runtimes (ECS, Lambda, other SDKs) set AWS_REGION.
     aws_region: str | None = None
@@ -97,6 +111,13 @@ class Settings:
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def channels(self) -> tuple[Channel, ...]:
+        """Where digests and alerts go: SSM3_CHANNEL (everything) first, then the routes'."""
+        from bot.core.routing import channels
+
+        return channels(self.channel, self.routes)
 
     @property
     def socket_mode(self) -> bool:
@@ -118,6 +139,7 @@ class Settings:
             return value or None
 
         accounts_raw = get("SSM3_ACCOUNTS")
+        routes_file = get("SSM3_ROUTES_FILE")
         from_org = accounts_raw is not None and accounts_raw.lower() == ORG
         return cls(
             slack_bot_token=_check(get("SLACK_BOT_TOKEN"), "SLACK_BOT_TOKEN", _token("xoxb-")),
@@ -156,6 +178,17 @@ class Settings:
             securityhub=_or(get("SSM3_SECURITYHUB"), "SSM3_SECURITYHUB", _securityhub, "check"),
             securityhub_region=_check(
                 get("SSM3_SECURITYHUB_REGION"), "SSM3_SECURITYHUB_REGION", _region
+            ),
+            ack_workflow=_or(
+                get("SSM3_ACK_WORKFLOW"), "SSM3_ACK_WORKFLOW", _ack_workflow, "SUPPRESSED"
+            ),
+            routes_file=routes_file,
+            routes=_routes(routes_file),
+            escalate_after=_or(
+                get("SSM3_ESCALATE_AFTER"),
+                "SSM3_ESCALATE_AFTER",
+                _span,
+                DEFAULT_ESCALATE_AFTER,
             ),
             log_format=_or(get("SSM3_LOG_FORMAT"), "SSM3_LOG_FORMAT", _log_format, "text"),
             aws_region=get("AWS_REGION"),
@@ -230,7 +263,7 @@ def _url(value: str, name: str) -> str:
 
 
 def _channel(value: str, name: str) -> str:
-    if not _CHANNEL.match(value):
+    if not CHANNEL_ID.match(value):
         raise ConfigError(name, f"{value!r} is not a channel ID (like C0123456789; not #name)")
     return value
 
@@ -276,11 +309,38 @@ def _securityhub(value: str, name: str) -> SecurityHubMode:
     if lowered == "check":
         return "check"
     if lowered == "sync":
-        raise ConfigError(
-            name,
-            "'sync' (acknowledgements written to Security Hub) is not available yet; use check",
-        )
-    raise ConfigError(name, f"{value!r} is not 'off' or 'check'")
+        return "sync"
+    raise ConfigError(name, f"{value!r} is not 'off', 'check' or 'sync'")
+
+
+def _ack_workflow(value: str, name: str) -> AckWorkflow:
+    upper = value.upper()
+    if upper == "SUPPRESSED":
+        return "SUPPRESSED"
+    if upper == "NOTIFIED":
+        return "NOTIFIED"
+    raise ConfigError(name, f"{value!r} is not SUPPRESSED or NOTIFIED")
+
+
+def _routes(path: str | None) -> tuple[Route, ...]:
+    if path is None:
+        return ()
+    from bot.routes_file import RoutesError, load_routes
+
+    try:
+        return load_routes(path)
+    except RoutesError as exc:
+        raise ConfigError("SSM3_ROUTES_FILE", str(exc)) from None
+
+
+def _span(value: str, name: str) -> timedelta:
+    match = _SPAN.match(value.strip().lower())
+    if not match:
+        raise ConfigError(name, f"{value!r} is not a duration like 36h, 7d or 2w")
+    span = timedelta(seconds=int(match[1]) * _SPAN_UNITS[match[2]])
+    if span < timedelta(hours=1):
+        raise ConfigError(name, f"{value!r} is shorter than an hour")
+    return span
 
 
 def _log_format(value: str, name: str) -> LogFormat:

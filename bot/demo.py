@@ -7,7 +7,7 @@ No AWS account and no Slack workspace: the simulator speaks SSM, STS and Organiz
 from __future__ import annotations
 
 import tempfile
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
@@ -30,7 +30,7 @@ DENIED_ACCOUNT = "333333333333"
 DEMO_OPERATOR = "U0DEMOOPS1"
 
 
-def demo_fleet(seed: int = 2026) -> Fleet:
+def demo_fleet(seed: int = 2026, now: datetime | None = None) -> Fleet:
     """Three accounts in an organisation, two regions, a few failed runs, Quick Setup's patch
     scanning reporting missing patches (SSM.3 fails while its runs succeed), Patch noise that
     must not count, and one account that denies us."""
@@ -44,6 +44,7 @@ def demo_fleet(seed: int = 2026) -> Fleet:
         deny_accounts=[DENIED_ACCOUNT],
         manual=1,
         patch_noise=True,
+        now=now,
     )
 
 

@@ -7,12 +7,14 @@ renderers turn into words.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from bot.models import (
     AssociationKey,
-    DigestRun,
+    DigestMessage,
     FailedTarget,
     InstanceKey,
     Orphan,
@@ -23,6 +25,9 @@ from bot.models import (
     TrackedAssociation,
 )
 from bot.store import Store
+
+if TYPE_CHECKING:
+    from bot.core.routing import Channel
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,10 @@ class Digest:
     changes: DigestChanges | None = None
     orphans: tuple[Orphan, ...] = ()
     security_hub: SecurityHubCheck | None = None  # None: SSM3_SECURITYHUB=off, or not yet read
+    # Unacknowledged failures older than SSM3_ESCALATE_AFTER, oldest first, and who to name.
+    escalated: tuple[TrackedAssociation, ...] = ()
+    escalate_after: timedelta | None = None
+    mentions: tuple[str, ...] = ()
 
     @property
     def all_clear(self) -> bool:
@@ -78,7 +87,7 @@ class Digest:
         return self.changes is not None and any(t.key == tracked.key for t in self.changes.reopened)
 
 
-def build_digest(store: Store, now: datetime, previous: DigestRun | None = None) -> Digest:
+def build_digest(store: Store, now: datetime, previous: DigestMessage | None = None) -> Digest:
     """Assemble the digest from the store as it stands, and what changed since `previous`."""
     # Only the failing associations are read whole; the rest are only counted.
     failing = store.associations.tracked(failing_only=True, now=now)
@@ -107,7 +116,9 @@ def build_digest(store: Store, now: datetime, previous: DigestRun | None = None)
     )
 
 
-def _changes(store: Store, previous: DigestRun, failing: list[TrackedAssociation]) -> DigestChanges:
+def _changes(
+    store: Store, previous: DigestMessage, failing: list[TrackedAssociation]
+) -> DigestChanges:
     assert previous.posted_at is not None
     before = {item.key: item for item in previous.snapshot}
     now_failing = {t.key: t for t in failing}
@@ -188,13 +199,89 @@ def narrow(
             return region == value
         return instance_id == value
 
-    failing = tuple(t for t in digest.failing if matches(t, kind, value))
-    acked = tuple(t for t in digest.acknowledged if matches(t, kind, value))
-    scopes = tuple(
-        s
-        for s in digest.scopes_failed
-        if (kind == "account" and s.scope.account_id == value)
-        or (kind == "region" and s.scope.region == value)
+    def scope(account_id: str, region: str) -> bool:
+        return (kind == "account" and account_id == value) or (kind == "region" and region == value)
+
+    return _within(
+        digest,
+        keep=lambda t: matches(t, kind, value),
+        covers=covers,
+        scope=scope,
+        associations=associations,
+        noncompliant=noncompliant,
+    )
+
+
+def for_channel(
+    digest: Digest,
+    channel: Channel,
+    catalogue: list[tuple[str, str, str]],
+    noncompliant: set[InstanceKey],
+    *,
+    escalate_after: timedelta | None = None,
+    scopes: int | None = None,
+) -> Digest:
+    """The digest a channel gets: only its routes' associations (SSM3_CHANNEL's: all), the
+    instance-level findings of the account-regions it covers, and its escalations."""
+    if not channel.everything:
+
+        def keep(t: TrackedAssociation) -> bool:
+            return channel.matches(t.key.account_id, t.key.region, t.association.document_name)
+
+        theirs = {
+            InstanceKey(t.key.account_id, t.key.region, i)
+            for t in (*digest.failing, *digest.acknowledged)
+            if keep(t)
+            for i in t.association.noncompliant_instances
+        }
+
+        def covers(account_id: str, region: str, instance_id: str) -> bool:
+            return channel.covers_instances(account_id, region) or (
+                InstanceKey(account_id, region, instance_id) in theirs
+            )
+
+        digest = _within(
+            digest,
+            keep=keep,
+            covers=covers,
+            scope=channel.covers_instances,
+            associations=sum(1 for entry in catalogue if channel.matches(*entry)),
+            noncompliant=noncompliant,
+            scopes=scopes,
+        )
+    if escalate_after is None:
+        return digest
+    cutoff = digest.generated_at - escalate_after
+    old = sorted(
+        (t for t in digest.failing if t.failing_since is not None and t.failing_since <= cutoff),
+        key=lambda t: (t.failing_since, t.key.association_id),
+    )
+    mentions: list[str] = []
+    for t in old:
+        for m in channel.mentions(t.key.account_id, t.key.region, t.association.document_name):
+            if m not in mentions:
+                mentions.append(m)
+    return replace(
+        digest, escalated=tuple(old), escalate_after=escalate_after, mentions=tuple(mentions)
+    )
+
+
+def _within(
+    digest: Digest,
+    *,
+    keep: Callable[[TrackedAssociation], bool],
+    covers: Callable[[str, str, str], bool],
+    scope: Callable[[str, str], bool],
+    associations: int,
+    noncompliant: set[InstanceKey],
+    scopes: int | None = None,
+) -> Digest:
+    """The part of `digest` whose associations `keep` keeps and whose instance-level findings
+    `covers` covers, with its totals counted within it."""
+    failing = tuple(t for t in digest.failing if keep(t))
+    acked = tuple(t for t in digest.acknowledged if keep(t))
+    failed_scopes = tuple(
+        s for s in digest.scopes_failed if scope(s.scope.account_id, s.scope.region)
     )
     orphans = tuple(o for o in digest.orphans if covers(o.account_id, o.region, o.instance_id))
     check = digest.security_hub
@@ -210,17 +297,22 @@ def narrow(
         acknowledged=len(acked),
         # SSM.3's own count, within the filter.
         noncompliant_instances=sum(1 for k in noncompliant if covers(*_parts(k))),
-        scopes=digest.totals.scopes,
-        scopes_failed=len(scopes),
+        scopes=digest.totals.scopes if scopes is None else scopes,
+        scopes_failed=len(failed_scopes),
     )
+    changes = digest.changes
+    if changes is not None:
+        # `resolved` comes from this view's own previous digest (a channel compares with its own).
+        changes = replace(changes, reopened=tuple(t for t in changes.reopened if keep(t)))
     return replace(
         digest,
         failing=failing,
         acknowledged=acked,
-        scopes_failed=scopes,
+        scopes_failed=failed_scopes,
         totals=totals,
         orphans=orphans,
         security_hub=check,
+        changes=changes,
     )
 
 

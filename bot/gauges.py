@@ -31,7 +31,7 @@ class StoreGauges(Collector):
         now = self.clock()
         store = self.store
         last = store.sweeps.last(finished=True)
-        digest = store.ledger.last_digest()
+        digest = store.digests.latest()
         failing, acknowledged, instances = store.associations.compliance_counts(now)
         period = sweep_period(self.settings.sweep_schedule, self.settings.timezone, now)
         health = assess(last_sweep=last, period=period, now=now)
@@ -68,7 +68,7 @@ class StoreGauges(Collector):
         )
         yield gauge(
             "ssm3_last_digest_timestamp_seconds",
-            "When the last scheduled digest was posted (0: none yet)",
+            "When the last digest was posted (0: none yet)",
             digest.posted_at.timestamp() if digest and digest.posted_at else 0,
         )
         yield gauge("ssm3_failing_associations", "Failing associations, as now stored", failing)

@@ -233,6 +233,38 @@ class Ack:
     reason: str
     created_at: datetime
     until: datetime | None
+    by_name: str | None = None  # the name the surface knew them by (Slack's user name)
+
+
+@dataclass(frozen=True)
+class EndedAck:
+    """How an association's latest acknowledgement ended (expired, unacknowledged by whom,
+    resolved, deleted, unswept), for the note that sets its findings back to NEW."""
+
+    key: AssociationKey
+    ack: Ack
+    ended_at: datetime
+    ended_by: str | None
+    end_reason: str
+
+
+@dataclass(frozen=True)
+class FindingRecord:
+    """One SSM.3 finding as the Security Hub sync last saw it, and what the bot last wrote to it
+    (`written_*`: None when it never did); `hand`: how someone changed it by hand in Security
+    Hub, so the bot leaves it alone (None: it did not)."""
+
+    finding_id: str
+    product_arn: str
+    instance: InstanceKey
+    seen_workflow: str
+    seen_at: datetime
+    written_workflow: str | None = None
+    written_note: str | None = None
+    written_at: datetime | None = None
+    associations: tuple[str, ...] = ()
+    until: datetime | None = None
+    hand: str | None = None
 
 
 @dataclass(frozen=True)
@@ -306,16 +338,6 @@ class PriorDrilldown:
 
 
 @dataclass(frozen=True)
-class DigestPost:
-    """A digest message in Slack, remembered so later changes edit it instead of posting anew."""
-
-    channel: str
-    ts: str
-    posted_at: datetime
-    sweep_id: str | None
-
-
-@dataclass(frozen=True)
 class Rerun:
     """A re-run someone started from Slack; `outcome` is filled by the follow-up check."""
 
@@ -375,21 +397,51 @@ class SnapshotItem:
 
 
 @dataclass(frozen=True)
-class DigestRun:
-    """A scheduled digest: its slot, where it was posted and what it reported as failing."""
+class AlertMessage:
+    """A posted alert message (it may tell of several associations that began failing)."""
+
+    channel: str
+    ts: str
+
+
+@dataclass(frozen=True)
+class AlertState:
+    """One association an alert message told of, as it stands now: still failing (maybe
+    acknowledged or re-run since), or resolved (its streak ended)."""
+
+    key: AssociationKey
+    failing_since: datetime
+    tracked: TrackedAssociation | None  # None: no longer swept (deleted, or its scope unread)
+    resolved_at: datetime | None
+    rerun: Rerun | None  # the latest re-run during this streak
+
+    @property
+    def resolved(self) -> bool:
+        return self.resolved_at is not None
+
+
+@dataclass(frozen=True)
+class DigestMessage:
+    """One digest message in one channel: the digest scheduled for a slot (or posted by hand,
+    kind "manual", its slot the moment it was posted), where it went and what it reported as
+    failing, so later changes edit it in place and the next digest says what changed."""
 
     slot: datetime
-    kind: str
+    channel: str
+    kind: str  # scheduled | catch-up | manual
     posted_at: datetime | None
-    channel: str | None
     ts: str | None
-    snapshot: tuple[SnapshotItem, ...]
+    sweep_id: str | None = None
+    snapshot: tuple[SnapshotItem, ...] = ()
+
+    @property
+    def scheduled(self) -> bool:
+        return self.kind != "manual"
 
 
 @dataclass(frozen=True)
 class ScheduledJob:
-    """Work due at `due_at` (bot/app/jobs.py runs it): `kind` names its handler, `payload` is
-    what the handler needs, as JSON-safe values."""
+    """Work due at `due_at`, run by the handler `kind` names (bot/app/jobs.py) with `payload`."""
 
     id: int
     kind: str

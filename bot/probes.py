@@ -72,7 +72,7 @@ class Probes:
 
     def _freshness(self) -> dict[str, Any]:
         now = self.clock()
-        last_digest = self.store.ledger.last_digest()
+        last_digest = self.store.digests.latest()
         report = assess(
             last_sweep=self.store.sweeps.last(finished=True),
             period=sweep_period(self.settings.sweep_schedule, self.settings.timezone, now),

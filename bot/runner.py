@@ -10,19 +10,29 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from bot.app.alerts import AlertDesk
+from bot.app.digests import DigestBook
+from bot.app.findings_triggers import sync_scopes
 from bot.app.jobs import ScheduledJobs
 from bot.aws.session import AwsAccess
 from bot.clock import utcnow
 from bot.config import Settings
-from bot.digest import Digest, build_digest, snapshot
+from bot.digest import Digest, snapshot
 from bot.metrics import Metrics
-from bot.models import ScheduledJob, SweepSummary, TrackedAssociation
+from bot.models import (
+    AlertMessage,
+    AlertState,
+    AssociationKey,
+    DigestMessage,
+    ScheduledJob,
+    SweepSummary,
+    TrackedAssociation,
+)
 from bot.schedule import cron_trigger, latest_fire, period
 from bot.store import Ledger, Store
 from bot.sweep import SweepError, SweepInterrupted, run_sweep
@@ -39,21 +49,29 @@ class SweepBusy(RuntimeError):
     """Another sweep, in this process or another, holds the lease."""
 
 
-@dataclass(frozen=True)
-class PostedMessage:
-    channel: str
-    ts: str
-
-
 class Publisher(Protocol):
     """Where digests and alerts go (Slack in production, a recorder in tests)."""
 
-    def post_digest(self, digest: Digest) -> PostedMessage: ...
+    def post_digest(self, channel: str, digest: Digest) -> str:
+        """Post `digest` to `channel`; the message's ts."""
+        ...
 
-    def update_digest(self, message: PostedMessage, digest: Digest) -> None: ...
+    def update_digest(self, message: DigestMessage, compose: Callable[[], Digest]) -> bool:
+        """Edit a posted digest to show `compose()`, called when the edit's turn comes (edits
+        queue up, and each shows the store as it is then, never an older state). False when
+        Slack refused (the publisher logged why)."""
+        ...
 
-    def post_alerts(self, items: Sequence[TrackedAssociation]) -> list[PostedMessage]:
-        """One PostedMessage per item, in order (items may share a message)."""
+    def post_alerts(
+        self, channel: str, items: Sequence[TrackedAssociation], mentions: Sequence[str]
+    ) -> str:
+        """One message for associations that just began failing; its ts."""
+        ...
+
+    def update_alert(
+        self, message: AlertMessage, states: Sequence[AlertState], mentions: Sequence[str]
+    ) -> bool:
+        """Edit a posted alert to show its associations as they stand now (False: refused)."""
         ...
 
 
@@ -79,6 +97,17 @@ class Runner:
         self.clock = clock
         self.ledger = ledger or store.ledger
         self.metrics = metrics or Metrics()
+        self.book = DigestBook(
+            store=store, channels=settings.channels, escalate_after=settings.escalate_after
+        )
+        self.alerts = AlertDesk(
+            store=store,
+            book=self.book,
+            publisher=publisher,
+            clock=clock,
+            failed=self._publish_failed,
+            count=self.metrics.alerts.inc,
+        )
         self.sweep_trigger = cron_trigger(settings.sweep_schedule, settings.zone)
         self.digest_trigger = cron_trigger(settings.digest_schedule, settings.zone)
         self.jobs = jobs or ScheduledJobs(store, clock)
@@ -220,13 +249,17 @@ class Runner:
         return self.store.ledger.lease_holder(SWEEP_LEASE, self.clock()) is not None
 
     def after_sweep(self) -> None:
-        """Alert on new failures and bring today's digest up to date."""
+        """Alert on new failures, mark the alerts of ended streaks resolved, and bring today's
+        digests up to date."""
         if self.settings.alerts:
             self.alert_new_failures()
+        self.resolve_alerts()
         self.refresh_digest()
 
+    # -- digests --------------------------------------------------------------------------------
     def digest_job(self) -> bool:
-        """Post the digest for the latest slot unless some process already did (idempotent)."""
+        """Post each channel's digest for the latest slot unless some process already did
+        (idempotent per channel: one channel failing does not hold the others back)."""
         if self.publisher is None:
             return False
         now = self.clock()
@@ -234,77 +267,114 @@ class Runner:
         if slot is None:
             return False
         kind = "scheduled" if now - slot <= ON_TIME else "catch-up"
-        if not self.ledger.claim_digest(slot, kind, now):
-            return False
-        digest = build_digest(self.store, now, self.ledger.last_digest())
-        try:
-            message = self.publisher.post_digest(digest)
-        except Exception as exc:
-            self._publish_failed("post_digest", f"posting the {kind} digest for {slot}", exc)
-            self.ledger.digest_failed(slot)
-            return False
-        self.ledger.digest_posted(
-            slot, channel=message.channel, ts=message.ts, snapshot=snapshot(digest), now=now
-        )
-        log.info("posted the %s digest for %s", kind, slot)
-        return True
+        posted = False
+        for channel in self.book.channels:
+            if not self.store.digests.claim(slot, channel.id, kind, now):
+                continue
+            previous = self.store.digests.previous(channel.id, slot)
+            digest = self.book.compose(channel.id, now, previous)
+            try:
+                ts = self.publisher.post_digest(channel.id, digest)
+            except Exception as exc:
+                what = f"posting the {kind} digest for {slot} to {channel.id}"
+                self._publish_failed("post_digest", what, exc)
+                self.store.digests.failed(slot, channel.id)
+                continue
+            self._remember(slot, channel.id, ts, digest, now)
+            posted = True
+            log.info("posted the %s digest for %s to %s", kind, slot, channel.id)
+        return posted
 
-    def refresh_digest(self) -> bool:
-        """Edit the current slot's digest in place (after sweeps, acknowledgements, re-runs)."""
+    def _remember(
+        self, slot: datetime, channel: str, ts: str, digest: Digest, now: datetime
+    ) -> None:
+        last = digest.last_sweep
+        self.store.digests.posted(
+            slot,
+            channel,
+            ts=ts,
+            now=now,
+            sweep_id=last.sweep_id if last else None,
+            snapshot=snapshot(digest),
+        )
+
+    def post_digests_now(self) -> list[DigestMessage]:
+        """Post every channel's digest now, outside the schedule (`sweep --post`); each is
+        edited in place afterwards like a scheduled one. Raises what the publisher raised."""
+        if self.publisher is None:
+            return []
+        posted = []
+        for channel in self.book.channels:
+            now = self.clock()
+            digest = self.book.compose(channel.id, now)
+            ts = self.publisher.post_digest(channel.id, digest)
+            last = digest.last_sweep
+            posted.append(
+                self.store.digests.remember_manual(
+                    channel.id,
+                    ts,
+                    now=now,
+                    sweep_id=last.sweep_id if last else None,
+                    snapshot=snapshot(digest),
+                )
+            )
+        return posted
+
+    def refresh_digest(self, also: Iterable[DigestMessage | None] = ()) -> bool:
+        """Edit the current slot's digests in place (after sweeps, acknowledgements, re-runs),
+        and `also` the messages given (the digest a button was clicked in); an earlier day's
+        digest stays as it was posted unless it is given. True when every edit landed."""
         if self.publisher is None:
             return False
         now = self.clock()
-        last = self.ledger.last_digest()
         slot = latest_fire(self.digest_trigger, now)
-        if last is None or last.channel is None or last.ts is None or last.slot != slot:
-            return False  # an earlier day's digest stays as it was posted
-        digest = build_digest(self.store, now, self.ledger.previous_digest(last.slot))
-        try:
-            self.publisher.update_digest(PostedMessage(last.channel, last.ts), digest)
-        except Exception as exc:
-            self._publish_failed("update_digest", "updating the digest message", exc)
-            return False
-        return True
+        messages = self.store.digests.for_slot(slot) if slot is not None else []
+        seen = {(m.channel, m.ts) for m in messages}
+        for extra in also:
+            if extra is not None and (extra.channel, extra.ts) not in seen:
+                seen.add((extra.channel, extra.ts))
+                messages.append(extra)
+        ok = True
+        for message in messages:
+            try:
+                edited = self.publisher.update_digest(message, self._composer(message))
+            except Exception as exc:
+                self._publish_failed("update_digest", "updating the digest message", exc)
+                edited = False
+            else:
+                if not edited:
+                    self.metrics.slack_errors.labels(method="update_digest").inc()
+            ok = ok and edited
+        return ok and bool(messages)
+
+    def _composer(self, message: DigestMessage) -> Callable[[], Digest]:
+        return lambda: self.book.current(message, self.clock())
 
     def expiry_job(self) -> int:
         """End acknowledgements past their expiry; the digest then shows them as reopened."""
         expired = self.store.acks.expire(self.clock())
         if expired:
             log.info("%d acknowledgement(s) expired", len(expired))
+            self.refresh_alerts(key for key, _ in expired)
             self.refresh_digest()
+            sync_scopes(  # SSM3_SECURITYHUB=sync: their findings go back to NEW
+                settings=self.settings,
+                access=self.access,
+                store=self.store,
+                clock=self.clock,
+                scopes=sorted({key.scope for key, _ in expired}),
+            )
         return len(expired)
 
+    # -- alerts (bot/app/alerts.py) -------------------------------------------------------------
     def alert_new_failures(self) -> int:
-        """One alert per failing streak that began since we started watching, never for acked ones."""
-        if self.publisher is None:
-            return 0
-        now = self.clock()
-        candidates = self.store.associations.alertable_failures()
-        if not candidates:
-            return 0
-        failing = {t.key: t for t in self.store.associations.tracked(failing_only=True, now=now)}
-        due: list[tuple[TrackedAssociation, datetime]] = []
-        for key, since in candidates:
-            item = failing.get(key)
-            if item is None or item.ack is not None or self.ledger.alerted(key, since):
-                continue
-            if self.ledger.claim_alert(key, since, now):
-                due.append((item, since))
-        if not due:
-            return 0
-        try:
-            posted = self.publisher.post_alerts([item for item, _ in due])
-        except Exception as exc:
-            self._publish_failed("post_alerts", f"posting {len(due)} alert(s)", exc)
-            for item, since in due:
-                self.ledger.release_alert(item.key, since)
-            return 0
-        for (item, since), message in zip(due, posted, strict=True):
-            self.ledger.alert_posted(
-                item.key, since, channel=message.channel, ts=message.ts, now=now
-            )
-        self.metrics.alerts.inc(len(due))
-        return len(due)
+        return self.alerts.new_failures()
+
+    def resolve_alerts(self) -> int:
+        return self.alerts.resolve()
+
+    def refresh_alerts(self, keys: Iterable[AssociationKey]) -> None:
+        self.alerts.refresh(keys)
 
     def _publish_failed(self, what: str, doing: str, exc: Exception) -> None:
         """One line in the log (the next tick retries) and a count for /metrics."""

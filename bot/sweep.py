@@ -18,15 +18,16 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.aws.errors import describe_error
 from bot.aws.reader import ScopeReader
-from bot.aws.securityhub import cross_check, failed_findings
+from bot.aws.securityhub import cross_check, failed_findings, security_hub_region
 from bot.aws.session import AwsAccess
 from bot.clock import utcnow
 from bot.config import ConfigError, Settings
@@ -164,9 +165,20 @@ def run_sweep(
             if forgotten:
                 log.info("no longer configured, forgotten: %s", ", ".join(map(str, forgotten)))
         if settings.securityhub != "off" and swept and scopes is None:
-            store.sweeps.save_security_hub_check(
-                sweep_id, check_security_hub(settings, access, store, swept, now())
-            )
+            read: list[Mapping[str, Any]] = []
+            check = check_security_hub(settings, access, store, swept, now(), keep=read)
+            store.sweeps.save_security_hub_check(sweep_id, check)
+            if settings.securityhub == "sync" and check.error is None:
+                from bot.app.findings_triggers import sync_scopes  # the use case sits above
+
+                sync_scopes(
+                    settings=settings,
+                    access=access,
+                    store=store,
+                    clock=now,
+                    scopes=None,
+                    failed=read,
+                )
         return store.sweeps.finish(sweep_id, now(), time.monotonic() - clock)
 
 
@@ -236,16 +248,18 @@ def _begin(
     return resume, prior.started_at, stored
 
 
-def security_hub_region(settings: Settings, access: AwsAccess) -> str | None:
-    """SSM3_SECURITYHUB_REGION, else the first swept region, else the session's."""
-    return settings.securityhub_region or next(iter(settings.regions), access.default_region)
-
-
 def check_security_hub(
-    settings: Settings, access: AwsAccess, store: Store, swept: list[Scope], now: datetime
+    settings: Settings,
+    access: AwsAccess,
+    store: Store,
+    swept: list[Scope],
+    now: datetime,
+    *,
+    keep: list[Mapping[str, Any]] | None = None,
 ) -> SecurityHubCheck:
-    """SSM.3's FAILED findings beside the sweep's NON_COMPLIANT instances. An error is the
-    check's, never the sweep's; it is logged once per streak of failed checks."""
+    """SSM.3's FAILED findings beside the sweep's NON_COMPLIANT instances (`keep` receives
+    them, for the Security Hub sync). An error is the check's, never the sweep's; it is logged
+    once per streak of failed checks."""
     region = security_hub_region(settings, access) or swept[0].region
     try:
         client = access.securityhub(Scope(access.caller_account, region))
@@ -259,6 +273,8 @@ def check_security_hub(
         level = logging.DEBUG if previous is not None and previous.error else logging.WARNING
         log.log(level, "Security Hub cross-check in %s failed: %s", region, error)
         return SecurityHubCheck(region=region, checked_at=now, error=error)
+    if keep is not None:
+        keep.extend(findings)
     return cross_check(
         findings,
         region=region,

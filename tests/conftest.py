@@ -95,8 +95,9 @@ def settings(tmp_path: Path) -> Settings:
 from tests.fakes.fixtures import fake_slack, make_harness  # noqa: E402, F401
 
 # The end-to-end set: real processes (the console script, `serve`, the simulator's own process,
-# Docker's linter) and the app behind waitress. `pytest -m "not e2e"` runs the layers without
-# them; `make test` runs everything.
+# Docker's linter). Slack behaviour (make_harness) runs in process, through the app's own WSGI
+# application, so it belongs to the layered suite. `pytest -m "not e2e"` runs the layers
+# without the end-to-end set; `make test` runs everything.
 E2E_MODULES = {
     "test_cli",
     "test_cli_edges",
@@ -113,5 +114,5 @@ E2E_MODULES = {
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
-        if module in E2E_MODULES or "make_harness" in getattr(item, "fixturenames", ()):
+        if module in E2E_MODULES:
             item.add_marker(pytest.mark.e2e)

@@ -93,6 +93,22 @@ def test_a_file_that_is_not_sqlite_is_one_line_naming_the_variable(
 
 
 @pytest.mark.parametrize("command", [["sweep"], ["serve"]])
+def test_a_bad_routes_file_stops_serve_and_sweep_with_one_line(
+    tmp_path: Path, command: list[str]
+) -> None:
+    routes = tmp_path / "routes.yaml"
+    routes.write_text("routes:\n  - channel: C0PAYMENTS\n  - channel: C0TEAM0001\n    acount: x\n")
+    env = {**SLACK, "SSM3_ROUTES_FILE": str(routes), "SSM3_DB_PATH": str(tmp_path / "r.db")}
+    result = ssm3bot(command, env, tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"ssm3bot: SSM3_ROUTES_FILE: {routes}: route 2: unknown key 'acount' (known: channel, "
+        "accounts, regions, documents, mention)"
+    ]
+    assert not (tmp_path / "r.db").exists(), "nothing started"
+
+
+@pytest.mark.parametrize("command", [["sweep"], ["serve"]])
 def test_a_database_that_cannot_be_created_is_one_line_naming_the_variable(
     tmp_path: Path, command: list[str]
 ) -> None:

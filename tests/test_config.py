@@ -24,6 +24,8 @@ def test_defaults_match_the_contract() -> None:
     assert settings.http_port == 3000
     assert settings.concurrency == 8
     assert settings.alerts is True
+    assert settings.securityhub == "check"
+    assert settings.ack_workflow == "SUPPRESSED"
     assert settings.regions == ()
     assert settings.accounts == ()
     assert not settings.accounts_from_org
@@ -41,9 +43,12 @@ def test_values_are_parsed() -> None:
             "SSM3_SLACK_API_URL": "http://127.0.0.1:9000/api",
             "SLACK_APP_TOKEN": "xapp-1-abc",
             "SSM3_CHANNEL": "C0123456789",
+            "SSM3_SECURITYHUB": "Sync",
+            "SSM3_ACK_WORKFLOW": "notified",
         },
         dotenv=None,
     )
+    assert (settings.securityhub, settings.ack_workflow) == ("sync", "NOTIFIED")
     assert settings.regions == ("eu-west-1", "us-east-1")
     assert settings.accounts == ("111111111111", "222222222222")
     assert settings.operators == ("U012ABCDEF", "S0ABCDEF12")
@@ -73,6 +78,8 @@ def test_org_accounts() -> None:
         ("SSM3_HTTP_PORT", "70000"),
         ("SSM3_CONCURRENCY", "0"),
         ("SSM3_ALERTS", "maybe"),
+        ("SSM3_SECURITYHUB", "write"),
+        ("SSM3_ACK_WORKFLOW", "RESOLVED"),
         ("SSM3_ROLE_NAME", "bad role"),
         ("SSM3_SLACK_API_URL", "slack.com/api"),
         ("SLACK_BOT_TOKEN", "xoxp-user-token"),

@@ -16,6 +16,7 @@ from botocore.exceptions import NoCredentialsError
 
 from bot.cli import main
 from bot.config import ConfigError, Settings
+from bot.core.routing import Route
 from bot.doctor import Report, render_report, run_doctor
 from bot.doctor.aws import SSM_READS, judge_identity_error, records_association_compliance
 from bot.doctor.checks import Check
@@ -139,6 +140,11 @@ def _not_in_channel(sim: Sim, fake: FakeSlack) -> dict[str, Any]:
     return {}
 
 
+def _not_in_a_routes_channel(sim: Sim, fake: FakeSlack) -> dict[str, Any]:
+    fake.bot_channels = {CHANNEL}
+    return {"routes": (Route(channel="C0PAYMENTS", accounts=frozenset({MEMBER})),)}
+
+
 def _scope_missing(sim: Sim, fake: FakeSlack) -> dict[str, Any]:
     fake.scopes = ALL_SCOPES - {"files:write"}
     return {}
@@ -188,6 +194,10 @@ BREAKAGES = {
     "bot not in the channel": (
         _not_in_channel,
         f"the bot is not in #ssm3-digest ({CHANNEL}): invite it with /invite @ssm3-bot there",
+    ),
+    "bot not in a route's channel": (
+        _not_in_a_routes_channel,
+        "the bot is not in #ssm3-digest (C0PAYMENTS): invite it with /invite @ssm3-bot there",
     ),
     "a scope missing": (
         _scope_missing,

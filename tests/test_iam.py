@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -48,13 +49,20 @@ POLICY_FILES = {
     "bot": "ssm3-bot.json",  # the bot's own identity
     "bot-org": "ssm3-bot-org.json",  # ... when SSM3_ACCOUNTS=org
     "bot-securityhub": "ssm3-bot-securityhub.json",  # ... when SSM3_SECURITYHUB is on
+    "bot-securityhub-sync": "ssm3-bot-securityhub-sync.json",  # ... and when it is sync
 }
 # Where each service's actions belong: State Manager (and doctor's Security Hub and Config
 # reads) in the swept accounts, the rest is the bot's own identity reaching them.
 BOT_POLICY_FOR_SERVICE = {"sts": "bot", "organizations": "bot-org"}
 # Actions of member services the bot makes with its own identity: the cross-check reads
 # Security Hub's aggregated findings in the administrator account's home region.
-BOT_POLICY_FOR_ACTION = {"securityhub:GetFindings": "bot-securityhub"}
+BOT_POLICY_FOR_ACTION = {
+    "securityhub:GetFindings": "bot-securityhub",
+    # ... and, with SSM3_SECURITYHUB=sync, writes acknowledgements to those findings there.
+    "securityhub:BatchUpdateFindings": "bot-securityhub-sync",
+}
+# The parameters of every BatchUpdateFindings the sync's code path sent (botocore's own event).
+SYNC_REQUESTS: list[dict[str, Any]] = []
 MEMBER_SERVICES = ("ssm", "securityhub", "config")
 
 
@@ -159,6 +167,56 @@ def rerun_through_slack(sim: Sim, tmp: Path) -> None:
     assert sim.fleet.call_count("StartAssociationsOnce", account_id=MEMBER) == 1
 
 
+def sync_to_security_hub(sim: Sim, tmp: Path) -> None:
+    """SSM3_SECURITYHUB=sync: a sweep, an acknowledgement and its removal write SSM.3's
+    findings (BatchUpdateFindings with the bot's own identity in the aggregation home region)."""
+    from bot.app.acknowledgements import Acknowledgements
+    from bot.app.findings_triggers import sync_change
+    from bot.app.outcomes import Done
+    from bot.app.permissions import LocalOperator
+    from bot.aws.session import AwsAccess
+    from bot.clock import utcnow
+    from bot.models import AssociationRef
+
+    session = sim.session()
+    session.events.register(
+        "provide-client-params.securityhub.BatchUpdateFindings",
+        lambda params, **_: SYNC_REQUESTS.append(dict(params)),
+    )
+    access = AwsAccess(
+        session=session, endpoint_url=sim.endpoint_url, role_name=sim.fleet.role_name
+    )
+    settings = _settings(tmp).with_changes(securityhub="sync")
+    store = Store(tmp / "iam.db")
+    run_sweep(settings=settings, access=access, store=store)
+    key = _failing_in(sim, MEMBER)
+    cases = Acknowledgements(store=store, permissions=LocalOperator(), clock=utcnow)
+    for change in (
+        lambda: cases.acknowledge(
+            "U0ALICE01",
+            AssociationRef(key.association_id),
+            reason="OPS-1",
+            until=utcnow() + timedelta(days=1),
+        ),
+        lambda: cases.unacknowledge("U0ALICE01", AssociationRef(key.association_id)),
+    ):
+        done = change()
+        assert isinstance(done, Done)
+        line = sync_change(
+            settings=settings,
+            access=access,
+            store=store,
+            clock=utcnow,
+            item=done.item,
+            actor="U0ALICE01",
+            acknowledged=done.item.ack is not None,
+        )
+        assert line is not None
+        assert "not updated" not in line, line
+    store.close()
+    assert SYNC_REQUESTS
+
+
 def _answers(fake: FakeSlack, url: str | None) -> list[dict[str, Any]]:
     url_id = (url or "").rsplit("/", 1)[-1]
     return [payload for uid, payload in fake.responses if uid == url_id]
@@ -171,6 +229,7 @@ CODE_PATHS: tuple[CodePath, ...] = (
     CodePath("rerun", "operator", rerun_an_association),
     CodePath("slack-history", "readonly", history_through_slack),
     CodePath("slack-rerun", "operator", rerun_through_slack),
+    CodePath("securityhub-sync", "operator", sync_to_security_hub),
 )
 
 
@@ -183,12 +242,16 @@ def policy_document(name: str) -> dict[str, Any]:
 
 
 def actions_of(document: dict[str, Any]) -> set[str]:
-    """Every action an Allow statement names (no wildcards allowed: least privilege)."""
+    """Every action an Allow statement names (no wildcards allowed: least privilege). A Deny
+    statement only narrows an action the same document allows."""
     found: set[str] = set()
+    denied: set[str] = set()
     for statement in document["Statement"]:
-        assert statement["Effect"] == "Allow"
+        assert statement["Effect"] in ("Allow", "Deny")
         actions = statement["Action"]
-        found.update([actions] if isinstance(actions, str) else actions)
+        named = [actions] if isinstance(actions, str) else actions
+        (found if statement["Effect"] == "Allow" else denied).update(named)
+    assert denied <= found, f"Deny statements for actions the document does not allow: {denied}"
     wildcards = {a for a in found if "*" in a}
     assert not wildcards, f"wildcard actions grant more than the code needs: {wildcards}"
     return found
@@ -326,6 +389,75 @@ def test_policy_resources_are_as_narrow_as_the_actions_allow() -> None:
     assert assume["Resource"] == f"arn:aws:iam::*:role/{Settings().role_name}"
     (findings,) = policy_document("bot-securityhub")["Statement"]
     assert findings["Resource"] == "arn:aws:securityhub:*:*:hub/default"
+    allow, *_ = policy_document("bot-securityhub-sync")["Statement"]
+    assert (allow["Effect"], allow["Resource"]) == ("Allow", "arn:aws:securityhub:*:*:hub/default")
+
+
+def _context(params: dict[str, Any]) -> dict[str, str]:
+    """The securityhub:ASFFSyntaxPath/... condition keys a BatchUpdateFindings request sets."""
+    keys: dict[str, str] = {}
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict) and prefix != "UserDefinedFields":
+            for name, inner in value.items():
+                walk(f"{prefix}.{name}" if prefix else name, inner)
+        else:
+            keys[f"securityhub:ASFFSyntaxPath/{prefix}"] = str(value)
+
+    walk("", {k: v for k, v in params.items() if k != "FindingIdentifiers"})
+    return keys
+
+
+def _denied(document: dict[str, Any], params: dict[str, Any]) -> list[str]:
+    """The Deny statements that match a request (StringEquals, StringNotEquals, Null)."""
+    context = _context(params)
+    matched = []
+    for statement in document["Statement"]:
+        if statement["Effect"] != "Deny":
+            continue
+        results = []
+        for operator, tests in statement["Condition"].items():
+            for key, wanted in tests.items():
+                values = [wanted] if isinstance(wanted, str) else list(wanted)
+                present = key in context
+                if operator == "StringEquals":
+                    results.append(present and context[key] in values)
+                elif operator == "StringNotEquals":  # a missing key matches (IAM's rule)
+                    results.append(not present or context[key] not in values)
+                elif operator == "Null":
+                    results.append(present is (values == ["false"]))
+                else:
+                    raise AssertionError(f"{operator}: extend this evaluator")
+        if all(results):
+            matched.append(statement["Sid"])
+    return matched
+
+
+def test_the_sync_policy_allows_what_the_sync_sends_and_nothing_else(
+    called: dict[str, set[str]],
+) -> None:
+    """Allowed: every BatchUpdateFindings the code path sent (the workflows the bot writes,
+    with its note). Denied: RESOLVED, a note not by ssm3-bot or none, any other field."""
+    assert "securityhub:BatchUpdateFindings" in called["securityhub-sync"]
+    document = policy_document("bot-securityhub-sync")
+    sent = {r["Workflow"]["Status"] for r in SYNC_REQUESTS}
+    assert sent == {"SUPPRESSED", "NEW"}
+    assert [_denied(document, r) for r in SYNC_REQUESTS] == [[] for _ in SYNC_REQUESTS]
+    ours = SYNC_REQUESTS[0]
+    for changed in (
+        {"Workflow": {"Status": "RESOLVED"}},
+        {"Workflow": {"Status": "NOTIFIED"}, "Note": {"Text": "x", "UpdatedBy": "jane"}},
+        {"Workflow": {"Status": "SUPPRESSED"}, "Note": None},
+        {"Severity": {"Label": "INFORMATIONAL"}},
+        {"Confidence": 0},
+        {"Criticality": 0},
+        {"VerificationState": "FALSE_POSITIVE"},
+        {"Types": ["x"]},
+        {"RelatedFindings": [{"Id": "x", "ProductArn": "y"}]},
+    ):
+        request = {k: v for k, v in {**ours, **changed}.items() if v is not None}
+        assert _denied(document, request), f"{changed} should be denied"
+    assert _denied(document, {**ours, "Workflow": {"Status": "NOTIFIED"}}) == []
 
 
 def test_the_member_role_template_passes_cfn_lint() -> None:

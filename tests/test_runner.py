@@ -4,9 +4,8 @@ acknowledgements reopening, and the day's digest updated in place."""
 
 from __future__ import annotations
 
-import random
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -14,53 +13,17 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.config import Settings
-from bot.digest import Digest
-from bot.models import TrackedAssociation
 from bot.render.text import render_digest
-from bot.runner import PostedMessage, Runner
+from bot.runner import Runner
 from bot.scheduler import build_scheduler
-from bot.sim.fleet import failure_for
 from bot.store import Store
 from bot.sweep import run_sweep
 from tests.conftest import Sim
+from tests.support.fleet import breaks_after, fail, healthy
+from tests.support.recording import RecordingPublisher
 from tests.support.virtual_time import FakeClock, run_until
 
 BERLIN = ZoneInfo("Europe/Berlin")
-
-
-class RecordingPublisher:
-    """Stands in for Slack delivery: records what would be posted and edited."""
-
-    def __init__(self, channel: str = "C0DIGEST01") -> None:
-        self.channel = channel
-        self.digests: list[Digest] = []
-        self.updates: list[tuple[PostedMessage, Digest]] = []
-        self.alerts: list[TrackedAssociation] = []
-        self.fail_next = False
-        self._lock = threading.Lock()
-        self._ts = 0
-
-    def _message(self) -> PostedMessage:
-        with self._lock:
-            self._ts += 1
-            return PostedMessage(self.channel, f"1700000000.{self._ts:06d}")
-
-    def post_digest(self, digest: Digest) -> PostedMessage:
-        if self.fail_next:
-            self.fail_next = False
-            raise RuntimeError("slack is down")
-        self.digests.append(digest)
-        return self._message()
-
-    def update_digest(self, message: PostedMessage, digest: Digest) -> None:
-        self.updates.append((message, digest))
-
-    def post_alerts(self, items: Sequence[TrackedAssociation]) -> list[PostedMessage]:
-        if self.fail_next:
-            self.fail_next = False
-            raise RuntimeError("slack is down")
-        self.alerts.extend(items)
-        return [self._message() for _ in items]
 
 
 @pytest.fixture
@@ -139,7 +102,7 @@ def test_a_process_down_over_two_digest_times_posts_exactly_one_catch_up(
     restarted, posts, clock = make_runner(datetime(2026, 12, 2, 9, 30, tzinfo=UTC))
     restarted.startup()
     assert len(posts.digests) == 1
-    run = restarted.ledger.last_digest()
+    run = restarted.store.digests.last_scheduled()
     assert run is not None
     assert run.slot == datetime(2026, 12, 2, 8, tzinfo=UTC)
     assert run.kind == "catch-up"
@@ -192,28 +155,15 @@ def test_a_failed_post_gives_the_slot_back_and_the_next_tick_posts_it(
 
 
 def _fail(sim: Sim, association_id: str, at: datetime | None = None) -> None:
-    _, association = sim.fleet.find_association(association_id)
-    instance = association.instance_ids[0]
-    sim.fleet.run_association(
-        association_id,
-        failures={instance: failure_for("permissions", association.document, random.Random(3))},
-        at=at,
-    )
+    fail(sim.fleet, association_id, at)
 
 
 def _healthy(sim: Sim) -> str:
-    scope = sim.fleet.scope(sim.fleet.caller_account, "eu-west-1")
-    return next(a.association_id for a in scope.associations.values() if a.status == "Success")
+    return healthy(sim.fleet)
 
 
 def _breaks_after(sim: Sim, clock: FakeClock) -> str:
-    """A healthy association starts failing 10 minutes after the sweep just made, and the clock
-    moves on an hour: a streak that began after the first sweep, as an alert needs (the store
-    keeps seconds, so a failure in the same second as that sweep would not count)."""
-    victim = _healthy(sim)
-    _fail(sim, victim, at=clock.now + timedelta(minutes=10))
-    clock.now += timedelta(hours=1)
-    return victim
+    return breaks_after(sim.fleet, clock)
 
 
 def test_a_new_failure_alerts_once_across_three_sweeps(
@@ -357,7 +307,7 @@ def test_sweeps_and_expiries_update_todays_digest_in_place(
     runner, publisher, clock = make_runner(nine)
     runner.sweep_job()
     assert runner.digest_job()
-    posted_ts = runner.ledger.last_digest()
+    posted_ts = runner.store.digests.last_scheduled()
     assert posted_ts is not None
     clock.now = nine + timedelta(hours=2)
     runner.sweep_job()
@@ -400,7 +350,7 @@ def test_a_claim_whose_process_died_before_posting_is_taken_over(
 ) -> None:
     nine = datetime(2026, 11, 30, 8, tzinfo=UTC)
     crashed, _, _ = make_runner(nine)
-    assert crashed.ledger.claim_digest(nine, "scheduled", nine)  # then it was killed
+    assert crashed.store.digests.claim(nine, "C0DIGEST01", "scheduled", nine)  # then it was killed
     survivor, posts, clock = make_runner(nine + timedelta(minutes=5))
     assert not survivor.digest_job(), "a fresh claim may still be posting"
     clock.now = nine + timedelta(minutes=11)

@@ -14,7 +14,6 @@ from bot.runner import Runner
 from bot.sim.fleet import failure_for
 from bot.slack import blocks as kit
 from bot.slack.delivery import Delivery
-from bot.slack.publisher import SlackPublisher
 from tests.conftest import Sim
 from tests.fakes.block_kit import texts
 from tests.fakes.fixtures import OPERATOR
@@ -43,7 +42,7 @@ def runner_for(h: SlackHarness, clock: Callable[[], datetime]) -> Runner:
         settings=h.settings,
         store=services.store,
         access=services.access,
-        publisher=SlackPublisher(delivery, CHANNEL),
+        publisher=delivery,
         clock=clock,
         metrics=services.metrics,
     )
@@ -211,7 +210,7 @@ def test_a_digest_whose_csv_cannot_be_attached_is_posted_once_and_says_why(tmp_p
             settings=settings,
             store=store,
             access=None,  # type: ignore[arg-type]  # posting a digest needs no AWS
-            publisher=SlackPublisher(delivery, CHANNEL),
+            publisher=delivery,
             clock=clock,
         )
         for _ in range(4):  # the reconcile job comes back every 5 minutes

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from bot.sim.fleet import Fleet, SimAssociation, SimInstance
+from bot.sim.fleet import Fleet, SimAssociation, SimInstance, UpdateRejection
 from tests.conftest import Sim
 
 ADMIN, MEMBER = "111111111111", "222222222222"
@@ -231,3 +231,105 @@ def test_no_findings_where_config_does_not_record_association_compliance(
     sim.fleet.scope(ADMIN, OTHER).ssm3_control = "DISABLED"
     scopes = {(f["AwsAccountId"], f["Region"]) for f in _all(_hub(sim))}
     assert scopes == {(ADMIN, HOME)}
+
+
+# -- BatchUpdateFindings -------------------------------------------------------------------------
+def _ids(findings: list[dict[str, Any]]) -> list[dict[str, str]]:
+    return [{"Id": f["Id"], "ProductArn": f["ProductArn"]} for f in findings]
+
+
+def test_batch_update_findings_updates_notes_workflow_and_fields_and_emits_events(
+    sim: Sim,
+) -> None:
+    hub = _hub(sim)
+    member_other = _all(
+        hub,
+        {
+            **SSM3_FAILED,
+            "AwsAccountId": [{"Value": MEMBER, "Comparison": "EQUALS"}],
+            "Region": [{"Value": OTHER, "Comparison": "EQUALS"}],
+        },
+    )[:3]
+    reply = hub.batch_update_findings(
+        FindingIdentifiers=_ids(member_other),
+        Workflow={"Status": "SUPPRESSED"},
+        Note={"Text": "known: OPS-1", "UpdatedBy": "ssm3-bot"},
+        UserDefinedFields={"ssm3bot:association": "a-1", "ssm3bot:until": "none"},
+    )
+    # The administrator, in the aggregation home region, updates a member's linked region.
+    assert reply["ProcessedFindings"] == _ids(member_other)
+    assert reply["UnprocessedFindings"] == []
+    mine = _all(hub, {"NoteUpdatedBy": [{"Value": "ssm3-bot", "Comparison": "EQUALS"}]})
+    assert {f["Id"] for f in mine} == {f["Id"] for f in member_other}
+    assert {f["Workflow"]["Status"] for f in mine} == {"SUPPRESSED"}
+    assert mine[0]["Note"]["Text"] == "known: OPS-1"
+    assert mine[0]["UserDefinedFields"] == {"ssm3bot:association": "a-1", "ssm3bot:until": "none"}
+    events = sim.fleet.imported_events
+    assert [e["detail-type"] for e in events] == ["Security Hub Findings - Imported"] * 3
+    assert [e["resources"] for e in events] == [[f["Id"]] for f in member_other]
+    assert {(e["account"], e["region"], e["source"]) for e in events} == {
+        (ADMIN, HOME, "aws.securityhub")
+    }
+    assert events[0]["detail"]["findings"][0]["AwsAccountId"] == MEMBER
+    assert events[0]["detail"]["findings"][0]["Workflow"] == {"Status": "SUPPRESSED"}
+
+    # Outside the home region only that region's findings can be updated; a member only its own.
+    elsewhere = _hub(sim, OTHER, MEMBER).batch_update_findings(
+        FindingIdentifiers=[*_ids(member_other[:1]), _ids(member_other)[0]],
+        Workflow={"Status": "NEW"},
+    )
+    assert [u["ErrorCode"] for u in elsewhere["UnprocessedFindings"]] == [
+        "DuplicatedFindingIdentifier"
+    ]
+    other_admin = _all(hub, {"AwsAccountId": [{"Value": ADMIN, "Comparison": "EQUALS"}]})[:1]
+    refused = _hub(sim, OTHER, MEMBER).batch_update_findings(
+        FindingIdentifiers=_ids(other_admin), Workflow={"Status": "NEW"}
+    )
+    assert [u["ErrorCode"] for u in refused["UnprocessedFindings"]] == ["FindingNotFound"]
+
+
+def test_batch_update_findings_limits_and_injected_partial_failures(sim: Sim) -> None:
+    hub = _hub(sim)
+    failed = _all(hub, SSM3_FAILED)
+    many = _all(hub)[:101]
+    assert len(many) == 101
+    with pytest.raises(ClientError) as raised:
+        hub.batch_update_findings(FindingIdentifiers=_ids(many), Workflow={"Status": "NOTIFIED"})
+    assert raised.value.response["Error"]["Code"] == "InvalidInputException"
+    hub.batch_update_findings(FindingIdentifiers=_ids(many[:100]), Workflow={"Status": "NOTIFIED"})
+    with pytest.raises(ClientError) as long_note:
+        hub.batch_update_findings(
+            FindingIdentifiers=_ids(failed[:1]), Note={"Text": "x" * 513, "UpdatedBy": "ssm3-bot"}
+        )
+    assert long_note.value.response["Error"]["Code"] == "InvalidInputException"
+
+    target = failed[0]["Id"]
+    sim.fleet.reject_updates(UpdateRejection(finding_ids=frozenset({target}), times=1))
+    first = hub.batch_update_findings(
+        FindingIdentifiers=_ids(failed[:2]), Workflow={"Status": "NEW"}
+    )
+    assert first["UnprocessedFindings"] == [
+        {
+            "FindingIdentifier": _ids(failed[:1])[0],
+            "ErrorCode": "ConcurrentUpdateError",
+            "ErrorMessage": "Concurrent finding updates detected",
+        }
+    ]
+    again = hub.batch_update_findings(
+        FindingIdentifiers=_ids(failed[:1]), Workflow={"Status": "NEW"}
+    )
+    assert again["UnprocessedFindings"] == []
+    assert sim.fleet.violations == []
+
+
+def test_a_finding_coming_back_from_archived_resets_notified(sim: Sim) -> None:
+    fleet = sim.fleet
+    scope = fleet.scope(ADMIN, HOME)
+    instance_id = next(iter(scope.instances))
+    hub = _hub(sim)
+    hub.get_findings()
+    finding = fleet.finding_for(ADMIN, HOME, instance_id)
+    assert finding is not None
+    finding.workflow_status, finding.record_state = "NOTIFIED", "ARCHIVED"
+    hub.get_findings()
+    assert (finding.record_state, finding.workflow_status) == ("ACTIVE", "NEW")

@@ -132,6 +132,15 @@ def test_each_operation_through_boto3_conforms(sim: Sim) -> None:
     assert "Custom:Antivirus" in {i["ComplianceType"] for i in items["ComplianceItems"]}
     findings = hub.get_findings(MaxResults=1)["Findings"]
     assert findings[0]["Compliance"]["SecurityControlId"] == "SSM.3"
+    updated = hub.batch_update_findings(
+        FindingIdentifiers=[{"Id": findings[0]["Id"], "ProductArn": findings[0]["ProductArn"]}],
+        Workflow={"Status": "SUPPRESSED"},
+        Note={"Text": "known", "UpdatedBy": "ssm3-bot"},
+        UserDefinedFields={"ssm3bot:until": "none"},
+    )
+    assert [f["Id"] for f in updated["ProcessedFindings"]] == [findings[0]["Id"]]
+    again = hub.get_findings(Filters={"Id": [{"Value": findings[0]["Id"], "Comparison": "EQUALS"}]})
+    assert again["Findings"][0]["Note"]["UpdatedBy"] == "ssm3-bot"
 
     exercised = {(call.service, call.operation) for call in sim.fleet.calls}
     assert exercised == set(HANDLERS), "every simulated operation is exercised here"

@@ -18,8 +18,9 @@ from slack_sdk.models.blocks import SectionBlock
 from bot.clock import iso
 from bot.config import Settings
 from bot.digest import build_digest
-from bot.models import InstanceKey, SecurityHubCheck
+from bot.models import DigestMessage, InstanceKey, SecurityHubCheck
 from bot.render.spreadsheet import FAILING_COLUMNS, INSTANCE_COLUMNS, failing_row
+from bot.runner import Runner
 from bot.slack.blocks import digest_message
 from bot.slack.delivery import Delivery
 from bot.slack.services import web_client
@@ -27,6 +28,7 @@ from bot.store import Store
 from tests.fakes.block_kit import texts
 from tests.fakes.estate import store_estate
 from tests.fakes.slack_api import FakeSlack
+from tests.support.slack import digest_runner, post_by_hand
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 CHANNEL = "C0DIGEST01"
@@ -41,6 +43,14 @@ def delivery(fake: FakeSlack, store: Store) -> Delivery:
     return Delivery(client=client_for(fake), store=store, clock=lambda: NOW)
 
 
+def runner(fake: FakeSlack, store: Store) -> Runner:
+    return digest_runner(client_for(fake), store, clock=lambda: NOW)
+
+
+def posted(fake: FakeSlack, store: Store) -> DigestMessage:
+    return post_by_hand(runner(fake, store))
+
+
 def csv_rows(content: bytes) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(content.decode("utf-8"))))
 
@@ -50,7 +60,7 @@ def test_digest_of_any_size_is_accepted_by_slack(
     failing: int, fake_slack: FakeSlack, store: Store
 ) -> None:
     store_estate(store, failing=failing, healthy=3, now=NOW)
-    post = delivery(fake_slack, store).post_digest(CHANNEL)
+    post = posted(fake_slack, store)
 
     [call] = fake_slack.calls_to("chat.postMessage")
     assert call.ok, call.error
@@ -82,7 +92,7 @@ def test_the_5000_csv_rows_match_the_store(fake_slack: FakeSlack, store: Store) 
     store.acks.acknowledge(
         keys[7], by="U0ALICE01", reason="OPS-1 =cmd", until=NOW + timedelta(days=3), now=NOW
     )
-    post = delivery(fake_slack, store).post_digest(CHANNEL)
+    post = posted(fake_slack, store)
 
     [uploaded] = fake_slack.files.values()
     assert uploaded.thread_ts == post.ts
@@ -106,7 +116,7 @@ def test_the_5000_csv_rows_match_the_store(fake_slack: FakeSlack, store: Store) 
 
 def test_hostile_association_name_renders_inert(fake_slack: FakeSlack, store: Store) -> None:
     store_estate(store, failing=1, now=NOW, name=lambda i: HOSTILE)
-    post = delivery(fake_slack, store).post_digest(CHANNEL)
+    post = posted(fake_slack, store)
 
     message = fake_slack.message(CHANNEL, post.ts)
     section = message.blocks[3]  # type: ignore[index]
@@ -179,11 +189,11 @@ def test_a_digest_built_without_limits_would_be_rejected(
 
 def test_refresh_edits_the_posted_message(fake_slack: FakeSlack, store: Store) -> None:
     keys = store_estate(store, failing=3, now=NOW)
-    sender = delivery(fake_slack, store)
-    post = sender.post_digest(CHANNEL)
+    sender = runner(fake_slack, store)
+    post = post_by_hand(sender)
     store.acks.acknowledge(keys[0], by="U0ALICE01", reason="known", until=None, now=NOW)
-    assert sender.refresh(post)
-    message = fake_slack.message(CHANNEL, post.ts)
+    assert sender.refresh_digest(also=[post])
+    message = fake_slack.message(CHANNEL, str(post.ts))
     assert message.updates == 1
     body = "\n".join(text for _, text in texts(message.blocks))
     assert "*Acknowledged (1)*" in body
@@ -194,9 +204,8 @@ def test_rate_limits_and_server_errors_are_retried(fake_slack: FakeSlack, store:
     store_estate(store, failing=2, now=NOW)
     fake_slack.fail("chat.postMessage", status=429, retry_after=0, times=2)
     fake_slack.fail("chat.update", status=503, times=1)
-    sender = delivery(fake_slack, store)
-    post = sender.post_digest(CHANNEL)
-    assert sender.refresh(post)
+    sender = runner(fake_slack, store)
+    assert sender.refresh_digest(also=[post_by_hand(sender)])
     posts = fake_slack.calls_to("chat.postMessage")
     assert [c.status for c in posts] == [429, 429, 200]
     assert [c.status for c in fake_slack.calls_to("chat.update")] == [503, 200]
@@ -227,7 +236,8 @@ def test_sweep_post_from_the_command_line(
     missing = ssm3bot(["sweep", "--post"], {**env, "SSM3_CHANNEL": ""}, tmp_path)
     assert missing.returncode == 2
     assert missing.stderr.strip() == (
-        "ssm3bot: SSM3_CHANNEL: required for --post (a channel ID like C0123456789)"
+        "ssm3bot: SSM3_CHANNEL: required for --post (a channel ID like C0123456789), "
+        "or routes in SSM3_ROUTES_FILE"
     )
 
 
@@ -250,7 +260,7 @@ def test_orphans_and_security_hubs_disagreements_go_to_the_thread_as_csv(
             sweep_only=(InstanceKey("111111111111", "eu-west-1", "i-0bbbbbbbbbbbbbbb2"),),
         ),
     )
-    post = delivery(fake_slack, store).post_digest(CHANNEL)
+    post = posted(fake_slack, store)
 
     [uploaded] = fake_slack.files.values()
     assert uploaded.thread_ts == post.ts
@@ -274,5 +284,5 @@ def test_no_instances_csv_when_security_hub_agrees(fake_slack: FakeSlack, store:
         sweep.sweep_id,
         SecurityHubCheck(region="eu-west-1", checked_at=NOW, failed_instances=4, explained=4),
     )
-    delivery(fake_slack, store).post_digest(CHANNEL)
+    posted(fake_slack, store)
     assert fake_slack.files == {}

@@ -18,7 +18,6 @@ from bot.models import AssociationKey
 from bot.sim.fleet import Fault, Latency
 from bot.slack import blocks as kit
 from bot.slack import faults
-from bot.slack.delivery import Delivery
 from bot.slack.services import web_client
 from bot.store import Store
 from tests.conftest import Sim
@@ -27,7 +26,15 @@ from tests.fakes.fixtures import OPERATOR
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import CHANNEL, SIGNING_SECRET, SlackHarness
 from tests.support.processes import free_port
-from tests.support.slack import body_text, failing, post_digest, responses, wait_response
+from tests.support.slack import (
+    body_text,
+    digest_runner,
+    failing,
+    post_by_hand,
+    post_digest,
+    responses,
+    wait_response,
+)
 
 Harness = Callable[..., SlackHarness]
 CALLER, MEMBER = "111111111111", "222222222222"
@@ -127,7 +134,7 @@ def test_the_digests_csv_survives_rate_limits_and_server_errors(
     client = web_client(
         Settings(slack_bot_token=fake_slack.token, slack_api_url=fake_slack.api_url)
     )
-    post = Delivery(client=client, store=store, clock=lambda: NOW).post_digest(CHANNEL)
+    post = post_by_hand(digest_runner(client, store, clock=lambda: NOW))
 
     assert statuses(fake_slack, method)[:2] == [status, 200]
     done = [f for f in fake_slack.files.values() if f.channel]

@@ -31,7 +31,7 @@ from tests.fakes.fixtures import OPERATOR
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import CHANNEL, SlackHarness, ack_values
 from tests.support.raw_db import raw_database
-from tests.support.slack import body_text, failing, wait_response
+from tests.support.slack import body_text, failing, post_digest, wait_response
 
 Harness = Callable[..., SlackHarness]
 CALLER, MEMBER, STRANGER = "111111111111", "222222222222", "999999999999"
@@ -41,7 +41,9 @@ HOSTILE = (
     '=HYPERLINK("http://evil") <!channel> <@U0BOSS1> <http://evil|click> &amp; *b* `t` \x1b[2J'
 )
 # What the app puts into mrkdwn on purpose: user mentions, dates, links to S3 output.
-OURS = re.compile(r"<@[UW][A-Z0-9]+>|<!date\^\d+\^[^|>]*\|[^<>]*>|<https://[^|<>]+\|Output in S3>")
+OURS = re.compile(
+    r"<@[UW][A-Z0-9]+>|<!subteam\^S[A-Z0-9]+>|<!date\^\d+\^[^|>]*\|[^<>]*>|<https://[^|<>]+\|Output in S3>"
+)
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -107,7 +109,7 @@ def test_aws_text_is_inert_on_every_slack_surface(
     item = failing(h)
     aid = item.key.association_id
     second = h.services.store.associations.tracked(failing_only=True)[1].key.association_id
-    post = Delivery(client=h.services.client, store=h.services.store).post_digest(CHANNEL)
+    post = post_digest(h)
 
     replies = [
         h.command("status"),
@@ -129,7 +131,7 @@ def test_aws_text_is_inert_on_every_slack_surface(
     # The scheduler's surfaces: an alert, and a digest that names what changed and resolved.
     delivery = Delivery(client=h.services.client, store=h.services.store)
     store = h.services.store
-    delivery.post_alerts(CHANNEL, store.associations.tracked(failing_only=True)[:3])
+    delivery.post_alerts(CHANNEL, store.associations.tracked(failing_only=True)[:3], ["S0ROUTE001"])
     resolved = SnapshotItem(item.key, HOSTILE, HOSTILE, None, acknowledged=False)
     changed = dataclasses.replace(
         build_digest(store, utcnow()),

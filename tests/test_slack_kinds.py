@@ -11,15 +11,15 @@ from typing import Any
 import pytest
 
 from bot.causes import ORPHAN_REMEDY
-from bot.models import DigestPost, TrackedAssociation
+from bot.models import TrackedAssociation
 from bot.slack import blocks as kit
-from bot.slack.delivery import Delivery
 from bot.sweep import run_sweep
 from tests.conftest import Sim
 from tests.fakes.block_kit import texts
 from tests.fakes.fixtures import OPERATOR
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import CHANNEL, SlackHarness
+from tests.support.slack import post_digest
 
 Harness = Callable[..., SlackHarness]
 REGION = "eu-west-1"
@@ -53,10 +53,6 @@ def of_kind(h: SlackHarness, kind: str, document: str | None = None) -> TrackedA
         if t.association.failure_kind == kind
         and (document is None or t.association.document_name == document)
     )
-
-
-def post_digest(h: SlackHarness) -> DigestPost:
-    return Delivery(client=h.services.client, store=h.services.store).post_digest(CHANNEL)
 
 
 def row_of(blocks: list[dict[str, Any]], item: TrackedAssociation) -> tuple[str, dict[str, Any]]:

@@ -204,18 +204,113 @@ def test_rerun_cooldown_is_claimed_once(store: Store) -> None:
     assert store.reruns.started_since(now + timedelta(seconds=300)) == {key: later}
 
 
-def test_digest_posts_are_remembered(store: Store) -> None:
+def test_digest_messages_are_one_record_per_slot_and_channel(store: Store) -> None:
     from datetime import UTC, datetime
 
-    now = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+    nine = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+    tomorrow = nine + timedelta(days=1)
     assert store.digests.latest() is None
-    store.digests.remember("C1", "1.1", now=now, sweep_id="s1")
-    store.digests.remember("C2", "2.2", now=now)
-    assert store.digests.latest("C1") is not None
-    assert store.digests.latest("C1").ts == "1.1"  # type: ignore[union-attr]
-    assert store.digests.latest().ts == "2.2"  # type: ignore[union-attr]
-    assert store.digests.get("C2", "2.2") is not None
-    assert store.digests.get("C2", "9.9") is None
+    # Each channel's digest for a slot is claimed once, whichever process asks.
+    assert store.digests.claim(nine, "C0MAIN0001", "scheduled", nine)
+    assert store.digests.claim(nine, "C0TEAM0001", "scheduled", nine)
+    assert not store.digests.claim(nine, "C0TEAM0001", "scheduled", nine)
+    store.digests.posted(nine, "C0MAIN0001", ts="1.1", now=nine, sweep_id="s1", snapshot=())
+    store.digests.posted(nine, "C0TEAM0001", ts="1.2", now=nine, sweep_id="s1", snapshot=())
+    by_hand = store.digests.remember_manual(
+        "C0TEAM0001", "1.3", now=nine + timedelta(hours=2), sweep_id="s2"
+    )
+    assert by_hand.kind == "manual"
+    assert not by_hand.scheduled
+    assert store.digests.claim(tomorrow, "C0TEAM0001", "catch-up", tomorrow)
+    store.digests.posted(tomorrow, "C0TEAM0001", ts="2.2", now=tomorrow, sweep_id="s3", snapshot=())
+
+    assert [m.channel for m in store.digests.for_slot(nine)] == ["C0MAIN0001", "C0TEAM0001"]
+    assert store.digests.latest("C0TEAM0001").ts == "2.2"  # type: ignore[union-attr]
+    assert store.digests.latest("C0MAIN0001").ts == "1.1"  # type: ignore[union-attr]
+    # A digest posted by hand is never what the next scheduled one compares with.
+    previous = store.digests.previous("C0TEAM0001", tomorrow)
+    assert previous is not None
+    assert previous.ts == "1.2"
+    assert store.digests.previous("C0MAIN0001", nine) is None
+    assert store.digests.get("C0TEAM0001", "1.3") == by_hand
+    assert store.digests.get("C0TEAM0001", "9.9") is None
+
+
+def test_a_stale_digest_claim_is_taken_over_and_a_failed_one_given_back(store: Store) -> None:
+    from datetime import UTC, datetime
+
+    nine = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+    assert store.digests.claim(nine, "C0MAIN0001", "scheduled", nine)
+    assert not store.digests.claim(nine, "C0MAIN0001", "scheduled", nine + timedelta(minutes=5))
+    assert store.digests.claim(nine, "C0MAIN0001", "scheduled", nine + timedelta(minutes=11))
+    store.digests.failed(nine, "C0MAIN0001")
+    assert store.digests.claim(nine, "C0MAIN0001", "catch-up", nine + timedelta(minutes=12))
+
+
+def test_an_old_database_keeps_its_digests_and_alerts(tmp_path: Path) -> None:
+    """Databases from before digest messages were one record: their scheduled digest (with
+    its snapshot), a digest posted by hand and a posted alert all survive the upgrade."""
+    import sqlite3
+
+    from sqlite_utils import Database as SqliteDatabase
+
+    path = tmp_path / "old.db"
+    old = SqliteDatabase(sqlite3.connect(path))
+    migrations.apply(old, stop_before="m009_digest_messages")
+    old["digest_runs"].insert(
+        {
+            "slot": "2026-11-28T09:00:00Z",
+            "kind": "scheduled",
+            "claimed_by": "h",
+            "claimed_at": "2026-11-28T09:00:00Z",
+            "posted_at": "2026-11-28T09:00:01Z",
+            "channel": "C0MAIN0001",
+            "ts": "1.1",
+            "snapshot": "[]",
+        }
+    )
+    old["digest_posts"].insert_all(
+        [
+            {
+                "channel": "C0MAIN0001",
+                "ts": "1.1",
+                "posted_at": "2026-11-28T09:00:01Z",
+                "sweep_id": "s1",
+            },
+            {
+                "channel": "C0MAIN0001",
+                "ts": "1.5",
+                "posted_at": "2026-11-28T11:00:00Z",
+                "sweep_id": "s2",
+            },
+        ]
+    )
+    old["alerts"].insert(
+        {
+            "account_id": "111111111111",
+            "region": "eu-west-1",
+            "association_id": "a1",
+            "failing_since": "2026-11-28T08:00:00Z",
+            "claimed_by": "h",
+            "claimed_at": "2026-11-28T08:00:00Z",
+            "posted_at": "2026-11-28T08:00:01Z",
+            "channel": "C0MAIN0001",
+            "ts": "0.9",
+        }
+    )
+    old.conn.close()
+
+    store = Store(path)
+    scheduled = store.digests.last_scheduled("C0MAIN0001")
+    assert scheduled is not None
+    assert (scheduled.ts, scheduled.sweep_id) == ("1.1", "s1")
+    manual = store.digests.latest("C0MAIN0001")
+    assert manual is not None
+    assert (manual.ts, manual.kind) == ("1.5", "manual")
+    key = AssociationKey("111111111111", "eu-west-1", "a1")
+    [message] = store.ledger.alert_messages(key)
+    assert (message.channel, message.ts) == ("C0MAIN0001", "0.9")
+    store.close()
 
 
 def test_lookups_by_key_and_by_scope_return_only_their_own_failures(store: Store) -> None:

@@ -57,12 +57,17 @@ class Acknowledgements:
         reason: str,
         until: datetime,
         channel: str | None = None,
+        actor_name: str | None = None,
     ) -> Outcome:
+        """`actor_name`: the name the surface knows the actor by (Slack's user name), for the
+        note the Security Hub sync writes."""
         found = self.target(actor, ref, channel=channel)
         if isinstance(found, Refusal):
             return found
         now = self.clock()
-        ack = self.store.acks.acknowledge(found.key, by=actor, reason=reason, until=until, now=now)
+        ack = self.store.acks.acknowledge(
+            found.key, by=actor, reason=reason, until=until, now=now, by_name=actor_name
+        )
         detail = f"until {iso(until)}: {reason}"
         self._audit(actor, "ack", "acknowledged", key=found.key, detail=detail, channel=channel)
         return Done(replace(found, ack=ack), (Acknowledged(found.key, ack),))

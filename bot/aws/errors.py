@@ -28,12 +28,25 @@ NOT_ANSWERED = frozenset(
     }
 )
 
+# Answers that say "too many calls, slow down" (Security Hub's is TooManyRequestsException, and
+# LimitExceededException, its HTTP 429 for a rate limit).
+THROTTLED = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "LimitExceededException",
+    }
+)
+
 # The files in iam/ (README: which identity each is for).
 READONLY_POLICY = "iam/ssm3-readonly.json"  # the member role (and the bot's own account)
 OPERATOR_POLICY = "iam/ssm3-operator.json"  # added to it when re-running is wanted
 BOT_POLICY = "iam/ssm3-bot.json"  # the bot's own identity
 ORG_POLICY = "iam/ssm3-bot-org.json"  # ... when SSM3_ACCOUNTS=org
 SECURITYHUB_POLICY = "iam/ssm3-bot-securityhub.json"  # ... when SSM3_SECURITYHUB is on
+SECURITYHUB_SYNC_POLICY = "iam/ssm3-bot-securityhub-sync.json"  # ... and when it is sync
 MEMBER_ROLE_STACK = "iam/ssm3-member-role.yaml"  # the member role as CloudFormation
 
 # The policy that grants each action other than the member role's reads (READONLY_POLICY).
@@ -42,6 +55,7 @@ GRANTED_BY: dict[str, str] = {
     "sts:AssumeRole": BOT_POLICY,
     "organizations:ListAccounts": ORG_POLICY,
     "securityhub:GetFindings": SECURITYHUB_POLICY,
+    "securityhub:BatchUpdateFindings": SECURITYHUB_SYNC_POLICY,
 }
 
 
@@ -55,6 +69,11 @@ def error_code(exc: BaseException) -> str:
 def is_denied(exc: BaseException) -> bool:
     """Whether AWS refused the call for want of a permission."""
     return error_code(exc) in DENIED
+
+
+def is_throttled(exc: BaseException) -> bool:
+    """Whether AWS answered "slow down" (after botocore's own retries)."""
+    return error_code(exc) in THROTTLED
 
 
 def describe_error(exc: BaseException) -> str:

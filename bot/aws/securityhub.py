@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from mypy_boto3_securityhub import SecurityHubClient
     from mypy_boto3_securityhub.type_defs import AwsSecurityFindingFiltersTypeDef
 
+    from bot.aws.session import AwsAccess
+    from bot.config import Settings
+
 FINDINGS_PAGE = 100
 SSM3_FAILED_FILTERS: AwsSecurityFindingFiltersTypeDef = {
     "ComplianceSecurityControlId": [{"Value": "SSM.3", "Comparison": "EQUALS"}],
@@ -83,3 +86,8 @@ def cross_check(
         unexplained=tuple(sorted(failed - ours)),
         sweep_only=tuple(sorted(ours - failed)),
     )
+
+
+def security_hub_region(settings: Settings, access: AwsAccess) -> str | None:
+    """SSM3_SECURITYHUB_REGION, else the first swept region, else the session's."""
+    return settings.securityhub_region or next(iter(settings.regions), access.default_region)

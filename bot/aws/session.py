@@ -167,10 +167,14 @@ class AwsAccess:
         client: ConfigServiceClient = self.client(scope, "config")
         return client
 
-    def client(self, scope: Scope, service: str) -> Any:
-        """A new client of any service for one account-region (AssumeRole on first use)."""
+    def client(self, scope: Scope, service: str, *, attempts: int | None = None) -> Any:
+        """A new client of any service for one account-region (AssumeRole on first use);
+        `attempts`: botocore's attempts per call, where fewer than the default suit better."""
         return self._client(
-            service=service, region=scope.region, credentials=self.credentials_for(scope.account_id)
+            service=service,
+            region=scope.region,
+            credentials=self.credentials_for(scope.account_id),
+            attempts=attempts,
         )
 
     def credentials_for(self, account_id: str) -> ReadOnlyCredentials | None:
@@ -229,7 +233,12 @@ class AwsAccess:
         )
 
     def _client(
-        self, *, service: str, region: str, credentials: ReadOnlyCredentials | None = None
+        self,
+        *,
+        service: str,
+        region: str,
+        credentials: ReadOnlyCredentials | None = None,
+        attempts: int | None = None,
     ) -> Any:
         keys: dict[str, str | None] = {}
         if credentials is not None:
@@ -244,6 +253,10 @@ class AwsAccess:
                 service,
                 region_name=region,
                 endpoint_url=self.endpoint_url,
-                config=self.config,
+                config=self.config
+                if attempts is None
+                else self.config.merge(
+                    Config(retries={"mode": "standard", "total_max_attempts": attempts})
+                ),
                 **keys,
             )

@@ -10,7 +10,7 @@ from bot.config import Settings
 
 if TYPE_CHECKING:
     from bot.app.acknowledgements import Acknowledgements
-    from bot.app.outcomes import Refusal
+    from bot.app.outcomes import Done, Refusal
     from bot.store import Store
 
 
@@ -62,6 +62,7 @@ def cmd_ack(args: argparse.Namespace) -> int:
     cases, store = _acknowledgements(settings)
     try:
         outcome = cases.acknowledge(getpass.getuser(), ref, reason=reason, until=until)
+        line = None if isinstance(outcome, Refusal) else _security_hub(settings, store, outcome)
     finally:
         store.close()
     if isinstance(outcome, Refusal):
@@ -71,9 +72,28 @@ def cmd_ack(args: argparse.Namespace) -> int:
     assert ack.until is not None
     out(
         f"acknowledged {a.display_name} ({a.account_id} {a.region}) until {iso(ack.until)} "
-        f"by {ack.by}: {ack.reason}\n"
+        f"by {ack.by}: {ack.reason}\n" + (f"{line}\n" if line else "")
     )
     return EXIT_OK
+
+
+def _security_hub(settings: Settings, store: Store, done: Done) -> str | None:
+    """SSM3_SECURITYHUB=sync: bring the association's SSM.3 findings in line; one line."""
+    import getpass
+
+    from bot.app.findings_triggers import sync_change
+    from bot.aws.session import AwsAccess
+    from bot.clock import utcnow
+
+    return sync_change(
+        settings=settings,
+        access=AwsAccess.from_settings(settings),
+        store=store,
+        clock=utcnow,
+        item=done.item,
+        actor=getpass.getuser(),
+        acknowledged=done.item.ack is not None,
+    )
 
 
 def cmd_unack(args: argparse.Namespace) -> int:
@@ -90,10 +110,14 @@ def cmd_unack(args: argparse.Namespace) -> int:
     cases, store = _acknowledgements(settings)
     try:
         outcome = cases.unacknowledge(getpass.getuser(), ref)
+        line = None if isinstance(outcome, Refusal) else _security_hub(settings, store, outcome)
     finally:
         store.close()
     if isinstance(outcome, Refusal):
         raise UsageError(_refused(outcome))
     a = outcome.item.association
-    out(f"reopened {a.display_name} ({a.account_id} {a.region}): it is back among the failing\n")
+    out(
+        f"reopened {a.display_name} ({a.account_id} {a.region}): it is back among the failing\n"
+        + (f"{line}\n" if line else "")
+    )
     return EXIT_OK

@@ -40,8 +40,8 @@ def cmd_health(args: argparse.Namespace) -> int:
 
 
 def _last_digest_at(store: Store | None) -> datetime | None:
-    run = store.ledger.last_digest() if store is not None else None
-    return run.posted_at if run else None
+    posted = store.digests.latest() if store is not None else None
+    return posted.posted_at if posted else None
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:

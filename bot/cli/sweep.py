@@ -88,29 +88,38 @@ def _check_posting(settings: Settings) -> None:
     """Fail before sweeping, not after, when the digest could not be posted anyway."""
     if not settings.slack_bot_token:
         raise ConfigError("SLACK_BOT_TOKEN", "required for --post (a bot token, xoxb-…)")
-    if not settings.channel:
-        raise ConfigError("SSM3_CHANNEL", "required for --post (a channel ID like C0123456789)")
+    if not settings.channels:
+        raise ConfigError(
+            "SSM3_CHANNEL",
+            "required for --post (a channel ID like C0123456789), or routes in SSM3_ROUTES_FILE",
+        )
 
 
 def _post_digest(settings: Settings, store: object) -> bool:
+    """Post every channel's digest (SSM3_CHANNEL's and each route's) now."""
     from slack_sdk.errors import SlackApiError, SlackClientError
 
+    from bot.aws.session import AwsAccess
+    from bot.runner import Runner
     from bot.slack.delivery import Delivery
     from bot.slack.services import web_client
     from bot.store import Store
 
     assert isinstance(store, Store)
-    assert settings.channel
     delivery = Delivery(client=web_client(settings), store=store, zone=settings.zone)
+    runner = Runner(
+        settings=settings, store=store, access=AwsAccess.from_settings(settings), publisher=delivery
+    )
     try:
-        post = delivery.post_digest(settings.channel)
+        posted = runner.post_digests_now()
     except SlackApiError as exc:
         say(f"posting the digest: Slack answered {exc.response.get('error')}")
         return False
     except SlackClientError as exc:
         say(f"could not reach Slack: {redact.REDACTOR.redact(str(exc))}")
         return False
-    say(f"digest posted to {post.channel} (ts {post.ts})", logging.INFO)
+    for post in posted:
+        say(f"digest posted to {post.channel} (ts {post.ts})", logging.INFO)
     return True
 
 

@@ -26,6 +26,7 @@ from bot.aws.errors import (
     error_code,
     policy_for,
 )
+from bot.aws.securityhub import security_hub_region
 from bot.aws.session import AwsAccess
 from bot.config import ConfigError, Settings
 from bot.doctor.aws_reads import (
@@ -45,6 +46,8 @@ from bot.doctor.aws_ssm3 import (
     judge_config,
     judge_recorded_types,
     judge_security_hub,
+    judge_sync,
+    probe_sync,
     recorder_settings,
     recorders,
     records_association_compliance,
@@ -52,7 +55,7 @@ from bot.doctor.aws_ssm3 import (
 )
 from bot.doctor.checks import WHERE, Check, Finding, grouped
 from bot.models import Scope
-from bot.sweep import SweepError, resolve_scopes, security_hub_region
+from bot.sweep import SweepError, resolve_scopes
 
 __all__ = [
     "ACCESS_OPTIONS",
@@ -136,6 +139,10 @@ def aws_checks(settings: Settings, make_access: Callable[[], AwsAccess]) -> list
         region = security_hub_region(settings, access) or regions[0]
         home = Scope(access.caller_account, region)
         checks.append(judge_cross_check(region, ask(lambda: failed_ssm3(access, home))))
+    if settings.securityhub == "sync":
+        workflow = settings.ack_workflow
+        sync = judge_sync(region, workflow, ask(lambda: probe_sync(access, home, workflow)))
+        checks.append(Check(SECTION, sync.status, sync.text, sync.fix))
     return checks
 
 

@@ -14,6 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from bot.aws.errors import DENIED, describe_error, error_code, iam_hint
 from bot.aws.securityhub import SSM3_FAILED_FILTERS
 from bot.aws.session import AwsAccess
+from bot.core.findings import FIELD_ASSOCIATION, FIELD_UNTIL, MARKER, NO_EXPIRY
 from bot.doctor.checks import WHERE, Finding
 from bot.models import Scope
 
@@ -58,6 +59,53 @@ def failed_ssm3(access: AwsAccess, home: Scope) -> list[Any]:
     finally:
         client.close()
     return list(reply.get("Findings", []))
+
+
+def probe_sync(access: AwsAccess, home: Scope, workflow: str) -> list[Any]:
+    """SSM3_SECURITYHUB=sync: a BatchUpdateFindings shaped as the sync's (the workflow, the
+    bot's note and fields) for a finding that cannot exist, so IAM judges the real request
+    and nothing changes. Its UnprocessedFindings (FindingNotFound) mean it was allowed."""
+    client: SecurityHubClient = access.securityhub(home)
+    product = f"arn:{access.partition}:securityhub:{home.region}::product/aws/securityhub"
+    probe = f"arn:{access.partition}:securityhub:{home.region}:{home.account_id}:ssm3-bot/doctor"
+    try:
+        reply = client.batch_update_findings(
+            FindingIdentifiers=[{"Id": probe, "ProductArn": product}],
+            Workflow={"Status": workflow},  # type: ignore[typeddict-item]
+            Note={
+                "Text": "ssm3-bot doctor: permission probe (no such finding)",
+                "UpdatedBy": MARKER,
+            },
+            UserDefinedFields={FIELD_ASSOCIATION: "none", FIELD_UNTIL: NO_EXPIRY},
+        )
+    finally:
+        client.close()
+    return list(reply.get("UnprocessedFindings", []))
+
+
+def judge_sync(region: str, workflow: str, asked: Asked) -> Finding:
+    """Whether acknowledgements can reach SSM.3's findings (SSM3_SECURITYHUB=sync)."""
+    what = f"Security Hub sync in {region}"
+    if asked.code in DENIED:
+        return Finding(
+            "fail",
+            f"{what}: securityhub:BatchUpdateFindings denied, so acknowledgements stay in the "
+            "bot and auditors see the findings NEW",
+            f"{iam_hint('securityhub:BatchUpdateFindings')} to the bot's identity, "
+            "or set SSM3_SECURITYHUB=check",
+        )
+    if asked.code == "InvalidAccessException":
+        return Finding(
+            "fail",
+            f"{what}: Security Hub is not enabled for the bot's account there",
+            "set SSM3_SECURITYHUB_REGION to the aggregation home region of the Security Hub "
+            "administrator account the bot runs in",
+        )
+    if asked.code is not None:
+        return Finding("warn", f"{what}: could not be checked ({asked.message})")
+    return Finding(
+        "pass", f"{what}: securityhub:BatchUpdateFindings allowed (sets {workflow} with a note)"
+    )
 
 
 def recorders(access: AwsAccess, scope: Scope) -> list[Any]:

@@ -98,7 +98,7 @@ def slack_checks(settings: Settings) -> list[Check]:
         return checks
     checks.extend(judge_scopes(_granted(auth)))
     bot = str(auth.data.get("user") or "ssm3-bot")
-    if not settings.channel:
+    if not settings.channels:
         checks.append(
             Check(
                 SECTION,
@@ -109,16 +109,22 @@ def slack_checks(settings: Settings) -> list[Check]:
             )
         )
         return checks
-    channel = settings.channel
-    checks.append(
-        judge_channel(
-            channel,
-            bot,
-            ask(lambda: client.conversations_info(channel=channel)),
-            settings.slack_api_url,
+    # SSM3_CHANNEL and every route's channel: the bot must be able to post in each.
+    for found in settings.channels:
+        channel = found.id
+        checks.append(
+            judge_channel(
+                channel,
+                bot,
+                ask(_channel_info(client, channel)),
+                settings.slack_api_url,
+            )
         )
-    )
     return checks
+
+
+def _channel_info(client: WebClient, channel: str) -> Callable[[], Any]:
+    return lambda: client.conversations_info(channel=channel)
 
 
 def _open_socket(settings: Settings) -> Answer | None:

@@ -110,6 +110,18 @@ FAILING_HEADERS = (
 
 
 @_for_terminal
+def escalation_text(digest: Digest) -> str:
+    after = humanize(digest.escalate_after) if digest.escalate_after else "long"
+    named = ", ".join(
+        f"{t.association.display_name} ({t.key.account_id} {t.key.region}, "
+        f"{humanize(digest.generated_at - t.failing_since)})"
+        for t in digest.escalated[:5]
+        if t.failing_since is not None
+    )
+    more = f" and {len(digest.escalated) - 5} more" if len(digest.escalated) > 5 else ""
+    return f"OLDER THAN {after}: {len(digest.escalated)} failing - {named}{more}"
+
+
 def render_digest(digest: Digest) -> str:
     """The digest as a person reads it in a terminal."""
     now = digest.generated_at
@@ -138,7 +150,9 @@ def render_digest(digest: Digest) -> str:
         f"({t.acknowledged} acknowledged) · {t.noncompliant_instances} instances non-compliant · "
         f"{t.scopes_failed} account-region{'s' if t.scopes_failed != 1 else ''} not swept"
     )
-    lines += security_hub_lines(digest.security_hub)
+    lines += ([escalation_text(digest)] if digest.escalated else []) + security_hub_lines(
+        digest.security_hub
+    )
     if changes is not None:
         lines.append(
             f"Since the last digest ({changes.since:%Y-%m-%d %H:%M} UTC): {len(changes.new)} new, "

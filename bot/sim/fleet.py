@@ -276,7 +276,8 @@ class SimFinding:
     last_observed_at: datetime
     workflow_status: WorkflowStatus = "NEW"
     record_state: Literal["ACTIVE", "ARCHIVED"] = "ACTIVE"
-    note: dict[str, Any] | None = None  # for BatchUpdateFindings: {Text, UpdatedBy, UpdatedAt}
+    note: dict[str, Any] | None = None  # set by BatchUpdateFindings: {Text, UpdatedBy, UpdatedAt}
+    user_defined_fields: dict[str, str] = field(default_factory=dict)  # BatchUpdateFindings
 
 
 @dataclass(frozen=True)
@@ -331,6 +332,22 @@ class Latency:
         )
 
 
+@dataclass
+class UpdateRejection:
+    """An injected partial failure of BatchUpdateFindings: the next `times` updates (None:
+    every one) of the findings named (None: any) come back in UnprocessedFindings."""
+
+    error_code: str = "ConcurrentUpdateError"
+    message: str = "Concurrent finding updates detected"
+    finding_ids: frozenset[str] | None = None
+    times: int | None = 1
+
+    def matches(self, finding_id: str) -> bool:
+        return (self.finding_ids is None or finding_id in self.finding_ids) and (
+            self.times is None or self.times > 0
+        )
+
+
 @dataclass(frozen=True)
 class Call:
     service: str
@@ -366,6 +383,10 @@ class Fleet:
         # by `refresh_findings` (GetFindings calls it unless `findings_frozen`: Config lag).
         self.findings: dict[str, SimFinding] = {}
         self.findings_frozen = False
+        # BatchUpdateFindings: injected partial failures, and the "Security Hub Findings -
+        # Imported" event each updated finding emits (EventBridge's envelope), oldest first.
+        self.update_rejections: list[UpdateRejection] = []
+        self.imported_events: list[dict[str, Any]] = []
         self._securityhub_home: str | None = None
         caller = self.add_account(caller_account, "security-tooling")
         self.caller_credentials = self._issue(
@@ -635,8 +656,9 @@ class Fleet:
 
         One finding per instance with any Association item, in scopes where SSM.3 is enabled
         and Config records AWS::SSM::AssociationCompliance. FAILED when any Association item is
-        NON_COMPLIANT. Workflow: new findings start NEW; FAILED again sends NOTIFIED and
-        RESOLVED back to NEW (SUPPRESSED stays); PASSED sets NEW and NOTIFIED to RESOLVED.
+        NON_COMPLIANT. Workflow: new findings start NEW; FAILED again (or ARCHIVED -> ACTIVE)
+        sends NOTIFIED and RESOLVED back to NEW (SUPPRESSED stays: "the finding is no longer
+        updated"); PASSED sets NEW and NOTIFIED to RESOLVED.
         A finding whose instance has no Association items any more is ARCHIVED; so are the
         findings of a scope where SSM.3 is no longer enabled. Where Config stopped recording,
         findings stay as they were.
@@ -689,6 +711,8 @@ class Fleet:
         if finding.record_state == "ARCHIVED":
             finding.record_state = "ACTIVE"
             finding.updated_at = now
+            if finding.workflow_status in ("NOTIFIED", "RESOLVED"):
+                finding.workflow_status = "NEW"  # documented: ARCHIVED -> ACTIVE resets these
         if finding.compliance_status != status:
             finding.compliance_status = status
             finding.updated_at = now
@@ -701,6 +725,21 @@ class Fleet:
     def finding_for(self, account_id: str, region: str, instance_id: str) -> SimFinding | None:
         with self.lock:
             return self.findings.get(_finding_id(account_id, region, instance_id))
+
+    def reject_updates(self, rejection: UpdateRejection) -> UpdateRejection:
+        """Make BatchUpdateFindings leave some findings unprocessed (see UpdateRejection)."""
+        with self.lock:
+            self.update_rejections.append(rejection)
+        return rejection
+
+    def take_rejection(self, finding_id: str) -> UpdateRejection | None:
+        with self.lock:
+            for rejection in self.update_rejections:
+                if rejection.matches(finding_id):
+                    if rejection.times is not None:
+                        rejection.times -= 1
+                    return rejection
+        return None
 
 
 def _finding_id(account_id: str, region: str, instance_id: str) -> str:

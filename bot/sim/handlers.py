@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ from bot.sim.fleet import (
     SimFinding,
     SimScope,
 )
+
+WORKFLOW_STATUSES = ("NEW", "NOTIFIED", "RESOLVED", "SUPPRESSED")
 
 T = TypeVar("T")
 
@@ -723,6 +726,7 @@ _FINDING_FIELDS: dict[str, Callable[[SimFinding], str]] = {
     "ComplianceStatus": lambda f: f.compliance_status,
     "RecordState": lambda f: f.record_state,
     "WorkflowStatus": lambda f: f.workflow_status,
+    "NoteUpdatedBy": lambda f: str((f.note or {}).get("UpdatedBy", "")),
     "WorkflowState": lambda f: _WORKFLOW_STATE.get(f.workflow_status, "RESOLVED"),
     "ResourceId": lambda f: f.resource_arn,
     "ResourceType": lambda f: _resource_type(f.resource_arn),
@@ -852,6 +856,8 @@ def _finding(finding: SimFinding) -> dict[str, Any]:
         item["Severity"] = {"Label": "INFORMATIONAL", "Normalized": 0, "Original": "LOW"}
     if finding.note:
         item["Note"] = dict(finding.note)
+    if finding.user_defined_fields:
+        item["UserDefinedFields"] = dict(finding.user_defined_fields)
     return item
 
 
@@ -886,6 +892,101 @@ def get_findings(fleet: Fleet, caller: Caller, params: Mapping[str, Any]) -> dic
         return _with_token({"Findings": [_finding(f) for f in page]}, token)
 
 
+MAX_FINDINGS_UPDATED = 100  # BatchUpdateFindings: "up to 100 findings at a time"
+NOTE_TEXT_MAX = 512
+
+
+def batch_update_findings(
+    fleet: Fleet, caller: Caller, params: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Update the customer fields of up to 100 findings the caller may see (the administrator:
+    every account's, in the aggregation home region every region's). Each finding it updates
+    emits a "Security Hub Findings - Imported" event, recorded in `fleet.imported_events`;
+    findings it cannot update come back in UnprocessedFindings, as AWS sends them."""
+    identifiers = list(params.get("FindingIdentifiers") or [])
+    if not 1 <= len(identifiers) <= MAX_FINDINGS_UPDATED:
+        raise ApiError(
+            "InvalidInputException",
+            f"FindingIdentifiers holds {len(identifiers)} findings; a request may update 1 to "
+            f"{MAX_FINDINGS_UPDATED}.",
+        )
+    note = params.get("Note")
+    if note is not None and not 1 <= len(str(note.get("Text") or "")) <= NOTE_TEXT_MAX:
+        raise ApiError(
+            "InvalidInputException", f"Note.Text must be 1 to {NOTE_TEXT_MAX} characters."
+        )
+    status = (params.get("Workflow") or {}).get("Status")
+    if status is not None and status not in WORKFLOW_STATUSES:
+        raise ApiError("InvalidInputException", f"Workflow.Status {status!r} is not valid.")
+    fields = {str(k): str(v) for k, v in (params.get("UserDefinedFields") or {}).items()}
+    with fleet.lock:
+        if _scope(fleet, caller).ssm3_control is None:
+            raise ApiError(
+                "InvalidAccessException",
+                f"Account {caller.account_id} is not subscribed to AWS Security Hub",
+                401,
+            )
+        every_region = caller.region == fleet.securityhub_home
+        administrator = caller.account_id == fleet.caller_account
+        now = fleet.now()
+        processed: list[dict[str, str]] = []
+        unprocessed: list[dict[str, Any]] = []
+        seen: set[tuple[str, str]] = set()
+
+        def refuse(ident: dict[str, str], code: str, message: str) -> None:
+            unprocessed.append(
+                {"FindingIdentifier": ident, "ErrorCode": code, "ErrorMessage": message}
+            )
+
+        for entry in identifiers:
+            ident = {"Id": str(entry.get("Id", "")), "ProductArn": str(entry.get("ProductArn", ""))}
+            finding = fleet.findings.get(ident["Id"])
+            if (ident["Id"], ident["ProductArn"]) in seen:
+                refuse(ident, "DuplicatedFindingIdentifier", "Finding Identifier is duplicated")
+                continue
+            seen.add((ident["Id"], ident["ProductArn"]))
+            if (
+                finding is None
+                or ident["ProductArn"] != _product_arn(finding.region)
+                or not (administrator or finding.account_id == caller.account_id)
+                or not (every_region or finding.region == caller.region)
+            ):
+                refuse(ident, "FindingNotFound", "Finding Not Found")
+                continue
+            rejection = fleet.take_rejection(finding.finding_id)
+            if rejection is not None:
+                refuse(ident, rejection.error_code, rejection.message)
+                continue
+            if status is not None:
+                finding.workflow_status = status
+            if note is not None:
+                finding.note = {
+                    "Text": str(note["Text"]),
+                    "UpdatedBy": str(note.get("UpdatedBy", "")),
+                    "UpdatedAt": _iso(now),
+                }
+            finding.user_defined_fields.update(fields)
+            processed.append(ident)
+            fleet.imported_events.append(_imported_event(finding, caller, now))
+        return {"ProcessedFindings": processed, "UnprocessedFindings": unprocessed}
+
+
+def _imported_event(finding: SimFinding, caller: Caller, now: datetime) -> dict[str, Any]:
+    """EventBridge's envelope of one "Security Hub Findings - Imported" event, where the update
+    was made (the finding's own account and region are in the finding)."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Security Hub Findings - Imported",
+        "source": "aws.securityhub",
+        "account": caller.account_id,
+        "time": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": caller.region,
+        "resources": [finding.finding_id],
+        "detail": {"findings": [_finding(finding)]},
+    }
+
+
 HANDLERS: dict[tuple[str, str], Handler] = {
     ("ssm", "ListAssociations"): list_associations,
     ("ssm", "DescribeAssociation"): describe_association,
@@ -905,4 +1006,5 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("config", "DescribeConfigurationRecorderStatus"): describe_configuration_recorder_status,
     ("config", "DescribeConfigurationRecorders"): describe_configuration_recorders,
     ("securityhub", "GetFindings"): get_findings,
+    ("securityhub", "BatchUpdateFindings"): batch_update_findings,
 }

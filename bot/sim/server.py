@@ -80,6 +80,10 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._rest("GET", b"")
 
+    def do_PATCH(self) -> None:  # rest-json updates (Security Hub's BatchUpdateFindings)
+        length = int(self.headers.get("Content-Length") or 0)
+        self._rest("PATCH", self.rfile.read(length) if length else b"")
+
     def _signed_for(self) -> str:
         """The service named in the SigV4 credential scope (rest-json has no target header)."""
         match = _CREDENTIAL.search(self.headers.get("Authorization", ""))

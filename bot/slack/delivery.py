@@ -1,17 +1,17 @@
-"""Posting the digest to Slack and keeping it current: post it (with the full list as a CSV in
-its thread when the message had to summarise), remember where it went, edit it in place after
-a sweep, a re-run or an acknowledgement, and reply in its thread. Alerts on new failures go
-out here too.
+"""Slack as the scheduler's publisher: post a channel's digest (with the full lists as CSV
+files in its thread when the message had to summarise), edit it in place, post alerts with
+their route's mention and edit them as their story goes on.
 
-A digest the scheduler posted compares itself with the digest before it (what is new,
-resolved, reopened); an edit keeps that comparison, so the message reads the same story all day.
+Which digest a channel gets, what it compares with, and what is remembered about each
+message are decided in bot/app/ (DigestBook, Runner, AlertDesk): Delivery only renders and talks
+to Slack. Edits are serialised, and each renders the store as it is when its turn comes.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -19,21 +19,21 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.clock import utcnow
-from bot.digest import Digest, build_digest
-from bot.models import DigestPost, TrackedAssociation
+from bot.digest import Digest
+from bot.models import AlertMessage, AlertState, DigestMessage, TrackedAssociation
 from bot.render.spreadsheet import digest_csv, instances_csv, scopes_csv
 from bot.slack.blocks import SlackMessage, alert_message, digest_message
+from bot.slack.blocks.alert import alert_update
 from bot.slack.faults import retrying_upload
 from bot.store import Store
 
 log = logging.getLogger(__name__)
-_EDITS = threading.Lock()  # one digest edit at a time in this process
 
 SCOPES_SHOWN = 8
 
 
 class Delivery:
-    """Digest messages in Slack, tied to the store that remembers them."""
+    """The one way digests and alerts reach Slack (the Runner's Publisher)."""
 
     def __init__(
         self,
@@ -44,51 +44,40 @@ class Delivery:
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.client = client
-        self.store = store
+        self.store = store  # read only: re-runs shown beside their association
         self.zone = zone
         self.clock = clock
+        self._edits = threading.Lock()  # one edit at a time, each from the store as it is then
 
     def render(self, digest: Digest, since: datetime | None) -> SlackMessage:
         reruns = self.store.reruns.started_since(since) if since is not None else {}
         return digest_message(digest, reruns=reruns, zone=self.zone)
 
-    def current_digest(self, post: DigestPost | None) -> Digest:
-        """The digest as the store stands, compared with what came before `post` if the scheduler
-        posted it (a digest posted by hand compares with nothing)."""
-        ledger = self.store.ledger
-        run = ledger.run_for_message(post.channel, post.ts) if post is not None else None
-        previous = ledger.previous_digest(run.slot) if run is not None else None
-        return build_digest(self.store, self.clock(), previous)
-
-    def post_digest(self, channel: str, digest: Digest | None = None) -> DigestPost:
+    def post_digest(self, channel: str, digest: Digest) -> str:
         """Post the digest; when it had to summarise, attach the full lists in its thread."""
-        now = self.clock()
-        digest = digest or build_digest(self.store, now)
         message = self.render(digest, None)
         reply = self.client.chat_postMessage(
             channel=channel, text=message.text, blocks=message.blocks_json()
         )
         ts = str(reply["ts"])
-        last = digest.last_sweep
-        post = self.store.digests.remember(
-            channel, ts, now=now, sweep_id=last.sweep_id if last else None
-        )
         try:
-            self.attach_lists(post, digest, message)
+            self.attach_lists(channel, ts, digest, message)
         except (SlackApiError, SlackClientError) as exc:
-            # The digest itself is posted and remembered: failing here would post it again.
+            # The digest itself is posted: failing here would post it again.
             error = _slack_error(exc)
             log.warning("could not attach the full lists to digest %s/%s: %s", channel, ts, error)
-            self._note_in_thread(post, f"The full list could not be attached here ({error}).")
-        return post
+            self._note_in_thread(
+                channel, ts, f"The full list could not be attached here ({error})."
+            )
+        return ts
 
-    def _note_in_thread(self, post: DigestPost, text: str) -> None:
+    def _note_in_thread(self, channel: str, ts: str, text: str) -> None:
         try:
-            self.client.chat_postMessage(channel=post.channel, thread_ts=post.ts, text=text)
+            self.client.chat_postMessage(channel=channel, thread_ts=ts, text=text)
         except (SlackApiError, SlackClientError) as exc:
-            log.warning("could not reply in digest %s/%s: %s", post.channel, post.ts, exc)
+            log.warning("could not reply in digest %s/%s: %s", channel, ts, exc)
 
-    def attach_lists(self, post: DigestPost, digest: Digest, message: SlackMessage) -> None:
+    def attach_lists(self, channel: str, ts: str, digest: Digest, message: SlackMessage) -> None:
         """Upload what the message could only summarise as CSV files into its thread."""
         uploads = []
         if message.overflow:
@@ -120,46 +109,64 @@ class Delivery:
             retrying_upload(
                 lambda: self.client.files_upload_v2(
                     file_uploads=uploads,
-                    channel=post.channel,
-                    thread_ts=post.ts,
+                    channel=channel,
+                    thread_ts=ts,
                     initial_comment="The full lists behind this digest.",
                 )
             )
 
-    def refresh(self, post: DigestPost) -> bool:
-        """Edit a posted digest to show the store as it is now; False if Slack refused.
+    def update_digest(self, message: DigestMessage, compose: Callable[[], Digest]) -> bool:
+        """Edit a posted digest to show `compose()`; False (logged) if Slack refused.
 
-        Edits are taken one at a time and each renders the store as it is when its turn comes,
+        Edits are taken one at a time and each composes the store as it is when its turn comes,
         so a slow edit from an earlier state can never land after a newer one.
         """
-        with _EDITS:
-            message = self.render(self.current_digest(post), post.posted_at)
+        if message.ts is None:
+            return False
+        with self._edits:
+            rendered = self.render(compose(), message.posted_at)
             try:
                 self.client.chat_update(
-                    channel=post.channel,
-                    ts=post.ts,
-                    text=message.text,
-                    blocks=message.blocks_json(),
+                    channel=message.channel,
+                    ts=message.ts,
+                    text=rendered.text,
+                    blocks=rendered.blocks_json(),
                 )
             except (SlackApiError, SlackClientError) as exc:
-                log.warning("could not update the digest %s/%s: %s", post.channel, post.ts, exc)
+                log.warning(
+                    "could not update the digest %s/%s: %s", message.channel, message.ts, exc
+                )
                 return False
-            return True
+        return True
 
-    def refresh_all(self, posts: Iterable[DigestPost | None]) -> None:
-        seen: set[tuple[str, str]] = set()
-        for post in posts:
-            if post is not None and (post.channel, post.ts) not in seen:
-                seen.add((post.channel, post.ts))
-                self.refresh(post)
-
-    def post_alerts(self, channel: str, items: Sequence[TrackedAssociation]) -> str:
+    def post_alerts(
+        self, channel: str, items: Sequence[TrackedAssociation], mentions: Sequence[str] = ()
+    ) -> str:
         """One message for the associations that just started failing; its ts."""
-        message = alert_message(items, now=self.clock(), zone=self.zone)
+        message = alert_message(items, now=self.clock(), zone=self.zone, mentions=mentions)
         reply = self.client.chat_postMessage(
             channel=channel, text=message.text, blocks=message.blocks_json()
         )
         return str(reply["ts"])
+
+    def update_alert(
+        self, message: AlertMessage, states: Sequence[AlertState], mentions: Sequence[str] = ()
+    ) -> bool:
+        """Edit an alert to show its associations as they stand now; False (logged) if Slack
+        refused."""
+        rendered = alert_update(states, now=self.clock(), zone=self.zone, mentions=mentions)
+        with self._edits:
+            try:
+                self.client.chat_update(
+                    channel=message.channel,
+                    ts=message.ts,
+                    text=rendered.text,
+                    blocks=rendered.blocks_json(),
+                )
+            except (SlackApiError, SlackClientError) as exc:
+                log.warning("could not update alert %s/%s: %s", message.channel, message.ts, exc)
+                return False
+        return True
 
 
 def _slack_error(exc: SlackApiError | SlackClientError) -> str:

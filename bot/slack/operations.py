@@ -17,6 +17,7 @@ from urllib.error import URLError
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.app.acknowledgements import Acknowledgements
+from bot.app.findings_triggers import sync_change
 from bot.app.outcomes import Refusal
 from bot.app.reruns import AwsAssociationActions, Reruns, StartFailed
 from bot.app.resolve import Miss, resolve
@@ -24,11 +25,10 @@ from bot.app.sweeps import ManualSweeps, NotStarted
 from bot.aws.errors import describe_error
 from bot.causes import kind_label, remedy
 from bot.logs import log_context
-from bot.models import AssociationKey, DigestPost, Rerun, ScheduledJob, TrackedAssociation
+from bot.models import AssociationKey, Rerun, ScheduledJob, TrackedAssociation
 from bot.runner import SweepBusy
 from bot.slack import blocks as kit
 from bot.slack import faults, parsing
-from bot.slack.delivery import Delivery
 from bot.slack.history import AWS_ERRORS, HistoryCommand, aws_problem
 from bot.slack.replies import Origin, announce, delete_original, tell
 from bot.slack.services import Services
@@ -46,9 +46,6 @@ class Operations:
         self.store = services.store
         self.client = services.client
         self.zone = services.settings.zone
-        self.delivery = Delivery(
-            client=services.client, store=services.store, zone=self.zone, clock=services.clock
-        )
         self._status = StatusCommand(services, self.lookup)
         self._history = HistoryCommand(services)
         services.jobs.register(FOLLOW_UP, self._follow_up_job)
@@ -76,15 +73,20 @@ class Operations:
     def _ref(key: AssociationKey) -> parsing.AssociationRef:
         return parsing.AssociationRef(key.association_id, key.account_id, key.region)
 
-    def _digests(self, origin: Origin) -> list[DigestPost | None]:
-        posts: list[DigestPost | None] = []
-        if origin.in_digest:
-            posts.append(self.store.digests.get(str(origin.channel), str(origin.message_ts)))
-        posts.append(self.store.digests.latest(self.services.settings.channel))
-        return posts
-
-    def _refresh(self, origin: Origin) -> None:
-        self.delivery.refresh_all(self._digests(origin))
+    def _refresh(self, origin: Origin, key: AssociationKey | None = None) -> None:
+        """After a change: edit today's digests, the digest clicked in and each channel's latest,
+        and the alerts that told of `key`."""
+        store = self.store
+        also = [
+            store.digests.get(str(origin.channel), str(origin.message_ts))
+            if origin.in_digest
+            else None
+        ]
+        also += [store.digests.latest(c.id) for c in self.services.settings.channels]
+        runner = self.services.scheduled()
+        runner.refresh_digest(also=also)
+        if key is not None:
+            runner.refresh_alerts([key])
 
     def _guard(
         self, origin: Origin, what: str, work: Callable[[], None], about: str | None = None
@@ -184,7 +186,7 @@ class Operations:
                 f"Could not re-run {name} in {where}: {aws_problem(outcome.error, key, self.services.settings.role_name)}",
             )
             return
-        self._refresh(origin)
+        self._refresh(origin, key)
         minutes = max(1, round(self.services.followup_delay_s / 60))
         text = (
             f"↻ {kit.mention(origin.user)} re-ran {name} ({where}). I'll check in about "
@@ -251,7 +253,7 @@ class Operations:
                 f":x: {name} still fails after the re-run ({kit.escape(counts)}). "
                 "Its *History* shows why."
             )
-        self._refresh(origin)
+        self._refresh(origin, item.key)
         announce(self.client, origin, kit.notice(text))
 
     # -- acknowledge ----------------------------------------------------------------------------
@@ -299,18 +301,24 @@ class Operations:
     ) -> None:
         def work() -> None:
             outcome = self._acks().acknowledge(
-                origin.user, ref, reason=reason, until=until, channel=origin.channel
+                origin.user,
+                ref,
+                reason=reason,
+                until=until,
+                channel=origin.channel,
+                actor_name=origin.user_name,
             )
             if isinstance(outcome, Refusal):
                 self._tell(origin, refusal_message(outcome))
                 return
-            self._refresh(origin)
+            self._refresh(origin, outcome.item.key)
             announce(
                 self.client,
                 origin,
                 kit.notice(
                     f":white_check_mark: {kit.mention(origin.user)} acknowledged "
                     f"{kit.ack_line(outcome.item, self.zone)}"
+                    + self._security_hub(origin, outcome.item, acknowledged=True)
                 ),
             )
 
@@ -323,7 +331,7 @@ class Operations:
                 self._tell(origin, refusal_message(outcome))
                 return
             key = outcome.item.key
-            self._refresh(origin)
+            self._refresh(origin, key)
             announce(
                 self.client,
                 origin,
@@ -332,10 +340,26 @@ class Operations:
                     f"{kit.inert(outcome.item.association.display_name, 80)} "
                     f"({kit.escape(key.account_id)} {kit.escape(key.region)}): "
                     "it is back among the failing."
+                    + self._security_hub(origin, outcome.item, acknowledged=False)
                 ),
             )
 
         self._guard(origin, "reopen the association", work, ref.association_id)
+
+    def _security_hub(self, origin: Origin, item: TrackedAssociation, *, acknowledged: bool) -> str:
+        """SSM3_SECURITYHUB=sync: the findings brought in line; their one line for the reply."""
+        services = self.services
+        line = sync_change(
+            settings=services.settings,
+            access=services.access,
+            store=self.store,
+            clock=services.clock,
+            item=item,
+            actor=origin.user,
+            channel=origin.channel,
+            acknowledged=acknowledged,
+        )
+        return f"\n{kit.escape(line)}" if line else ""
 
     # -- sweep ----------------------------------------------------------------------------------
     def sweep(self, origin: Origin) -> None:

@@ -29,6 +29,7 @@ class Origin:
     ephemeral: bool = False  # that message was an ephemeral one (only the user saw it)
     response_url: str | None = None
     trigger_id: str | None = None
+    user_name: str | None = None  # the name Slack sent with the request (for Security Hub notes)
 
     @classmethod
     def from_command(cls, command: dict[str, Any]) -> Origin:
@@ -37,6 +38,7 @@ class Origin:
             channel=command.get("channel_id"),
             response_url=command.get("response_url"),
             trigger_id=command.get("trigger_id"),
+            user_name=command.get("user_name"),
         )
 
     @classmethod
@@ -49,12 +51,20 @@ class Origin:
             ephemeral=bool(container.get("is_ephemeral")),
             response_url=body.get("response_url"),
             trigger_id=body.get("trigger_id"),
+            user_name=user_name(body),
         )
 
     @property
     def in_digest(self) -> bool:
         """Clicked on a message everyone sees (a digest), so a thread reply is possible."""
         return bool(self.channel and self.message_ts and not self.ephemeral)
+
+
+def user_name(body: dict[str, Any]) -> str | None:
+    """The user's name in an interactive payload (`user.username`, else `user.name`)."""
+    user = body.get("user") or {}
+    name = user.get("username") or user.get("name")
+    return str(name) if name else None
 
 
 def _respond(url: str, doing: str, **payload: Any) -> None:

@@ -38,8 +38,6 @@ from bot.slack.app import (
     http_server,
     probes_of,
 )
-from bot.slack.delivery import Delivery
-from bot.slack.publisher import SlackPublisher
 from bot.slack.services import Services
 
 if TYPE_CHECKING:
@@ -67,19 +65,13 @@ def start_schedule(services: Services, *, err: TextIO) -> BackgroundScheduler:
     """The Runner on APScheduler, started; its catch-up (a stale sweep, a missed digest) runs
     on a thread of its own so Slack is answered from the first second."""
     settings = services.settings
-    publisher = None
-    if settings.channel:
-        delivery = Delivery(
-            client=services.client, store=services.store, zone=settings.zone, clock=services.clock
-        )
-        publisher = SlackPublisher(delivery, settings.channel)
-    else:
+    if not settings.channels:
         notice(err, "SSM3_CHANNEL is not set: sweeps run, but no digest or alert is posted")
     runner = Runner(
         settings=settings,
         store=services.store,
         access=services.access,
-        publisher=publisher,
+        publisher=services.delivery if settings.channels else None,
         clock=services.clock,
         metrics=services.metrics,
         jobs=services.jobs,

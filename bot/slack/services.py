@@ -26,6 +26,7 @@ from bot.config import ConfigError, Settings
 from bot.liveness import Liveness
 from bot.metrics import Metrics
 from bot.runner import Runner
+from bot.slack.delivery import Delivery
 from bot.slack.faults import ServerErrorsRetryHandler
 from bot.slack.permissions import Operators
 from bot.store import Store
@@ -69,12 +70,17 @@ class Services:
     liveness: Liveness = field(default_factory=Liveness)  # what /healthz checks
     operators: Operators = field(init=False)
     jobs: ScheduledJobs = field(init=False)  # work due later, as rows (re-run follow-ups)
+    delivery: Delivery = field(init=False)  # the one way digests and alerts reach Slack
+    _bare_runner: Runner | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.operators = Operators(self.settings.operators, self.client)
         self.jobs = ScheduledJobs(self.store, self.clock)
         self.liveness.add("database", self.store.ping)
         self.metrics.watch(self.store, self.settings, self.clock)
+        self.delivery = Delivery(
+            client=self.client, store=self.store, zone=self.settings.zone, clock=self.clock
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
@@ -87,17 +93,21 @@ class Services:
         )
 
     def scheduled(self) -> Runner:
-        """`serve`'s Runner, or one without a publisher where none runs (tests, a bare app):
-        manual sweeps go through it either way, under the same lease as scheduled ones."""
-        return self.runner or Runner(
-            settings=self.settings,
-            store=self.store,
-            access=self.access,
-            publisher=None,
-            clock=self.clock,
-            metrics=self.metrics,
-            jobs=self.jobs,
-        )
+        """`serve`'s Runner, or one publishing through this Delivery where none runs (tests, a
+        bare app): manual sweeps, digest edits and alert edits go through it either way."""
+        if self.runner is not None:
+            return self.runner
+        if self._bare_runner is None:
+            self._bare_runner = Runner(
+                settings=self.settings,
+                store=self.store,
+                access=self.access,
+                publisher=self.delivery if self.settings.channels else None,
+                clock=self.clock,
+                metrics=self.metrics,
+                jobs=self.jobs,
+            )
+        return self._bare_runner
 
     def close(self, timeout_s: float = 10.0) -> None:
         """Cancel pending timers and wait for any already running, so none outlives the store

@@ -3,13 +3,14 @@ or one association's status. Run by `Operations.status`, inside its guard."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 
 from slack_sdk.models.blocks import Block
 
 from bot.digest import build_digest, matches, narrow
-from bot.models import TrackedAssociation
+from bot.models import InstanceKey, TrackedAssociation
 from bot.slack import blocks as kit
 from bot.slack import parsing
 from bot.slack.replies import Origin, tell
@@ -36,7 +37,11 @@ class StatusCommand:
             item = self.lookup(origin, command.ref)
             if item is not None:
                 message = kit.association_status(
-                    item, now=now, rerun=self.store.reruns.last(item.key), zone=self.zone
+                    item,
+                    now=now,
+                    rerun=self.store.reruns.last(item.key),
+                    zone=self.zone,
+                    findings=self._findings(item),
                 )
                 tell(self.client, origin, message)
             return
@@ -79,6 +84,22 @@ class StatusCommand:
                 intro=intro,
             ),
         )
+
+    def _findings(self, item: TrackedAssociation) -> Counter[str] | None:
+        """SSM3_SECURITYHUB=sync: the workflow status of its instances' SSM.3 findings as the
+        last sync saw them (`-`: instances whose finding it has not seen)."""
+        if self.services.settings.securityhub != "sync" or not item.association.failing:
+            return None
+        key = item.key
+        instances = [
+            InstanceKey(key.account_id, key.region, i)
+            for i in item.association.noncompliant_instances
+        ]
+        counts = self.store.findings.workflow_counts(instances)
+        unseen = len(instances) - sum(counts.values())
+        if unseen > 0:
+            counts["-"] = unseen
+        return counts
 
     def _known(self, kind: str, value: str) -> int:
         """How many stored associations the filter covers (0: it names nothing we know)."""

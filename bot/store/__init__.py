@@ -8,10 +8,11 @@ migrations) and holds one repository per concern; callers go through those, neve
     store.acks          acknowledgements
     store.audit         the append-only audit log
     store.reruns        re-runs started from Slack
-    store.digests       digest messages posted to Slack
-    store.ledger        scheduled digest runs, alerts and leases (claims across processes)
+    store.digests       digest messages, one per (slot, channel): claims, where they went
+    store.ledger        alerts and leases (claims across processes)
     store.jobs          work due later (re-run follow-ups, sweeps to complete), claimed once
     store.cache         small answers kept for a while
+    store.findings      the Security Hub sync's record of SSM.3 findings (SSM3_SECURITYHUB=sync)
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from bot.store.audit import AuditLog
 from bot.store.cache import Cache
 from bot.store.db import Database, migrations
 from bot.store.digests import Digests
+from bot.store.findings import FindingRecords
 from bot.store.jobs import Jobs
 from bot.store.ledger import Ledger
 from bot.store.reruns import Reruns
@@ -43,10 +45,11 @@ class Store:
         self.associations = Associations(self._db, self.acks)
         self.audit = AuditLog(self._db)
         self.reruns = Reruns(self._db)
-        self.digests = Digests(self._db)
         self.ledger = Ledger(self._db)
+        self.digests = Digests(self._db, self.ledger.holder)
         self.cache = Cache(self._db)
         self.jobs = Jobs(self._db)
+        self.findings = FindingRecords(self._db)
 
     def close(self) -> None:
         self._db.close()

@@ -25,7 +25,14 @@ class Acks:
         return {row_key(r): to_ack(r) for r in found}
 
     def acknowledge(
-        self, key: AssociationKey, *, by: str, reason: str, until: datetime | None, now: datetime
+        self,
+        key: AssociationKey,
+        *,
+        by: str,
+        reason: str,
+        until: datetime | None,
+        now: datetime,
+        by_name: str | None = None,
     ) -> Ack:
         """Record an acknowledgement, replacing any active one for the same association."""
         with self.db.write() as db:
@@ -39,9 +46,10 @@ class Acks:
                     "reason": reason,
                     "created_at": iso(now),
                     "until": iso(until),
+                    "by_name": by_name,
                 }
             )
-        return Ack(by=by, reason=reason, created_at=now, until=until)
+        return Ack(by=by, reason=reason, created_at=now, until=until, by_name=by_name)
 
     def unacknowledge(self, key: AssociationKey, *, by: str, now: datetime) -> bool:
         """End the active acknowledgement; False when there was none."""

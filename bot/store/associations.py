@@ -273,6 +273,11 @@ class Associations:
         )[0]
         return int(row["failing"]), int(row["acknowledged"]), int(row["instances"])
 
+    def catalogue(self) -> list[tuple[str, str, str]]:
+        """(account, region, document) of every stored association: enough to count a route's."""
+        rows = self.db.rows("SELECT account_id, region, document_name FROM associations")
+        return [(r["account_id"], r["region"], r["document_name"]) for r in rows]
+
     def find(self, association_id: str) -> list[TrackedAssociation]:
         """Every stored association with this ID (one, unless IDs repeat across accounts)."""
         rows = self.db.rows(

@@ -1,26 +1,22 @@
-"""The database core: one SQLite connection, its write lock and the schema's migrations.
+"""The database core: the schema's numbered migrations, and `Database`, the connection
+(bot/store/connection.py: one SQLite connection, its write lock, WAL) that applies them on open.
 
-One connection guarded by a lock serves every thread of a process; WAL and a busy timeout let
-a second process (a rolling deploy, the CLI next to `serve`) share the file. Writes that must
-not interleave run in `BEGIN IMMEDIATE` transactions (`Database.write`). The schema evolves only
-through the numbered migrations below, so an old database upgrades itself on open.
+The schema evolves only through the numbered migrations below, so an old database upgrades
+itself on open.
 
 Only the repositories in bot/store/ talk SQL; everything else calls their methods.
 """
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from sqlite_utils import Database as SqliteDatabase
 from sqlite_utils.migrations import Migrations
 
-BUSY_TIMEOUT_S = 30.0
+from bot.store.connection import BUSY_TIMEOUT_S, Connection
+
+__all__ = ["BUSY_TIMEOUT_S", "Database", "migrations"]
 
 # The numbered migrations. sqlite-utils records each applied migration by its function NAME,
 # so a name must never change (nor be reused): renaming one would re-run it on every existing
@@ -291,6 +287,32 @@ def m004_ssm3_compliance(db: SqliteDatabase) -> None:
 
 
 @migrations()
+def m005_findings_sync(db: SqliteDatabase) -> None:
+    """SSM3_SECURITYHUB=sync: each SSM.3 finding as the sync last saw it and what the bot last
+    wrote to it, and the name an acknowledgement's author was known by (for the note)."""
+    db.table("finding_sync").create(
+        {
+            "finding_id": str,
+            "product_arn": str,
+            "account_id": str,
+            "region": str,
+            "instance_id": str,
+            "seen_workflow": str,
+            "seen_at": str,
+            "written_workflow": str,  # NULL: the bot never wrote this finding
+            "written_note": str,
+            "written_at": str,
+            "associations": str,  # JSON list of association IDs the written note names
+            "until": str,
+            "hand": str,  # how it was changed by hand in Security Hub; NULL: it was not
+        },
+        pk="finding_id",
+    )
+    db.table("finding_sync").create_index(["account_id", "region", "instance_id"])
+    db.table("acks").add_column("by_name", str)
+
+
+@migrations()
 def m006_scheduled_jobs(db: SqliteDatabase) -> None:
     """Work due later (a re-run's follow-up check, a sweep to complete after a restart), kept
     as rows so a deploy or a crash loses none of it; claimed once across processes."""
@@ -313,93 +335,50 @@ def m006_scheduled_jobs(db: SqliteDatabase) -> None:
     db.table("scheduled_jobs").create_index(["done_at", "due_at"])
 
 
-class Database:
-    """The connection, the lock that serialises its use, and the schema kept up to date."""
+@migrations()
+def m009_digest_messages(db: SqliteDatabase) -> None:
+    """One record for a digest message, keyed by (slot, channel), replacing digest_runs (one
+    scheduled digest a slot, one channel) and digest_posts (where messages went); and alerts
+    claimed per channel, since a routed failure is told in its team's channel too."""
+    db.table("digest_messages").create(
+        {
+            "slot": str,  # the scheduled fire time (ISO); a manual post: when it was posted
+            "channel": str,
+            "kind": str,  # scheduled | catch-up | manual
+            "claimed_by": str,
+            "claimed_at": str,
+            "posted_at": str,
+            "ts": str,
+            "sweep_id": str,
+            "snapshot": str,  # JSON: the failing associations it reported
+        },
+        pk=("slot", "channel"),
+    )
+    db.table("digest_messages").create_index(["channel", "ts"])
+    db.execute(
+        "INSERT OR IGNORE INTO digest_messages (slot, channel, kind, claimed_by, claimed_at, "
+        "posted_at, ts, sweep_id, snapshot) SELECT r.slot, COALESCE(r.channel, ''), r.kind, "
+        "r.claimed_by, r.claimed_at, r.posted_at, r.ts, p.sweep_id, r.snapshot FROM digest_runs r "
+        "LEFT JOIN digest_posts p ON p.channel = r.channel AND p.ts = r.ts"
+    )
+    db.execute(
+        "INSERT OR IGNORE INTO digest_messages (slot, channel, kind, posted_at, ts, sweep_id) "
+        "SELECT p.posted_at, p.channel, 'manual', p.posted_at, p.ts, p.sweep_id FROM digest_posts p "
+        "WHERE NOT EXISTS (SELECT 1 FROM digest_runs r WHERE r.channel = p.channel AND r.ts = p.ts)"
+    )
+    db.table("digest_runs").drop()
+    db.table("digest_posts").drop()
+    db.execute("UPDATE alerts SET channel = '' WHERE channel IS NULL")
+    db.table("alerts").transform(
+        pk=("account_id", "region", "association_id", "failing_since", "channel"),
+        not_null={"channel"},
+    )
+    db.table("alerts").add_column("resolved_at", str)
+    db.table("alerts").create_index(["channel", "ts"])
+
+
+class Database(Connection):
+    """The connection, with the schema brought up to date by the migrations above."""
 
     def __init__(self, path: str | Path) -> None:
-        self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(
-            self.path, timeout=BUSY_TIMEOUT_S, check_same_thread=False, isolation_level=None
-        )
-        self.lock = threading.RLock()
-        self.sqlite = SqliteDatabase(conn, execute_plugins=False)
-        with self.lock:
-            if self.path != ":memory:":
-                self.sqlite.execute("PRAGMA journal_mode=WAL")
-            self.sqlite.execute("PRAGMA synchronous=NORMAL")
-            self.sqlite.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
-            with self.write():
-                migrations.apply(self.sqlite)
-
-    def close(self) -> None:
-        with self.lock:
-            self.sqlite.close()
-
-    @property
-    def schema_version(self) -> int:
-        return len(migrations.applied(self.sqlite))
-
-    @contextmanager
-    def write(self) -> Iterator[SqliteDatabase]:
-        """An immediate transaction: takes the write lock up front, so two processes queue on
-        the busy timeout instead of failing on a read-to-write upgrade. Nested, a savepoint."""
-        with self.lock:
-            if self.sqlite.conn.in_transaction:
-                with self.sqlite.atomic():
-                    yield self.sqlite
-                return
-            self.sqlite.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.sqlite
-            except BaseException:
-                self.sqlite.execute("ROLLBACK")
-                raise
-            self.sqlite.execute("COMMIT")
-
-    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        """Rows as dicts, under the lock."""
-        with self.lock:
-            cursor = self.sqlite.execute(sql, params)
-            names = [d[0] for d in cursor.description]
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """Run one statement under the lock; the number of rows it changed."""
-        with self.lock:
-            return int(self.sqlite.execute(sql, params).rowcount)
-
-    def insert_many(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
-        """INSERT OR REPLACE rows that all have the same keys, in one executemany.
-
-        A sweep writes every association of every scope; sqlite-utils' insert_all checks and
-        converts each value and spent about half of a scope's write time doing so.
-        """
-        if not rows:
-            return
-        columns = list(rows[0])
-        names = ", ".join(f"[{c}]" for c in columns)
-        values = ", ".join(f":{c}" for c in columns)
-        with self.lock:
-            self.sqlite.conn.executemany(
-                # Table and column names come from bot/store/, never from input.
-                f"INSERT OR REPLACE INTO [{table}] ({names}) VALUES ({values})",  # noqa: S608
-                rows,
-            )
-
-    def ping(self, timeout_s: float = 2.0) -> bool:
-        """Does the database answer within `timeout_s`? (A write holding the lock that long,
-        or a file that cannot be read, is a process that cannot do its job.)"""
-        if not self.lock.acquire(timeout=timeout_s):
-            return False
-        try:
-            self.sqlite.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        except sqlite3.Error:
-            return False
-        finally:
-            self.lock.release()
-        return True
-
-    def integrity_check(self) -> str:
-        return str(self.rows("PRAGMA integrity_check")[0]["integrity_check"])
+        super().__init__(path, migrations)

@@ -1,13 +1,13 @@
-"""The ledger of what the scheduler did: digest runs, alerts and leases, kept in SQLite.
+"""The ledger of what the scheduler did: alerts and leases, kept in SQLite (digest messages,
+claimed the same way, are bot/store/digests.py).
 
 Deciding from rows instead of memory is what makes restarts and a second `serve` process safe:
-a digest slot or an alert is claimed by inserting its row, and only the claimant posts it. A
+an alert is claimed by inserting its row, and only the claimant posts it. A
 claim that was never completed (the claimant died) goes stale and may be taken over.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import uuid
@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.clock import iso, parse_iso
-from bot.models import AssociationKey, DigestRun, SnapshotItem
+from bot.models import AlertMessage, AssociationKey
 from bot.store.db import Database
 
 STALE_CLAIM = timedelta(minutes=10)
@@ -53,97 +53,26 @@ class Ledger:
         lease as a holder of its own, so two sweeps in one process exclude each other too."""
         return Ledger(self.db, holder)
 
-    # -- digests ------------------------------------------------------------------------------
-    def claim_digest(self, slot: datetime, kind: str, now: datetime) -> bool:
-        """True when this process may post the digest for `slot` (first claim, or a stale one)."""
-        with self.db.write() as db:
-            rows = self.db.rows("SELECT * FROM digest_runs WHERE slot = ?", (iso(slot),))
-            if rows:
-                row = rows[0]
-                claimed_at = parse_iso(row["claimed_at"])
-                stale = (
-                    row["posted_at"] is None
-                    and claimed_at is not None
-                    and now - claimed_at > STALE_CLAIM
-                )
-                if not stale:
-                    return False
-            db.table("digest_runs").insert(
-                {
-                    "slot": iso(slot),
-                    "kind": kind,
-                    "claimed_by": self.holder,
-                    "claimed_at": iso(now),
-                },
-                replace=True,
-            )
-            return True
-
-    def digest_posted(
-        self, slot: datetime, *, channel: str, ts: str, snapshot: list[SnapshotItem], now: datetime
-    ) -> None:
-        with self.db.write() as db:
-            db.table("digest_runs").update(
-                str(iso(slot)),
-                {
-                    "posted_at": iso(now),
-                    "channel": channel,
-                    "ts": ts,
-                    "snapshot": json.dumps([item.to_json() for item in snapshot]),
-                },
-            )
-
-    def digest_failed(self, slot: datetime) -> None:
-        """Give the claim back so the next tick (or another process) can try again."""
-        with self.db.write() as db:
-            db.execute("DELETE FROM digest_runs WHERE slot = ? AND posted_at IS NULL", [iso(slot)])
-
-    def last_digest(self) -> DigestRun | None:
-        """The most recent digest that was actually posted."""
-        rows = self.db.rows(
-            "SELECT * FROM digest_runs WHERE posted_at IS NOT NULL ORDER BY slot DESC LIMIT 1"
-        )
-        return _run(rows[0]) if rows else None
-
-    def run_for_message(self, channel: str, ts: str) -> DigestRun | None:
-        """The scheduled digest that Slack message is, if it is one."""
-        rows = self.db.rows("SELECT * FROM digest_runs WHERE channel = ? AND ts = ?", (channel, ts))
-        return _run(rows[0]) if rows else None
-
-    def previous_digest(self, before: datetime) -> DigestRun | None:
-        """The posted digest before the one for slot `before` (what an update compares with)."""
-        rows = self.db.rows(
-            "SELECT * FROM digest_runs WHERE posted_at IS NOT NULL AND slot < ? "
-            "ORDER BY slot DESC LIMIT 1",
-            (iso(before),),
-        )
-        return _run(rows[0]) if rows else None
-
     # -- alerts -------------------------------------------------------------------------------
-    def claim_alert(self, key: AssociationKey, failing_since: datetime, now: datetime) -> bool:
-        """True once per failing streak, across processes."""
+    def claim_alert(
+        self, key: AssociationKey, failing_since: datetime, channel: str, now: datetime
+    ) -> bool:
+        """True once per failing streak and channel, across processes."""
         with self.db.write() as db:
             cursor = db.execute(
                 "INSERT OR IGNORE INTO alerts (account_id, region, association_id, failing_since, "
-                "claimed_by, claimed_at) VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    key.account_id,
-                    key.region,
-                    key.association_id,
-                    iso(failing_since),
-                    self.holder,
-                    iso(now),
-                ],
+                "channel, claimed_by, claimed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [*_key(key, failing_since), channel, self.holder, iso(now)],
             )
             return cursor.rowcount == 1
 
-    def release_alert(self, key: AssociationKey, failing_since: datetime) -> None:
+    def release_alert(self, key: AssociationKey, failing_since: datetime, channel: str) -> None:
         """Give an unposted alert back so the next sweep tries again."""
         with self.db.write() as db:
             db.execute(
                 "DELETE FROM alerts WHERE account_id = ? AND region = ? AND association_id = ? "
-                "AND failing_since = ? AND posted_at IS NULL",
-                [key.account_id, key.region, key.association_id, iso(failing_since)],
+                "AND failing_since = ? AND channel = ? AND posted_at IS NULL",
+                [*_key(key, failing_since), channel],
             )
 
     def alert_posted(
@@ -151,18 +80,60 @@ class Ledger:
     ) -> None:
         with self.db.write() as db:
             db.table("alerts").update(
-                (key.account_id, key.region, key.association_id, iso(failing_since)),
-                {"posted_at": iso(now), "channel": channel, "ts": ts},
+                (*_key(key, failing_since), channel), {"posted_at": iso(now), "ts": ts}
             )
 
-    def alerted(self, key: AssociationKey, failing_since: datetime) -> bool:
+    def alerted(
+        self, key: AssociationKey, failing_since: datetime, channel: str | None = None
+    ) -> bool:
+        """Whether this streak was claimed for an alert (in `channel`, or in any)."""
         return bool(
             self.db.rows(
                 "SELECT 1 FROM alerts WHERE account_id = ? AND region = ? AND association_id = ? "
-                "AND failing_since = ?",
-                (key.account_id, key.region, key.association_id, iso(failing_since)),
+                "AND failing_since = ? AND (? IS NULL OR channel = ?)",
+                (*_key(key, failing_since), channel, channel),
             )
         )
+
+    def alert_messages(self, key: AssociationKey) -> list[AlertMessage]:
+        """The posted alert messages of `key`'s streaks that are not yet marked resolved."""
+        rows = self.db.rows(
+            "SELECT * FROM alerts WHERE account_id = ? AND region = ? AND association_id = ? "
+            "AND ts IS NOT NULL AND resolved_at IS NULL",
+            (key.account_id, key.region, key.association_id),
+        )
+        return sorted({_alert(row) for row in rows}, key=lambda m: (m.channel, m.ts))
+
+    def open_alerts(self) -> list[tuple[AssociationKey, datetime, AlertMessage]]:
+        """Every posted alert whose streak is not marked resolved: (key, since, message)."""
+        rows = self.db.rows(
+            "SELECT * FROM alerts WHERE ts IS NOT NULL AND resolved_at IS NULL ORDER BY channel, ts"
+        )
+        return [(_alert_key(row), _since(row), _alert(row)) for row in rows]
+
+    def alert_contents(self, message: AlertMessage) -> list[tuple[AssociationKey, datetime]]:
+        """The streaks one alert message told of, in the order it told them."""
+        rows = self.db.rows(
+            "SELECT * FROM alerts WHERE channel = ? AND ts = ? ORDER BY rowid",
+            (message.channel, message.ts),
+        )
+        return [(_alert_key(row), _since(row)) for row in rows]
+
+    def alert_resolved(self, key: AssociationKey, failing_since: datetime, now: datetime) -> None:
+        with self.db.write() as db:
+            db.execute(
+                "UPDATE alerts SET resolved_at = ? WHERE account_id = ? AND region = ? "
+                "AND association_id = ? AND failing_since = ? AND resolved_at IS NULL",
+                [iso(now), *_key(key, failing_since)],
+            )
+
+    def resolved_at(self, key: AssociationKey, failing_since: datetime) -> datetime | None:
+        rows = self.db.rows(
+            "SELECT resolved_at FROM alerts WHERE account_id = ? AND region = ? "
+            "AND association_id = ? AND failing_since = ? AND resolved_at IS NOT NULL LIMIT 1",
+            _key(key, failing_since),
+        )
+        return parse_iso(rows[0]["resolved_at"]) if rows else None
 
     # -- leases -------------------------------------------------------------------------------
     def acquire(self, name: str, now: datetime, ttl: timedelta) -> bool:
@@ -194,16 +165,19 @@ class Ledger:
         return rows[0]["holder"] if expires is not None and expires > now else None
 
 
-def _run(row: dict[str, Any]) -> DigestRun:
-    slot = parse_iso(row["slot"])
-    assert slot is not None
-    return DigestRun(
-        slot=slot,
-        kind=row["kind"],
-        posted_at=parse_iso(row["posted_at"]),
-        channel=row["channel"],
-        ts=row["ts"],
-        snapshot=tuple(
-            SnapshotItem.from_json(item) for item in json.loads(row["snapshot"] or "[]")
-        ),
-    )
+def _key(key: AssociationKey, failing_since: datetime) -> tuple[str, str, str, str]:
+    return key.account_id, key.region, key.association_id, str(iso(failing_since))
+
+
+def _alert_key(row: dict[str, Any]) -> AssociationKey:
+    return AssociationKey(row["account_id"], row["region"], row["association_id"])
+
+
+def _since(row: dict[str, Any]) -> datetime:
+    since = parse_iso(row["failing_since"])
+    assert since is not None
+    return since
+
+
+def _alert(row: dict[str, Any]) -> AlertMessage:
+    return AlertMessage(channel=row["channel"], ts=row["ts"])

@@ -145,4 +145,5 @@ def to_ack(row: Mapping[str, Any]) -> Ack:
         reason=row["reason"],
         created_at=parse_iso(row["created_at"]),  # type: ignore[arg-type]
         until=parse_iso(row["until"]),
+        by_name=row.get("by_name"),
     )

@@ -57,17 +57,22 @@ def slack_settings(fake: FakeSlack, db_path: str, **changes: Any) -> Settings:
 def make_harness(
     sim: Any, fake_slack: FakeSlack, tmp_path: Path
 ) -> Iterator[Callable[..., SlackHarness]]:
-    """Start the app over HTTP on a store already swept from `sim`; settings may be changed."""
+    """Start the app on a store already swept from `sim` (requests go into its WSGI app in
+    process; `over_http=True`: behind waitress on a loopback port); settings may be changed."""
     started: list[tuple[SlackHarness, Store]] = []
 
-    def start(*, sweep: bool = True, aws: Any = None, **changes: Any) -> SlackHarness:
+    def start(
+        *, sweep: bool = True, aws: Any = None, over_http: bool = False, **changes: Any
+    ) -> SlackHarness:
         """`aws`: another simulator than the `sim` fixture's."""
         settings = slack_settings(fake_slack, str(tmp_path / f"slack{len(started)}.db"), **changes)
         store = Store(settings.db_path)
         access = (aws or sim).access()
         if sweep:
             run_sweep(settings=settings, access=access, store=store, trigger="test")
-        harness = SlackHarness(settings=settings, store=store, access=access, fake=fake_slack)
+        harness = SlackHarness(
+            settings=settings, store=store, access=access, fake=fake_slack, over_http=over_http
+        )
         started.append((harness, store))
         return harness.start()
 

@@ -1,11 +1,17 @@
-"""The Slack app as Slack sees it: served by waitress on a loopback port, reached with correctly
-signed HTTP requests, answering through the fake Web API, with the simulator as AWS."""
+"""The Slack app as Slack sees it: reached with correctly signed requests, answering through the
+fake Web API, with the simulator as AWS.
+
+By default a request goes straight into the app's WSGI application in this process (the same
+code path waitress drives: Bolt's WSGI adapter, signature checks, /healthz, /metrics), which is
+fast and needs no socket; `over_http=True` serves it with waitress on a loopback port instead,
+for the tests about serving itself."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import http.client
+import io
 import json
 import threading
 import time
@@ -21,7 +27,7 @@ from waitress import wasyncore
 
 from bot.clock import utcnow
 from bot.config import Settings
-from bot.slack.app import build_app, http_server
+from bot.slack.app import build_app, http_server, wsgi_app
 from bot.slack.services import Services, web_client
 from bot.store import Store
 from tests.fakes.slack_api import FakeSlack
@@ -219,6 +225,7 @@ class SlackHarness(SignedRequests):
         followup_delay_s: float = 0.05,
         threads: int = 8,
         clock: Callable[[], datetime] = utcnow,
+        over_http: bool = False,
     ) -> None:
         self.fake = fake
         self.secret = SIGNING_SECRET
@@ -233,20 +240,36 @@ class SlackHarness(SignedRequests):
         )
         self.executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="test-slack")
         self.app = build_app(self.services, executor=self.executor)
-        self.server = http_server(
-            self.app, self.services, host="127.0.0.1", port=0, threads=threads
+        self.wsgi = wsgi_app(self.app, self.services)
+        self.server = (
+            http_server(self.app, self.services, host="127.0.0.1", port=0, threads=threads)
+            if over_http
+            else None
         )
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
 
     @property
     def port(self) -> int:
+        assert self.server is not None, "in-process harness: no port (use over_http=True)"
         return int(self.server.effective_port)  # type: ignore[union-attr]
 
     def start(self) -> SlackHarness:
-        self._thread = threading.Thread(target=self._serve, name="ssm3-http", daemon=True)
-        self._thread.start()
+        if self.server is not None:
+            self._thread = threading.Thread(target=self._serve, name="ssm3-http", daemon=True)
+            self._thread.start()
         return self
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes = b"",
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, bytes]:
+        if self.server is not None:
+            return super().request(method, path, body, headers)
+        return call_wsgi(self.wsgi, method, path, body, headers or {})
 
     def _serve(self) -> None:
         # waitress's own .run() loop, a short poll at a time, closed from its own thread (closing
@@ -259,6 +282,9 @@ class SlackHarness(SignedRequests):
 
     def stop(self) -> None:
         self.services.close()
+        if self.server is None:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+            return
         self._stopping.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
@@ -281,3 +307,47 @@ def ack_values(
         },
         "until": {"date": {"type": "datepicker", "selected_date": date}},
     }
+
+
+def call_wsgi(
+    application: Any, method: str, path: str, body: bytes, headers: dict[str, str]
+) -> tuple[int, bytes]:
+    """One request through a WSGI application, as a WSGI server would make it."""
+    route, _, query = path.partition("?")
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": route,
+        "QUERY_STRING": query,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "3000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": io.StringIO(),
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+    for name, value in headers.items():
+        key = name.upper().replace("-", "_")
+        if key == "CONTENT_TYPE":
+            environ["CONTENT_TYPE"] = value
+        else:
+            environ[f"HTTP_{key}"] = value
+    status: list[str] = []
+
+    def start_response(line: str, _headers: list[tuple[str, str]], _exc: Any = None) -> Any:
+        status.append(line)
+        return lambda data: None
+
+    chunks = application(environ, start_response)
+    try:
+        payload = b"".join(chunks)
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+    return int(status[0].split(" ", 1)[0]), payload

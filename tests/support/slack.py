@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
-from bot.models import DigestPost, TrackedAssociation
+from slack_sdk import WebClient
+
+from bot.clock import utcnow
+from bot.config import Settings
+from bot.models import DigestMessage, TrackedAssociation
+from bot.runner import Runner
 from bot.slack.delivery import Delivery
+from bot.store import Store
 from tests.fakes.block_kit import texts
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import CHANNEL, SlackHarness
@@ -30,5 +38,32 @@ def failing(h: SlackHarness) -> TrackedAssociation:
     return h.services.store.associations.tracked(failing_only=True)[0]
 
 
-def post_digest(h: SlackHarness) -> DigestPost:
-    return Delivery(client=h.services.client, store=h.services.store).post_digest(CHANNEL)
+def post_digest(h: SlackHarness) -> DigestMessage:
+    """Post the digest by hand (as `sweep --post` does) to the harness's one channel."""
+    [posted] = h.services.scheduled().post_digests_now()
+    assert posted.channel == CHANNEL
+    return posted
+
+
+def digest_runner(
+    client: WebClient,
+    store: Store,
+    *,
+    channel: str = CHANNEL,
+    clock: Callable[[], datetime] = utcnow,
+    settings: Settings | None = None,
+) -> Runner:
+    """A Runner publishing through a Delivery on `client`, posting to `channel` (no AWS)."""
+    return Runner(
+        settings=settings or Settings(channel=channel),
+        store=store,
+        access=None,  # type: ignore[arg-type]  # posting and editing digests needs no AWS
+        publisher=Delivery(client=client, store=store, clock=clock),
+        clock=clock,
+    )
+
+
+def post_by_hand(runner: Runner) -> DigestMessage:
+    """`sweep --post`'s digest in the runner's one channel."""
+    [posted] = runner.post_digests_now()
+    return posted

@@ -77,6 +77,16 @@ def association_buttons(item: TrackedAssociation, *, confirm: bool = True) -> Ac
     )
 
 
+def history_button(item: TrackedAssociation) -> ActionsBlock:
+    """Only History: for an association whose failure is over (nothing left to re-run or
+    acknowledge), its story stays one click away."""
+    value = key_value(item.association.key)
+    return ActionsBlock(
+        block_id=f"h:{value}"[:255],
+        elements=[ButtonElement(text=plain("History", 75), action_id=ACTION_HISTORY, value=value)],
+    )
+
+
 def rerun_confirm(item: TrackedAssociation) -> ConfirmObject:
     """The digest button's dialog: for a failure a re-run will not fix, that and what would."""
     a = item.association
@@ -121,7 +131,9 @@ def association_status(
     now: datetime,
     rerun: Any = None,
     zone: ZoneInfo | None = None,
+    findings: Mapping[str, int] | None = None,
 ) -> SlackMessage:
+    """`findings`: SSM3_SECURITYHUB=sync, its SSM.3 findings by workflow status ("-": not seen)."""
     a = item.association
     counts = ", ".join(f"{k} {v}" for k, v in sorted(a.counts.items())) or "no targets"
     lines = [
@@ -144,12 +156,28 @@ def association_status(
         lines.append(f"{mark}{escape(remedy(a))}")
     if item.ack is not None:
         lines.append("Acknowledged: " + ack_line(item, zone))
+    if findings is not None:
+        lines.append(findings_line(findings))
     blocks: list[Block] = [SectionBlock(text=md("\n".join(lines)))]
     if rerun is not None:
         blocks.append(ContextBlock(elements=[md(rerun_note(rerun, zone))]))
     if a.failing:
         blocks.append(association_buttons(item))
     return SlackMessage(text=escape(f"{clip(a.display_name, 80)}: {a.status}"), blocks=blocks)
+
+
+def findings_line(findings: Mapping[str, int]) -> str:
+    """'Security Hub SSM.3 findings: SUPPRESSED 40 · NEW 2 · not seen yet 1' (mrkdwn)."""
+    order = ("SUPPRESSED", "NOTIFIED", "NEW", "RESOLVED")
+    shown = [f"{escape(s)} *{findings[s]}*" for s in order if findings.get(s)]
+    shown += [
+        f"{escape(s)} *{n}*"
+        for s, n in sorted(findings.items())
+        if s not in order and s != "-" and n
+    ]
+    if findings.get("-"):
+        shown.append(f"not seen yet *{findings['-']}*")
+    return "Security Hub SSM.3 findings (as of the last sync): " + (" · ".join(shown) or "none")
 
 
 def instances_line(instances: Sequence[str], limit: int) -> str:

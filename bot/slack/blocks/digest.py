@@ -15,6 +15,7 @@ from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, HeaderBlo
 
 from bot.causes import ORPHAN_REMEDY, kind_label, short_remedy
 from bot.clock import humanize
+from bot.core.routing import mention_markup
 from bot.digest import Digest, DigestTotals, top_error
 from bot.models import AssociationKey, Orphan, ScopeStatus, SecurityHubCheck, TrackedAssociation
 from bot.slack.blocks.association import ack_line, association_buttons, rerun_note
@@ -25,6 +26,7 @@ from bot.slack.blocks.base import (
     Budget,
     SlackMessage,
     escape,
+    fit,
     inert,
     md,
     plain,
@@ -71,8 +73,7 @@ def digest_message(
         HeaderBlock(text=plain(headline, HEADER_CHARS)),
         SectionBlock(text=md(_counts_line(t, digest, zone))),
     ]
-    if digest.security_hub_disagrees and digest.security_hub is not None:
-        head.append(ContextBlock(elements=[md(security_hub_line(digest.security_hub))]))
+    head += _warnings(digest)
     head.extend(intro)
     budget = Budget(max_blocks=MESSAGE_BLOCKS)
     budget.add(head)
@@ -182,6 +183,37 @@ def association_line(item: TrackedAssociation, now: datetime, badge: str = "") -
     if a.failure_kind == "reported":  # in full in status, History and the re-run dialog
         lines.append(f":warning: {escape(short_remedy(a))}")
     return "\n".join(lines)
+
+
+ESCALATED_NAMED = 5
+
+
+def _warnings(digest: Digest) -> list[Block]:
+    """Under the counts: failures past the escalation age, and Security Hub disagreeing."""
+    blocks: list[Block] = []
+    if digest.escalated:
+        blocks.append(SectionBlock(text=md(escalation_line(digest))))
+    if digest.security_hub_disagrees and digest.security_hub is not None:
+        blocks.append(ContextBlock(elements=[md(security_hub_line(digest.security_hub))]))
+    return blocks
+
+
+def escalation_line(digest: Digest) -> str:
+    """Failures older than SSM3_ESCALATE_AFTER, oldest first, naming the route's mention:
+    the ones a team has let slide (mrkdwn)."""
+    old = digest.escalated
+    after = humanize(digest.escalate_after) if digest.escalate_after else "long"
+    named = ", ".join(
+        f"*{inert(t.association.display_name, 60)}* ({escape(t.key.account_id)} "
+        f"{escape(t.key.region)}, {humanize(digest.generated_at - t.failing_since)})"
+        for t in old[:ESCALATED_NAMED]
+        if t.failing_since is not None
+    )
+    more = f" and {len(old) - ESCALATED_NAMED} more" if len(old) > ESCALATED_NAMED else ""
+    who = f" {mention_markup(digest.mentions)}" if digest.mentions else ""
+    return fit(
+        f":alarm_clock: *{plural(len(old), 'failure')} older than {after}*{who}: {named}{more}"
+    )
 
 
 def security_hub_line(check: SecurityHubCheck) -> str:

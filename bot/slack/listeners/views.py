@@ -15,7 +15,7 @@ from bot.models import TrackedAssociation as Tracked
 from bot.slack import blocks as kit
 from bot.slack import parsing
 from bot.slack.operations import Operations
-from bot.slack.replies import Origin
+from bot.slack.replies import Origin, user_name
 
 PRESETS = {value: parsing.parse_duration(value) for value, _ in kit.ACK_PRESETS}
 
@@ -110,6 +110,7 @@ def register(app: App, operations: Operations) -> None:
             channel=context.channel,
             message_ts=context.message_ts,
             response_url=context.response_url,
+            user_name=user_name(body),
         )
         operations.acknowledge(origin, _ref(form), reason=form.reason, until=form.until)
 

@@ -1,0 +1,210 @@
+"""Writing acknowledgements to SSM.3 findings (SSM3_SECURITYHUB=sync), with the bot's own
+credentials in SSM3_SECURITYHUB_REGION (the Security Hub administrator account's aggregation
+home region, where member and linked-region findings can be updated).
+
+Two reads say what the findings are now: the ACTIVE, FAILED SSM.3 findings (those an
+acknowledgement may cover; after a sweep, the cross-check's own read is reused), and the ACTIVE
+SSM.3 findings the bot holds in an acknowledgement workflow (its note, `UpdatedBy: ssm3-bot`,
+SUPPRESSED or NOTIFIED: those an ended acknowledgement must release, compliant or not).
+
+BatchUpdateFindings takes at most 100 findings a call and about 10 calls a second: updates go
+in batches of 100, paced by one process-wide `Pacer`. Findings left in UnprocessedFindings are
+retried (twice) unless retrying cannot help; throttling that outlasts botocore's retries,
+AccessDenied and the like stop the writing and say why in one line.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from bot.aws.errors import describe_error, error_code, iam_hint, is_denied, is_throttled
+from bot.aws.securityhub import FINDINGS_PAGE
+from bot.core.findings import ACK_WORKFLOWS, MARKER, Update
+from bot.models import Scope
+
+if TYPE_CHECKING:
+    from mypy_boto3_securityhub import SecurityHubClient
+
+UPDATE_LIMIT = 100  # findings a BatchUpdateFindings call may name
+CALLS_PER_SECOND = 10.0
+UNPROCESSED_RETRIES = 2
+WRITE_ATTEMPTS = 3  # botocore's attempts per call: a throttled ack is told so in seconds
+# UnprocessedFindings codes a retry cannot change.
+FINAL = frozenset({"FindingNotFound", "DuplicatedFindingIdentifier", "FindingSizeExceeded"})
+FINAL_PREFIX = "InvalidInput"
+
+FindingId = tuple[str, str]  # (Id, ProductArn)
+
+
+class Pacer:
+    """At most `rate` calls a second, across every thread that shares it."""
+
+    def __init__(
+        self,
+        rate: float = CALLS_PER_SECOND,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.interval = 1.0 / rate
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._next = 0.0
+
+    def wait(self) -> None:
+        with self._lock:
+            now = self._monotonic()
+            start = max(now, self._next)
+            self._next = start + self.interval
+        if start > now:
+            self._sleep(start - now)
+
+
+PACER = Pacer()
+
+
+@dataclass
+class WriteResult:
+    """What the updates came to: by finding Id, processed, left unprocessed ("Code: message")
+    or not attempted because `stopped` (one line: "throttled", "denied: ...", an error)."""
+
+    processed: set[str] = field(default_factory=set)
+    unprocessed: dict[str, str] = field(default_factory=dict)
+    not_attempted: set[str] = field(default_factory=set)
+    stopped: str | None = None
+    calls: int = 0
+
+
+def stopped_by(exc: ClientError | BotoCoreError, region: str) -> str:
+    """Why Security Hub was not updated, in a few words for the person who asked."""
+    if is_throttled(exc):
+        return "throttled"
+    if is_denied(exc):
+        operation = exc.operation_name if isinstance(exc, ClientError) else None
+        read = operation == "GetFindings"
+        return f"denied: {iam_hint('securityhub:GetFindings' if read else 'securityhub:BatchUpdateFindings')}"
+    if error_code(exc) == "InvalidAccessException":
+        return f"Security Hub is not enabled for the bot's account in {region}"
+    return describe_error(exc)
+
+
+def _scope_filters(scopes: Sequence[Scope] | None) -> dict[str, list[dict[str, str]]]:
+    """Account and Region filters covering `scopes` (a superset when several: the caller
+    keeps only the findings of its scopes)."""
+    if not scopes:
+        return {}
+    return {
+        "AwsAccountId": [
+            {"Value": a, "Comparison": "EQUALS"} for a in sorted({s.account_id for s in scopes})
+        ],
+        "Region": [
+            {"Value": r, "Comparison": "EQUALS"} for r in sorted({s.region for s in scopes})
+        ],
+    }
+
+
+SSM3_ACTIVE: dict[str, list[dict[str, str]]] = {
+    "ComplianceSecurityControlId": [{"Value": "SSM.3", "Comparison": "EQUALS"}],
+    "RecordState": [{"Value": "ACTIVE", "Comparison": "EQUALS"}],
+}
+
+
+class SecurityHubWriter:
+    """The sync's reads and writes through one Security Hub client (the caller closes it)."""
+
+    def __init__(self, client: SecurityHubClient, *, region: str, pacer: Pacer = PACER) -> None:
+        self.client = client
+        self.region = region
+        self.pacer = pacer
+
+    def close(self) -> None:
+        self.client.close()
+
+    def failed(self, scopes: Sequence[Scope] | None) -> list[Mapping[str, Any]]:
+        """ACTIVE, FAILED SSM.3 findings in these account-regions (None: all visible)."""
+        filters = {
+            **SSM3_ACTIVE,
+            "ComplianceStatus": [{"Value": "FAILED", "Comparison": "EQUALS"}],
+            **_scope_filters(scopes),
+        }
+        return list(self._pages(filters))
+
+    def held(self, scopes: Sequence[Scope] | None) -> list[Mapping[str, Any]]:
+        """ACTIVE SSM.3 findings the bot holds in an acknowledgement workflow."""
+        filters = {
+            **SSM3_ACTIVE,
+            "NoteUpdatedBy": [{"Value": MARKER, "Comparison": "EQUALS"}],
+            "WorkflowStatus": [{"Value": w, "Comparison": "EQUALS"} for w in ACK_WORKFLOWS],
+            **_scope_filters(scopes),
+        }
+        return list(self._pages(filters))
+
+    def _pages(self, filters: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"Filters": filters, "MaxResults": FINDINGS_PAGE}
+            if token:
+                kwargs["NextToken"] = token
+            page = self.client.get_findings(**kwargs)
+            yield from page.get("Findings", [])
+            token = page.get("NextToken")
+            if not token:
+                return
+
+    def update(self, groups: Sequence[tuple[Update, Sequence[FindingId]]]) -> WriteResult:
+        """Apply each update to its findings, 100 a call, paced; retry what stays unprocessed."""
+        result = WriteResult()
+        for update, findings in groups:
+            pending = list(dict.fromkeys(findings))
+            for attempt in range(UNPROCESSED_RETRIES + 1):
+                retry: list[FindingId] = []
+                for start in range(0, len(pending), UPDATE_LIMIT):
+                    chunk = pending[start : start + UPDATE_LIMIT]
+                    if result.stopped is not None:
+                        result.not_attempted.update(i for i, _ in chunk)
+                        continue
+                    left = self._call(update, chunk, result)
+                    for ident, problem in left:
+                        code = problem.partition(":")[0]
+                        final = code in FINAL or code.startswith(FINAL_PREFIX)
+                        if final or attempt == UNPROCESSED_RETRIES:
+                            result.unprocessed[ident[0]] = problem
+                        else:
+                            retry.append(ident)
+                pending = retry
+                if not pending:
+                    break
+        return result
+
+    def _call(
+        self, update: Update, chunk: Sequence[FindingId], result: WriteResult
+    ) -> list[tuple[FindingId, str]]:
+        """One BatchUpdateFindings; the findings it left unprocessed, with why."""
+        self.pacer.wait()
+        try:
+            reply = self.client.batch_update_findings(
+                FindingIdentifiers=[{"Id": i, "ProductArn": a} for i, a in chunk],
+                Workflow={"Status": update.workflow},  # type: ignore[typeddict-item]
+                Note={"Text": update.note, "UpdatedBy": MARKER},
+                UserDefinedFields=update.fields(),
+            )
+        except (ClientError, BotoCoreError) as exc:
+            result.stopped = stopped_by(exc, self.region)
+            result.not_attempted.update(i for i, _ in chunk)
+            return []
+        finally:
+            result.calls += 1
+        result.processed.update(str(f["Id"]) for f in reply.get("ProcessedFindings", []))
+        left = []
+        for entry in reply.get("UnprocessedFindings", []):
+            ident = entry["FindingIdentifier"]
+            problem = f"{entry.get('ErrorCode', 'Unknown')}: {entry.get('ErrorMessage', '')}"
+            left.append(((str(ident["Id"]), str(ident["ProductArn"])), problem.strip()))
+        return left
