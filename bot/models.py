@@ -437,3 +437,14 @@ class DigestMessage:
     @property
     def scheduled(self) -> bool:
         return self.kind != "manual"
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    """Work due at `due_at`, run by the handler `kind` names (bot/app/jobs.py) with `payload`."""
+
+    id: int
+    kind: str
+    due_at: datetime
+    payload: Mapping[str, Any]
+    attempts: int = 0

@@ -16,13 +16,16 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from waitress import wasyncore
 
+from bot.clock import utcnow
 from bot.config import Settings
 from bot.slack.app import build_app, http_server, wsgi_app
 from bot.slack.services import Services, web_client
@@ -221,6 +224,7 @@ class SlackHarness(SignedRequests):
         fake: FakeSlack,
         followup_delay_s: float = 0.05,
         threads: int = 8,
+        clock: Callable[[], datetime] = utcnow,
         over_http: bool = False,
     ) -> None:
         self.fake = fake
@@ -232,6 +236,7 @@ class SlackHarness(SignedRequests):
             access=access,
             client=web_client(settings),
             followup_delay_s=followup_delay_s,
+            clock=clock,
         )
         self.executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="test-slack")
         self.app = build_app(self.services, executor=self.executor)
