@@ -6,15 +6,23 @@
 # The project's own Python (requires-python >= 3.11), on Debian's slim official image.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
-# -- build: install the project and its runtime dependencies into a venv -------------------------
+# -- build: install the locked dependencies, then the project, into a venv ------------------------
+# requirements.lock pins every runtime dependency with its hashes (pip-compile --generate-hashes
+# from pyproject.toml); requirements-build.lock pins setuptools and wheel for building the
+# project's own wheel. Nothing is installed that the locks do not name, at the hashes they name.
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1
-RUN python -m venv /opt/ssm3
 WORKDIR /src
+COPY requirements.lock requirements-build.lock ./
+RUN python -m venv /opt/build \
+ && /opt/build/bin/pip install --no-cache-dir --require-hashes -r requirements-build.lock \
+ && python -m venv /opt/ssm3 \
+ && /opt/ssm3/bin/pip install --no-cache-dir --require-hashes -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY bot ./bot
-RUN /opt/ssm3/bin/pip install --no-cache-dir .
+RUN /opt/build/bin/pip wheel --no-cache-dir --no-deps --no-build-isolation --wheel-dir /src/dist . \
+ && /opt/ssm3/bin/pip install --no-cache-dir --no-deps /src/dist/ssm3_bot-*.whl
 
 # -- run: the venv alone, no compilers, no pip cache, no sources ----------------------------------
 FROM ${PYTHON_IMAGE}
@@ -38,10 +46,11 @@ VOLUME ["/data"]
 # value, which means the default `ssm3.db` in the working folder: that must still be the volume.
 WORKDIR /data
 USER 10001:10001
-# HTTP mode's /slack/events and /healthz; Socket Mode needs no inbound port.
+# /healthz and /metrics in both modes, and HTTP mode's /slack/events (SSM3_HTTP_PORT).
 EXPOSE 3000
 # Unhealthy when the last finished sweep is older than two sweep periods (SSM3_SWEEP_SCHEDULE);
-# the start period gives the first sweep time to finish.
+# the start period gives the first sweep time to finish. (Orchestrators probe /healthz instead:
+# liveness, which a stale sweep does not fail; see deploy/.)
 HEALTHCHECK --interval=60s --timeout=10s --start-period=10m --retries=3 \
     CMD ["ssm3bot", "health"]
 ENTRYPOINT ["ssm3bot"]

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck pytest format clean
+.PHONY: demo test lint typecheck pytest format lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,14 @@ pytest: $(VENV)/.installed-dev
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff format bot tests $(wildcard bench)
 	$(BIN)/ruff check --fix bot tests $(wildcard bench)
+
+# The image installs only from these (Dockerfile: --require-hashes). Re-run after changing
+# pyproject.toml's dependencies or build-system, and commit both files.
+LOCK_FLAGS := --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url
+lock: $(VENV)/.installed-dev
+	$(BIN)/pip-compile $(LOCK_FLAGS) --output-file=requirements.lock pyproject.toml
+	$(BIN)/pip-compile $(LOCK_FLAGS) --build-deps-for wheel --only-build-deps \
+		--output-file=requirements-build.lock pyproject.toml
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache *.egg-info

@@ -35,6 +35,8 @@ CRON_HORIZON = timedelta(days=8 * 366)
 T = TypeVar("T")
 SecurityHubMode = Literal["off", "check", "sync"]
 AckWorkflow = Literal["SUPPRESSED", "NOTIFIED"]
+LogFormat = Literal["text", "json"]
+LOG_FORMAT = "SSM3_LOG_FORMAT"
 
 # Every variable Settings.from_env reads; .env.example and the README's configuration table
 # list exactly these (tests/test_config_docs.py keeps the three equal).
@@ -61,6 +63,7 @@ VARIABLES: tuple[str, ...] = (
     "SSM3_ACK_WORKFLOW",
     "SSM3_ROUTES_FILE",
     "SSM3_ESCALATE_AFTER",
+    "SSM3_LOG_FORMAT",
     "AWS_REGION",
 )
 
@@ -101,6 +104,7 @@ class Settings:
     routes_file: str | None = None
     routes: tuple[Route, ...] = ()  # read from routes_file at start-up
     escalate_after: timedelta = DEFAULT_ESCALATE_AFTER
+    log_format: LogFormat = "text"
     # boto3 reads AWS_DEFAULT_REGION; many runtimes (ECS, Lambda, other SDKs) set AWS_REGION.
     aws_region: str | None = None
 
@@ -186,6 +190,7 @@ class Settings:
                 _span,
                 DEFAULT_ESCALATE_AFTER,
             ),
+            log_format=_or(get("SSM3_LOG_FORMAT"), "SSM3_LOG_FORMAT", _log_format, "text"),
             aws_region=get("AWS_REGION"),
         )
 
@@ -205,6 +210,15 @@ class Settings:
                     raise
                 problems.append(exc)
                 env = {k: v for k, v in env.items() if k != exc.variable}
+
+
+def log_format_from_env(
+    environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")
+) -> LogFormat:
+    """SSM3_LOG_FORMAT alone: logging is set up before the rest is read (and a bad value
+    elsewhere is itself reported in that format)."""
+    value = _environment(environ, dotenv).get(LOG_FORMAT, "").strip()
+    return _log_format(value, LOG_FORMAT) if value else "text"
 
 
 def _environment(environ: Mapping[str, str] | None, dotenv: Path | None) -> dict[str, str]:
@@ -327,6 +341,15 @@ def _span(value: str, name: str) -> timedelta:
     if span < timedelta(hours=1):
         raise ConfigError(name, f"{value!r} is shorter than an hour")
     return span
+
+
+def _log_format(value: str, name: str) -> LogFormat:
+    lowered = value.lower()
+    if lowered == "text":
+        return "text"
+    if lowered == "json":
+        return "json"
+    raise ConfigError(name, f"{value!r} is not 'text' or 'json'")
 
 
 def _region(value: str, name: str) -> str:

@@ -1,12 +1,24 @@
-"""Prometheus metrics, on a registry of our own so tests and two apps in one process do not clash."""
+"""Prometheus metrics, on a registry of our own so tests and two apps in one process do not clash.
+
+Counters count what this process did since it started (Prometheus expects counters to reset
+with the process). Every gauge is read from the store at scrape time (bot/gauges.py), once
+`watch` has named the store.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client import CollectorRegistry, Counter, generate_latest
 
 from bot.models import SweepSummary
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.store import Store
 
 
 @dataclass
@@ -15,29 +27,7 @@ class Metrics:
 
     def __post_init__(self) -> None:
         r = self.registry
-        self.sweep_duration = Gauge(
-            "ssm3_sweep_duration_seconds", "Duration of the last sweep", registry=r
-        )
-        self.sweep_finished = Gauge(
-            "ssm3_last_sweep_timestamp_seconds", "When the last sweep finished", registry=r
-        )
-        self.digest_posted = Gauge(
-            "ssm3_last_digest_timestamp_seconds", "When the last digest was posted", registry=r
-        )
-        self.failing = Gauge(
-            "ssm3_failing_associations", "Failing associations after the last sweep", registry=r
-        )
-        self.acknowledged = Gauge(
-            "ssm3_acknowledged_associations", "Failing associations acknowledged", registry=r
-        )
-        self.noncompliant = Gauge(
-            "ssm3_noncompliant_instances",
-            "Distinct instances with a failed association",
-            registry=r,
-        )
-        self.scopes_failed = Gauge(
-            "ssm3_scopes_failed", "Account-regions the last sweep could not read", registry=r
-        )
+        self._watching = False
         self.sweeps = Counter("ssm3_sweeps", "Sweeps run", ["trigger"], registry=r)
         self.aws_errors = Counter(
             "ssm3_aws_errors", "Account-regions that failed in a sweep", registry=r
@@ -51,15 +41,16 @@ class Metrics:
         )
         self.alerts = Counter("ssm3_alerts", "New-failure alerts posted", registry=r)
 
+    def watch(self, store: Store, settings: Settings, clock: Callable[[], datetime]) -> None:
+        """Report the store's gauges (once; later calls keep the first store)."""
+        from bot.gauges import StoreGauges
+
+        if not self._watching:
+            self.registry.register(StoreGauges(store, settings, clock))
+            self._watching = True
+
     def observe_sweep(self, summary: SweepSummary, trigger: str) -> None:
         self.sweeps.labels(trigger=trigger).inc()
-        self.sweep_duration.set(summary.duration_s)
-        if summary.finished_at:
-            self.sweep_finished.set(summary.finished_at.timestamp())
-        self.failing.set(summary.failing)
-        self.acknowledged.set(summary.acknowledged)
-        self.noncompliant.set(summary.noncompliant_instances)
-        self.scopes_failed.set(summary.scopes_failed)
         self.aws_errors.inc(summary.scopes_failed)
         self.aws_calls.inc(summary.aws_calls)
 

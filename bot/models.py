@@ -20,19 +20,7 @@ UNSUCCESSFUL = ("Failed", "TimedOut")  # target and execution statuses that make
 
 def normalise_status(raw: str | None) -> Status:
     """Map State Manager's status names onto the three the contract speaks of."""
-    if raw == "Success":
-        return "Success"
-    if raw == "Failed":
-        return "Failed"
-    return "Pending"
-
-
-@dataclass(frozen=True)
-class OrgAccount:
-    """An organisation member as Organizations' ListAccounts lists it."""
-
-    account_id: str
-    name: str | None
+    return "Success" if raw == "Success" else "Failed" if raw == "Failed" else "Pending"
 
 
 @dataclass(frozen=True, order=True)
@@ -447,3 +435,14 @@ class DigestMessage:
     @property
     def scheduled(self) -> bool:
         return self.kind != "manual"
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    """Work due at `due_at`, run by the handler `kind` names (bot/app/jobs.py) with `payload`."""
+
+    id: int
+    kind: str
+    due_at: datetime
+    payload: Mapping[str, Any]
+    attempts: int = 0

@@ -9,13 +9,16 @@ time from an injected clock, so tests can drive days of schedule in milliseconds
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.app.alerts import AlertDesk
 from bot.app.digests import DigestBook
 from bot.app.findings_triggers import sync_scopes
+from bot.app.jobs import ScheduledJobs
 from bot.aws.session import AwsAccess
 from bot.clock import utcnow
 from bot.config import Settings
@@ -26,18 +29,20 @@ from bot.models import (
     AlertState,
     AssociationKey,
     DigestMessage,
+    ScheduledJob,
     SweepSummary,
     TrackedAssociation,
 )
 from bot.schedule import cron_trigger, latest_fire, period
 from bot.store import Ledger, Store
-from bot.sweep import SweepError, run_sweep
+from bot.sweep import SweepError, SweepInterrupted, run_sweep
 
 log = logging.getLogger(__name__)
 
 ON_TIME = timedelta(minutes=5)  # a digest posted later than this after its slot is a catch-up
 SWEEP_LEASE = "sweep"
 SWEEP_LEASE_TTL = timedelta(minutes=15)
+RESUME_SWEEP = "resume_sweep"  # a scheduled job: complete a sweep stopped by SIGTERM
 
 
 class SweepBusy(RuntimeError):
@@ -83,6 +88,7 @@ class Runner:
         clock: Callable[[], datetime] = utcnow,
         ledger: Ledger | None = None,
         metrics: Metrics | None = None,
+        jobs: ScheduledJobs | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -104,6 +110,11 @@ class Runner:
         )
         self.sweep_trigger = cron_trigger(settings.sweep_schedule, settings.zone)
         self.digest_trigger = cron_trigger(settings.digest_schedule, settings.zone)
+        self.jobs = jobs or ScheduledJobs(store, clock)
+        self.jobs.register(RESUME_SWEEP, self._resume_job)
+        self.stopping = threading.Event()  # set on SIGTERM: sweeps stop and checkpoint
+        self._sweeping = 0
+        self._idle = threading.Condition()
 
     @property
     def sweep_period(self) -> timedelta:
@@ -111,10 +122,13 @@ class Runner:
 
     # -- jobs ---------------------------------------------------------------------------------
     def startup(self) -> None:
-        """After a (re)start: sweep if the data is stale, then post the one digest that is due."""
+        """After a (re)start: the jobs left due (a sweep the last process stopped, re-run
+        follow-ups), a sweep if the data is stale, then the one digest that is due."""
+        self.jobs_job()
         if self.sweep_is_stale():
             self.sweep_job(trigger="startup")
-        self.digest_job()
+        if not self.stopping.is_set():
+            self.digest_job()
 
     def sweep_is_stale(self) -> bool:
         last = self.store.sweeps.last()
@@ -131,23 +145,32 @@ class Runner:
         except SweepBusy as exc:
             log.info("skipping this sweep: %s", exc)
             return None
+        except SweepInterrupted:
+            return None
         except SweepError as exc:
             log.error("sweep failed: %s", exc)
             return None
         self.after_sweep()
         return summary
 
-    def sweep(self, trigger: str) -> SweepSummary:
+    def sweep(self, trigger: str, *, resume: str | None = None) -> SweepSummary:
         """One sweep under the store's lease, so no two run at once in any process.
 
-        Raises SweepBusy when another sweep holds the lease, SweepError when none can start.
+        Raises SweepBusy when another sweep holds the lease (or the process is stopping),
+        SweepError when none can start, SweepInterrupted when SIGTERM stopped it: then a job
+        to complete it is stored, which the next start (or another process) runs.
         Each call claims the lease as a holder of its own: a scheduled sweep and one asked for
         from Slack in the same process exclude each other too.
         """
+        if self.stopping.is_set():
+            raise SweepBusy("the bot is stopping")
         ledger = self.store.ledger.with_holder()
         if not ledger.acquire(SWEEP_LEASE, self.clock(), SWEEP_LEASE_TTL):
             raise SweepBusy("another sweep is running")
+        with self._busy():
+            return self._sweep_held(ledger, trigger, resume)
 
+    def _sweep_held(self, ledger: Ledger, trigger: str, resume: str | None) -> SweepSummary:
         def renew(done: int, total: int, result: object) -> None:
             # A short lease kept alive by progress: a sweep killed mid-way (docker kill) blocks
             # others for minutes, not hours.
@@ -161,7 +184,14 @@ class Runner:
                 now=self.clock,
                 trigger=trigger,
                 progress=renew,
+                stop=self.stopping,
+                resume=resume,
             )
+        except SweepInterrupted as exc:
+            # No timer here: this process is stopping; the next one (or another) runs it.
+            self.jobs.schedule(RESUME_SWEEP, 0, {"sweep_id": exc.sweep_id}, arm=False)
+            log.info("%s; the next start completes it", exc)
+            raise
         except SweepError:
             self.metrics.aws_errors.inc()
             raise
@@ -169,6 +199,50 @@ class Runner:
             ledger.release(SWEEP_LEASE)
         self.metrics.observe_sweep(summary, trigger)
         return summary
+
+    @contextmanager
+    def _busy(self) -> Iterator[None]:
+        with self._idle:
+            self._sweeping += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._sweeping -= 1
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout_s: float) -> bool:
+        """Wait until no sweep of this process is running; False if one still is."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._sweeping == 0, timeout_s)
+
+    def jobs_job(self) -> int:
+        """Run the scheduled jobs that are due (bot/app/jobs.py)."""
+        if self.stopping.is_set():
+            return 0
+        return self.jobs.run_due()
+
+    def _resume_job(self, job: ScheduledJob) -> str:
+        """Complete the sweep a stopped process left unfinished, unless it is too old to be
+        worth it (the next scheduled sweep replaces it) or already done."""
+        sweep_id = str(job.payload.get("sweep_id"))
+        prior = self.store.sweeps.get(sweep_id)
+        if prior is None or prior.finished_at is not None:
+            return "nothing to complete"
+        if self.clock() - prior.started_at > self.sweep_period:
+            return "too old; the next sweep replaces it"
+        try:
+            self.sweep("resume", resume=sweep_id)
+        except SweepInterrupted:
+            return "stopped again; a new job completes it"
+        except SweepBusy:
+            raise  # another sweep is running: try again shortly
+        except SweepError as exc:
+            log.error("could not complete sweep %s: %s", sweep_id, exc)
+            return f"failed: {exc}"[:200]
+        log.info("completed sweep %s, stopped by the last process", sweep_id)
+        self.after_sweep()
+        return "completed"
 
     def sweep_busy(self) -> bool:
         """True while some sweep holds the lease (for a quick answer before trying)."""
@@ -209,8 +283,6 @@ class Runner:
             self._remember(slot, channel.id, ts, digest, now)
             posted = True
             log.info("posted the %s digest for %s to %s", kind, slot, channel.id)
-        if posted:
-            self.metrics.digest_posted.set(now.timestamp())
         return posted
 
     def _remember(

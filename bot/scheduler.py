@@ -7,6 +7,8 @@
   APScheduler skipped (a busy process, a misfire) still goes out, exactly once.
 - coalesce=True and max_instances=1: a backlog of sweeps collapses into one run, and a slow
   sweep never overlaps itself.
+- Work due later (re-run follow-ups, a sweep SIGTERM stopped) is rows in the store
+  (bot/app/jobs.py); a job every JOBS_EVERY runs whatever is due, whichever process stored it.
 - The sweep's misfire grace is half its period (a run later than that is not worth it: the
   next is near); the digest's is unlimited, since being late beats being silent.
 """
@@ -22,10 +24,12 @@ from bot.runner import Runner
 
 EXPIRY_EVERY = timedelta(minutes=1)
 RECONCILE_EVERY = timedelta(minutes=5)
+JOBS_EVERY = timedelta(seconds=10)
 
 
 def build_scheduler(runner: Runner) -> BackgroundScheduler:
-    """A scheduler (not started) with the sweep, digest, ack-expiry and reconcile jobs."""
+    """A scheduler (not started) with the sweep, digest, ack-expiry, reconcile and
+    scheduled-jobs jobs."""
     zone = runner.settings.zone
     scheduler = BackgroundScheduler(
         timezone=zone, job_defaults={"coalesce": True, "max_instances": 1}
@@ -44,5 +48,10 @@ def build_scheduler(runner: Runner) -> BackgroundScheduler:
         runner.digest_job,
         IntervalTrigger(seconds=RECONCILE_EVERY.total_seconds(), timezone=zone),
         id="digest-reconcile",
+    )
+    scheduler.add_job(
+        runner.jobs_job,
+        IntervalTrigger(seconds=JOBS_EVERY.total_seconds(), timezone=zone),
+        id="scheduled-jobs",
     )
     return scheduler

@@ -12,8 +12,10 @@ compliant and never stops the others.
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -29,6 +31,7 @@ from bot.aws.securityhub import cross_check, failed_findings, security_hub_regio
 from bot.aws.session import AwsAccess
 from bot.clock import utcnow
 from bot.config import ConfigError, Settings
+from bot.logs import log_context
 from bot.models import Scope, ScopeResult, SecurityHubCheck, SweepSummary
 from bot.store import Store
 
@@ -46,6 +49,17 @@ IN_FLIGHT_PER_WORKER = 2
 
 class SweepError(RuntimeError):
     """The sweep could not start: no scope could even be listed (e.g. no credentials)."""
+
+
+class SweepInterrupted(SweepError):
+    """Asked to stop (SIGTERM): the scopes read so far are stored, the sweep is not finished,
+    and `run_sweep(resume=sweep_id)` completes it."""
+
+    def __init__(self, sweep_id: str, done: int, total: int) -> None:
+        super().__init__(f"sweep {sweep_id} stopped after {done} of {total} account-regions")
+        self.sweep_id = sweep_id
+        self.done = done
+        self.total = total
 
 
 def resolve_scopes(
@@ -81,15 +95,20 @@ def _organization_accounts(access: AwsAccess, store: Store | None, now: datetime
     if isinstance(cached, list):
         return [str(account) for account in cached]
     listed = access.organization_accounts()
-    accounts = [a.account_id for a in listed]
+    accounts = [account_id for account_id, _ in listed]
     if store is not None:
-        store.account_names.remember({a.account_id: a.name for a in listed}, now=now)
+        store.account_names.remember(dict(listed), now=now)
         store.cache.put(ORG_ACCOUNTS, accounts, now=now)
     return accounts
 
 
 def read_scope(access: AwsAccess, scope: Scope, store: Store) -> ScopeResult:
     """Read one scope; AssumeRole and client errors become a failed ScopeResult, not an exception."""
+    with log_context(account_id=scope.account_id, region=scope.region):
+        return _read_scope(access, scope, store)
+
+
+def _read_scope(access: AwsAccess, scope: Scope, store: Store) -> ScopeResult:
     started = utcnow()
     try:
         client = access.ssm(scope)
@@ -120,49 +139,116 @@ def run_sweep(
     progress: Progress | None = None,
     trigger: str = "cli",
     scopes: list[Scope] | None = None,
+    stop: threading.Event | None = None,
+    resume: str | None = None,
 ) -> SweepSummary:
-    """Sweep every scope and store the outcome; return the sweep's summary."""
+    """Sweep every scope and store the outcome; return the sweep's summary.
+
+    `stop` set: read no further scope, store those being read, and raise SweepInterrupted.
+    `resume`: complete that unfinished sweep, reading only the scopes it has not stored.
+    """
     targets = scopes if scopes is not None else resolve_scopes(settings, access, store, now())
-    started, clock = now(), time.monotonic()
-    sweep_id = new_sweep_id(started)
-    store.sweeps.begin(sweep_id, started, len(targets), trigger)
+    clock = time.monotonic()
+    sweep_id, started, stored = _begin(store, targets, now(), trigger, resume)
+    with log_context(sweep_id=sweep_id):
+        swept = _read_scopes(
+            settings=settings,
+            access=access,
+            store=store,
+            now=now,
+            progress=progress,
+            stop=stop,
+            targets=targets,
+            sweep_id=sweep_id,
+            started=started,
+            stored=stored,
+        )
+        if scopes is None:  # a sweep of the whole configuration: what is not in it is not watched
+            forgotten = store.sweeps.forget_other_scopes(targets, sweep_id=sweep_id, now=now())
+            if forgotten:
+                log.info("no longer configured, forgotten: %s", ", ".join(map(str, forgotten)))
+        if settings.securityhub != "off" and swept and scopes is None:
+            read: list[Mapping[str, Any]] = []
+            check = check_security_hub(settings, access, store, swept, now(), keep=read)
+            store.sweeps.save_security_hub_check(sweep_id, check)
+            if settings.securityhub == "sync" and check.error is None:
+                from bot.app.findings_triggers import sync_scopes  # the use case sits above
+
+                sync_scopes(
+                    settings=settings,
+                    access=access,
+                    store=store,
+                    clock=now,
+                    scopes=None,
+                    failed=read,
+                )
+        return store.sweeps.finish(sweep_id, now(), time.monotonic() - clock)
+
+
+def _read_scopes(
+    *,
+    settings: Settings,
+    access: AwsAccess,
+    store: Store,
+    now: Callable[[], datetime],
+    progress: Progress | None,
+    stop: threading.Event | None,
+    targets: list[Scope],
+    sweep_id: str,
+    started: datetime,
+    stored: dict[Scope, bool],
+) -> list[Scope]:
+    """Read and store the scopes not stored yet, a bounded window at a time; the scopes read
+    ok (those stored before included). Raises SweepInterrupted when `stop` is set."""
     window = IN_FLIGHT_PER_WORKER * settings.concurrency
-    pending = iter(targets)
+    todo = [scope for scope in targets if scope not in stored]
+    pending = iter(todo)
     in_flight: dict[Future[ScopeResult], Scope] = {}
-    done = 0
-    swept: list[Scope] = []
+    done = len(targets) - len(todo)
+    sent = 0
+    swept: list[Scope] = [scope for scope in targets if stored.get(scope)]
     with ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="sweep") as pool:
         while True:
-            for scope in itertools.islice(pending, window - len(in_flight)):
-                in_flight[pool.submit(read_scope, access, scope, store)] = scope
+            if stop is None or not stop.is_set():
+                for scope in itertools.islice(pending, window - len(in_flight)):
+                    # Each scope in a copy of this context: its log lines name the sweep.
+                    task = contextvars.copy_context().run
+                    in_flight[pool.submit(task, read_scope, access, scope, store)] = scope
+                    sent += 1
             if not in_flight:
                 break
             finished = wait(in_flight, return_when=FIRST_COMPLETED).done
             while finished:  # popped one by one: no reference to a result outlives its storing
                 future = finished.pop()
                 scope = in_flight.pop(future)
-                result = _outcome(future, scope, started)
+                with log_context(account_id=scope.account_id, region=scope.region):
+                    result = _outcome(future, scope, started)
                 store.associations.save_scope(sweep_id, result, now())
                 if result.ok:
                     swept.append(scope)
                 done += 1
                 if progress is not None:
                     progress(done, len(targets), result)
-    if scopes is None:  # a sweep of the whole configuration: what is not in it is not watched
-        forgotten = store.sweeps.forget_other_scopes(targets, sweep_id=sweep_id, now=now())
-        if forgotten:
-            log.info("no longer configured, forgotten: %s", ", ".join(map(str, forgotten)))
-    if settings.securityhub != "off" and swept and scopes is None:
-        read: list[Mapping[str, Any]] = []
-        check = check_security_hub(settings, access, store, swept, now(), keep=read)
-        store.sweeps.save_security_hub_check(sweep_id, check)
-        if settings.securityhub == "sync" and check.error is None:
-            from bot.app.findings_triggers import sync_scopes  # the use case sits above
+    if sent < len(todo):
+        raise SweepInterrupted(sweep_id, done, len(targets))
+    return swept
 
-            sync_scopes(
-                settings=settings, access=access, store=store, clock=now, scopes=None, failed=read
-            )
-    return store.sweeps.finish(sweep_id, now(), time.monotonic() - clock)
+
+def _begin(
+    store: Store, targets: list[Scope], now: datetime, trigger: str, resume: str | None
+) -> tuple[str, datetime, dict[Scope, bool]]:
+    """A new sweep's id and start; or the unfinished sweep to resume, and what it stored
+    already (scope: read ok)."""
+    if resume is None:
+        sweep_id = new_sweep_id(now)
+        store.sweeps.begin(sweep_id, now, len(targets), trigger)
+        return sweep_id, now, {}
+    prior = store.sweeps.get(resume)
+    if prior is None or prior.finished_at is not None:
+        raise SweepError(f"there is no unfinished sweep {resume} to complete")
+    wanted = set(targets)
+    stored = {s.scope: s.ok for s in store.sweeps.sweep_scopes(resume) if s.scope in wanted}
+    return resume, prior.started_at, stored
 
 
 def check_security_hub(

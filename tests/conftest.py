@@ -104,6 +104,8 @@ E2E_MODULES = {
     "test_docker",
     "test_secrets",
     "test_serve_logging",
+    "test_serve_socket_mode",
+    "test_sigterm",
     "test_sim_process",
     "test_slack_serve",
 }

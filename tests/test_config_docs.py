@@ -27,6 +27,7 @@ DEFAULTS = {
     "SSM3_DB_PATH": Settings().db_path,
     "SSM3_HTTP_PORT": str(Settings().http_port),
     "SSM3_SECURITYHUB": Settings().securityhub,
+    "SSM3_LOG_FORMAT": Settings().log_format,
     "SSM3_ACK_WORKFLOW": Settings().ack_workflow,
     "SSM3_ESCALATE_AFTER": "7d",
 }

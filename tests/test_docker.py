@@ -224,9 +224,24 @@ def test_the_image_runs_as_a_non_root_user_with_its_data_on_a_volume() -> None:
     assert "SSM3_DB_PATH=/data/ssm3.db" in env.split()
 
 
-def test_the_image_installs_the_package_without_dev_extras() -> None:
-    installs = [i.args for i in INSTRUCTIONS if i.keyword == "RUN" and "pip install" in i.args]
-    assert installs == ["/opt/ssm3/bin/pip install --no-cache-dir ."]
+def test_the_image_installs_the_locked_dependencies_and_the_package_without_dev_extras() -> None:
+    """Everything from the locks, hash-checked; the project's own wheel with no dependency of
+    its own resolution (so nothing unlocked slips in); never the dev extras."""
+    commands = [
+        part.strip()
+        for i in INSTRUCTIONS
+        if i.keyword == "RUN"
+        for part in i.args.split("&&")
+        if "pip install" in part
+    ]
+    assert commands == [
+        "/opt/build/bin/pip install --no-cache-dir --require-hashes -r requirements-build.lock",
+        "/opt/ssm3/bin/pip install --no-cache-dir --require-hashes -r requirements.lock",
+        "/opt/ssm3/bin/pip install --no-cache-dir --no-deps /src/dist/ssm3_bot-*.whl",
+    ]
+    [build] = [i.args for i in INSTRUCTIONS if i.keyword == "RUN" and "pip wheel" in i.args]
+    assert "--no-deps --no-build-isolation" in build, "built with the locked setuptools"
+    assert "[dev]" not in " ".join(i.args for i in INSTRUCTIONS)
 
 
 def test_hadolint_finds_nothing() -> None:

@@ -4,6 +4,7 @@ and /metrics report on the sweeps."""
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -145,19 +146,21 @@ def test_healthz_follows_the_sweeps_and_metrics_count_them(
 ) -> None:
     h = make_harness(sweep=False)
     status, body = h.request("GET", "/healthz")
-    assert status == 503
-    assert b'"status": "unhealthy"' in body
+    assert status == 200, "alive before its first sweep: staleness is no liveness failure"
+    assert json.loads(body)["sweep_stale"] is True
+    assert b"ssm3_sweep_stale 1.0" in h.request("GET", "/metrics")[1]
     runner = runner_for(h, lambda: datetime.now(UTC))
     runner.sweep_job()
     status, body = h.request("GET", "/healthz")
     assert status == 200
-    assert b'"status": "ok"' in body
+    assert json.loads(body)["sweep_stale"] is False
     status, metrics = h.request("GET", "/metrics")
     assert status == 200
     failing = len(h.services.store.associations.tracked(failing_only=True))
     assert f"ssm3_failing_associations {float(failing)}".encode() in metrics
     assert b'ssm3_sweeps_total{trigger="schedule"} 1.0' in metrics
     assert b"ssm3_scopes_failed 0.0" in metrics
+    assert b"ssm3_sweep_stale 0.0" in metrics
 
 
 def test_a_sweep_asked_for_in_slack_never_overlaps_a_running_one(

@@ -1,9 +1,10 @@
 """Secrets never appear in logs or in anything sent to Slack: the whole app runs as
 `ssm3bot --debug serve` (HTTP mode, every library logging at DEBUG) with real-looking tokens,
 driven through signed requests across its paths — AWS through AssumeRole, a user group, a
-re-run AWS refuses, a bad signature, a token revoked mid-run — and then in Socket Mode with an
-app-level token Slack refuses. The captured stdout and stderr, and every call and reply the
-fake Slack received, are searched for each secret."""
+re-run AWS refuses, a bad signature, a token revoked mid-run — in both log formats (text, and
+SSM3_LOG_FORMAT=json, where every line must parse as one JSON object), and then in Socket Mode
+with an app-level token Slack refuses. The captured stdout and stderr, and every call and reply
+the fake Slack received, are searched for each secret."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from bot.config import Settings
 from bot.redact import MASK, Redactor
@@ -43,8 +46,20 @@ def everything_sent_to_slack(fake: FakeSlack) -> str:
     return json.dumps(sent)
 
 
+def json_lines(err: str) -> list[dict[str, Any]]:
+    """Every line of stderr as the JSON object it must be."""
+    entries = []
+    for number, line in enumerate(err.splitlines(), 1):
+        entry = json.loads(line)  # raises on any line that is not one JSON object
+        assert isinstance(entry, dict), f"line {number} is not a JSON object"
+        assert {"time", "level", "logger", "message"} <= set(entry), f"line {number}: {line}"
+        entries.append(entry)
+    return entries
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
 def test_the_whole_app_with_real_looking_secrets_never_logs_or_sends_them(
-    make_sim: Callable[..., Sim], tmp_path: Path
+    make_sim: Callable[..., Sim], tmp_path: Path, log_format: str
 ) -> None:
     sim = make_sim(seed=11, accounts=(CALLER, MEMBER), regions=("eu-west-1",))
     db = tmp_path / "serve.db"
@@ -71,6 +86,7 @@ def test_the_whole_app_with_real_looking_secrets_never_logs_or_sends_them(
             SSM3_REGIONS="eu-west-1",
             SSM3_CHANNEL=CHANNEL,
             SSM3_OPERATORS=f"{OPERATOR},{GROUP}",
+            SSM3_LOG_FORMAT=log_format,
         )
         process = serve(env, tmp_path)
         try:
@@ -111,7 +127,18 @@ def test_the_whole_app_with_real_looking_secrets_never_logs_or_sends_them(
         sent = everything_sent_to_slack(fake)
         used = {c.token for c in fake.calls}
 
-    logs = out + err
+    logs = searched = out + err
+    if log_format == "json":
+        assert out == ""
+        entries = json_lines(err)
+        # What a log pipeline sees is the decoded text: search that too.
+        searched += "\n".join(str(value) for e in entries for value in e.values())
+        assert any(
+            e["logger"] == "bot.slack.serve" and "serving on" in e["message"] for e in entries
+        )
+        assert any(e.get("slack_user") == OPERATOR for e in entries), "the Slack user is named"
+        history_of = member[0].key.association_id
+        assert any(e.get("association_id") == history_of for e in entries), "and the association"
     assert BOT_TOKEN in used, "the app really used the token"
     # Every library really was logging at DEBUG, and something had to be masked.
     assert "Sending a request - url:" in logs  # slack_sdk
@@ -125,7 +152,7 @@ def test_the_whole_app_with_real_looking_secrets_never_logs_or_sends_them(
     secrets = {"bot token": BOT_TOKEN, "signing secret": SIGNING_SECRET}
     secrets |= {f"AWS secret {n}": s for n, s in enumerate(aws)}
     for name, secret in secrets.items():
-        assert secret not in logs, f"the {name} is in the log"
+        assert secret not in searched, f"the {name} is in the log"
         assert secret not in sent, f"the {name} was sent to Slack"
 
 

@@ -23,7 +23,7 @@ from botocore.config import Config
 from botocore.credentials import ReadOnlyCredentials, RefreshableCredentials
 
 from bot.config import Settings
-from bot.models import OrgAccount, Scope
+from bot.models import Scope
 
 if TYPE_CHECKING:
     from mypy_boto3_config import ConfigServiceClient
@@ -129,17 +129,15 @@ class AwsAccess:
         """aws, aws-us-gov or aws-cn, read from the caller's ARN, for role ARNs."""
         return self._identity_once()["arn"].split(":")[1]
 
-    def organization_accounts(self) -> list[OrgAccount]:
-        """ACTIVE member accounts of the organisation with their names (needs
+    def organization_accounts(self) -> list[tuple[str, str | None]]:
+        """ACTIVE member accounts of the organisation, (ID, name), in its order (needs
         organizations:ListAccounts)."""
         org: OrganizationsClient = self._client(service="organizations", region=DEFAULT_STS_REGION)
         try:
-            accounts: list[OrgAccount] = []
+            accounts: list[tuple[str, str | None]] = []
             for page in org.get_paginator("list_accounts").paginate():
                 accounts.extend(
-                    OrgAccount(a["Id"], a.get("Name") or None)
-                    for a in page["Accounts"]
-                    if account_active(a)
+                    (a["Id"], a.get("Name") or None) for a in page["Accounts"] if account_active(a)
                 )
             return accounts
         finally:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
@@ -31,7 +30,8 @@ from bot.cli.health import cmd_doctor, cmd_health
 from bot.cli.history import cmd_history
 from bot.cli.serve import cmd_demo, cmd_serve
 from bot.cli.sweep import cmd_digest, cmd_sweep
-from bot.config import ConfigError
+from bot.config import ConfigError, log_format_from_env
+from bot.logs import stderr_handler
 from bot.strings import one_line
 
 __all__ = [
@@ -192,7 +192,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    configure_logging(args.command, debug=args.debug)
+    if not _logging_set_up(args.command, debug=args.debug):
+        return EXIT_USAGE
+    return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """The subcommand, its errors each one line and an exit status."""
     redactor = redact.install()  # no token or AWS secret in any log line, --debug included
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
@@ -214,14 +220,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_NO_SCOPE
 
 
-def configure_logging(command: str, *, debug: bool) -> None:
-    """Logs go to stderr. --debug: everything. `serve`: ours from INFO, libraries from WARNING.
-    Any other command: errors only (its output is the interface; the sweep table already lists
-    the account-regions not swept)."""
+def _logging_set_up(command: str, *, debug: bool) -> bool:
+    """Logging in SSM3_LOG_FORMAT; False (after one line saying why) when that is bad."""
+    try:
+        log_format = log_format_from_env()
+    except ConfigError as exc:
+        configure_logging(command, debug=debug)
+        say(str(exc))
+        return False
+    configure_logging(command, debug=debug, log_format=log_format)
+    return True
+
+
+def configure_logging(command: str, *, debug: bool, log_format: str = "text") -> None:
+    """Logs go to stderr, as text or JSON lines (SSM3_LOG_FORMAT). --debug: everything.
+    `serve`: ours from INFO, libraries from WARNING. Any other command: errors only (its output
+    is the interface; the sweep table already lists the account-regions not swept)."""
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.ERROR,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
+        handlers=[stderr_handler(log_format)],
     )
     if debug:
         return

@@ -29,10 +29,15 @@ class UsageError(Exception):
     """Bad usage that argparse cannot see (an unknown association ID, say): exit 2."""
 
 
-def say(message: str) -> None:
+def say(message: str, level: int = logging.ERROR) -> None:
     """One line on stderr (errors, and what happened besides the results); AWS's and users'
-    text in it cannot drive the terminal."""
-    print(f"ssm3bot: {one_line(message)}", file=sys.stderr)
+    text in it cannot drive the terminal. With SSM3_LOG_FORMAT=json, a JSON line like the logs'."""
+    from bot import logs
+
+    if logs.json_enabled():
+        logs.emit(one_line(message), level)
+    else:
+        print(f"ssm3bot: {one_line(message)}", file=sys.stderr)
 
 
 @contextmanager

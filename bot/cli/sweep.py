@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from typing import TYPE_CHECKING
 
@@ -123,7 +124,7 @@ def _post_digest(settings: Settings, store: object) -> bool:
         say(f"could not reach Slack: {redact.REDACTOR.redact(str(exc))}")
         return False
     for post in posted:
-        say(f"digest posted to {post.channel} (ts {post.ts})")
+        say(f"digest posted to {post.channel} (ts {post.ts})", logging.INFO)
     return True
 
 

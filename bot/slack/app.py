@@ -8,20 +8,17 @@ listener executor, so the answer goes out in milliseconds whatever AWS is doing.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client import CONTENT_TYPE_LATEST
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 
-from bot.clock import iso
 from bot.config import ConfigError
-from bot.health import assess, sweep_period
+from bot.probes import Probes
 from bot.slack.listeners import register
 from bot.slack.operations import Operations
 from bot.slack.services import Services
@@ -29,14 +26,14 @@ from bot.slack.services import Services
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
 
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
     from waitress.server import BaseWSGIServer, MultiSocketServer
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
-HEALTH_PATH = "/healthz"
-METRICS_PATH = "/metrics"
 LISTENER_THREADS = 16
+SOCKET_PING_S = 5.0  # slack_sdk's default: a dead connection is noticed within 4 of these
 HTTP_THREADS = 16
 
 
@@ -82,48 +79,29 @@ def _not_client_token_notice(record: logging.LogRecord) -> bool:
     return record.getMessage() != warning_client_prioritized_and_token_skipped()
 
 
+def probes_of(services: Services) -> Probes:
+    """/healthz and /metrics for this process (bot/probes.py)."""
+    return Probes(
+        liveness=services.liveness,
+        metrics=services.metrics,
+        store=services.store,
+        settings=services.settings,
+        clock=services.clock,
+    )
+
+
 def wsgi_app(app: App, services: Services) -> Callable[..., Iterable[bytes]]:
-    """Bolt's WSGI adapter on /slack/events, plus a health check on /healthz."""
+    """Bolt's WSGI adapter on /slack/events, plus /healthz and /metrics."""
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
+    probes = probes_of(services)
 
     def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        if environ.get("REQUEST_METHOD") == "GET" and environ.get("PATH_INFO") == HEALTH_PATH:
-            healthy, body = health_document(services)
-            status = "200 OK" if healthy else "503 Service Unavailable"
-            return _answer(start_response, status, "application/json", body)
-        if environ.get("REQUEST_METHOD") == "GET" and environ.get("PATH_INFO") == METRICS_PATH:
-            return _answer(
-                start_response, "200 OK", CONTENT_TYPE_LATEST, services.metrics.exposition()
-            )
+        found = probes.answer(environ, start_response)
+        if found is not None:
+            return found
         return slack(environ, start_response)
 
     return application
-
-
-def health_document(services: Services) -> tuple[bool, bytes]:
-    """/healthz: healthy while the last finished sweep is at most two sweep periods old."""
-    settings, now = services.settings, services.clock()
-    last_digest = services.store.digests.latest()
-    report = assess(
-        last_sweep=services.store.sweeps.last(finished=True),
-        period=sweep_period(settings.sweep_schedule, settings.timezone, now),
-        now=now,
-        last_digest_at=last_digest.posted_at if last_digest else None,
-    )
-    sweep = report.last_sweep_at
-    body = {
-        "status": "ok" if report.healthy else "unhealthy",
-        "last_sweep": iso(sweep),
-        "last_digest": iso(last_digest.posted_at) if last_digest else None,
-        "max_sweep_age_s": int(report.max_age.total_seconds()),
-        "detail": list(report.lines),
-    }
-    return report.healthy, json.dumps(body).encode()
-
-
-def _answer(start_response: StartResponse, status: str, kind: str, body: bytes) -> list[bytes]:
-    start_response(status, [("Content-Type", kind), ("Content-Length", str(len(body)))])
-    return [body]
 
 
 def http_server(
@@ -147,15 +125,23 @@ def http_server(
     )
 
 
-def run_socket_mode(app: App, app_token: str) -> None:
+def connect_socket_mode(
+    app: App, app_token: str, *, ping_interval: float = SOCKET_PING_S
+) -> SocketModeHandler:
+    """Open the Socket Mode connection (slack_sdk's own client, which pings every
+    `ping_interval` seconds and reconnects by itself) and return its handler; requests are
+    then served on the client's threads."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
     from slack_sdk.errors import SlackApiError
 
+    handler = SocketModeHandler(app, app_token, ping_interval=ping_interval)
     try:
-        SocketModeHandler(app, app_token).start()  # type: ignore[no-untyped-call]
+        handler.connect()  # type: ignore[no-untyped-call]
     except SlackApiError as exc:  # apps.connections.open refused the app-level token
+        handler.close()  # type: ignore[no-untyped-call]
         error = exc.response.get("error")
         raise ConfigError("SLACK_APP_TOKEN", f"Slack did not accept it ({error})") from None
+    return handler
 
 
 def describe(server: Any) -> str:

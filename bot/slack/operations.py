@@ -8,6 +8,7 @@ asked for; each refusal is audited and told to the person who asked.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -23,7 +24,8 @@ from bot.app.resolve import Miss, resolve
 from bot.app.sweeps import ManualSweeps, NotStarted
 from bot.aws.errors import describe_error
 from bot.causes import kind_label, remedy
-from bot.models import AssociationKey, Rerun, TrackedAssociation
+from bot.logs import log_context
+from bot.models import AssociationKey, Rerun, ScheduledJob, TrackedAssociation
 from bot.runner import SweepBusy
 from bot.slack import blocks as kit
 from bot.slack import faults, parsing
@@ -36,6 +38,8 @@ from bot.slack.wording import miss_message, refusal_message
 
 log = logging.getLogger(__name__)
 
+FOLLOW_UP = "rerun_follow_up"  # a scheduled job: some minutes after a re-run, check it
+
 
 class Operations:
     def __init__(self, services: Services) -> None:
@@ -46,6 +50,7 @@ class Operations:
         self._status = StatusCommand(services, self.lookup)
         self._history = HistoryCommand(services)
         self.home = HomeTab(services)
+        services.jobs.register(FOLLOW_UP, self._follow_up_job)
 
     # -- helpers --------------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -87,8 +92,15 @@ class Operations:
         if origin.home:  # asked from the Home tab: that is published again too
             self.home.publish(origin.user)
 
-    def _guard(self, origin: Origin, what: str, work: Callable[[], None]) -> None:
-        """Run one request's work; any failure becomes one line for the user, never a trace."""
+    def _guard(
+        self, origin: Origin, what: str, work: Callable[[], None], about: str | None = None
+    ) -> None:
+        """Run one request's work; any failure becomes one line for the user, never a trace.
+        Its log lines name the Slack user and the association (`about`) where known."""
+        with log_context(slack_user=origin.user or None, association_id=about):
+            self._guarded(origin, what, work)
+
+    def _guarded(self, origin: Origin, what: str, work: Callable[[], None]) -> None:
         try:
             work()
         except AWS_ERRORS as exc:
@@ -116,7 +128,9 @@ class Operations:
         self._guard(origin, "show the status", lambda: self._status.show(origin, command))
 
     def history(self, origin: Origin, ref: parsing.AssociationRef) -> None:
-        self._guard(origin, "read the history", lambda: self._history.show(origin, ref))
+        self._guard(
+            origin, "read the history", lambda: self._history.show(origin, ref), ref.association_id
+        )
 
     def audit(self, origin: Origin) -> None:
         self._guard(
@@ -151,10 +165,15 @@ class Operations:
             can_fix = reruns.can_fix(item)
             tell(self.client, origin, kit.rerun_confirmation(item, rerun_can_fix=can_fix))
 
-        self._guard(origin, "prepare the re-run", work)
+        self._guard(origin, "prepare the re-run", work, ref.association_id)
 
     def rerun(self, origin: Origin, key: AssociationKey) -> None:
-        self._guard(origin, "re-run the association", lambda: self._rerun(origin, key))
+        self._guard(
+            origin,
+            "re-run the association",
+            lambda: self._rerun(origin, key),
+            key.association_id,
+        )
 
     def _rerun(self, origin: Origin, key: AssociationKey) -> None:
         reruns = self._reruns()
@@ -187,12 +206,31 @@ class Operations:
             )
         delete_original(origin)
         announce(self.client, origin, kit.notice(text))
-        item, rerun = outcome.item, outcome.rerun
-        self.services.later(
+        # A row, not a timer alone: the check still happens after a restart or a deploy.
+        self.services.jobs.schedule(
+            FOLLOW_UP,
             self.services.followup_delay_s,
-            lambda: self.follow_up(origin, item, rerun),
-            name=f"rerun-check-{key.association_id}",
+            {
+                "origin": dataclasses.asdict(origin),
+                "key": [key.account_id, key.region, key.association_id],
+                "rerun_id": outcome.rerun.id,
+            },
         )
+
+    def _follow_up_job(self, job: ScheduledJob) -> str:
+        """The scheduled follow-up of a re-run, from what its row says."""
+        fields = {f.name for f in dataclasses.fields(Origin)}
+        origin = Origin(**{k: v for k, v in job.payload["origin"].items() if k in fields})
+        key = AssociationKey(*job.payload["key"])
+        rerun = self.store.reruns.get(int(job.payload["rerun_id"]))
+        if rerun is None or rerun.checked_at is not None:
+            return "already checked"
+        found = self.store.associations.tracked(keys=[key], now=self.now())
+        if not found:
+            return "no longer tracked"
+        with log_context(slack_user=origin.user or None, association_id=key.association_id):
+            self.follow_up(origin, found[0], rerun)
+        return "checked"
 
     def follow_up(self, origin: Origin, item: TrackedAssociation, rerun: Rerun) -> None:
         """Some minutes after a re-run: say whether the association came back compliant."""
@@ -256,7 +294,7 @@ class Operations:
                 view=kit.ack_modal(item, context, reason=reason, preset=preset, until=until),
             )
 
-        self._guard(origin, "open the acknowledgement form", work)
+        self._guard(origin, "open the acknowledgement form", work, ref.association_id)
 
     def acknowledge(
         self,
@@ -289,7 +327,7 @@ class Operations:
                 ),
             )
 
-        self._guard(origin, "acknowledge", work)
+        self._guard(origin, "acknowledge", work, ref.association_id)
 
     def unacknowledge(self, origin: Origin, ref: parsing.AssociationRef) -> None:
         def work() -> None:
@@ -311,7 +349,7 @@ class Operations:
                 ),
             )
 
-        self._guard(origin, "reopen the association", work)
+        self._guard(origin, "reopen the association", work, ref.association_id)
 
     def _security_hub(self, origin: Origin, item: TrackedAssociation, *, acknowledged: bool) -> str:
         """SSM3_SECURITYHUB=sync: the findings brought in line; their one line for the reply."""

@@ -1,5 +1,6 @@
 """What the Slack app runs on, built once and handed to every listener: settings, the store,
-AWS access, the Slack WebClient, the clock, the operators check, and background timers.
+AWS access, the Slack WebClient, the clock, the operators check, work due later (as rows:
+bot/app/jobs.py), what /healthz checks and what /metrics counts.
 
 Later parts (the scheduler inside `serve`, alerts) plug in here rather than reaching for globals.
 """
@@ -7,7 +8,6 @@ Later parts (the scheduler inside `serve`, alerts) plug in here rather than reac
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,9 +19,11 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from slack_sdk.http_retry.handler import RetryHandler
 
+from bot.app.jobs import ScheduledJobs
 from bot.aws.session import AwsAccess
 from bot.clock import utcnow
 from bot.config import ConfigError, Settings
+from bot.liveness import Liveness
 from bot.metrics import Metrics
 from bot.runner import Runner
 from bot.slack.delivery import Delivery
@@ -65,15 +67,17 @@ class Services:
     followup_delay_s: float = FOLLOWUP_DELAY_S
     metrics: Metrics = field(default_factory=Metrics)
     runner: Runner | None = None  # set by `serve`: the scheduled jobs
+    liveness: Liveness = field(default_factory=Liveness)  # what /healthz checks
     operators: Operators = field(init=False)
+    jobs: ScheduledJobs = field(init=False)  # work due later, as rows (re-run follow-ups)
     delivery: Delivery = field(init=False)  # the one way digests and alerts reach Slack
     _bare_runner: Runner | None = field(default=None, init=False)
-    _timers: list[threading.Timer] = field(default_factory=list, init=False)
-    _closed: bool = field(default=False, init=False)
-    _timers_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def __post_init__(self) -> None:
         self.operators = Operators(self.settings.operators, self.client)
+        self.jobs = ScheduledJobs(self.store, self.clock)
+        self.liveness.add("database", self.store.ping)
+        self.metrics.watch(self.store, self.settings, self.clock)
         self.delivery = Delivery(
             client=self.client, store=self.store, zone=self.settings.zone, clock=self.clock
         )
@@ -101,43 +105,11 @@ class Services:
                 publisher=self.delivery if self.settings.channels else None,
                 clock=self.clock,
                 metrics=self.metrics,
+                jobs=self.jobs,
             )
         return self._bare_runner
 
-    def later(self, delay_s: float, job: Callable[[], None], name: str = "ssm3-later") -> None:
-        """Run `job` once after `delay_s` on its own daemon thread; errors are logged."""
-
-        def run() -> None:
-            try:
-                job()
-            except Exception:
-                log.exception("background job %s failed", name)
-            finally:
-                with self._timers_lock:
-                    self._timers[:] = [t for t in self._timers if t.is_alive() and t is not timer]
-
-        timer = threading.Timer(delay_s, run)
-        timer.name = name
-        timer.daemon = True
-        # Started under the lock: `close` must never find (and join) a timer not yet started.
-        with self._timers_lock:
-            if self._closed:
-                # A request still finishing after close: its store and AWS access are going.
-                log.debug("not scheduling %s: the services are closed", name)
-                return
-            self._timers.append(timer)
-            timer.start()
-
     def close(self, timeout_s: float = 10.0) -> None:
         """Cancel pending timers and wait for any already running, so none outlives the store
-        and AWS access it uses (a follow-up check dies with the process anyway)."""
-        with self._timers_lock:
-            self._closed = True
-            timers = list(self._timers)
-            self._timers.clear()
-        for timer in timers:
-            timer.cancel()
-        current = threading.current_thread()
-        for timer in timers:
-            if timer is not current:
-                timer.join(timeout_s)
+        and AWS access it uses; the jobs they were for stay in the store, due."""
+        self.jobs.close(timeout_s)

@@ -10,6 +10,7 @@ migrations) and holds one repository per concern; callers go through those, neve
     store.reruns        re-runs started from Slack
     store.digests       digest messages, one per (slot, channel): claims, where they went
     store.ledger        alerts and leases (claims across processes)
+    store.jobs          work due later (re-run follow-ups, sweeps to complete), claimed once
     store.cache         small answers kept for a while
     store.findings      the Security Hub sync's record of SSM.3 findings (SSM3_SECURITYHUB=sync)
     store.account_names account names from Organizations
@@ -27,6 +28,7 @@ from bot.store.cache import Cache
 from bot.store.db import Database, migrations
 from bot.store.digests import Digests
 from bot.store.findings import FindingRecords
+from bot.store.jobs import Jobs
 from bot.store.ledger import Ledger
 from bot.store.reruns import Reruns
 from bot.store.sweeps import Sweeps
@@ -48,6 +50,7 @@ class Store:
         self.ledger = Ledger(self._db)
         self.digests = Digests(self._db, self.ledger.holder)
         self.cache = Cache(self._db)
+        self.jobs = Jobs(self._db)
         self.findings = FindingRecords(self._db)
         self.account_names = AccountNames(self._db)
 
@@ -57,6 +60,10 @@ class Store:
     @property
     def schema_version(self) -> int:
         return self._db.schema_version
+
+    def ping(self, timeout_s: float = 2.0) -> bool:
+        """Whether the database answers within `timeout_s` (for /healthz)."""
+        return self._db.ping(timeout_s)
 
     def integrity_check(self) -> str:
         return self._db.integrity_check()

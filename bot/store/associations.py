@@ -260,6 +260,20 @@ class Associations:
         """How many associations the store knows, failing or not."""
         return int(self.db.rows("SELECT count(*) AS n FROM associations")[0]["n"])
 
+    def compliance_counts(self, now: datetime) -> tuple[int, int, int]:
+        """(failing associations, those of them acknowledged at `now`, distinct instances SSM.3
+        fails) as the store knows them now: what /metrics reports, read at scrape time."""
+        row = self.db.rows(
+            "SELECT (SELECT count(*) FROM associations WHERE failing = 1) AS failing, "
+            "(SELECT count(*) FROM associations a WHERE a.failing = 1 AND EXISTS (SELECT 1 FROM "
+            " acks k WHERE k.account_id = a.account_id AND k.region = a.region AND "
+            " k.association_id = a.association_id AND k.ended_at IS NULL AND "
+            " (k.until IS NULL OR k.until > ?))) AS acknowledged, "
+            "(SELECT count(*) FROM instance_compliance) AS instances",
+            (iso(now),),
+        )[0]
+        return int(row["failing"]), int(row["acknowledged"]), int(row["instances"])
+
     def catalogue(self) -> list[tuple[str, str, str]]:
         """(account, region, document) of every stored association: enough to count a route's."""
         rows = self.db.rows("SELECT account_id, region, document_name FROM associations")

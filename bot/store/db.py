@@ -1,26 +1,22 @@
-"""The database core: one SQLite connection, its write lock and the schema's migrations.
+"""The database core: the schema's numbered migrations, and `Database`, the connection
+(bot/store/connection.py: one SQLite connection, its write lock, WAL) that applies them on open.
 
-One connection guarded by a lock serves every thread of a process; WAL and a busy timeout let
-a second process (a rolling deploy, the CLI next to `serve`) share the file. Writes that must
-not interleave run in `BEGIN IMMEDIATE` transactions (`Database.write`). The schema evolves only
-through the numbered migrations below, so an old database upgrades itself on open.
+The schema evolves only through the numbered migrations below, so an old database upgrades
+itself on open.
 
 Only the repositories in bot/store/ talk SQL; everything else calls their methods.
 """
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from sqlite_utils import Database as SqliteDatabase
 from sqlite_utils.migrations import Migrations
 
-BUSY_TIMEOUT_S = 30.0
+from bot.store.connection import BUSY_TIMEOUT_S, Connection
+
+__all__ = ["BUSY_TIMEOUT_S", "Database", "migrations"]
 
 # The numbered migrations. sqlite-utils records each applied migration by its function NAME,
 # so a name must never change (nor be reused): renaming one would re-run it on every existing
@@ -317,6 +313,29 @@ def m005_findings_sync(db: SqliteDatabase) -> None:
 
 
 @migrations()
+def m006_scheduled_jobs(db: SqliteDatabase) -> None:
+    """Work due later (a re-run's follow-up check, a sweep to complete after a restart), kept
+    as rows so a deploy or a crash loses none of it; claimed once across processes."""
+    db.table("scheduled_jobs").create(
+        {
+            "id": int,
+            "kind": str,
+            "due_at": str,
+            "payload": str,  # JSON object
+            "created_at": str,
+            "attempts": int,
+            "claimed_by": str,
+            "claimed_at": str,
+            "done_at": str,
+            "outcome": str,
+        },
+        pk="id",
+        defaults={"attempts": 0},
+    )
+    db.table("scheduled_jobs").create_index(["done_at", "due_at"])
+
+
+@migrations()
 def m008_account_names(db: SqliteDatabase) -> None:
     """Account names from Organizations (ListAccounts), shown beside account IDs."""
     db.table("account_names").create(
@@ -366,80 +385,8 @@ def m009_digest_messages(db: SqliteDatabase) -> None:
     db.table("alerts").create_index(["channel", "ts"])
 
 
-class Database:
-    """The connection, the lock that serialises its use, and the schema kept up to date."""
+class Database(Connection):
+    """The connection, with the schema brought up to date by the migrations above."""
 
     def __init__(self, path: str | Path) -> None:
-        self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(
-            self.path, timeout=BUSY_TIMEOUT_S, check_same_thread=False, isolation_level=None
-        )
-        self.lock = threading.RLock()
-        self.sqlite = SqliteDatabase(conn, execute_plugins=False)
-        with self.lock:
-            if self.path != ":memory:":
-                self.sqlite.execute("PRAGMA journal_mode=WAL")
-            self.sqlite.execute("PRAGMA synchronous=NORMAL")
-            self.sqlite.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
-            with self.write():
-                migrations.apply(self.sqlite)
-
-    def close(self) -> None:
-        with self.lock:
-            self.sqlite.close()
-
-    @property
-    def schema_version(self) -> int:
-        return len(migrations.applied(self.sqlite))
-
-    @contextmanager
-    def write(self) -> Iterator[SqliteDatabase]:
-        """An immediate transaction: takes the write lock up front, so two processes queue on
-        the busy timeout instead of failing on a read-to-write upgrade. Nested, a savepoint."""
-        with self.lock:
-            if self.sqlite.conn.in_transaction:
-                with self.sqlite.atomic():
-                    yield self.sqlite
-                return
-            self.sqlite.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.sqlite
-            except BaseException:
-                self.sqlite.execute("ROLLBACK")
-                raise
-            self.sqlite.execute("COMMIT")
-
-    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        """Rows as dicts, under the lock."""
-        with self.lock:
-            cursor = self.sqlite.execute(sql, params)
-            names = [d[0] for d in cursor.description]
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """Run one statement under the lock; the number of rows it changed."""
-        with self.lock:
-            return int(self.sqlite.execute(sql, params).rowcount)
-
-    def insert_many(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
-        """INSERT OR REPLACE rows that all have the same keys, in one executemany.
-
-        A sweep writes every association of every scope; sqlite-utils' insert_all checks and
-        converts each value and spent about half of a scope's write time doing so.
-        """
-        if not rows:
-            return
-        columns = list(rows[0])
-        names = ", ".join(f"[{c}]" for c in columns)
-        values = ", ".join(f":{c}" for c in columns)
-        with self.lock:
-            self.sqlite.conn.executemany(
-                # Table and column names come from bot/store/, never from input.
-                f"INSERT OR REPLACE INTO [{table}] ({names}) VALUES ({values})",  # noqa: S608
-                rows,
-            )
-
-    def integrity_check(self) -> str:
-        return str(self.rows("PRAGMA integrity_check")[0]["integrity_check"])
+        super().__init__(path, migrations)

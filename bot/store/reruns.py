@@ -55,6 +55,10 @@ class Reruns:
         )
         return _rerun(rows[0]) if rows else None
 
+    def get(self, rerun_id: int) -> Rerun | None:
+        rows = self.db.rows("SELECT * FROM reruns WHERE id = ?", (rerun_id,))
+        return _rerun(rows[0]) if rows else None
+
     def started_since(self, since: datetime) -> dict[AssociationKey, Rerun]:
         """The latest re-run of each association started at or after `since`."""
         rows = self.db.rows("SELECT * FROM reruns WHERE at >= ? ORDER BY id", (iso(since),))

@@ -115,6 +115,7 @@ class FakeSlack(LoopbackServer):
         `private_channels` need groups:read to be described, and only to members."""
         self.token = token
         self.app_token = app_token
+        self.socket_url: str | None = None  # a FakeSocketMode's URL (tests/fakes/socket_mode.py)
         self.scopes = frozenset(scopes)
         self.bot_channels = None if bot_channels is None else set(bot_channels)
         self.private_channels = set(private_channels)
@@ -236,7 +237,8 @@ class FakeSlack(LoopbackServer):
         """Socket Mode's first call, made with the app-level token."""
         if token != self.app_token:
             return {"ok": False, "error": "invalid_auth"}
-        return {"ok": True, "url": f"wss://{self.url.removeprefix('http://')}/link/?ticket=1"}
+        url = self.socket_url or f"wss://{self.url.removeprefix('http://')}/link/?ticket=1"
+        return {"ok": True, "url": url}
 
     def _missing(self, scope: str) -> dict[str, Any]:
         return {

@@ -22,12 +22,14 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from slack_bolt.request import BoltRequest
 from waitress import wasyncore
 
+from bot.clock import utcnow
 from bot.config import Settings
 from bot.slack.app import build_app, http_server, wsgi_app
 from bot.slack.services import Services, web_client
@@ -313,6 +315,7 @@ class SlackHarness(SignedRequests):
         fake: FakeSlack,
         followup_delay_s: float = 0.05,
         threads: int = 8,
+        clock: Callable[[], datetime] = utcnow,
         over_http: bool = False,
     ) -> None:
         self.fake = fake
@@ -324,6 +327,7 @@ class SlackHarness(SignedRequests):
             access=access,
             client=web_client(settings),
             followup_delay_s=followup_delay_s,
+            clock=clock,
         )
         self.executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="test-slack")
         self.app = build_app(self.services, executor=self.executor)
