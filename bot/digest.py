@@ -7,11 +7,14 @@ renderers turn into words.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
+from bot.core import trend as trends
+from bot.core.trend import Trend
 from bot.models import (
     AssociationKey,
     DigestMessage,
@@ -65,6 +68,8 @@ class Digest:
     escalated: tuple[TrackedAssociation, ...] = ()
     escalate_after: timedelta | None = None
     mentions: tuple[str, ...] = ()
+    account_names: Mapping[str, str] = field(default_factory=dict)  # from Organizations
+    trend: Trend | None = None  # the last 14 days, from stored sweeps
 
     @property
     def all_clear(self) -> bool:
@@ -87,8 +92,15 @@ class Digest:
         return self.changes is not None and any(t.key == tracked.key for t in self.changes.reopened)
 
 
-def build_digest(store: Store, now: datetime, previous: DigestMessage | None = None) -> Digest:
-    """Assemble the digest from the store as it stands, and what changed since `previous`."""
+def build_digest(
+    store: Store,
+    now: datetime,
+    previous: DigestMessage | None = None,
+    *,
+    zone: ZoneInfo | None = None,
+) -> Digest:
+    """Assemble the digest from the store as it stands, and what changed since `previous`;
+    the trend's days end at midnight in `zone` (UTC by default)."""
     # Only the failing associations are read whole; the rest are only counted.
     failing = store.associations.tracked(failing_only=True, now=now)
     unacked = tuple(sorted((t for t in failing if t.ack is None), key=_urgency))
@@ -113,6 +125,10 @@ def build_digest(store: Store, now: datetime, previous: DigestMessage | None = N
         changes=_changes(store, previous, failing) if previous and previous.posted_at else None,
         orphans=tuple(store.associations.orphans()),
         security_hub=store.sweeps.security_hub_check(last.sweep_id) if last else None,
+        account_names=store.account_names.names(),
+        trend=trends.daily(
+            store.sweeps.finished_since(trends.since(now, zone)), now=now, zone=zone
+        ),
     )
 
 
@@ -313,6 +329,7 @@ def _within(
         orphans=orphans,
         security_hub=check,
         changes=changes,
+        trend=None,  # the stored sweeps count the whole estate, not this part of it
     )
 
 

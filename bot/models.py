@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from bot.clock import iso, parse_iso
+from bot.strings import unnamed
 
 Status = Literal["Success", "Failed", "Pending"]
 SyncCompliance = Literal["AUTO", "MANUAL"]
@@ -19,11 +20,7 @@ UNSUCCESSFUL = ("Failed", "TimedOut")  # target and execution statuses that make
 
 def normalise_status(raw: str | None) -> Status:
     """Map State Manager's status names onto the three the contract speaks of."""
-    if raw == "Success":
-        return "Success"
-    if raw == "Failed":
-        return "Failed"
-    return "Pending"
+    return "Success" if raw == "Success" else "Failed" if raw == "Failed" else "Pending"
 
 
 @dataclass(frozen=True, order=True)
@@ -168,6 +165,7 @@ class Association:
     association_version: str | None = None
     sync_compliance: SyncCompliance | None = None  # read only for failing associations
     noncompliant_instances: tuple[str, ...] = ()  # instances it makes NON_COMPLIANT for SSM.3
+    account_name: str | None = None  # from Organizations (ListAccounts), where it is known
 
     @property
     def key(self) -> AssociationKey:
@@ -201,8 +199,8 @@ class Association:
         return self.failure_kind != "reported"
 
     @property
-    def display_name(self) -> str:
-        return self.association_name or self.association_id
+    def display_name(self) -> str:  # unnamed: its document and short ID, never a bare UUID
+        return self.association_name or unnamed(self.document_name, self.association_id)
 
     @property
     def total_targets(self) -> int:

@@ -25,3 +25,16 @@ def clip(text: str | None, limit: int) -> str:
 def one_line(text: str) -> str:
     """A message for a terminal's single error line: flattened and free of control characters."""
     return " ".join(terminal_safe(text).split())
+
+
+def account_label(account_id: str, name: str | None, limit: int = 50) -> str:
+    """'payments-prod (222222222222)' where Organizations named the account, else the ID."""
+    shown = clip(name, limit)
+    return f"{shown} ({account_id})" if shown else account_id
+
+
+def unnamed(document_name: str | None, association_id: str) -> str:
+    """What an association without a name is called: its document and a short ID (its first
+    8 characters), never a bare UUID."""
+    short = association_id[:8]
+    return f"{document_name} ({short})" if document_name else short

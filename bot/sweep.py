@@ -90,11 +90,14 @@ def resolve_scopes(
 
 
 def _organization_accounts(access: AwsAccess, store: Store | None, now: datetime) -> list[str]:
+    """The ACTIVE accounts' IDs; their names are stored with the list (the same call)."""
     cached = store.cache.get(ORG_ACCOUNTS, max_age=ORG_ACCOUNTS_TTL, now=now) if store else None
     if isinstance(cached, list):
         return [str(account) for account in cached]
-    accounts = access.organization_accounts()
+    listed = access.organization_accounts()
+    accounts = [account_id for account_id, _ in listed]
     if store is not None:
+        store.account_names.remember(dict(listed), now=now)
         store.cache.put(ORG_ACCOUNTS, accounts, now=now)
     return accounts
 

@@ -92,7 +92,7 @@ def settings(tmp_path: Path) -> Settings:
 
 
 # Slack: the fake Web API and the app served over loopback (tests/fakes/fixtures.py).
-from tests.fakes.fixtures import fake_slack, make_harness  # noqa: E402, F401
+from tests.fakes.fixtures import fake_slack, make_app, make_harness  # noqa: E402, F401
 
 # The end-to-end set: real processes (the console script, `serve`, the simulator's own process,
 # Docker's linter). Slack behaviour (make_harness) runs in process, through the app's own WSGI

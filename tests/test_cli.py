@@ -156,6 +156,10 @@ def test_digest_reads_the_store_without_aws(org_sim: Sim, tmp_path: Path) -> Non
     digest = json.loads(as_json.stdout)
     assert digest["summary"]["failing"] == len(digest["failing"]) + len(digest["acknowledged"])
     assert digest["scopes_not_swept"][0]["account_id"] == "333333333333"
+    # Organizations' names, kept with the account list, shown without asking AWS again.
+    names = {a.account_id: a.name for a in org_sim.fleet.accounts.values()}
+    assert digest["account_names"] == dict(sorted(names.items()))
+    assert f"{names['333333333333']} (333333333333)" in text.stdout
     assert org_sim.fleet.call_count() == 0
 
 
@@ -191,7 +195,11 @@ def test_demo_prints_a_digest_from_two_accounts_and_regions_and_the_denied_one(
     out = result.stdout
     failing_section = out.split("FAILING")[1].split("ACKNOWLEDGED")[0]
     rows = [line.split() for line in failing_section.splitlines()[2:] if line.strip()]
-    accounts = {cell for row in rows for cell in row if re.fullmatch(r"\d{12}", cell)}
+    # An account is "name (ID)" where Organizations names it (the demo's fleet does), else its ID.
+    accounts = {
+        found[1] for row in rows for cell in row if (found := re.fullmatch(r"\(?(\d{12})\)?", cell))
+    }
+    assert "payments-prod (222222222222)" in failing_section
     regions = {cell for row in rows for cell in row if cell in {"eu-west-1", "us-east-1"}}
     assert {"111111111111", "222222222222"} <= accounts
     assert regions == {"eu-west-1", "us-east-1"}

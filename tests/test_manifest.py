@@ -46,3 +46,13 @@ def test_manifest_declares_the_slack_surface() -> None:
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     assert manifest["settings"]["socket_mode_enabled"] is True
     assert "user" not in manifest["oauth_config"]["scopes"]
+    # The Home tab, and the event that publishes it (over the socket, or the Events API).
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+
+
+def test_every_event_the_app_listens_to_is_subscribed() -> None:
+    from bot.slack.listeners import events
+
+    manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
+    assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == {events.EVENT}

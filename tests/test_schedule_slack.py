@@ -204,7 +204,8 @@ def test_a_digest_whose_csv_cannot_be_attached_is_posted_once_and_says_why(tmp_p
             regions=("eu-west-1",),
         )
         store = Store(settings.db_path)
-        store_estate(store, failing=30, now=start - timedelta(minutes=5))  # > 20: CSV in thread
+        # More than a message shows (DIGEST_SHOWN): the full list goes to the thread as a CSV.
+        store_estate(store, failing=60, now=start - timedelta(minutes=5))
         delivery = Delivery(client=web_client(settings), store=store, clock=clock)
         runner = Runner(
             settings=settings,

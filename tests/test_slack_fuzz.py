@@ -13,10 +13,9 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from hypothesis import HealthCheck, given, settings
@@ -32,23 +31,17 @@ from tests.conftest import Sim
 from tests.fakes.block_kit import check_message
 from tests.fakes.fixtures import GROUPIE, OPERATOR, slack_settings
 from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_harness import CHANNEL, SIGNING_SECRET, TEAM, SlackHarness, sign
+from tests.fakes.slack_harness import (
+    CHANNEL,
+    SIGNING_SECRET,
+    TEAM,
+    InlineExecutor,
+    SlackHarness,
+    sign,
+)
 from tests.support.slack import responses
 
-T = TypeVar("T")
 USERS = (OPERATOR, GROUPIE, "U0NOBODY01")
-
-
-class InlineExecutor(Executor):
-    """Runs Bolt's lazy listeners on the calling thread: an example is done when it returns."""
-
-    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
-        future: Future[T] = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as exc:
-            future.set_exception(exc)
-        return future
 
 
 class Problems(logging.Handler):

@@ -21,6 +21,7 @@ from bot.models import (
     Execution,
     FailureKind,
 )
+from bot.strings import unnamed
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
@@ -75,6 +76,12 @@ class History:
     remedy: str | None = None  # causes.remedy: what would make SSM.3 pass
     noncompliant_count: int = 0
     compliance: tuple[InstanceItems, ...] = ()  # the first few NON_COMPLIANT instances
+    account_name: str | None = None  # from Organizations, through the stored association
+
+    @property
+    def display_name(self) -> str:
+        """Its name, or its document and short ID (never a bare UUID)."""
+        return self.association_name or unnamed(self.document_name, self.key.association_id)
 
     @property
     def rerun_can_fix(self) -> bool:
@@ -150,6 +157,7 @@ def fetch_history(
         compliance=tuple(
             compliance_items(ssm, instance_id) for instance_id in noncompliant[:COMPLIANCE_SHOWN]
         ),
+        account_name=stored.account_name if stored is not None else None,
     )
 
 

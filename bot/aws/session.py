@@ -129,13 +129,16 @@ class AwsAccess:
         """aws, aws-us-gov or aws-cn, read from the caller's ARN, for role ARNs."""
         return self._identity_once()["arn"].split(":")[1]
 
-    def organization_accounts(self) -> list[str]:
-        """ACTIVE member accounts of the organisation (needs organizations:ListAccounts)."""
+    def organization_accounts(self) -> list[tuple[str, str | None]]:
+        """ACTIVE member accounts of the organisation, (ID, name), in its order (needs
+        organizations:ListAccounts)."""
         org: OrganizationsClient = self._client(service="organizations", region=DEFAULT_STS_REGION)
         try:
-            accounts: list[str] = []
+            accounts: list[tuple[str, str | None]] = []
             for page in org.get_paginator("list_accounts").paginate():
-                accounts.extend(a["Id"] for a in page["Accounts"] if account_active(a))
+                accounts.extend(
+                    (a["Id"], a.get("Name") or None) for a in page["Accounts"] if account_active(a)
+                )
             return accounts
         finally:
             org.close()

@@ -58,7 +58,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         _print_json(sweep_document(summary, scopes, swept, orphans=orphans, security_hub=check))
     else:  # the table shows failures only: read only those (a tenth of the memory at org scale)
         failing = store.associations.tracked(sweep_id=summary.sweep_id, failing_only=True, now=now)
-        out(render_sweep(summary, scopes, failing, now, orphans=orphans, security_hub=check))
+        names = store.account_names.names()
+        out(
+            render_sweep(
+                summary, scopes, failing, now, orphans=orphans, security_hub=check, names=names
+            )
+        )
     if args.post and not _post_digest(settings, store):
         return EXIT_NO_SCOPE
     if not summary.reached_any_scope:

@@ -136,4 +136,14 @@ def digest_document(digest: Digest) -> dict[str, Any]:
         "scopes_not_swept": [scope_json(s) for s in digest.scopes_failed],
         "orphans": [orphan_json(o) for o in digest.orphans],
         "security_hub": security_hub_json(digest.security_hub),
+        # Beyond the sweep document's shape: names from Organizations, and the 14-day trend.
+        "account_names": dict(sorted(digest.account_names.items())),
+        "trend": [
+            {"day": day.isoformat(), "failing": failing, "noncompliant_instances": instances}
+            for day, failing, instances in zip(
+                digest.trend.days, digest.trend.failing, digest.trend.noncompliant, strict=True
+            )
+        ]
+        if digest.trend is not None
+        else [],
     }

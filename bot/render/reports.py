@@ -38,6 +38,7 @@ def history_json(history: History) -> dict[str, Any]:
     key = history.key
     return {
         "account_id": key.account_id,
+        "account_name": history.account_name,
         "region": key.region,
         "association_id": key.association_id,
         "association_name": history.association_name,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from bot.causes import ORPHAN_REMEDY, remedy
 from bot.clock import iso
@@ -19,6 +19,7 @@ from bot.models import ScopeStatus, TrackedAssociation
 
 FAILING_COLUMNS = (
     "account_id",
+    "account_name",
     "region",
     "association_id",
     "association_name",
@@ -36,9 +37,17 @@ FAILING_COLUMNS = (
     "acknowledged_reason",
     "what_fixes_it",
 )
-SCOPE_COLUMNS = ("account_id", "region", "swept_at", "error")
+SCOPE_COLUMNS = ("account_id", "account_name", "region", "swept_at", "error")
 # Instances SSM.3 fails (or Security Hub says it fails) that no failing association row explains.
-INSTANCE_COLUMNS = ("account_id", "region", "instance_id", "finding", "association_id", "detail")
+INSTANCE_COLUMNS = (
+    "account_id",
+    "account_name",
+    "region",
+    "instance_id",
+    "finding",
+    "association_id",
+    "detail",
+)
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -62,6 +71,7 @@ def failing_row(item: TrackedAssociation) -> list[object]:
     a, ack = item.association, item.ack
     return [
         a.account_id,
+        a.account_name,
         a.region,
         a.association_id,
         a.association_name,
@@ -94,8 +104,17 @@ def digest_csv(digest: Digest) -> str:
 def instances_csv(digest: Digest) -> str | None:
     """Orphaned items and the instances where Security Hub and the sweep disagree; None when
     there are none."""
+    names = digest.account_names
     rows: list[list[object]] = [
-        [o.account_id, o.region, o.instance_id, "orphan", o.association_id, ORPHAN_REMEDY]
+        [
+            o.account_id,
+            names.get(o.account_id),
+            o.region,
+            o.instance_id,
+            "orphan",
+            o.association_id,
+            ORPHAN_REMEDY,
+        ]
         for o in digest.orphans
     ]
     check = digest.security_hub
@@ -103,6 +122,7 @@ def instances_csv(digest: Digest) -> str | None:
         rows += [
             [
                 k.account_id,
+                names.get(k.account_id),
                 k.region,
                 k.instance_id,
                 "security_hub_only",
@@ -114,6 +134,7 @@ def instances_csv(digest: Digest) -> str | None:
         rows += [
             [
                 k.account_id,
+                names.get(k.account_id),
                 k.region,
                 k.instance_id,
                 "sweep_only",
@@ -125,8 +146,19 @@ def instances_csv(digest: Digest) -> str | None:
     return _write(INSTANCE_COLUMNS, rows) if rows else None
 
 
-def scopes_csv(scopes: Sequence[ScopeStatus]) -> str:
+def scopes_csv(scopes: Sequence[ScopeStatus], names: Mapping[str, str] | None = None) -> str:
+    """The scopes not swept; `names`: account names from Organizations."""
+    known = names or {}
     return _write(
         SCOPE_COLUMNS,
-        ([s.scope.account_id, s.scope.region, iso(s.swept_at), s.error] for s in scopes),
+        (
+            [
+                s.scope.account_id,
+                known.get(s.scope.account_id),
+                s.scope.region,
+                iso(s.swept_at),
+                s.error,
+            ]
+            for s in scopes
+        ),
     )

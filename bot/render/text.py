@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import ParamSpec
 
 from bot.aws.history import History
 from bot.causes import ORPHAN_REMEDY, short_remedy
 from bot.clock import ago, humanize, iso
+from bot.core.trend import Trend, change, sparkline
 from bot.digest import Digest, top_error
 from bot.models import Orphan, ScopeStatus, SecurityHubCheck, SweepSummary, TrackedAssociation
-from bot.strings import clip, terminal_safe
+from bot.strings import account_label, clip, terminal_safe
 
 ERROR_WIDTH = 70
 P = ParamSpec("P")
@@ -52,7 +53,7 @@ def _failing_rows(items: Sequence[TrackedAssociation], now: datetime) -> list[li
             [
                 clip(a.display_name, 40),
                 clip(a.document_name, 32),
-                a.account_id,
+                account_label(a.account_id, a.account_name, 30),
                 a.region,
                 a.failure_kind or "",
                 f"{len(a.noncompliant_instances)}/{a.total_targets}",
@@ -63,13 +64,20 @@ def _failing_rows(items: Sequence[TrackedAssociation], now: datetime) -> list[li
     return rows
 
 
-def _orphan_lines(orphans: Sequence[Orphan]) -> list[str]:
+def _account(account_id: str, names: Mapping[str, str]) -> str:
+    return account_label(account_id, names.get(account_id), 30)
+
+
+def _orphan_lines(orphans: Sequence[Orphan], names: Mapping[str, str]) -> list[str]:
     if not orphans:
         return []
     lines = ["", f"ORPHANED COMPLIANCE ITEMS ({len(orphans)}) - SSM.3 fails these instances"]
     lines += table(
         ("INSTANCE", "ACCOUNT", "REGION", "GONE ASSOCIATION"),
-        [[o.instance_id, o.account_id, o.region, o.association_id] for o in orphans],
+        [
+            [o.instance_id, _account(o.account_id, names), o.region, o.association_id]
+            for o in orphans
+        ],
     )
     return [*lines, f"  {ORPHAN_REMEDY}"]
 
@@ -97,6 +105,22 @@ def security_hub_lines(check: SecurityHubCheck | None) -> list[str]:
     return lines
 
 
+def trend_line(trend: Trend | None) -> str | None:
+    """'Last 14 days: failing ▁▂▅█ 3 -> 12 · instances non-compliant …', with two days or more."""
+    if trend is None or trend.known < 2:
+        return None
+
+    def part(label: str, values: Sequence[int | None]) -> str:
+        first_last = change(values)
+        moved = f" {first_last[0]} -> {first_last[1]}" if first_last else ""
+        return f"{label} {sparkline(values)}{moved}"
+
+    return (
+        f"Last {len(trend.days)} days: {part('failing', trend.failing)} · "
+        f"{part('instances non-compliant', trend.noncompliant)}"
+    )
+
+
 FAILING_HEADERS = (
     "ASSOCIATION",
     "DOCUMENT",
@@ -113,7 +137,8 @@ FAILING_HEADERS = (
 def escalation_text(digest: Digest) -> str:
     after = humanize(digest.escalate_after) if digest.escalate_after else "long"
     named = ", ".join(
-        f"{t.association.display_name} ({t.key.account_id} {t.key.region}, "
+        f"{t.association.display_name} "
+        f"({account_label(t.key.account_id, t.association.account_name)} {t.key.region}, "
         f"{humanize(digest.generated_at - t.failing_since)})"
         for t in digest.escalated[:5]
         if t.failing_since is not None
@@ -135,6 +160,7 @@ def render_digest(digest: Digest) -> str:
         )
     else:
         lines.append("No sweep has finished yet: run `ssm3bot sweep`.")
+    lines += [line for line in (trend_line(digest.trend),) if line]
     changes = digest.changes
     if t.failing == 0 and t.scopes_failed == 0 and not digest.orphans:
         resolved = (
@@ -182,7 +208,7 @@ def render_digest(digest: Digest) -> str:
             ack_rows.append(
                 [
                     clip(a.display_name, 40),
-                    a.account_id,
+                    account_label(a.account_id, a.account_name, 30),
                     a.region,
                     ack.by,
                     until,
@@ -195,17 +221,26 @@ def render_digest(digest: Digest) -> str:
         lines += table(
             ("ASSOCIATION", "DOCUMENT", "ACCOUNT", "REGION"),
             [
-                [clip(r.name, 40), clip(r.document, 32), r.key.account_id, r.key.region]
+                [
+                    clip(r.name, 40),
+                    clip(r.document, 32),
+                    _account(r.key.account_id, digest.account_names),
+                    r.key.region,
+                ]
                 for r in changes.resolved
             ],
         )
-    lines += _orphan_lines(digest.orphans)
+    lines += _orphan_lines(digest.orphans, digest.account_names)
     if digest.scopes_failed:
         lines += ["", f"NOT SWEPT ({len(digest.scopes_failed)}) - these may hide failures"]
         lines += table(
             ("ACCOUNT", "REGION", "ERROR"),
             [
-                [s.scope.account_id, s.scope.region, clip(s.error, 100)]
+                [
+                    _account(s.scope.account_id, digest.account_names),
+                    s.scope.region,
+                    clip(s.error, 100),
+                ]
                 for s in digest.scopes_failed
             ],
         )
@@ -221,8 +256,11 @@ def render_sweep(
     *,
     orphans: Sequence[Orphan] = (),
     security_hub: SecurityHubCheck | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> str:
-    """What `ssm3bot sweep` prints: the failing associations and the scopes not swept."""
+    """What `ssm3bot sweep` prints: the failing associations and the scopes not swept
+    (`names`: account names from Organizations, shown beside their IDs)."""
+    names = names or {}
     lines = [
         f"Sweep {summary.sweep_id}: {summary.scopes - summary.scopes_failed} of {summary.scopes} "
         f"account-regions swept in {summary.duration_s:.1f}s, {summary.associations} associations, "
@@ -238,13 +276,16 @@ def render_sweep(
                 for r, t in zip(_failing_rows(failing, now), failing, strict=True)
             ],
         )
-    lines += _orphan_lines(orphans)
+    lines += _orphan_lines(orphans, names)
     bad = [s for s in scopes if not s.ok]
     if bad:
         lines += ["", f"NOT SWEPT ({len(bad)})"]
         lines += table(
             ("ACCOUNT", "REGION", "ERROR"),
-            [[s.scope.account_id, s.scope.region, clip(s.error, 100)] for s in bad],
+            [
+                [_account(s.scope.account_id, names), s.scope.region, clip(s.error, 100)]
+                for s in bad
+            ],
         )
     lines += security_hub_lines(security_hub)
     if not failing and not bad and not orphans:
@@ -256,9 +297,10 @@ def render_sweep(
 def render_history(history: History, now: datetime) -> str:
     """An association's recent runs and why the latest failed run failed."""
     key = history.key
-    name = history.association_name or key.association_id
+    account = account_label(key.account_id, history.account_name)
     lines = [
-        f"{name} ({history.document_name}) · {key.account_id} {key.region} · {key.association_id}",
+        f"{history.display_name} ({history.document_name}) · {account} {key.region} · "
+        f"{key.association_id}",
     ]
     if history.failure_kind == "reported" and history.remedy:
         lines.append(f"Note: {history.kind or 'reported'} - {history.remedy}")

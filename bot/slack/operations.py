@@ -30,6 +30,7 @@ from bot.runner import SweepBusy
 from bot.slack import blocks as kit
 from bot.slack import faults, parsing
 from bot.slack.history import AWS_ERRORS, HistoryCommand, aws_problem
+from bot.slack.home import HomeTab
 from bot.slack.replies import Origin, announce, delete_original, tell
 from bot.slack.services import Services
 from bot.slack.status import StatusCommand
@@ -48,6 +49,7 @@ class Operations:
         self.zone = services.settings.zone
         self._status = StatusCommand(services, self.lookup)
         self._history = HistoryCommand(services)
+        self.home = HomeTab(services)
         services.jobs.register(FOLLOW_UP, self._follow_up_job)
 
     # -- helpers --------------------------------------------------------------------------------
@@ -87,6 +89,8 @@ class Operations:
         runner.refresh_digest(also=also)
         if key is not None:
             runner.refresh_alerts([key])
+        if origin.home:  # asked from the Home tab: that is published again too
+            self.home.publish(origin.user)
 
     def _guard(
         self, origin: Origin, what: str, work: Callable[[], None], about: str | None = None
@@ -282,6 +286,7 @@ class Operations:
                 channel=origin.channel,
                 message_ts=origin.message_ts if origin.in_digest else None,
                 response_url=None if origin.in_digest else origin.response_url,
+                home=origin.home,
             )
             preset, until = kit.ack_expiry(duration, self.now(), self.zone)
             self.client.views_open(

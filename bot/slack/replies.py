@@ -2,19 +2,24 @@
 
 `tell` answers only the person who asked (ephemeral); `announce` makes a state change visible:
 in the thread of the digest they clicked, or in the channel they typed the command in.
+
+A click on the Home tab has no channel and no response_url: its answers go to a modal, opened
+with the click's trigger_id (`open_working`, at once, since a trigger_id lasts 3 seconds) and
+then updated (`view_id`); the state change itself shows in the digest, edited in place, and in
+the Home tab, published again.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.webhook import WebhookClient
 
-from bot.slack.blocks import SlackMessage
+from bot.slack.blocks import SlackMessage, answer_modal, notice
 from bot.slack.faults import report
 from bot.slack.services import retry_handlers
 
@@ -30,6 +35,8 @@ class Origin:
     response_url: str | None = None
     trigger_id: str | None = None
     user_name: str | None = None  # the name Slack sent with the request (for Security Hub notes)
+    home: bool = False  # clicked on the Home tab: answers go to a modal
+    view_id: str | None = None  # that modal, once open
 
     @classmethod
     def from_command(cls, command: dict[str, Any]) -> Origin:
@@ -52,6 +59,7 @@ class Origin:
             response_url=body.get("response_url"),
             trigger_id=body.get("trigger_id"),
             user_name=user_name(body),
+            home=(body.get("view") or {}).get("type") == "home",
         )
 
     @property
@@ -77,11 +85,33 @@ def _respond(url: str, doing: str, **payload: Any) -> None:
         )
 
 
+def open_working(client: WebClient, origin: Origin, text: str) -> Origin:
+    """For a Home tab click: a modal saying what is under way, opened while the trigger_id is
+    fresh; the origin returned sends later answers into it. Elsewhere, the origin unchanged."""
+    if not origin.home or not origin.trigger_id or origin.view_id:
+        return origin
+    try:
+        reply = client.views_open(trigger_id=origin.trigger_id, view=answer_modal(notice(text)))
+    except (SlackApiError, SlackClientError, OSError) as exc:
+        report(exc, f"answer {origin.user} on the Home tab", log)
+        return replace(origin, trigger_id=None)
+    return replace(origin, trigger_id=None, view_id=str((reply.get("view") or {}).get("id")))
+
+
+def _into_modal(client: WebClient, origin: Origin, message: SlackMessage) -> None:
+    if origin.view_id:
+        client.views_update(view_id=origin.view_id, view=answer_modal(message))
+    elif origin.trigger_id:
+        client.views_open(trigger_id=origin.trigger_id, view=answer_modal(message))
+
+
 def tell(client: WebClient, origin: Origin, message: SlackMessage) -> None:
     """An ephemeral answer for the requester."""
     blocks = message.blocks_json()
     try:
-        if origin.response_url:
+        if origin.home:
+            _into_modal(client, origin, message)
+        elif origin.response_url:
             _respond(
                 origin.response_url,
                 f"answer {origin.user}",
@@ -102,7 +132,10 @@ def announce(client: WebClient, origin: Origin, message: SlackMessage) -> None:
     """A visible message about a state change, next to where it was asked for."""
     blocks = message.blocks_json()
     try:
-        if origin.in_digest:
+        if origin.home:  # the digest (edited) and the Home tab (published again) show it
+            if origin.view_id:
+                _into_modal(client, origin, message)
+        elif origin.in_digest:
             client.chat_postMessage(
                 channel=str(origin.channel),
                 thread_ts=origin.message_ts,

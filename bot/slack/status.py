@@ -58,6 +58,7 @@ class StatusCommand:
                     orphans=[o for o in digest.orphans if o.instance_id == value],
                     failing=[*digest.failing, *digest.acknowledged],
                     zone=self.zone,
+                    accounts=digest.account_names,
                 )
                 known = sum(
                     1 for t in self.store.associations.tracked() if matches(t, command.kind, value)

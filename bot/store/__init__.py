@@ -13,12 +13,14 @@ migrations) and holds one repository per concern; callers go through those, neve
     store.jobs          work due later (re-run follow-ups, sweeps to complete), claimed once
     store.cache         small answers kept for a while
     store.findings      the Security Hub sync's record of SSM.3 findings (SSM3_SECURITYHUB=sync)
+    store.account_names account names from Organizations
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from bot.store.account_names import AccountNames
 from bot.store.acks import Acks
 from bot.store.associations import Associations
 from bot.store.audit import AuditLog
@@ -50,6 +52,7 @@ class Store:
         self.cache = Cache(self._db)
         self.jobs = Jobs(self._db)
         self.findings = FindingRecords(self._db)
+        self.account_names = AccountNames(self._db)
 
     def close(self) -> None:
         self._db.close()

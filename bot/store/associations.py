@@ -239,7 +239,8 @@ class Associations:
         where = " AND ".join(clauses) or "1"
         rows = self.db.rows(
             # The clauses are fixed strings chosen above; every value goes in as a parameter.
-            f"SELECT a.* FROM associations a WHERE {where} "  # noqa: S608
+            f"SELECT a.*, n.name AS account_name FROM associations a "  # noqa: S608
+            f"LEFT JOIN account_names n ON n.account_id = a.account_id WHERE {where} "
             "ORDER BY a.account_id, a.region, a.association_id",
             params,
         )

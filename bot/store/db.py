@@ -336,6 +336,14 @@ def m006_scheduled_jobs(db: SqliteDatabase) -> None:
 
 
 @migrations()
+def m008_account_names(db: SqliteDatabase) -> None:
+    """Account names from Organizations (ListAccounts), shown beside account IDs."""
+    db.table("account_names").create(
+        {"account_id": str, "name": str, "seen_at": str}, pk="account_id"
+    )
+
+
+@migrations()
 def m009_digest_messages(db: SqliteDatabase) -> None:
     """One record for a digest message, keyed by (slot, channel), replacing digest_runs (one
     scheduled digest a slot, one channel) and digest_posts (where messages went); and alerts

@@ -84,6 +84,7 @@ def to_association(row: Mapping[str, Any], targets: tuple[FailedTarget, ...]) ->
         association_version=row["association_version"],
         sync_compliance=sync(row["sync_compliance"]),
         noncompliant_instances=tuple(json.loads(row["noncompliant_instances"] or "[]")),
+        account_name=row.get("account_name"),
     )
 
 

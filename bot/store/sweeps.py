@@ -94,6 +94,15 @@ class Sweeps:
         )
         return _summary(rows[0]) if rows else None
 
+    def finished_since(self, since: datetime) -> list[SweepSummary]:
+        """Every sweep finished at or after `since`, oldest first (for the trend)."""
+        rows = self.db.rows(
+            "SELECT * FROM sweeps WHERE finished_at IS NOT NULL AND finished_at >= ? "
+            "ORDER BY finished_at, rowid",
+            (iso(since),),
+        )
+        return [_summary(row) for row in rows]
+
     def sweep_scopes(self, sweep_id: str) -> list[ScopeStatus]:
         rows = self.db.rows(
             "SELECT s.*, w.finished_at FROM sweep_scopes s JOIN sweeps w ON w.id = s.sweep_id "

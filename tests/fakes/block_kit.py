@@ -6,7 +6,9 @@ characters, each of its (at most 10) fields 2000; a header 150 (plain_text only)
 text 75, its action_id 255, its value 2000, its url 3000; an actions block 25 elements; a
 context block 10; a select 100 options, each option's text 75 and value 150; a confirmation
 dialog's title 100, text 300, buttons 30; a modal's title, submit and close 24 characters,
-its private_metadata 3000. Slack also refuses a message whose blocks carry too much text in
+its private_metadata 3000. A Home tab view (`views.publish`) is `type: home` with at most
+100 blocks, private_metadata 3000, callback_id 255, no title, submit or close, and at most
+250 kB in all (`view_too_large`). Slack also refuses a message whose blocks carry too much text in
 total (`msg_blocks_too_long`, observed from about 12,000 characters of text); the fake
 applies 12,000.
 
@@ -268,6 +270,27 @@ def check_view(view: Any) -> list[str]:
     )
     if has_input and view.get("submit") is None:
         checker.fail("a view with input blocks must have a submit button", "/view/submit")
+    return checker.errors
+
+
+HOME_VIEW_BYTES = 250_000
+_HOME_FIELDS = {"type", "blocks", "private_metadata", "callback_id", "external_id"}
+
+
+def check_home_view(view: Any) -> list[str]:
+    """Problems with a Home tab view for views.publish (Slack: invalid_arguments)."""
+    checker = _Checker()
+    if not isinstance(view, dict):
+        return ["[ERROR] must be a view object [json-pointer:/view]"]
+    if view.get("type") != "home":
+        checker.fail("must be home", "/view/type")
+    for name in sorted(set(view) - _HOME_FIELDS):
+        checker.fail(f"{name} is not allowed in a home view", f"/view/{name}")
+    checker.length(view.get("callback_id"), 255, "/view/callback_id")
+    checker.length(view.get("private_metadata"), 3000, "/view/private_metadata")
+    if view.get("blocks") is None:
+        checker.fail("missing required field", "/view/blocks")
+    checker.blocks(view.get("blocks"), "/view/blocks", SURFACE_BLOCKS, "home")
     return checker.errors
 
 

@@ -1,5 +1,6 @@
 """Slack fixtures: the fake Web API (whose calls are checked against manifest.yaml's scopes at
-teardown) and the app served over loopback HTTP on a swept simulator."""
+teardown), and the app on a swept simulator: served over loopback HTTP (`make_harness`, an
+end-to-end test) or dispatched in this process (`make_app`)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from bot.config import Settings
 from bot.store import Store
 from bot.sweep import run_sweep
 from tests.fakes.slack_api import INBOUND_SCOPES, METHOD_SCOPES, FakeSlack
-from tests.fakes.slack_harness import CHANNEL, SIGNING_SECRET, SlackHarness
+from tests.fakes.slack_harness import CHANNEL, SIGNING_SECRET, InProcessSlack, SlackHarness
 
 MANIFEST = Path(__file__).resolve().parents[2] / "manifest.yaml"
 OPERATOR = "U0OPERATOR"
@@ -82,4 +83,28 @@ def make_harness(
         store.close()
 
 
-__all__ = ["INBOUND_SCOPES", "fake_slack", "make_harness"]
+@pytest.fixture
+def make_app(
+    sim: Any, fake_slack: FakeSlack, tmp_path: Path
+) -> Iterator[Callable[..., InProcessSlack]]:
+    """The app in this process (signed requests through app.dispatch, lazy listeners inline) on
+    a store already swept from `sim`; settings may be changed."""
+    started: list[tuple[InProcessSlack, Store]] = []
+
+    def start(*, sweep: bool = True, aws: Any = None, **changes: Any) -> InProcessSlack:
+        settings = slack_settings(fake_slack, str(tmp_path / f"app{len(started)}.db"), **changes)
+        store = Store(settings.db_path)
+        access = (aws or sim).access()
+        if sweep:
+            run_sweep(settings=settings, access=access, store=store, trigger="test")
+        app = InProcessSlack(settings=settings, store=store, access=access, fake=fake_slack)
+        started.append((app, store))
+        return app
+
+    yield start
+    for app, store in started:
+        app.stop()
+        store.close()
+
+
+__all__ = ["INBOUND_SCOPES", "fake_slack", "make_app", "make_harness"]

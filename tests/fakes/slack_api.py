@@ -1,7 +1,8 @@
 """A fake Slack Web API on 127.0.0.1 for tests: real HTTP, real slack_sdk clients.
 
 It implements the methods ssm3-bot calls (chat.postMessage, chat.update, chat.postEphemeral,
-views.open, views.update, the three steps of files_upload_v2, auth.test,
+views.open, views.update, views.publish (the Home tab: per user, with Slack's `not_enabled`,
+`view_too_large` and `hash_conflict`), the three steps of files_upload_v2, auth.test,
 usergroups.users.list, conversations.info, apps.connections.open) and the `response_url`s of
 slash commands and buttons. It records every call, checks the bot token and the scopes granted
 to it (answering `missing_scope` as Slack does, and listing them in the `x-oauth-scopes`
@@ -25,7 +26,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from bot.sim.loopback import LoopbackServer
-from tests.fakes.block_kit import check_message, check_view
+from tests.fakes.block_kit import HOME_VIEW_BYTES, check_home_view, check_message, check_view
 
 # Methods whose parameters arrive as JSON strings inside a form body.
 _JSON_PARAMS = {"blocks", "attachments", "view", "files", "metadata"}
@@ -38,6 +39,7 @@ METHOD_SCOPES: dict[str, str | None] = {
     "chat.postEphemeral": "chat:write",
     "views.open": None,
     "views.update": None,
+    "views.publish": None,
     "files.getUploadURLExternal": "files:write",
     "files.completeUploadExternal": "files:write",
     "usergroups.users.list": "usergroups:read",
@@ -107,6 +109,7 @@ class FakeSlack(LoopbackServer):
         scopes: Collection[str] = ALL_SCOPES,
         bot_channels: Collection[str] | None = None,
         private_channels: Collection[str] = (),
+        home_tab: bool = True,
     ) -> None:
         """`bot_channels`: the channels the bot is a member of (None: all of them);
         `private_channels` need groups:read to be described, and only to members."""
@@ -124,6 +127,8 @@ class FakeSlack(LoopbackServer):
         self.messages: dict[tuple[str, str], Message] = {}
         self.files: dict[str, UploadedFile] = {}
         self.views: dict[str, dict[str, Any]] = {}
+        self.home_tab = home_tab  # the app's Home tab is enabled (manifest.yaml: app_home)
+        self.homes: dict[str, dict[str, Any]] = {}  # each user's published Home tab
         self.responses: list[tuple[str, dict[str, Any]]] = []
         self._response_uses: dict[str, int] = {}
         self._failures: list[_Failure] = []
@@ -344,6 +349,32 @@ class FakeSlack(LoopbackServer):
         with self._changed:
             self.views[str(view_id)] = view
         return {"ok": True, "view": view}
+
+    def _m_views_publish(self, params: dict[str, Any]) -> dict[str, Any]:
+        user = params.get("user_id")
+        if not isinstance(user, str) or not user.startswith(("U", "W")):
+            return {"ok": False, "error": "invalid_arguments"}
+        if not self.home_tab:
+            return {"ok": False, "error": "not_enabled"}
+        view = params.get("view")
+        if len(json.dumps(view)) > HOME_VIEW_BYTES:
+            return {"ok": False, "error": "view_too_large"}
+        problems = check_home_view(view)
+        if problems:
+            return _error("invalid_arguments", problems)
+        with self._changed:
+            held = self.homes.get(user)
+            if params.get("hash") and held is not None and params["hash"] != held["hash"]:
+                return {"ok": False, "error": "hash_conflict"}
+            view_id = held["id"] if held else "V" + uuid.uuid4().hex[:10].upper()
+            published = dict(view, id=view_id, hash=uuid.uuid4().hex[:12])
+            self.homes[user] = published
+        return {"ok": True, "view": published}
+
+    def home(self, user: str) -> dict[str, Any] | None:
+        """The Home tab last published for `user`."""
+        with self._changed:
+            return self.homes.get(user)
 
     def _m_files_getUploadURLExternal(self, params: dict[str, Any]) -> dict[str, Any]:
         filename = params.get("filename")

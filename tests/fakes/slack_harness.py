@@ -4,7 +4,10 @@ fake Web API, with the simulator as AWS.
 By default a request goes straight into the app's WSGI application in this process (the same
 code path waitress drives: Bolt's WSGI adapter, signature checks, /healthz, /metrics), which is
 fast and needs no socket; `over_http=True` serves it with waitress on a loopback port instead,
-for the tests about serving itself."""
+for the tests about serving itself. InProcessSlack goes through Bolt's `app.dispatch` with the
+lazy listeners run inline, so all a request causes has happened when the call returns.
+Requests: slash commands, clicks on messages and on the Home tab, overflow menu choices,
+modal submissions, Events API envelopes and url_verification."""
 
 from __future__ import annotations
 
@@ -17,12 +20,13 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
+from slack_bolt.request import BoltRequest
 from waitress import wasyncore
 
 from bot.clock import utcnow
@@ -35,6 +39,8 @@ from tests.fakes.slack_api import FakeSlack
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 CHANNEL = "C0DIGEST01"
 TEAM = "T0FAKETEAM"
+HOME_VIEW = "V0HOMETAB01"
+T = TypeVar("T")
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -138,9 +144,68 @@ class SignedRequests:
         channel: str = CHANNEL,
         message_ts: str | None = None,
         ephemeral: bool = False,
+        home: bool = False,
     ) -> Reply:
+        """A button click on a message, or with `home` on the Home tab (no channel, no
+        response_url: Slack sends neither for a view)."""
         unsent = self.click_request(
-            action_id, value, user=user, channel=channel, message_ts=message_ts, ephemeral=ephemeral
+            action_id,
+            value,
+            user=user,
+            channel=channel,
+            message_ts=message_ts,
+            ephemeral=ephemeral,
+            home=home,
+        )
+        status, body = self.post_signed(unsent.sent)
+        return Reply(status, body, unsent.response_url, unsent.sent)
+
+    def event(self, event: dict[str, Any], *, event_id: str | None = None) -> Reply:
+        """An Events API `event_callback` envelope carrying `event`, signed, as JSON."""
+        envelope = {
+            "token": "verification-token-unused",
+            "team_id": TEAM,
+            "api_app_id": "A0SSM3APP",
+            "event": {"event_ts": f"{time.time():.6f}", **event},
+            "type": "event_callback",
+            "event_id": event_id or f"Ev{uuid.uuid4().hex[:10].upper()}",
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": TEAM, "user_id": "U0SSM3BOT", "is_bot": True}],
+        }
+        sent = json.dumps(envelope).encode()
+        status, body = self.post_signed(sent, content_type="application/json")
+        return Reply(status, body, None, sent)
+
+    def home_opened(self, user: str = "U0ALICE01", *, tab: str = "home") -> Reply:
+        """The person opened the app's Home tab (or, with `tab`, another of its tabs)."""
+        return self.event(
+            {"type": "app_home_opened", "user": user, "channel": "D0SSM3HOME", "tab": tab}
+        )
+
+    def url_verification(self, challenge: str) -> Reply:
+        """What Slack sends once when the Events API request URL is saved."""
+        sent = json.dumps(
+            {
+                "token": "verification-token-unused",
+                "challenge": challenge,
+                "type": "url_verification",
+            }
+        ).encode()
+        status, body = self.post_signed(sent, content_type="application/json")
+        return Reply(status, body, None, sent)
+
+    def choose(
+        self,
+        action_id: str,
+        value: str,
+        *,
+        user: str = "U0ALICE01",
+        channel: str = CHANNEL,
+        message_ts: str | None = None,
+    ) -> Reply:
+        """An option chosen from an overflow menu (a digest row's) on a channel message."""
+        unsent = self.click_request(
+            action_id, value, user=user, channel=channel, message_ts=message_ts, menu=True
         )
         status, body = self.post_signed(unsent.sent)
         return Reply(status, body, unsent.response_url, unsent.sent)
@@ -154,10 +219,21 @@ class SignedRequests:
         channel: str = CHANNEL,
         message_ts: str | None = None,
         ephemeral: bool = False,
+        menu: bool = False,
+        home: bool = False,
     ) -> Reply:
-        """A button click as Slack would send it, not sent yet (status 0)."""
-        response_url = self.fake.new_response_url()
+        """A button click (or, with `menu`, an overflow menu's choice) as Slack would send it,
+        not sent yet (status 0)."""
+        response_url = None if home else self.fake.new_response_url()
         ts = message_ts or "1700000000.000100"
+        clicked: dict[str, Any] = (
+            {
+                "type": "overflow",
+                "selected_option": {"text": {"type": "plain_text", "text": "…"}, "value": value},
+            }
+            if menu
+            else {"type": "button", "value": value}
+        )
         payload = {
             "type": "block_actions",
             "user": {"id": user, "username": user.lower(), "team_id": TEAM},
@@ -176,14 +252,29 @@ class SignedRequests:
             "response_url": response_url,
             "actions": [
                 {
-                    "type": "button",
+                    **clicked,
                     "action_id": action_id,
                     "block_id": "b1",
-                    "value": value,
                     "action_ts": f"{time.time():.6f}",
                 }
             ],
         }
+        if home:  # a click on the Home tab: a view container, no channel, message or response_url
+            for field in ("channel", "message", "response_url"):
+                payload.pop(field)
+            payload["container"] = {"type": "view", "view_id": HOME_VIEW}
+            payload["view"] = {
+                "id": HOME_VIEW,
+                "team_id": TEAM,
+                "type": "home",
+                "blocks": [],
+                "private_metadata": "",
+                "callback_id": "",
+                "state": {"values": {}},
+                "hash": "1",
+                "app_id": "A0SSM3APP",
+                "bot_id": "B0SSM3BOT",
+            }
         return Reply(0, b"", response_url, urlencode({"payload": json.dumps(payload)}).encode())
 
     def submit_view(
@@ -351,3 +442,71 @@ def call_wsgi(
         if close is not None:
             close()
     return int(status[0].split(" ", 1)[0]), payload
+
+
+class InlineExecutor(Executor):
+    """Runs Bolt's lazy listeners on the calling thread: a request is done when it returns."""
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        future: Future[T] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:
+            future.set_exception(exc)
+        return future
+
+
+class InProcessSlack(SignedRequests):
+    """The Bolt app in this process: each signed request goes through `app.dispatch` (the
+    signature check, the act-once guard, the ack and then the lazy listeners, run inline), so
+    everything a request causes has happened when the helper returns. No HTTP server."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        store: Store,
+        access: Any,
+        fake: FakeSlack,
+        followup_delay_s: float = 0.05,
+    ) -> None:
+        self.fake = fake
+        self.secret = SIGNING_SECRET
+        self.settings = settings
+        self.services = Services(
+            settings=settings,
+            store=store,
+            access=access,
+            client=web_client(settings),
+            followup_delay_s=followup_delay_s,
+        )
+        self.app = build_app(self.services, executor=InlineExecutor())
+
+    @property
+    def port(self) -> int:
+        raise NotImplementedError("in process: there is no port")
+
+    def post_signed(
+        self,
+        body: bytes,
+        *,
+        timestamp: int | None = None,
+        secret: str | None = None,
+        content_type: str = "application/x-www-form-urlencoded",
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, bytes]:
+        ts = str(int(time.time()) if timestamp is None else timestamp)
+        request = BoltRequest(
+            body=body.decode("utf-8"),
+            headers={
+                "content-type": content_type,
+                "x-slack-request-timestamp": ts,
+                "x-slack-signature": sign(secret or self.secret, ts, body),
+                **{name.lower(): value for name, value in (headers or {}).items()},
+            },
+        )
+        response = self.app.dispatch(request)
+        return response.status, (response.body or "").encode("utf-8")
+
+    def stop(self) -> None:
+        self.services.close()

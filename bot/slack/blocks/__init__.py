@@ -2,8 +2,10 @@
 
 One module a surface, sharing `base` (safe text, button values, limits, `Budget`):
 digest, alert, association (status, buttons, re-run dialogs, one instance), history,
-ack_modal, help, audit. Callers keep `from bot.slack import blocks as kit`: the public names
-of every module are re-exported here.
+ack_modal, help, audit, home (the App Home tab, and the modal answering its clicks), row (one
+failing association).
+Callers keep `from bot.slack import blocks as kit`: the public names of every module are
+re-exported here.
 """
 
 from bot.slack.blocks.ack_modal import (
@@ -39,6 +41,9 @@ from bot.slack.blocks.base import (
     ACTION_CANCEL,
     ACTION_HISTORY,
     ACTION_RERUN,
+    ACTION_ROW,
+    ACTION_SWEEP,
+    DIGEST_TEXT_BUDGET,
     HEADER_CHARS,
     MESSAGE_BLOCKS,
     SECTION_CHARS,
@@ -46,25 +51,31 @@ from bot.slack.blocks.base import (
     VIEW_BLOCKS,
     Budget,
     SlackMessage,
+    account,
+    block_id,
     escape,
     fit,
     inert,
     key_value,
     md,
     mention,
+    new_nonce,
     notice,
     parse_key_value,
+    parse_row_value,
     plain,
     plural,
+    render_of,
+    row_value,
     slack_date,
     text_chars,
 )
 from bot.slack.blocks.digest import (
     DIGEST_SHOWN,
-    association_line,
     digest_message,
     orphans_section,
     security_hub_line,
+    trend_line,
 )
 from bot.slack.blocks.help import (
     HELP_LINES,
@@ -72,6 +83,17 @@ from bot.slack.blocks.help import (
 )
 from bot.slack.blocks.history import (
     history_message,
+)
+from bot.slack.blocks.home import (
+    EXPIRING_WITHIN,
+    HOME_SHOWN,
+    answer_modal,
+    home_view,
+)
+from bot.slack.blocks.row import (
+    association_line,
+    failing_row,
+    row_menu,
 )
 
 __all__ = [
@@ -81,11 +103,16 @@ __all__ = [
     "ACTION_CANCEL",
     "ACTION_HISTORY",
     "ACTION_RERUN",
+    "ACTION_ROW",
+    "ACTION_SWEEP",
     "ALERTS_SHOWN",
     "DEFAULT_PRESET",
     "DIGEST_SHOWN",
+    "DIGEST_TEXT_BUDGET",
+    "EXPIRING_WITHIN",
     "HEADER_CHARS",
     "HELP_LINES",
+    "HOME_SHOWN",
     "ITEMS_SHOWN",
     "MESSAGE_BLOCKS",
     "SECTION_CHARS",
@@ -95,35 +122,46 @@ __all__ = [
     "AckContext",
     "Budget",
     "SlackMessage",
+    "account",
     "ack_expiry",
     "ack_line",
     "ack_modal",
     "alert_message",
+    "answer_modal",
     "association_buttons",
     "association_line",
     "association_status",
     "audit_message",
+    "block_id",
     "compliance_item_line",
     "digest_message",
     "escape",
+    "failing_row",
     "fit",
     "help_message",
     "history_message",
+    "home_view",
     "inert",
     "instance_blocks",
     "instances_line",
     "key_value",
     "md",
     "mention",
+    "new_nonce",
     "notice",
     "orphans_section",
     "parse_key_value",
+    "parse_row_value",
     "plain",
     "plural",
+    "render_of",
     "rerun_confirm",
     "rerun_confirmation",
     "rerun_note",
+    "row_menu",
+    "row_value",
     "security_hub_line",
     "slack_date",
     "text_chars",
+    "trend_line",
 ]

@@ -18,7 +18,16 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.models import AssociationKey, TrackedAssociation
-from bot.slack.blocks.base import ACK_MODAL, escape, inert, key_value, md, parse_key_value, plain
+from bot.slack.blocks.base import (
+    ACK_MODAL,
+    account,
+    escape,
+    inert,
+    key_value,
+    md,
+    parse_key_value,
+    plain,
+)
 from bot.slack.parsing import DEFAULT_ACK, MAX_REASON, parse_duration
 
 ACK_PRESETS: tuple[tuple[str, str], ...] = (
@@ -42,6 +51,7 @@ class AckContext:
     channel: str | None = None
     message_ts: str | None = None
     response_url: str | None = None
+    home: bool = False  # opened from the Home tab, which is published again afterwards
 
     def dumps(self) -> str:
         data = {
@@ -49,6 +59,7 @@ class AckContext:
             "c": self.channel,
             "t": self.message_ts,
             "r": self.response_url,
+            "h": 1 if self.home else None,
         }
         return json.dumps({k: v for k, v in data.items() if v})[:3000]
 
@@ -61,7 +72,7 @@ class AckContext:
         key = parse_key_value(data.get("k")) if isinstance(data, dict) else None
         if key is None:
             return None
-        return cls(key, data.get("c"), data.get("t"), data.get("r"))
+        return cls(key, data.get("c"), data.get("t"), data.get("r"), bool(data.get("h")))
 
 
 def ack_expiry(
@@ -104,7 +115,8 @@ def ack_modal(
         blocks=[
             SectionBlock(
                 text=md(
-                    f"*{inert(a.display_name, 80)}* · {escape(a.account_id)} {escape(a.region)}\n"
+                    f"*{inert(a.display_name, 80)}* · {account(a.account_id, a.account_name)} "
+                    f"{escape(a.region)}\n"
                     "It stays in the digest, listed apart as acknowledged, until the expiry."
                 )
             ),

@@ -22,13 +22,14 @@ from bot.slack.blocks.base import (
     MESSAGE_BLOCKS,
     Budget,
     SlackMessage,
+    account,
     escape,
     inert,
     md,
     mention,
     slack_date,
 )
-from bot.slack.blocks.digest import association_line
+from bot.slack.blocks.row import association_line
 from bot.strings import clip
 
 ALERTS_SHOWN = 10
@@ -106,7 +107,8 @@ def _state_blocks(state: AlertState, now: datetime, zone: ZoneInfo | None) -> li
     if item is None or _over(state):
         end = state.resolved_at or now
         lasted = humanize(end - state.failing_since)
-        where = f"{escape(state.key.account_id)} · {escape(state.key.region)}"
+        name = item.association.account_name if item is not None else None
+        where = f"{account(state.key.account_id, name)} · {escape(state.key.region)}"
         what = f"*{inert(_name(state), 80)}*"
         if item is not None:
             what += f" · {inert(item.association.document_name, 60)}"

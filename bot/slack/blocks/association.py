@@ -33,6 +33,7 @@ from bot.slack.blocks.base import (
     ACTION_HISTORY,
     ACTION_RERUN,
     SlackMessage,
+    account,
     escape,
     fit,
     inert,
@@ -43,7 +44,7 @@ from bot.slack.blocks.base import (
     plural,
     slack_date,
 )
-from bot.strings import clip
+from bot.strings import account_label, clip
 
 
 def rerun_note(rerun: Any, zone: ZoneInfo | None = None) -> str:
@@ -58,7 +59,10 @@ def rerun_note(rerun: Any, zone: ZoneInfo | None = None) -> str:
     return note
 
 
-def association_buttons(item: TrackedAssociation, *, confirm: bool = True) -> ActionsBlock:
+def association_buttons(
+    item: TrackedAssociation, *, confirm: bool = True, block: str | None = None
+) -> ActionsBlock:
+    """History, Re-run (with Slack's confirm dialog) and Acknowledge; `block` its block_id."""
     a = item.association
     value = key_value(a.key)
     rerun = ButtonElement(
@@ -68,7 +72,7 @@ def association_buttons(item: TrackedAssociation, *, confirm: bool = True) -> Ac
         confirm=rerun_confirm(item) if confirm else None,
     )
     return ActionsBlock(
-        block_id=f"a:{value}"[:255],
+        block_id=block or f"a:{value}"[:255],
         elements=[
             ButtonElement(text=plain("History", 75), action_id=ACTION_HISTORY, value=value),
             rerun,
@@ -100,8 +104,8 @@ def rerun_confirm(item: TrackedAssociation) -> ConfirmObject:
     return ConfirmObject(
         title=plain("Re-run this association?", 100),
         text=plain(
-            f"Run {clip(a.display_name, 80)} again now on its targets in {a.account_id} "
-            f"{a.region} (StartAssociationsOnce)?",
+            f"Run {clip(a.display_name, 80)} again now on its targets in "
+            f"{account_label(a.account_id, a.account_name, 40)} {a.region} (StartAssociationsOnce)?",
             300,
         ),
         confirm=plain("Re-run", 30),
@@ -111,7 +115,7 @@ def rerun_confirm(item: TrackedAssociation) -> ConfirmObject:
 
 def ack_line(item: TrackedAssociation, zone: ZoneInfo | None = None) -> str:
     a, ack = item.association, item.ack
-    where = f"{escape(a.account_id)} {escape(a.region)}"
+    where = f"{account(a.account_id, a.account_name)} {escape(a.region)}"
     if ack is None:
         return f"{inert(a.display_name, 60)} · {where}"
     until = f"until {slack_date(ack.until, zone=zone)}" if ack.until else "with no expiry"
@@ -138,7 +142,8 @@ def association_status(
     counts = ", ".join(f"{k} {v}" for k, v in sorted(a.counts.items())) or "no targets"
     lines = [
         f"*{inert(a.display_name, 80)}* · {inert(a.document_name, 60)}",
-        f"{escape(a.account_id)} · {escape(a.region)} · {inert(a.association_id, 40)}",
+        f"{account(a.account_id, a.account_name)} · {escape(a.region)} · "
+        f"{inert(a.association_id, 40)}",
         f"Status *{escape(a.status)}* ({escape(counts)})",
     ]
     if a.failing:
@@ -199,10 +204,12 @@ def instance_blocks(
     orphans: Sequence[Orphan],
     failing: Sequence[TrackedAssociation],
     zone: ZoneInfo | None = None,
+    accounts: Mapping[str, str] | None = None,
 ) -> list[Block]:
     """What SSM.3 sees for one managed instance, as the last sweep stored it: where it is
     NON_COMPLIANT, its Association items, the failing associations and orphaned items that make
-    it so; or that the store finds it compliant."""
+    it so; or that the store finds it compliant. `accounts`: account names by ID."""
+    known = accounts or {}
     shown = inert(instance_id, 40)
     names = {t.key.association_id: t.association.display_name for t in failing}
     causing = [t for t in failing if instance_id in t.association.noncompliant_instances]
@@ -221,7 +228,8 @@ def instance_blocks(
             f", as of {slack_date(state.execution_time, zone=zone)}" if state.execution_time else ""
         )
         lines.append(
-            f"NON_COMPLIANT in {escape(scope.account_id)} {escape(scope.region)} "
+            f"NON_COMPLIANT in {account(scope.account_id, known.get(scope.account_id))} "
+            f"{escape(scope.region)} "
             f"({plural(state.noncompliant_count, 'Association item')} NON_COMPLIANT{when})"
         )
         if state.items is None:
@@ -244,7 +252,8 @@ def instance_blocks(
         lines.append(
             "Orphaned items on it: "
             + ", ".join(
-                f"association {inert(o.association_id, 40)} (gone) in {escape(o.account_id)} "
+                f"association {inert(o.association_id, 40)} (gone) in "
+                f"{account(o.account_id, known.get(o.account_id))} "
                 f"{escape(o.region)}"
                 for o in orphans[:ITEMS_SHOWN]
             )
@@ -283,7 +292,8 @@ def rerun_confirmation(item: TrackedAssociation, *, rerun_can_fix: bool) -> Slac
     failure a re-run will not fix, it says so and what would, and offers it only 'anyway'."""
     a = item.association
     lines = [
-        f"Re-run *{inert(a.display_name, 80)}* now in {escape(a.account_id)} {escape(a.region)}?",
+        f"Re-run *{inert(a.display_name, 80)}* now in {account(a.account_id, a.account_name)} "
+        f"{escape(a.region)}?",
         f"It runs {inert(a.document_name, 60)} again on its {plural(a.total_targets, 'target')} "
         "(StartAssociationsOnce).",
     ]

@@ -17,6 +17,7 @@ the size at which Slack answers `msg_blocks_too_long`.
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,6 +33,8 @@ ACTION_HISTORY = "ssm3_history"
 ACTION_RERUN = "ssm3_rerun"
 ACTION_ACK = "ssm3_ack"
 ACTION_CANCEL = "ssm3_cancel"
+ACTION_ROW = "ssm3_row"  # a digest row's menu: its options carry the three actions above
+ACTION_SWEEP = "ssm3_sweep"  # the Home tab's Sweep button
 ACK_MODAL = "ssm3_ack_modal"
 
 MESSAGE_BLOCKS = 50  # a message
@@ -40,6 +43,10 @@ SECTION_CHARS = 3000
 HEADER_CHARS = 150
 # Slack refuses a message whose blocks carry about 12k characters of text; stay well below.
 TEXT_BUDGET = 9000
+# The digest packs one section a row, so its rows, not its blocks, meet the text limit first:
+# it may use more of it, still 1,500 characters below the 12,000 at which Slack (by reports,
+# and the fake API) refuses, which leaves room for what Slack counts besides the text.
+DIGEST_TEXT_BUDGET = 10_500
 
 
 # -- text safety ---------------------------------------------------------------------------------
@@ -71,6 +78,11 @@ def slack_date(
     return f"<!date^{int(moment.timestamp())}^{pattern}|{fallback}>"
 
 
+def account(account_id: str, name: str | None = None) -> str:
+    """An account as people know it: '`payments-prod` (222222222222)', or just the ID."""
+    return f"{inert(name, 50)} ({escape(account_id)})" if name else escape(account_id)
+
+
 def mention(user_id: str) -> str:
     """A user mention for IDs Slack gave us; anything else shown inert."""
     return f"<@{user_id}>" if re.fullmatch(r"[UW][A-Z0-9]{2,30}", user_id) else inert(user_id, 40)
@@ -88,6 +100,35 @@ def key_value(key: AssociationKey) -> str:
 def parse_key_value(value: str | None) -> AssociationKey | None:
     match = re.fullmatch(r"(\d{12}):([a-z0-9-]{4,30}):([0-9a-f-]{36})", value or "")
     return AssociationKey(match[1], match[2], match[3]) if match else None
+
+
+def row_value(action_id: str, key: AssociationKey) -> str:
+    """A digest row menu option's value: which action, on which association."""
+    return f"{action_id}|{key_value(key)}"
+
+
+def parse_row_value(value: str | None) -> tuple[str, AssociationKey] | None:
+    action_id, _, rest = (value or "").partition("|")
+    key = parse_key_value(rest)
+    if key is None or action_id not in {ACTION_HISTORY, ACTION_RERUN, ACTION_ACK}:
+        return None
+    return action_id, key
+
+
+def new_nonce() -> str:
+    """A render's mark in its block_ids: every edit gets fresh ones, so Slack clients redraw
+    the message and a click on a stale copy names the render it came from."""
+    return uuid.uuid4().hex[:8]
+
+
+def render_of(block_id: str | None) -> str | None:
+    """The nonce a block_id built by `block_id` carries (None for any other block_id)."""
+    match = re.fullmatch(r"[a-z]+\.([0-9a-f]{8})(?:\.\d+)?", block_id or "")
+    return match[1] if match else None
+
+
+def block_id(part: str, nonce: str, index: int | None = None) -> str:
+    return f"{part}.{nonce}" + ("" if index is None else f".{index}")
 
 
 # -- messages ------------------------------------------------------------------------------------

@@ -1,44 +1,59 @@
-"""The channel digest (and the `status` reply): counts, failing associations with their
-buttons, the acknowledged ones, orphaned items, scopes not swept, Security Hub's disagreements.
+"""The channel digest (and the `status` reply): counts and the 14-day trend, failing
+associations each with its menu, the acknowledged ones, orphaned items, scopes not swept,
+Security Hub's disagreements.
 
-What does not fit is summarised ("…and 212 more"); the digest's full list goes to its thread
-as a CSV file (delivery.py)."""
+A failing association is one section: its lines and, as the section's accessory, a menu of
+History, Re-run… and Acknowledge… (a three-button actions block a row held twice the blocks
+and far more text, the confirm dialog included); the row itself is row.py. Every block_id
+carries the render's nonce, fresh on each edit. What does not fit is summarised ("…and 212
+more"); the digest's full list goes to its thread as a CSV file (delivery.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, HeaderBlock, SectionBlock
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    SectionBlock,
+)
 
-from bot.causes import ORPHAN_REMEDY, kind_label, short_remedy
+from bot.causes import ORPHAN_REMEDY
 from bot.clock import humanize
 from bot.core.routing import mention_markup
-from bot.digest import Digest, DigestTotals, top_error
+from bot.core.trend import Trend, change, sparkline
+from bot.digest import Digest, DigestTotals
 from bot.models import AssociationKey, Orphan, ScopeStatus, SecurityHubCheck, TrackedAssociation
-from bot.slack.blocks.association import ack_line, association_buttons, rerun_note
+from bot.slack.blocks.association import ack_line
 from bot.slack.blocks.base import (
+    DIGEST_TEXT_BUDGET,
     HEADER_CHARS,
     MESSAGE_BLOCKS,
     SECTION_CHARS,
     Budget,
     SlackMessage,
+    account,
+    block_id,
     escape,
     fit,
     inert,
     md,
+    new_nonce,
     plain,
     plural,
     slack_date,
     text_chars,
 )
+from bot.slack.blocks.row import failing_row
 
 if TYPE_CHECKING:
     from bot.models import SnapshotItem
 
-DIGEST_SHOWN = 20
+DIGEST_SHOWN = 40  # rows at most (twice what a message held with an actions block a row)
 
 
 # -- the digest ----------------------------------------------------------------------------------
@@ -52,11 +67,15 @@ def digest_message(
     zone: ZoneInfo | None = None,
     shown: int = DIGEST_SHOWN,
     intro: Sequence[Block] = (),
+    nonce: str | None = None,
 ) -> SlackMessage:
     """The channel digest (and the `status` reply): counts, the failing associations with their
-    buttons, the acknowledged ones compactly, orphaned items, the scopes not swept, and where
-    Security Hub disagrees. `intro` (blocks the caller built safely) goes under the counts."""
+    menus, the acknowledged ones compactly, orphaned items, the scopes not swept, and where
+    Security Hub disagrees. `intro` (blocks the caller built safely) goes under the counts.
+    `nonce` marks every block_id (a fresh one by default)."""
     t = digest.totals
+    nonce = nonce or new_nonce()
+    names = digest.account_names
     reruns = reruns or {}
     unacked = t.failing - t.acknowledged
     if t.failing or t.scopes_failed:
@@ -70,62 +89,73 @@ def digest_message(
         f"non-compliant, {plural(t.scopes_failed, 'account-region')} not swept."
     )
     head: list[Block] = [
-        HeaderBlock(text=plain(headline, HEADER_CHARS)),
-        SectionBlock(text=md(_counts_line(t, digest, zone))),
+        HeaderBlock(block_id=block_id("head", nonce), text=plain(headline, HEADER_CHARS)),
+        SectionBlock(block_id=block_id("counts", nonce), text=md(counts_line(t, digest, zone))),
     ]
-    head += _warnings(digest)
+    head += _warnings(digest, nonce)
     head.extend(intro)
-    budget = Budget(max_blocks=MESSAGE_BLOCKS)
+    budget = Budget(max_blocks=MESSAGE_BLOCKS, max_chars=DIGEST_TEXT_BUDGET)
     budget.add(head)
 
     tail: list[Block] = []
     if digest.orphans:
-        tail += [DividerBlock(), orphans_section(digest.orphans)]
+        tail += [
+            DividerBlock(block_id=block_id("rule", nonce, 1)),
+            orphans_section(digest.orphans, names=names, block=block_id("orphans", nonce)),
+        ]
     acked_hidden = 0
     if digest.acknowledged:
-        section, acked_hidden = _acknowledged_section(digest.acknowledged, zone)
-        tail += [DividerBlock(), section]
+        section, acked_hidden = _acknowledged_section(
+            digest.acknowledged, zone, block=block_id("acked", nonce)
+        )
+        tail += [DividerBlock(block_id=block_id("rule", nonce, 2)), section]
     if digest.scopes_failed:
-        tail.append(_scopes_section(digest.scopes_failed))
+        tail.append(scopes_section(digest.scopes_failed, names, block_id("unswept", nonce)))
     if digest.changes is not None and digest.changes.resolved:
-        tail.append(_resolved_section(digest.changes.resolved))
+        tail.append(_resolved_section(digest.changes.resolved, names, block_id("resolved", nonce)))
 
-    rows: list[list[Block]] = [
-        _failing_blocks(
+    more_line = 1  # the "…and N more" section, when needed
+    shown_rows = 0
+    tail_chars = sum(text_chars(b) for b in tail) + 200
+    for index, item in enumerate(digest.failing[: max(0, shown)]):
+        row = failing_row(
             item,
             digest.generated_at,
-            reruns.get(item.key),
-            buttons,
-            zone,
+            rerun=reruns.get(item.key),
+            menu=buttons,
+            zone=zone,
             badge=_badge(digest, item),
+            block=block_id("row", nonce, index),
         )
-        for item in digest.failing[: max(0, shown)]
-    ]
-    more_line = 1  # the "…and N more" section, when needed
-    shown_rows: list[list[Block]] = []
-    tail_chars = sum(text_chars(b) for b in tail) + 200
-    for row in rows:
-        group = ([DividerBlock()] if not shown_rows else []) + row
+        group = ([DividerBlock(block_id=block_id("rule", nonce, 0))] if not shown_rows else []) + [
+            row
+        ]
         if not budget.fits(group, reserve_blocks=len(tail) + more_line, reserve_chars=tail_chars):
             break
         budget.add(group)
-        shown_rows.append(row)
-    hidden = len(digest.failing) - len(shown_rows)
+        shown_rows += 1
+    hidden = len(digest.failing) - shown_rows
     if hidden:
         budget.add(
             [
                 SectionBlock(
+                    block_id=block_id("more", nonce),
                     text=md(
                         f"…and *{hidden}* more failing "
                         f"{'association' if hidden == 1 else 'associations'}. {overflow_hint}"
-                    )
+                    ),
                 )
             ]
         )
     budget.add(tail)
     if digest.all_clear and t.associations:
         budget.add(
-            [ContextBlock(elements=[md("Nothing to do. The next digest comes on schedule.")])]
+            [
+                ContextBlock(
+                    block_id=block_id("clear", nonce),
+                    elements=[md("Nothing to do. The next digest comes on schedule.")],
+                )
+            ]
         )
     return SlackMessage(
         text=fallback,
@@ -135,7 +165,7 @@ def digest_message(
     )
 
 
-def _counts_line(t: DigestTotals, digest: Digest, zone: ZoneInfo | None) -> str:
+def counts_line(t: DigestTotals, digest: Digest, zone: ZoneInfo | None) -> str:
     line = (
         f"*{t.failing - t.acknowledged}* failing · *{t.acknowledged}* acknowledged · "
         f"*{t.noncompliant_instances}* instances non-compliant · "
@@ -150,6 +180,9 @@ def _counts_line(t: DigestTotals, digest: Digest, zone: ZoneInfo | None) -> str:
         )
     else:
         line += "\nNo sweep has finished yet: try `/ssm3 sweep`."
+    trend = trend_line(digest.trend)
+    if trend:
+        line += "\n" + trend
     changes = digest.changes
     if changes is not None:
         line += (
@@ -160,41 +193,39 @@ def _counts_line(t: DigestTotals, digest: Digest, zone: ZoneInfo | None) -> str:
     return line
 
 
-def association_line(item: TrackedAssociation, now: datetime, badge: str = "") -> str:
-    """Name, document, where, how it fails SSM.3 and on how many instances, for how long, the
-    top error; for a failure a re-run will not fix, what would (mrkdwn)."""
-    a = item.association
-    since = humanize(now - item.failing_since) if item.failing_since else "?"
-    where = (
-        f"{escape(a.account_id)} · {escape(a.region)} · {escape(kind_label(a))} · "
-        f"*{len(a.noncompliant_instances)}* "
-        f"{'instance' if len(a.noncompliant_instances) == 1 else 'instances'} non-compliant"
+def trend_line(trend: Trend | None) -> str | None:
+    """The last 14 days as two sparklines (mrkdwn), once two days have a sweep."""
+    if trend is None or trend.known < 2:
+        return None
+
+    def part(label: str, values: Sequence[int | None]) -> str:
+        moved = change(values)
+        figures = f" {moved[0]} → *{moved[1]}*" if moved else ""
+        return f"{label} `{sparkline(values)}`{figures}"
+
+    return (
+        f"Last {len(trend.days)} days: {part('failing', trend.failing)} · "
+        f"{part('instances non-compliant', trend.noncompliant)}"
     )
-    if a.failure_kind != "reported" or a.run_failed:
-        failed = a.failed_target_count or len(a.failed_targets)
-        where += f" · *{failed}/{a.total_targets}* targets failed"
-    lines = [
-        f"{badge}*{inert(a.display_name, 80)}* · {inert(a.document_name, 60)}",
-        f"{where} · failing for *{since}*",
-    ]
-    error = top_error(a.failed_targets)
-    if error:
-        lines.append(f"Top error: {inert(error, 200)}")
-    if a.failure_kind == "reported":  # in full in status, History and the re-run dialog
-        lines.append(f":warning: {escape(short_remedy(a))}")
-    return "\n".join(lines)
 
 
 ESCALATED_NAMED = 5
 
 
-def _warnings(digest: Digest) -> list[Block]:
+def _warnings(digest: Digest, nonce: str) -> list[Block]:
     """Under the counts: failures past the escalation age, and Security Hub disagreeing."""
     blocks: list[Block] = []
     if digest.escalated:
-        blocks.append(SectionBlock(text=md(escalation_line(digest))))
+        blocks.append(
+            SectionBlock(block_id=block_id("escalated", nonce), text=md(escalation_line(digest)))
+        )
     if digest.security_hub_disagrees and digest.security_hub is not None:
-        blocks.append(ContextBlock(elements=[md(security_hub_line(digest.security_hub))]))
+        blocks.append(
+            ContextBlock(
+                block_id=block_id("hub", nonce),
+                elements=[md(security_hub_line(digest.security_hub))],
+            )
+        )
     return blocks
 
 
@@ -204,7 +235,8 @@ def escalation_line(digest: Digest) -> str:
     old = digest.escalated
     after = humanize(digest.escalate_after) if digest.escalate_after else "long"
     named = ", ".join(
-        f"*{inert(t.association.display_name, 60)}* ({escape(t.key.account_id)} "
+        f"*{inert(t.association.display_name, 60)}* "
+        f"({account(t.key.account_id, t.association.account_name)} "
         f"{escape(t.key.region)}, {humanize(digest.generated_at - t.failing_since)})"
         for t in old[:ESCALATED_NAMED]
         if t.failing_since is not None
@@ -247,18 +279,25 @@ def _few(keys: Sequence[Any], limit: int = 3) -> str:
     return f": {shown}{more}" if shown else ""
 
 
-def orphans_section(orphans: Sequence[Orphan], limit: int = 10) -> SectionBlock:
+def orphans_section(
+    orphans: Sequence[Orphan],
+    limit: int = 10,
+    *,
+    names: Mapping[str, str] | None = None,
+    block: str | None = None,
+) -> SectionBlock:
     """NON_COMPLIANT items whose association is gone: where, and the one thing that clears them."""
+    known = names or {}
     lines = [f"*Orphaned compliance items ({len(orphans)})*"]
     for o in orphans[:limit]:
         lines.append(
-            f"• {inert(o.instance_id, 30)} · {escape(o.account_id)} · {escape(o.region)} · "
-            f"association {inert(o.association_id, 40)} (gone)"
+            f"• {inert(o.instance_id, 30)} · {account(o.account_id, known.get(o.account_id))} · "
+            f"{escape(o.region)} · association {inert(o.association_id, 40)} (gone)"
         )
     if len(orphans) > limit:
         lines.append(f"…and {len(orphans) - limit} more.")
     lines.append(escape(ORPHAN_REMEDY))
-    return SectionBlock(text=md("\n".join(lines)))
+    return SectionBlock(block_id=block, text=md("\n".join(lines)))
 
 
 def _badge(digest: Digest, item: TrackedAssociation) -> str:
@@ -267,25 +306,12 @@ def _badge(digest: Digest, item: TrackedAssociation) -> str:
     return "*New* · " if digest.is_new(item) else ""
 
 
-def _failing_blocks(
-    item: TrackedAssociation,
-    now: datetime,
-    rerun: Any,
-    buttons: bool,
-    zone: ZoneInfo | None,
-    *,
-    badge: str = "",
-) -> list[Block]:
-    blocks: list[Block] = [SectionBlock(text=md(association_line(item, now, badge)))]
-    if rerun is not None:
-        blocks.append(ContextBlock(elements=[md(rerun_note(rerun, zone))]))
-    if buttons:
-        blocks.append(association_buttons(item))
-    return blocks
-
-
 def _acknowledged_section(
-    items: Sequence[TrackedAssociation], zone: ZoneInfo | None, limit: int = 10
+    items: Sequence[TrackedAssociation],
+    zone: ZoneInfo | None,
+    limit: int = 10,
+    *,
+    block: str | None = None,
 ) -> tuple[SectionBlock, int]:
     lines = [f"*Acknowledged ({len(items)})*"]
     size = len(lines[0])
@@ -300,27 +326,31 @@ def _acknowledged_section(
     hidden = len(items) - shown
     if hidden:
         lines.append(f"…and {hidden} more acknowledged (in the CSV).")
-    return SectionBlock(text=md("\n".join(lines))), hidden
+    return SectionBlock(block_id=block, text=md("\n".join(lines))), hidden
 
 
-def _scopes_section(scopes: Sequence[ScopeStatus], limit: int = 8) -> SectionBlock:
+def scopes_section(
+    scopes: Sequence[ScopeStatus], names: Mapping[str, str], block: str, limit: int = 8
+) -> SectionBlock:
     lines = [f"*Not swept ({len(scopes)})*: these account-regions may hide failures"]
     for scope in scopes[:limit]:
-        lines.append(
-            f"• {escape(scope.scope.account_id)} {escape(scope.scope.region)}: {inert(scope.error, 160)}"
-        )
+        where = account(scope.scope.account_id, names.get(scope.scope.account_id))
+        lines.append(f"• {where} {escape(scope.scope.region)}: {inert(scope.error, 160)}")
     if len(scopes) > limit:
         lines.append(f"…and {len(scopes) - limit} more.")
-    return SectionBlock(text=md("\n".join(lines)))
+    return SectionBlock(block_id=block, text=md("\n".join(lines)))
 
 
-def _resolved_section(items: Sequence[SnapshotItem], limit: int = 8) -> SectionBlock:
+def _resolved_section(
+    items: Sequence[SnapshotItem], names: Mapping[str, str], block: str, limit: int = 8
+) -> SectionBlock:
     lines = [f"*Resolved since the last digest ({len(items)})*"]
     for item in items[:limit]:
         lines.append(
             f"• {inert(item.name, 60)} · {inert(item.document, 40)} · "
-            f"{escape(item.key.account_id)} {escape(item.key.region)}"
+            f"{account(item.key.account_id, names.get(item.key.account_id))} "
+            f"{escape(item.key.region)}"
         )
     if len(items) > limit:
         lines.append(f"…and {len(items) - limit} more.")
-    return SectionBlock(text=md("\n".join(lines)))
+    return SectionBlock(block_id=block, text=md("\n".join(lines)))

@@ -17,6 +17,7 @@ from bot.slack.blocks.base import (
     MESSAGE_BLOCKS,
     Budget,
     SlackMessage,
+    account,
     escape,
     fit,
     inert,
@@ -36,13 +37,13 @@ def history_message(
     history: History, *, now: datetime, zone: ZoneInfo | None = None
 ) -> SlackMessage:
     key = history.key
-    name = history.association_name or key.association_id
+    name = history.display_name
     head: list[Block] = [
         HeaderBlock(text=plain(f"History: {name}", HEADER_CHARS)),
         SectionBlock(
             text=md(
-                f"{inert(history.document_name, 60)} · {escape(key.account_id)} · "
-                f"{escape(key.region)} · {inert(key.association_id, 40)}"
+                f"{inert(history.document_name, 60)} · {account(key.account_id, history.account_name)}"
+                f" · {escape(key.region)} · {inert(key.association_id, 40)}"
             )
         ),
     ]

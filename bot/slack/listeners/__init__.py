@@ -6,7 +6,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.slack import once
-from bot.slack.listeners import actions, commands, views
+from bot.slack.listeners import actions, commands, events, views
 from bot.slack.operations import Operations
 
 
@@ -15,3 +15,4 @@ def register(app: App, operations: Operations) -> None:
     commands.register(app, operations)
     actions.register(app, operations)
     views.register(app, operations)
+    events.register(app, operations)

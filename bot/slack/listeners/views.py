@@ -110,6 +110,8 @@ def register(app: App, operations: Operations) -> None:
             channel=context.channel,
             message_ts=context.message_ts,
             response_url=context.response_url,
+            trigger_id=body.get("trigger_id"),  # from the Home tab, a refusal opens a modal
+            home=context.home,
             user_name=user_name(body),
         )
         operations.acknowledge(origin, _ref(form), reason=form.reason, until=form.until)

@@ -1,0 +1,66 @@
+"""The App Home tab: what one person sees when they open the app (views.publish), built from
+the store as it stands (no AWS call), and published again after they change something from it.
+
+`first_for` is where a person's own associations get ahead of the rest: given a user ID, a
+predicate saying which failing associations are theirs (their routes' associations, when they
+belong to a route's user group), or None to keep the digest's order.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.digest import build_digest
+from bot.health import assess, sweep_period
+from bot.slack import blocks as kit
+from bot.slack.blocks.home import Mine
+from bot.slack.faults import report
+from bot.slack.services import Services
+
+log = logging.getLogger(__name__)
+
+FirstFor = Callable[[str], Mine | None]
+RERUNS_SHOWN_FOR = timedelta(days=1)
+
+
+class HomeTab:
+    def __init__(self, services: Services, *, first_for: FirstFor | None = None) -> None:
+        self.services = services
+        self.first_for = first_for
+
+    def view(self, user: str) -> dict[str, Any]:
+        """The Home tab for `user`, as views.publish takes it."""
+        services, store = self.services, self.services.store
+        settings, now = services.settings, services.clock()
+        zone = settings.zone
+        digest = build_digest(store, now, zone=zone)
+        last_digest = store.digests.latest()
+        health = assess(
+            last_sweep=digest.last_sweep,
+            period=sweep_period(settings.sweep_schedule, settings.timezone, now),
+            now=now,
+            last_digest_at=last_digest.posted_at if last_digest else None,
+        )
+        return kit.home_view(
+            digest,
+            health=health,
+            reruns=store.reruns.started_since(now - RERUNS_SHOWN_FOR),
+            zone=zone,
+            first=self.first_for(user) if self.first_for else None,
+        )
+
+    def publish(self, user: str) -> bool:
+        """Publish `user`'s Home tab; a refusal is logged (there is nobody to tell)."""
+        if not user:
+            return False
+        try:
+            self.services.client.views_publish(user_id=user, view=self.view(user))
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            report(exc, f"publish the Home tab of {user}", log)
+            return False
+        return True
