@@ -24,11 +24,14 @@ from bot.app.digests import DigestBook  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.core.routing import Route  # noqa: E402
 from bot.demo import DEMO_ACCOUNTS, DEMO_OPERATOR, DEMO_REGIONS, demo_access, demo_fleet  # noqa: E402
+from bot.digest import build_digest  # noqa: E402
+from bot.health import assess, sweep_period  # noqa: E402
 from bot.models import AlertState  # noqa: E402
 from bot.sim.fleet import Fleet, failure_for  # noqa: E402
 from bot.sim.server import SimServer  # noqa: E402
 from bot.slack.blocks import digest_message  # noqa: E402
 from bot.slack.blocks.alert import alert_update  # noqa: E402
+from bot.slack.blocks.home import home_view  # noqa: E402
 from bot.slack.blocks.preview import preview  # noqa: E402
 from bot.store import Store  # noqa: E402
 from bot.sweep import run_sweep  # noqa: E402
@@ -93,6 +96,7 @@ def _screens() -> dict[str, str]:
         found = {
             "digest": _digest(book, MAIN),
             "route-digest": _digest(book, PAYMENTS),
+            "home": _home(store, settings),
         }
         [new] = store.associations.find(victim.association_id)
         since = new.failing_since or NOW
@@ -136,6 +140,18 @@ def _between_sweeps(fleet: Fleet, store: Store) -> None:
 def _digest(book: DigestBook, channel: str) -> str:
     message = digest_message(book.compose(channel, NOW), shown=4)
     return preview(message.blocks_json(), NAMES)
+
+
+def _home(store: Store, settings: Settings) -> str:
+    digest = build_digest(store, NOW)
+    health = assess(
+        last_sweep=digest.last_sweep,
+        period=sweep_period(settings.sweep_schedule, settings.timezone, NOW),
+        now=NOW,
+    )
+    mine = frozenset({DEMO_ACCOUNTS[1]})
+    view = home_view(digest, health=health, first=lambda t: t.key.account_id in mine, shown=4)
+    return preview(view["blocks"], NAMES)
 
 
 def _alert(states: list[AlertState], mentions: list[str]) -> str:

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
 from bot.config import Settings
+from bot.models import AssociationKey
 from bot.runner import Runner
 from bot.slack import blocks as kit
 from bot.slack.services import web_client
@@ -47,21 +49,47 @@ def test_the_digest_shows_twice_the_rows_within_slacks_limits(
     assert check_message("digest", blocks) == (None, [])
     assert len(blocks) <= kit.MESSAGE_BLOCKS
     assert sum(kit.text_chars(b) for b in blocks) <= MESSAGE_TEXT_TOTAL
-    rows = [b for b in blocks if (b.get("accessory") or {}).get("action_id") == kit.ACTION_ROW]
+    rows = digest_rows(blocks)
     body = body_text(blocks)
     if failing == 20:
         assert len(rows) == 20
         assert "more failing" not in body
+        # A digest this short keeps the contract's three buttons on every row.
+        assert all(kind == "buttons" for _, kind, _ in rows)
     else:
         assert len(rows) >= 2 * TODAY
         assert f"…and *{failing - len(rows)}* more failing associations" in body
-    for row in rows:
-        assert "`payments-prod` (111111111111) eu-west-1" in row["text"]["text"]
-        options = row["accessory"]["options"]
-        assert [kit.parse_row_value(o["value"]) for o in options] == [
-            (action, kit.parse_key_value(options[0]["value"].split("|")[1]))
-            for action in (kit.ACTION_HISTORY, kit.ACTION_RERUN, kit.ACTION_ACK)
+        assert {kind for _, kind, _ in rows} >= {"menu"}
+        assert rows[0][1] == "buttons", "the most urgent rows keep the buttons"
+    for text, _, actions in rows:
+        assert "`payments-prod` (111111111111) eu-west-1" in text
+        assert [action for action, _ in actions] == [
+            kit.ACTION_HISTORY,
+            kit.ACTION_RERUN,
+            kit.ACTION_ACK,
         ]
+        assert len({key for _, key in actions}) == 1
+
+
+def digest_rows(
+    blocks: list[dict[str, Any]],
+) -> list[tuple[str, str, list[tuple[str, AssociationKey]]]]:
+    """Each failing row: its text, "buttons" or "menu", and its (action ID, association) list."""
+    rows = []
+    for index, block in enumerate(blocks):
+        if not str(block.get("block_id", "")).startswith("row."):
+            continue
+        menu = block.get("accessory")
+        if menu is not None:
+            parsed = [kit.parse_row_value(o["value"]) for o in menu["options"]]
+            actions = [p for p in parsed if p is not None]
+            rows.append((block["text"]["text"], "menu", actions))
+            continue
+        buttons = blocks[index + 1]
+        assert buttons["type"] == "actions"
+        found = [(e["action_id"], kit.parse_key_value(e["value"])) for e in buttons["elements"]]
+        rows.append((block["text"]["text"], "buttons", [(a, k) for a, k in found if k]))
+    return rows
 
 
 def test_every_edit_draws_fresh_block_ids(fake_slack: FakeSlack, store: Store) -> None:
@@ -86,12 +114,13 @@ def test_a_rows_menu_answers_where_the_buttons_did(
     app = make_app()
     store = app.services.store
     post = post_by_hand(app.services.scheduled())
-    blocks = fake_slack.message(CHANNEL, post.ts).blocks or []
-    row = next(b for b in blocks if (b.get("accessory") or {}).get("action_id") == kit.ACTION_ROW)
-    menu = {o["value"].split("|")[0]: o["value"] for o in row["accessory"]["options"]}
-    key = kit.parse_key_value(menu[kit.ACTION_HISTORY].split("|")[1])
-    assert key is not None
-    item = next(t for t in store.associations.tracked(failing_only=True) if t.key == key)
+    # A long digest's rows carry their actions in a menu (see above); this one's options, as
+    # such a row would offer them for the most urgent failure.
+    item = store.associations.tracked(failing_only=True)[0]
+    menu = {
+        option.value.split("|")[0]: option.value
+        for option in kit.row_menu(item).options  # type: ignore[union-attr]
+    }
 
     history = app.choose(kit.ACTION_ROW, menu[kit.ACTION_HISTORY], message_ts=post.ts)
     [answer] = wait_response(fake_slack, history.response_url)

@@ -26,6 +26,7 @@ def test_the_readme_screens_are_current(script: dict[str, Any]) -> None:
     assert set(drawn) == {
         "digest",
         "route-digest",
+        "home",
         "alert-new",
         "alert-acknowledged",
         "alert-resolved",

@@ -166,3 +166,36 @@ def test_a_large_home_tab_fits_and_puts_the_viewers_associations_first(store: St
     assert "*Failing (200)*: 3 of yours first" in shown
     assert f"…and *{200 - kit.HOME_SHOWN}* more failing" in shown
     assert "*Last sweep*: none has finished yet." in shown
+
+
+def test_a_route_members_home_tab_puts_the_routes_failures_first(
+    make_app: App, fake_slack: FakeSlack, sim: Sim
+) -> None:
+    """A user in the user group a route mentions sees that route's failures first, marked."""
+    from bot.core.routing import Route
+    from tests.fakes.fixtures import GROUP, GROUPIE
+
+    member = next(a for a in sim.fleet.accounts if a != sim.fleet.caller_account)
+    app = make_app(
+        accounts=tuple(sim.fleet.accounts),
+        routes=(Route(channel="C0PAYMENTS", accounts=frozenset({member}), mention=GROUP),),
+    )
+    theirs = [
+        t
+        for t in app.services.store.associations.tracked(failing_only=True)
+        if t.key.account_id == member
+    ]
+    assert theirs
+    app.home_opened(GROUPIE)
+    rows = [
+        b["text"]["text"]
+        for b in home_of(fake_slack, GROUPIE)["blocks"]
+        if b.get("type") == "section"
+        and "`" in b.get("text", {}).get("text", "")
+        and "non-compliant" in b["text"]["text"]
+    ]
+    marked = [r for r in rows if r.startswith("*Yours* · ")]
+    assert len(marked) == len(theirs)
+    assert rows[: len(theirs)] == marked, "the route's failures come first"
+    app.home_opened(NOBODY)  # not in the group: no "yours"
+    assert "*Yours*" not in body_text(home_of(fake_slack, NOBODY)["blocks"])

@@ -56,14 +56,15 @@ def of_kind(h: SlackHarness, kind: str, document: str | None = None) -> TrackedA
 
 
 def row_of(blocks: list[dict[str, Any]], item: TrackedAssociation) -> tuple[str, dict[str, Any]]:
-    """The digest row of one association: its section's text and its menu."""
-    value = kit.row_value(kit.ACTION_HISTORY, item.key)
-    row = next(
-        b
-        for b in blocks
-        if any(o["value"] == value for o in (b.get("accessory") or {}).get("options", []))
+    """The digest row of one association (a digest this short gives every row the three
+    buttons): its section's text and its actions block."""
+    value = kit.key_value(item.key)
+    index = next(
+        i
+        for i, b in enumerate(blocks)
+        if b["type"] == "actions" and any(e.get("value") == value for e in b["elements"])
     )
-    return row["text"]["text"], row["accessory"]
+    return blocks[index - 1]["text"]["text"], blocks[index]
 
 
 def test_digest_rows_say_the_kind_and_what_fixes_it(
@@ -79,27 +80,30 @@ def test_digest_rows_say_the_kind_and_what_fixes_it(
     total = len(h.services.store.associations.noncompliant_instances())
     assert f"*{total}* instances non-compliant" in counts
 
-    row, menu = row_of(blocks, reported)
+    row, actions = row_of(blocks, reported)
     n = len(reported.association.noncompliant_instances)
     assert "reported NON_COMPLIANT (SyncCompliance MANUAL)" in row
     assert f"*{n}* non-compliant" in row
     assert NOT_FIXED in row
     assert "missing patches" in row
     assert "targets" not in row  # its runs succeed
-    assert [o["text"]["text"] for o in menu["options"]] == ["History", "Re-run…", "Acknowledge…"]
-    # Re-run… from the row asks first, and for this one says a re-run will not fix it.
-    rerun = next(o["value"] for o in menu["options"] if o["value"].startswith(kit.ACTION_RERUN))
-    chosen = h.choose(menu["action_id"], rerun, user=OPERATOR, message_ts=post.ts)
-    [asked] = answers(fake_slack, chosen.response_url)
-    assert NOT_FIXED in body_text(asked["blocks"])
-    run, _ = asked["blocks"][-1]["elements"]
-    assert (run["text"]["text"], run["action_id"]) == ("Re-run anyway", kit.ACTION_RERUN)
+    assert [e["action_id"] for e in actions["elements"]] == [
+        kit.ACTION_HISTORY,
+        kit.ACTION_RERUN,
+        kit.ACTION_ACK,
+    ]
+    rerun = next(e for e in actions["elements"] if e["action_id"] == kit.ACTION_RERUN)
+    assert rerun["confirm"]["title"]["text"] == NOT_FIXED
+    assert NOT_FIXED in rerun["confirm"]["text"]["text"]
+    assert rerun["confirm"]["confirm"]["text"] == "Re-run anyway"
 
-    row, menu = row_of(blocks, executed)
+    row, actions = row_of(blocks, executed)
     a = executed.association
     assert "run failed" in row or "run timed out" in row
     assert f"on *{a.failed_target_count}/{a.total_targets}* targets" in row
     assert "will not" not in row
+    rerun = next(e for e in actions["elements"] if e["action_id"] == kit.ACTION_RERUN)
+    assert rerun["confirm"]["title"]["text"] == "Re-run this association?"
 
 
 def test_status_of_an_association_gives_kind_instances_and_remedy(

@@ -7,7 +7,7 @@ Pure data and matching: no I/O here (the file is read by bot/routes_file.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
@@ -85,3 +85,18 @@ def channels(main: str | None, routes: Iterable[Route]) -> tuple[Channel, ...]:
 def mention_markup(mentions: Sequence[str]) -> str:
     """Slack's markup for naming user groups and users: <!subteam^S…> and <@U…>."""
     return " ".join(f"<!subteam^{m}>" if m.startswith("S") else f"<@{m}>" for m in mentions)
+
+
+def routes_of(
+    user: str, routes: Iterable[Route], members: Callable[[str], frozenset[str] | None]
+) -> tuple[Route, ...]:
+    """The routes a person belongs to: those that mention them, or a user group they are in
+    (`members` gives a group's members, None when it cannot be read)."""
+    mine = []
+    for route in routes:
+        who = route.mention
+        if who is None:
+            continue
+        if who == user or (who.startswith("S") and user in (members(who) or frozenset())):
+            mine.append(route)
+    return tuple(mine)

@@ -24,6 +24,7 @@ from bot.app.resolve import Miss, resolve
 from bot.app.sweeps import ManualSweeps, NotStarted
 from bot.aws.errors import describe_error
 from bot.causes import kind_label, remedy
+from bot.core.routing import routes_of
 from bot.logs import log_context
 from bot.models import AssociationKey, Rerun, ScheduledJob, TrackedAssociation
 from bot.runner import SweepBusy
@@ -31,6 +32,7 @@ from bot.slack import blocks as kit
 from bot.slack import faults, parsing
 from bot.slack.history import AWS_ERRORS, HistoryCommand, aws_problem
 from bot.slack.home import HomeTab
+from bot.slack.permissions import SlackGroupMembers
 from bot.slack.replies import Origin, announce, delete_original, tell
 from bot.slack.services import Services
 from bot.slack.status import StatusCommand
@@ -49,8 +51,23 @@ class Operations:
         self.zone = services.settings.zone
         self._status = StatusCommand(services, self.lookup)
         self._history = HistoryCommand(services)
-        self.home = HomeTab(services)
+        self._groups = SlackGroupMembers(services.client)  # cached a minute, like operators'
+        self.home = HomeTab(services, first_for=self._routes_first)
         services.jobs.register(FOLLOW_UP, self._follow_up_job)
+
+    def _routes_first(self, user: str) -> Callable[[TrackedAssociation], bool] | None:
+        """On the Home tab, the failures of the routes the user belongs to come first."""
+
+        def members(group: str) -> frozenset[str] | None:
+            found = self._groups.members(group)
+            return found if isinstance(found, frozenset) else None
+
+        mine = routes_of(user, self.services.settings.routes, members)
+        if not mine:
+            return None
+        return lambda t: any(
+            r.matches(t.key.account_id, t.key.region, t.association.document_name) for r in mine
+        )
 
     # -- helpers --------------------------------------------------------------------------------
     def now(self) -> datetime:

@@ -28,7 +28,7 @@ from bot.core.routing import mention_markup
 from bot.core.trend import Trend, change, sparkline
 from bot.digest import Digest, DigestTotals
 from bot.models import AssociationKey, Orphan, ScopeStatus, SecurityHubCheck, TrackedAssociation
-from bot.slack.blocks.association import ack_line
+from bot.slack.blocks.association import ack_line, association_buttons
 from bot.slack.blocks.base import (
     DIGEST_TEXT_BUDGET,
     HEADER_CHARS,
@@ -115,25 +115,39 @@ def digest_message(
         tail.append(_resolved_section(digest.changes.resolved, names, block_id("resolved", nonce)))
 
     more_line = 1  # the "…and N more" section, when needed
-    shown_rows = 0
     tail_chars = sum(text_chars(b) for b in tail) + 200
-    for index, item in enumerate(digest.failing[: max(0, shown)]):
-        row = failing_row(
-            item,
-            digest.generated_at,
-            rerun=reruns.get(item.key),
-            menu=buttons,
-            zone=zone,
-            badge=_badge(digest, item),
-            block=block_id("row", nonce, index),
-        )
-        group = ([DividerBlock(block_id=block_id("rule", nonce, 0))] if not shown_rows else []) + [
-            row
+
+    def row(index: int, item: TrackedAssociation, full: bool) -> list[Block]:
+        """A row: its section, and the contract's three buttons when `full` (else its menu)."""
+        blocks: list[Block] = [
+            failing_row(
+                item,
+                digest.generated_at,
+                rerun=reruns.get(item.key),
+                menu=buttons and not full,
+                zone=zone,
+                badge=_badge(digest, item),
+                block=block_id("row", nonce, index),
+            )
         ]
-        if not budget.fits(group, reserve_blocks=len(tail) + more_line, reserve_chars=tail_chars):
-            break
+        if full:
+            blocks.append(association_buttons(item, block=block_id("act", nonce, index)))
+        return blocks
+
+    planned = list(enumerate(digest.failing[: max(0, shown)]))
+    compact = [row(i, item, False) for i, item in planned]
+    full = [row(i, item, True) for i, item in planned] if buttons else compact
+    rows = _plan_rows(
+        compact,
+        full,
+        blocks=budget.blocks - len(tail) - more_line - 1,
+        chars=budget.chars - tail_chars,
+    )
+    shown_rows = len(rows)
+    if rows:
+        budget.add([DividerBlock(block_id=block_id("rule", nonce, 0))])
+    for group in rows:
         budget.add(group)
-        shown_rows += 1
     hidden = len(digest.failing) - shown_rows
     if hidden:
         budget.add(
@@ -210,6 +224,37 @@ def trend_line(trend: Trend | None) -> str | None:
 
 
 ESCALATED_NAMED = 5
+
+
+def _plan_rows(
+    compact: list[list[Block]], full: list[list[Block]], *, blocks: int, chars: int
+) -> list[list[Block]]:
+    """As many rows as fit (in order), then the contract's three buttons (History, Re-run,
+    Acknowledge) on as many of the first of them as still fit; the others carry the same
+    actions in a menu. A digest of a few failures is all buttons, a long one mostly menus."""
+
+    def size(groups: Sequence[list[Block]]) -> tuple[int, int]:
+        return sum(len(g) for g in groups), sum(text_chars(b) for g in groups for b in g)
+
+    count = 0
+    used_blocks = used_chars = 0
+    for group in compact:
+        more_blocks, more_chars = size([group])
+        if used_blocks + more_blocks > blocks or used_chars + more_chars > chars:
+            break
+        used_blocks, used_chars, count = (
+            used_blocks + more_blocks,
+            used_chars + more_chars,
+            count + 1,
+        )
+    chosen = compact[:count]
+    for index in range(count):
+        trial = [*chosen[:index], full[index], *chosen[index + 1 :]]
+        trial_blocks, trial_chars = size(trial)
+        if trial_blocks > blocks or trial_chars > chars:
+            break
+        chosen = trial
+    return chosen
 
 
 def _warnings(digest: Digest, nonce: str) -> list[Block]:

@@ -23,6 +23,10 @@ EMOJI = {
     ":warning:": "⚠",
     ":alarm_clock:": "⏰",
     ":x:": "❌",
+    ":large_green_circle:": "🟢",
+    ":red_circle:": "🔴",
+    ":shield:": "🛡",
+    ":grey_question:": "❔",
 }
 
 
