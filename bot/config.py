@@ -28,6 +28,15 @@ CRON_HORIZON = timedelta(days=8 * 366)
 
 T = TypeVar("T")
 SecurityHubMode = Literal["off", "check"]
+TriageMode = Literal["off", "securityhub"]
+DEFAULT_FULL_SWEEP_SCHEDULE = "0 */6 * * *"
+# An SQS queue URL: scheme, host, the owning account, the queue's name (".fifo" for FIFO).
+_QUEUE_URL = re.compile(r"^https?://[^\s/?#]+/[0-9]{12}/[A-Za-z0-9_-]{1,80}(\.fifo)?$")
+# The region in an SQS endpoint's host: sqs.REGION.amazonaws.com (.cn, api.aws, vpce forms too)
+# or the legacy REGION.queue.amazonaws.com.
+_QUEUE_REGION = re.compile(
+    r"^(?:[^/]*\.)?sqs\.([a-z]{2}(?:-[a-z]+)+-[0-9]{1,2})\.|^([a-z]{2}(?:-[a-z]+)+-[0-9]{1,2})\.queue\."
+)
 
 # Every variable Settings.from_env reads; .env.example and the README's configuration table
 # list exactly these (tests/test_config_docs.py keeps the three equal).
@@ -51,6 +60,9 @@ VARIABLES: tuple[str, ...] = (
     "SSM3_ALERTS",
     "SSM3_SECURITYHUB",
     "SSM3_SECURITYHUB_REGION",
+    "SSM3_EVENTS_QUEUE_URL",
+    "SSM3_TRIAGE",
+    "SSM3_FULL_SWEEP_SCHEDULE",
     "AWS_REGION",
 )
 
@@ -87,6 +99,9 @@ class Settings:
     alerts: bool = True
     securityhub: SecurityHubMode = "check"
     securityhub_region: str | None = None  # None: the first of `regions`, else the session's
+    events_queue_url: str | None = None  # None: no real-time poller
+    triage: TriageMode = "off"
+    full_sweep_schedule: str = DEFAULT_FULL_SWEEP_SCHEDULE  # in triage mode only
     # boto3 reads AWS_DEFAULT_REGION; many runtimes (ECS, Lambda, other SDKs) set AWS_REGION.
     aws_region: str | None = None
 
@@ -97,6 +112,16 @@ class Settings:
     @property
     def socket_mode(self) -> bool:
         return bool(self.slack_app_token)
+
+    @property
+    def events_queue_region(self) -> str | None:
+        """The events queue's region, from its URL (None where the host does not say, as on a
+        local endpoint: then the session's region)."""
+        if not self.events_queue_url:
+            return None
+        host = self.events_queue_url.split("://", 1)[-1].split("/", 1)[0]
+        found = _QUEUE_REGION.match(host)
+        return (found.group(1) or found.group(2)) if found else None
 
     def with_changes(self, **changes: object) -> Settings:
         """A copy with some fields replaced (tests and the demo use this)."""
@@ -152,6 +177,16 @@ class Settings:
             securityhub=_or(get("SSM3_SECURITYHUB"), "SSM3_SECURITYHUB", _securityhub, "check"),
             securityhub_region=_check(
                 get("SSM3_SECURITYHUB_REGION"), "SSM3_SECURITYHUB_REGION", _region
+            ),
+            events_queue_url=_check(
+                get("SSM3_EVENTS_QUEUE_URL"), "SSM3_EVENTS_QUEUE_URL", _queue_url
+            ),
+            triage=_triage(get("SSM3_TRIAGE"), get("SSM3_SECURITYHUB")),
+            full_sweep_schedule=_or(
+                get("SSM3_FULL_SWEEP_SCHEDULE"),
+                "SSM3_FULL_SWEEP_SCHEDULE",
+                _cron,
+                DEFAULT_FULL_SWEEP_SCHEDULE,
             ),
             aws_region=get("AWS_REGION"),
         )
@@ -267,6 +302,30 @@ def _securityhub(value: str, name: str) -> SecurityHubMode:
             "'sync' (acknowledgements written to Security Hub) is not available yet; use check",
         )
     raise ConfigError(name, f"{value!r} is not 'off' or 'check'")
+
+
+def _queue_url(value: str, name: str) -> str:
+    if not _QUEUE_URL.match(value):
+        raise ConfigError(
+            name,
+            f"{value!r} is not an SQS queue URL "
+            "(like https://sqs.eu-west-1.amazonaws.com/123456789012/ssm3-events)",
+        )
+    return value
+
+
+def _triage(value: str | None, securityhub: str | None) -> TriageMode:
+    name = "SSM3_TRIAGE"
+    lowered = (value or "off").lower()
+    if lowered == "off":
+        return "off"
+    if lowered != "securityhub":
+        raise ConfigError(name, f"{value!r} is not 'off' or 'securityhub'")
+    if (securityhub or "").lower() == "off":
+        raise ConfigError(
+            name, "'securityhub' reads Security Hub's SSM.3 findings, but SSM3_SECURITYHUB is off"
+        )
+    return "securityhub"
 
 
 def _region(value: str, name: str) -> str:

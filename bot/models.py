@@ -270,6 +270,10 @@ class ScopeStatus:
     swept_at: datetime
 
 
+# What a sweep read: every configured account-region, those triage picked, or given ones.
+SweepCoverage = Literal["full", "triage", "partial"]
+
+
 @dataclass(frozen=True)
 class SweepSummary:
     """The headline numbers of a sweep, stored with it and printed after it."""
@@ -285,9 +289,14 @@ class SweepSummary:
     noncompliant_instances: int = 0
     aws_calls: int = 0
     duration_s: float = 0.0
+    coverage: SweepCoverage = "full"
 
     @property
     def reached_any_scope(self) -> bool:
+        """Read at least one account-region; a triage sweep that found nothing to read (Security
+        Hub answered, and no account-region needed reading) did its job too."""
+        if self.coverage == "triage" and self.scopes == 0:
+            return True
         return self.scopes > self.scopes_failed
 
 

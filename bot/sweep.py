@@ -28,7 +28,7 @@ from bot.aws.securityhub import cross_check, failed_findings
 from bot.aws.session import AwsAccess
 from bot.clock import utcnow
 from bot.config import ConfigError, Settings
-from bot.models import Scope, ScopeResult, SecurityHubCheck, SweepSummary
+from bot.models import Scope, ScopeResult, SecurityHubCheck, SweepCoverage, SweepSummary
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -116,12 +116,17 @@ def run_sweep(
     progress: Progress | None = None,
     trigger: str = "cli",
     scopes: list[Scope] | None = None,
+    coverage: SweepCoverage | None = None,
 ) -> SweepSummary:
-    """Sweep every scope and store the outcome; return the sweep's summary."""
+    """Sweep every scope (or only `scopes`) and store the outcome; return the sweep's summary.
+
+    `coverage` records what the sweep stands for: by default `full` for every scope and
+    `partial` for given ones (bot/triage.py passes `triage`)."""
     targets = scopes if scopes is not None else resolve_scopes(settings, access, store, now())
     started, clock = now(), time.monotonic()
     sweep_id = new_sweep_id(started)
-    store.sweeps.begin(sweep_id, started, len(targets), trigger)
+    kind: SweepCoverage = coverage or ("full" if scopes is None else "partial")
+    store.sweeps.begin(sweep_id, started, len(targets), trigger, kind)
     window = IN_FLIGHT_PER_WORKER * settings.concurrency
     pending = iter(targets)
     in_flight: dict[Future[ScopeResult], Scope] = {}

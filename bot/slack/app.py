@@ -111,13 +111,16 @@ def health_document(services: Services) -> tuple[bool, bytes]:
         last_digest_at=last_digest.posted_at if last_digest else None,
     )
     sweep = report.last_sweep_at
-    body = {
+    body: dict[str, object] = {
         "status": "ok" if report.healthy else "unhealthy",
         "last_sweep": iso(sweep),
         "last_digest": iso(last_digest.posted_at) if last_digest else None,
         "max_sweep_age_s": int(report.max_age.total_seconds()),
         "detail": list(report.lines),
     }
+    if services.poller is not None:  # real time: shown, but sweeps go on without it
+        events = services.poller.health()
+        body["events_queue"] = {"ok": events.ok, "detail": events.detail}
     return report.healthy, json.dumps(body).encode()
 
 

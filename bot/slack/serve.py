@@ -9,7 +9,7 @@ import re
 import signal
 import sys
 import threading
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt.error import BoltError
@@ -21,6 +21,9 @@ from bot.slack.app import build_app, describe, http_server, run_socket_mode
 from bot.slack.delivery import Delivery
 from bot.slack.publisher import SlackPublisher
 from bot.slack.services import Services
+
+if TYPE_CHECKING:
+    from bot.events.poller import EventPoller
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +70,19 @@ def start_schedule(services: Services, *, err: TextIO) -> BackgroundScheduler:
     return scheduler
 
 
+def start_events(services: Services, *, err: TextIO) -> EventPoller | None:
+    """The real-time poller (SSM3_EVENTS_QUEUE_URL) on a daemon thread, over the scheduled
+    Runner's own sweep steps; None when no queue is configured."""
+    from bot.events.wiring import build_poller
+
+    poller = build_poller(services.scheduled())
+    if poller is None:
+        return None
+    services.poller = poller.start()
+    err.write(f"ssm3bot: real time from {services.settings.events_queue_url}\n")
+    return poller
+
+
 def serve(settings: Settings, *, err: TextIO = sys.stderr) -> int:
     check(settings)
     services = Services.from_settings(settings)
@@ -80,6 +96,7 @@ def serve(settings: Settings, *, err: TextIO = sys.stderr) -> int:
     # SIGTERM (docker stop) unwinds like Ctrl-C, so the scheduler and timers stop cleanly.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     scheduler = start_schedule(services, err=err)
+    poller = start_events(services, err=err)
     try:
         if settings.socket_mode:
             assert settings.slack_app_token is not None
@@ -92,6 +109,8 @@ def serve(settings: Settings, *, err: TextIO = sys.stderr) -> int:
     except KeyboardInterrupt:
         pass  # waitress stops on it by itself; Socket Mode raises it through
     finally:
+        if poller is not None:
+            poller.stop(timeout_s=1)
         scheduler.shutdown(wait=False)
         services.close()
         err.write("ssm3bot: stopped\n")

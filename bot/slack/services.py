@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
@@ -27,6 +28,9 @@ from bot.runner import Runner
 from bot.slack.faults import ServerErrorsRetryHandler
 from bot.slack.permissions import Operators
 from bot.store import Store
+
+if TYPE_CHECKING:
+    from bot.events.poller import EventPoller
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +68,7 @@ class Services:
     followup_delay_s: float = FOLLOWUP_DELAY_S
     metrics: Metrics = field(default_factory=Metrics)
     runner: Runner | None = None  # set by `serve`: the scheduled jobs
+    poller: EventPoller | None = None  # set by `serve` when SSM3_EVENTS_QUEUE_URL is set
     operators: Operators = field(init=False)
     _timers: list[threading.Timer] = field(default_factory=list, init=False)
     _closed: bool = field(default=False, init=False)

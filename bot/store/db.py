@@ -290,6 +290,17 @@ def m004_ssm3_compliance(db: SqliteDatabase) -> None:
     )
 
 
+@migrations()
+def m007_sweep_coverage(db: SqliteDatabase) -> None:
+    """What a sweep read: `full` (every configured account-region; NULL on older rows means
+    full), `triage` (those Security Hub or the store named) or `partial` (given account-regions,
+    e.g. re-read on an event). The latest full or triage sweep is "the last sweep"."""
+    db.table("sweeps").add_column("coverage", str)
+    # When the read behind a scope's stored state began (microseconds): an older read that
+    # finishes later (a long sweep's, overtaken by an event's re-read) must not overwrite it.
+    db.table("scope_state").add_column("read_started_at", str)
+
+
 class Database:
     """The connection, the lock that serialises its use, and the schema kept up to date."""
 
