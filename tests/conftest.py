@@ -104,6 +104,7 @@ E2E_MODULES = {
     "test_cli",
     "test_cli_edges",
     "test_docker",
+    "test_events_serve",
     "test_secrets",
     "test_serve_logging",
     "test_sim_process",
