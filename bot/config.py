@@ -140,6 +140,9 @@ class Settings:
 
         accounts_raw = get("SSM3_ACCOUNTS")
         from_org = accounts_raw is not None and accounts_raw.lower() == ORG
+        securityhub: SecurityHubMode = _or(
+            get("SSM3_SECURITYHUB"), "SSM3_SECURITYHUB", _securityhub, "check"
+        )
         return cls(
             slack_bot_token=_check(get("SLACK_BOT_TOKEN"), "SLACK_BOT_TOKEN", _token("xoxb-")),
             slack_app_token=_check(get("SLACK_APP_TOKEN"), "SLACK_APP_TOKEN", _token("xapp-")),
@@ -174,14 +177,14 @@ class Settings:
             http_port=_int(get("SSM3_HTTP_PORT"), "SSM3_HTTP_PORT", 3000, 1, 65535),
             concurrency=_int(get("SSM3_CONCURRENCY"), "SSM3_CONCURRENCY", 8, 1, 128),
             alerts=_or(get("SSM3_ALERTS"), "SSM3_ALERTS", _on_off, True),
-            securityhub=_or(get("SSM3_SECURITYHUB"), "SSM3_SECURITYHUB", _securityhub, "check"),
+            securityhub=securityhub,
             securityhub_region=_check(
                 get("SSM3_SECURITYHUB_REGION"), "SSM3_SECURITYHUB_REGION", _region
             ),
             events_queue_url=_check(
                 get("SSM3_EVENTS_QUEUE_URL"), "SSM3_EVENTS_QUEUE_URL", _queue_url
             ),
-            triage=_triage(get("SSM3_TRIAGE"), get("SSM3_SECURITYHUB")),
+            triage=_triage(get("SSM3_TRIAGE"), securityhub),
             full_sweep_schedule=_or(
                 get("SSM3_FULL_SWEEP_SCHEDULE"),
                 "SSM3_FULL_SWEEP_SCHEDULE",
@@ -314,14 +317,14 @@ def _queue_url(value: str, name: str) -> str:
     return value
 
 
-def _triage(value: str | None, securityhub: str | None) -> TriageMode:
+def _triage(value: str | None, securityhub: SecurityHubMode) -> TriageMode:
     name = "SSM3_TRIAGE"
     lowered = (value or "off").lower()
     if lowered == "off":
         return "off"
     if lowered != "securityhub":
         raise ConfigError(name, f"{value!r} is not 'off' or 'securityhub'")
-    if (securityhub or "").lower() == "off":
+    if securityhub == "off":
         raise ConfigError(
             name, "'securityhub' reads Security Hub's SSM.3 findings, but SSM3_SECURITYHUB is off"
         )

@@ -27,6 +27,8 @@ DEFAULTS = {
     "SSM3_DB_PATH": Settings().db_path,
     "SSM3_HTTP_PORT": str(Settings().http_port),
     "SSM3_SECURITYHUB": Settings().securityhub,
+    "SSM3_TRIAGE": Settings().triage,
+    "SSM3_FULL_SWEEP_SCHEDULE": Settings().full_sweep_schedule,
 }
 
 
