@@ -78,11 +78,11 @@ def failing_scopes(store: Store) -> set[Scope]:
 
 
 @pytest.fixture
-def runner(estate: Sim, tmp_path: Path) -> Runner:
+def runner(estate: Sim, tmp_path: Path) -> Iterator[Runner]:
     settings = settings_for(tmp_path)
-    return Runner(
-        settings=settings, store=Store(settings.db_path), access=estate.access(), publisher=None
-    )
+    store = Store(settings.db_path)
+    yield Runner(settings=settings, store=store, access=estate.access(), publisher=None)
+    store.close()
 
 
 def test_triage_reads_what_security_hub_and_the_store_name_and_nothing_else(
