@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bot.aws.errors import describe_error, error_code, is_denied
+from bot.aws.errors import (
+    EVENTS_CENTRAL_STACK,
+    EVENTS_POLICY,
+    describe_error,
+    error_code,
+    is_denied,
+)
 from bot.aws.session import AwsAccess
 from bot.config import Settings
 from bot.doctor.checks import Check
@@ -18,8 +24,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs.literals import QueueAttributeFilterType
 
 SECTION = "Real time"
-EVENTS_POLICY = "iam/ssm3-bot-events.json"
-CENTRAL_STACK = "iam/ssm3-events-central.yaml"
+CENTRAL_STACK = EVENTS_CENTRAL_STACK
 # A burst is drained for up to 5 s and then re-read: a message must stay hidden that long.
 MIN_VISIBILITY_S = 30
 ATTRIBUTES: list[QueueAttributeFilterType] = [
