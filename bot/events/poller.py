@@ -88,6 +88,7 @@ class EventPoller:
         self.counts: dict[str, int] = dict.fromkeys(OUTCOMES, 0)
         self.receive_errors = 0
         self.bursts = 0
+        self.receives = 0
         self._failures = 0  # consecutive failed receives
         self._error: str | None = None
         self._last_receive: float | None = None  # monotonic time of the last good receive
@@ -144,6 +145,7 @@ class EventPoller:
         return len(burst)
 
     def _receive(self, wait_s: int) -> list[Message]:
+        self.receives += 1
         reply = self._sqs().receive_message(
             QueueUrl=self.queue_url,
             MaxNumberOfMessages=BATCH,
