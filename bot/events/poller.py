@@ -136,9 +136,9 @@ class EventPoller:
             burst.extend(more)
         verdicts = self._handle(burst)
         self.bursts += 1
+        receipts = {m.receipt_handle: m.receive_count for m in burst}
         for verdict in verdicts:
-            first = next((m for m in burst if m.receipt_handle == verdict.receipt_handle), None)
-            if verdict.outcome == "unusable" and first is not None and first.receive_count > 1:
+            if verdict.outcome == "unusable" and receipts.get(verdict.receipt_handle, 1) > 1:
                 continue  # counted on its first receipt already
             self._count(verdict.outcome)
         self._delete([v for v in verdicts if v.delete])
