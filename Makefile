@@ -30,8 +30,9 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy --strict bot
 
+# One worker a core: much of the suite waits on loopback servers, so two cores halve it.
 pytest: $(VENV)/.installed-dev
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff format bot tests $(wildcard bench)

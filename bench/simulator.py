@@ -33,6 +33,7 @@ class FleetShape:
     manual_noncompliant: tuple[int, int] = (1, 3)  # instances each reports NON_COMPLIANT
     patch_noise: bool = False  # NON_COMPLIANT Patch items on a few instances (not SSM.3's)
     timed_out: int = 0  # associations whose latest run timed out on 1-2 instances
+    failing_every: int = 1  # only every n-th account-region has the failing associations
     latency_ms: float = 20
     seed: int = 7
     validate: bool = True  # costs ~0.1-0.4 ms of simulator CPU a call: kept on
@@ -89,6 +90,7 @@ class SimProcess:
             f"--manual={shape.manual}",
             "--manual-noncompliant={},{}".format(*shape.manual_noncompliant),
             f"--timed-out={shape.timed_out}",
+            f"--failing-every={shape.failing_every}",
         ]
         if shape.patch_noise:
             command.append("--patch-noise")

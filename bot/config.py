@@ -8,13 +8,29 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
+from bot.config_values import (
+    ConfigError,
+    channel,
+    check,
+    cron,
+    int_in,
+    list_of,
+    on_off,
+    or_default,
+    region,
+    role,
+    span,
+    token,
+    url,
+    zone,
+)
 from bot.ids import ACCOUNT_ID, CHANNEL_ID, REGION
 
 if TYPE_CHECKING:
@@ -24,19 +40,24 @@ __all__ = ["ACCOUNT_ID", "CHANNEL_ID", "REGION", "ConfigError", "Settings"]
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_ESCALATE_AFTER = timedelta(days=7)
-_SPAN = re.compile(r"^(\d+)\s*([mhdw])$")
-_SPAN_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 ORG = "org"
 
 _OPERATOR = re.compile(r"^[UWS][A-Z0-9]{2,30}$")
-_ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
-CRON_HORIZON = timedelta(days=8 * 366)
 
 T = TypeVar("T")
 SecurityHubMode = Literal["off", "check", "sync"]
 AckWorkflow = Literal["SUPPRESSED", "NOTIFIED"]
 LogFormat = Literal["text", "json"]
 LOG_FORMAT = "SSM3_LOG_FORMAT"
+TriageMode = Literal["off", "securityhub"]
+DEFAULT_FULL_SWEEP_SCHEDULE = "0 */6 * * *"
+# An SQS queue URL: scheme, host, the owning account, the queue's name (".fifo" for FIFO).
+_QUEUE_URL = re.compile(r"^https?://[^\s/?#]+/[0-9]{12}/[A-Za-z0-9_-]{1,80}(\.fifo)?$")
+# The region in an SQS endpoint's host: sqs.REGION.amazonaws.com (.cn, api.aws, vpce forms too)
+# or the legacy REGION.queue.amazonaws.com.
+_QUEUE_REGION = re.compile(
+    r"^(?:[^/]*\.)?sqs\.([a-z]{2}(?:-[a-z]+)+-[0-9]{1,2})\.|^([a-z]{2}(?:-[a-z]+)+-[0-9]{1,2})\.queue\."
+)
 
 # Every variable Settings.from_env reads; .env.example and the README's configuration table
 # list exactly these (tests/test_config_docs.py keeps the three equal).
@@ -64,16 +85,11 @@ VARIABLES: tuple[str, ...] = (
     "SSM3_ROUTES_FILE",
     "SSM3_ESCALATE_AFTER",
     "SSM3_LOG_FORMAT",
+    "SSM3_EVENTS_QUEUE_URL",
+    "SSM3_TRIAGE",
+    "SSM3_FULL_SWEEP_SCHEDULE",
     "AWS_REGION",
 )
-
-
-class ConfigError(ValueError):
-    """A bad configuration value; its message names the variable and says what is expected."""
-
-    def __init__(self, variable: str, problem: str) -> None:
-        super().__init__(f"{variable}: {problem}")
-        self.variable = variable
 
 
 @dataclass(frozen=True)
@@ -105,6 +121,9 @@ class Settings:
     routes: tuple[Route, ...] = ()  # read from routes_file at start-up
     escalate_after: timedelta = DEFAULT_ESCALATE_AFTER
     log_format: LogFormat = "text"
+    events_queue_url: str | None = None  # None: no real-time poller
+    triage: TriageMode = "off"
+    full_sweep_schedule: str = DEFAULT_FULL_SWEEP_SCHEDULE  # in triage mode only
     # boto3 reads AWS_DEFAULT_REGION; many runtimes (ECS, Lambda, other SDKs) set AWS_REGION.
     aws_region: str | None = None
 
@@ -122,6 +141,16 @@ class Settings:
     @property
     def socket_mode(self) -> bool:
         return bool(self.slack_app_token)
+
+    @property
+    def events_queue_region(self) -> str | None:
+        """The events queue's region, from its URL (None where the host does not say, as on a
+        local endpoint: then the session's region)."""
+        if not self.events_queue_url:
+            return None
+        host = self.events_queue_url.split("://", 1)[-1].split("/", 1)[0]
+        found = _QUEUE_REGION.match(host)
+        return (found.group(1) or found.group(2)) if found else None
 
     def with_changes(self, **changes: object) -> Settings:
         """A copy with some fields replaced (tests and the demo use this)."""
@@ -141,56 +170,73 @@ class Settings:
         accounts_raw = get("SSM3_ACCOUNTS")
         routes_file = get("SSM3_ROUTES_FILE")
         from_org = accounts_raw is not None and accounts_raw.lower() == ORG
+        securityhub: SecurityHubMode = or_default(
+            get("SSM3_SECURITYHUB"), "SSM3_SECURITYHUB", _securityhub, "check"
+        )
         return cls(
-            slack_bot_token=_check(get("SLACK_BOT_TOKEN"), "SLACK_BOT_TOKEN", _token("xoxb-")),
-            slack_app_token=_check(get("SLACK_APP_TOKEN"), "SLACK_APP_TOKEN", _token("xapp-")),
+            slack_bot_token=check(get("SLACK_BOT_TOKEN"), "SLACK_BOT_TOKEN", token("xoxb-")),
+            slack_app_token=check(get("SLACK_APP_TOKEN"), "SLACK_APP_TOKEN", token("xapp-")),
             slack_signing_secret=get("SLACK_SIGNING_SECRET"),
-            slack_api_url=_or(
-                get("SSM3_SLACK_API_URL"), "SSM3_SLACK_API_URL", _url, DEFAULT_SLACK_API_URL
+            slack_api_url=or_default(
+                get("SSM3_SLACK_API_URL"), "SSM3_SLACK_API_URL", url, DEFAULT_SLACK_API_URL
             ),
-            channel=_check(get("SSM3_CHANNEL"), "SSM3_CHANNEL", _channel),
-            regions=_list(
+            channel=check(get("SSM3_CHANNEL"), "SSM3_CHANNEL", channel),
+            regions=list_of(
                 get("SSM3_REGIONS"), "SSM3_REGIONS", REGION, "an AWS region like eu-west-1"
             ),
             accounts=()
             if from_org
-            else _list(accounts_raw, "SSM3_ACCOUNTS", ACCOUNT_ID, "a 12-digit account ID or 'org'"),
+            else list_of(
+                accounts_raw, "SSM3_ACCOUNTS", ACCOUNT_ID, "a 12-digit account ID or 'org'"
+            ),
             accounts_from_org=from_org,
-            role_name=_or(get("SSM3_ROLE_NAME"), "SSM3_ROLE_NAME", _role, "SSM3ReadOnly"),
-            sweep_schedule=_or(
-                get("SSM3_SWEEP_SCHEDULE"), "SSM3_SWEEP_SCHEDULE", _cron, "0 * * * *"
+            role_name=or_default(get("SSM3_ROLE_NAME"), "SSM3_ROLE_NAME", role, "SSM3ReadOnly"),
+            sweep_schedule=or_default(
+                get("SSM3_SWEEP_SCHEDULE"), "SSM3_SWEEP_SCHEDULE", cron, "0 * * * *"
             ),
-            digest_schedule=_or(
-                get("SSM3_DIGEST_SCHEDULE"), "SSM3_DIGEST_SCHEDULE", _cron, "0 9 * * *"
+            digest_schedule=or_default(
+                get("SSM3_DIGEST_SCHEDULE"), "SSM3_DIGEST_SCHEDULE", cron, "0 9 * * *"
             ),
-            timezone=_or(get("SSM3_TIMEZONE"), "SSM3_TIMEZONE", _zone, "UTC"),
+            timezone=or_default(get("SSM3_TIMEZONE"), "SSM3_TIMEZONE", zone, "UTC"),
             db_path=get("SSM3_DB_PATH") or "ssm3.db",
-            operators=_list(
+            operators=list_of(
                 get("SSM3_OPERATORS"),
                 "SSM3_OPERATORS",
                 _OPERATOR,
                 "a Slack user ID (U…) or user-group ID (S…)",
             ),
-            rerun_cooldown_s=_int(get("SSM3_RERUN_COOLDOWN"), "SSM3_RERUN_COOLDOWN", 300, 0, 86400),
-            http_port=_int(get("SSM3_HTTP_PORT"), "SSM3_HTTP_PORT", 3000, 1, 65535),
-            concurrency=_int(get("SSM3_CONCURRENCY"), "SSM3_CONCURRENCY", 8, 1, 128),
-            alerts=_or(get("SSM3_ALERTS"), "SSM3_ALERTS", _on_off, True),
-            securityhub=_or(get("SSM3_SECURITYHUB"), "SSM3_SECURITYHUB", _securityhub, "check"),
-            securityhub_region=_check(
-                get("SSM3_SECURITYHUB_REGION"), "SSM3_SECURITYHUB_REGION", _region
+            rerun_cooldown_s=int_in(
+                get("SSM3_RERUN_COOLDOWN"), "SSM3_RERUN_COOLDOWN", 300, 0, 86400
             ),
-            ack_workflow=_or(
+            http_port=int_in(get("SSM3_HTTP_PORT"), "SSM3_HTTP_PORT", 3000, 1, 65535),
+            concurrency=int_in(get("SSM3_CONCURRENCY"), "SSM3_CONCURRENCY", 8, 1, 128),
+            alerts=or_default(get("SSM3_ALERTS"), "SSM3_ALERTS", on_off, True),
+            securityhub=securityhub,
+            securityhub_region=check(
+                get("SSM3_SECURITYHUB_REGION"), "SSM3_SECURITYHUB_REGION", region
+            ),
+            ack_workflow=or_default(
                 get("SSM3_ACK_WORKFLOW"), "SSM3_ACK_WORKFLOW", _ack_workflow, "SUPPRESSED"
             ),
             routes_file=routes_file,
             routes=_routes(routes_file),
-            escalate_after=_or(
+            escalate_after=or_default(
                 get("SSM3_ESCALATE_AFTER"),
                 "SSM3_ESCALATE_AFTER",
-                _span,
+                span,
                 DEFAULT_ESCALATE_AFTER,
             ),
-            log_format=_or(get("SSM3_LOG_FORMAT"), "SSM3_LOG_FORMAT", _log_format, "text"),
+            log_format=or_default(get("SSM3_LOG_FORMAT"), "SSM3_LOG_FORMAT", _log_format, "text"),
+            events_queue_url=check(
+                get("SSM3_EVENTS_QUEUE_URL"), "SSM3_EVENTS_QUEUE_URL", _queue_url
+            ),
+            triage=_triage(get("SSM3_TRIAGE"), securityhub),
+            full_sweep_schedule=or_default(
+                get("SSM3_FULL_SWEEP_SCHEDULE"),
+                "SSM3_FULL_SWEEP_SCHEDULE",
+                cron,
+                DEFAULT_FULL_SWEEP_SCHEDULE,
+            ),
             aws_region=get("AWS_REGION"),
         )
 
@@ -238,70 +284,6 @@ def read_dotenv(path: Path) -> dict[str, str]:
     return {k: v for k, v in dotenv_values(path, interpolate=False).items() if v is not None}
 
 
-def _check(value: str | None, name: str, parse: Callable[[str, str], T]) -> T | None:
-    return None if value is None else parse(value, name)
-
-
-def _or(value: str | None, name: str, parse: Callable[[str, str], T], default: T) -> T:
-    return default if value is None else parse(value, name)
-
-
-def _token(prefix: str) -> Callable[[str, str], str]:
-    def parse(value: str, name: str) -> str:
-        if not value.startswith(prefix):
-            # Never echo the value: it may be a real secret pasted into the wrong variable.
-            raise ConfigError(name, f"expected a token starting with {prefix}")
-        return value
-
-    return parse
-
-
-def _url(value: str, name: str) -> str:
-    if not re.match(r"^https?://[^\s/]+", value):
-        raise ConfigError(name, f"{value!r} is not an http(s) URL")
-    return value if value.endswith("/") else value + "/"
-
-
-def _channel(value: str, name: str) -> str:
-    if not CHANNEL_ID.match(value):
-        raise ConfigError(name, f"{value!r} is not a channel ID (like C0123456789; not #name)")
-    return value
-
-
-def _role(value: str, name: str) -> str:
-    if not _ROLE_NAME.match(value):
-        raise ConfigError(name, f"{value!r} is not an IAM role name")
-    return value
-
-
-def _cron(value: str, name: str) -> str:
-    from bot.crontab import cron_trigger
-
-    try:
-        trigger = cron_trigger(value, "UTC")
-    except ValueError as exc:
-        raise ConfigError(
-            name, f"{value!r} is not a 5-field cron expression (like '0 9 * * *'): {exc}"
-        ) from None
-    # A valid expression can still name a day that never comes (31 February): the job would
-    # silently never run. A leap day comes within 4 years (8 across a skipped century leap year).
-    now = datetime.now(UTC)
-    upcoming = trigger.get_next_fire_time(None, now)
-    if upcoming is None or upcoming - now > CRON_HORIZON:
-        raise ConfigError(name, f"{value!r} never fires (no such date within the next 8 years)")
-    return value
-
-
-def _zone(value: str, name: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            name, f"{value!r} is not an IANA time zone (like Europe/Berlin)"
-        ) from None
-    return value
-
-
 def _securityhub(value: str, name: str) -> SecurityHubMode:
     lowered = value.lower()
     if lowered == "off":
@@ -333,16 +315,6 @@ def _routes(path: str | None) -> tuple[Route, ...]:
         raise ConfigError("SSM3_ROUTES_FILE", str(exc)) from None
 
 
-def _span(value: str, name: str) -> timedelta:
-    match = _SPAN.match(value.strip().lower())
-    if not match:
-        raise ConfigError(name, f"{value!r} is not a duration like 36h, 7d or 2w")
-    span = timedelta(seconds=int(match[1]) * _SPAN_UNITS[match[2]])
-    if span < timedelta(hours=1):
-        raise ConfigError(name, f"{value!r} is shorter than an hour")
-    return span
-
-
 def _log_format(value: str, name: str) -> LogFormat:
     lowered = value.lower()
     if lowered == "text":
@@ -352,38 +324,25 @@ def _log_format(value: str, name: str) -> LogFormat:
     raise ConfigError(name, f"{value!r} is not 'text' or 'json'")
 
 
-def _region(value: str, name: str) -> str:
-    if not REGION.match(value):
-        raise ConfigError(name, f"{value!r} is not an AWS region like eu-west-1")
+def _queue_url(value: str, name: str) -> str:
+    if not _QUEUE_URL.match(value):
+        raise ConfigError(
+            name,
+            f"{value!r} is not an SQS queue URL "
+            "(like https://sqs.eu-west-1.amazonaws.com/123456789012/ssm3-events)",
+        )
     return value
 
 
-def _on_off(value: str, name: str) -> bool:
-    lowered = value.lower()
-    if lowered in {"on", "true", "1", "yes"}:
-        return True
-    if lowered in {"off", "false", "0", "no"}:
-        return False
-    raise ConfigError(name, f"{value!r} is not 'on' or 'off'")
-
-
-def _int(value: str | None, name: str, default: int, low: int, high: int) -> int:
-    if value is None:
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise ConfigError(name, f"{value!r} is not a whole number") from None
-    if not low <= number <= high:
-        raise ConfigError(name, f"{number} is outside {low}..{high}")
-    return number
-
-
-def _list(value: str | None, name: str, pattern: re.Pattern[str], what: str) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    items = tuple(dict.fromkeys(item.strip() for item in value.split(",") if item.strip()))
-    for item in items:
-        if not pattern.match(item):
-            raise ConfigError(name, f"{item!r} is not {what}")
-    return items
+def _triage(value: str | None, securityhub: SecurityHubMode) -> TriageMode:
+    name = "SSM3_TRIAGE"
+    lowered = (value or "off").lower()
+    if lowered == "off":
+        return "off"
+    if lowered != "securityhub":
+        raise ConfigError(name, f"{value!r} is not 'off' or 'securityhub'")
+    if securityhub == "off":
+        raise ConfigError(
+            name, "'securityhub' reads Security Hub's SSM.3 findings, but SSM3_SECURITYHUB is off"
+        )
+    return "securityhub"

@@ -40,6 +40,14 @@ class Metrics:
             registry=r,
         )
         self.alerts = Counter("ssm3_alerts", "New-failure alerts posted", registry=r)
+        # Real time (SSM3_EVENTS_QUEUE_URL): each queued event by what became of it
+        # (bot/app/realtime.py OUTCOMES), and receives from the queue that failed.
+        self.events = Counter(
+            "ssm3_events", "Queued EventBridge events, by outcome", ["outcome"], registry=r
+        )
+        self.events_receive_errors = Counter(
+            "ssm3_events_receive_errors", "Receives from the events queue that failed", registry=r
+        )
 
     def watch(self, store: Store, settings: Settings, clock: Callable[[], datetime]) -> None:
         """Report the store's gauges (once; later calls keep the first store)."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -49,7 +49,9 @@ class Probes:
         store: Store,
         settings: Settings,
         clock: Callable[[], datetime],
+        info: Callable[[], Mapping[str, object]] | None = None,
     ) -> None:
+        self.info = info  # entries shown that never fail the check (the events queue)
         self.liveness = liveness
         self.metrics = metrics
         self.store = store
@@ -68,6 +70,8 @@ class Probes:
                 body.update(self._freshness())
             except Exception as exc:  # information only: the checks say what matters
                 log.debug("could not read the last sweep for /healthz: %s", exc)
+        if self.info is not None:
+            body.update(self.info())
         return alive, body
 
     def _freshness(self) -> dict[str, Any]:

@@ -30,12 +30,14 @@ from bot.models import (
     AssociationKey,
     DigestMessage,
     ScheduledJob,
+    Scope,
     SweepSummary,
     TrackedAssociation,
 )
 from bot.schedule import cron_trigger, latest_fire, period
 from bot.store import Ledger, Store
 from bot.sweep import SweepError, SweepInterrupted, run_sweep
+from bot.triage import TriageUnavailable, run_triage_sweep
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +117,7 @@ class Runner:
         self.stopping = threading.Event()  # set on SIGTERM: sweeps stop and checkpoint
         self._sweeping = 0
         self._idle = threading.Condition()
+        self.full_sweep_trigger = cron_trigger(settings.full_sweep_schedule, settings.zone)
 
     @property
     def sweep_period(self) -> timedelta:
@@ -177,16 +180,30 @@ class Runner:
             ledger.acquire(SWEEP_LEASE, self.clock(), SWEEP_LEASE_TTL)
 
         try:
-            summary = run_sweep(
-                settings=self.settings,
-                access=self.access,
-                store=self.store,
-                now=self.clock,
-                trigger=trigger,
-                progress=renew,
-                stop=self.stopping,
-                resume=resume,
-            )
+            summary = None
+            if self.triage_due(trigger) and resume is None:
+                try:
+                    summary = run_triage_sweep(
+                        settings=self.settings,
+                        access=self.access,
+                        store=self.store,
+                        now=self.clock,
+                        trigger=trigger,
+                        progress=renew,
+                    )
+                except TriageUnavailable as exc:
+                    log.warning("triage unavailable, sweeping every account-region: %s", exc)
+            if summary is None:
+                summary = run_sweep(
+                    settings=self.settings,
+                    access=self.access,
+                    store=self.store,
+                    now=self.clock,
+                    trigger=trigger,
+                    progress=renew,
+                    stop=self.stopping,
+                    resume=resume,
+                )
         except SweepInterrupted as exc:
             # No timer here: this process is stopping; the next one (or another) runs it.
             self.jobs.schedule(RESUME_SWEEP, 0, {"sweep_id": exc.sweep_id}, arm=False)
@@ -243,6 +260,49 @@ class Runner:
         log.info("completed sweep %s, stopped by the last process", sweep_id)
         self.after_sweep()
         return "completed"
+
+    def triage_due(self, trigger: str) -> bool:
+        """In triage mode, a scheduled (or start-up) sweep triages unless a full sweep is owed.
+        Sweeps people ask for, and the full-sweep job's, read everything."""
+        if self.settings.triage == "off" or trigger not in ("schedule", "startup"):
+            return False
+        return not self.full_sweep_owed()
+
+    def full_sweep_owed(self) -> bool:
+        """No full sweep has finished since SSM3_FULL_SWEEP_SCHEDULE's latest slot (or ever): a
+        missed, failed or skipped full sweep is made up by the next sweep, whichever job runs it."""
+        full = self.store.sweeps.last(full=True)
+        if full is None or full.finished_at is None:
+            return True
+        slot = latest_fire(self.full_sweep_trigger, self.clock())
+        return slot is not None and full.started_at < slot
+
+    def full_sweep_job(self) -> SweepSummary | None:
+        """Triage mode's reconciling sweep of every account-region (SSM3_FULL_SWEEP_SCHEDULE),
+        unless one already ran since this slot (the hourly sweep makes up an owed one too)."""
+        if not self.full_sweep_owed():
+            return None
+        return self.sweep_job(trigger="full-schedule")
+
+    def refresh_scopes(self, scopes: Sequence[Scope], trigger: str = "event") -> SweepSummary:
+        """Re-read these account-regions as a sweep would, then alert and edit the digest
+        exactly as after a sweep (the same steps, the same ledger: an alert goes out once).
+
+        Takes no lease: a long scheduled sweep must not hold an event's re-read back, and the
+        store keeps whichever read of a scope began last (bot/store/associations.py)."""
+        summary = run_sweep(
+            settings=self.settings,
+            access=self.access,
+            store=self.store,
+            now=self.clock,
+            trigger=trigger,
+            scopes=list(dict.fromkeys(scopes)),
+        )
+        # Counters only: a partial read says nothing about the whole estate's gauges.
+        self.metrics.sweeps.labels(trigger=trigger).inc()
+        self.metrics.aws_calls.inc(summary.aws_calls)
+        self.after_sweep()
+        return summary
 
     def sweep_busy(self) -> bool:
         """True while some sweep holds the lease (for a quick answer before trying)."""

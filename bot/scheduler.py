@@ -36,6 +36,13 @@ def build_scheduler(runner: Runner) -> BackgroundScheduler:
     )
     grace = max(60, int(runner.sweep_period.total_seconds() / 2))
     scheduler.add_job(runner.sweep_job, runner.sweep_trigger, id="sweep", misfire_grace_time=grace)
+    if runner.settings.triage != "off":  # SSM3_TRIAGE: the reconciling sweep of everything
+        scheduler.add_job(
+            runner.full_sweep_job,
+            runner.full_sweep_trigger,
+            id="full-sweep",
+            misfire_grace_time=grace,
+        )
     scheduler.add_job(
         runner.digest_job, runner.digest_trigger, id="digest", misfire_grace_time=None
     )

@@ -32,7 +32,7 @@ from bot.aws.session import AwsAccess
 from bot.clock import utcnow
 from bot.config import ConfigError, Settings
 from bot.logs import log_context
-from bot.models import Scope, ScopeResult, SecurityHubCheck, SweepSummary
+from bot.models import Scope, ScopeResult, SecurityHubCheck, SweepCoverage, SweepSummary
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -141,15 +141,21 @@ def run_sweep(
     scopes: list[Scope] | None = None,
     stop: threading.Event | None = None,
     resume: str | None = None,
+    coverage: SweepCoverage | None = None,
 ) -> SweepSummary:
-    """Sweep every scope and store the outcome; return the sweep's summary.
+    """Sweep every scope (or only `scopes`) and store the outcome; return the sweep's summary.
 
     `stop` set: read no further scope, store those being read, and raise SweepInterrupted.
     `resume`: complete that unfinished sweep, reading only the scopes it has not stored.
+    `coverage` records what the sweep stands for: by default `full` for every scope and
+    `partial` for given ones (bot/triage.py passes `triage`).
     """
     targets = scopes if scopes is not None else resolve_scopes(settings, access, store, now())
     clock = time.monotonic()
-    sweep_id, started, stored = _begin(store, targets, now(), trigger, resume)
+    kind: SweepCoverage = coverage or ("full" if scopes is None else "partial")
+    sweep_id, started, stored = _begin(
+        store, targets, now=now(), trigger=trigger, resume=resume, kind=kind
+    )
     with log_context(sweep_id=sweep_id):
         swept = _read_scopes(
             settings=settings,
@@ -235,13 +241,19 @@ def _read_scopes(
 
 
 def _begin(
-    store: Store, targets: list[Scope], now: datetime, trigger: str, resume: str | None
+    store: Store,
+    targets: list[Scope],
+    *,
+    now: datetime,
+    trigger: str,
+    resume: str | None,
+    kind: SweepCoverage,
 ) -> tuple[str, datetime, dict[Scope, bool]]:
     """A new sweep's id and start; or the unfinished sweep to resume, and what it stored
     already (scope: read ok)."""
     if resume is None:
         sweep_id = new_sweep_id(now)
-        store.sweeps.begin(sweep_id, now, len(targets), trigger)
+        store.sweeps.begin(sweep_id, now, len(targets), trigger, kind)
         return sweep_id, now, {}
     prior = store.sweeps.get(resume)
     if prior is None or prior.finished_at is not None:

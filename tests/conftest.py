@@ -94,6 +94,9 @@ def settings(tmp_path: Path) -> Settings:
 # Slack: the fake Web API and the app served over loopback (tests/fakes/fixtures.py).
 from tests.fakes.fixtures import fake_slack, make_app, make_harness  # noqa: E402, F401
 
+# SQS: moto's server on loopback, one per session, a fresh queue per test (tests/support/sqs.py).
+from tests.support.sqs import events_queue, moto_sqs  # noqa: E402, F401
+
 # The end-to-end set: real processes (the console script, `serve`, the simulator's own process,
 # Docker's linter). Slack behaviour (make_harness) runs in process, through the app's own WSGI
 # application, so it belongs to the layered suite. `pytest -m "not e2e"` runs the layers
@@ -102,6 +105,7 @@ E2E_MODULES = {
     "test_cli",
     "test_cli_edges",
     "test_docker",
+    "test_events_serve",
     "test_secrets",
     "test_serve_logging",
     "test_serve_socket_mode",

@@ -84,6 +84,11 @@ def test_org_accounts() -> None:
         ("SSM3_SLACK_API_URL", "slack.com/api"),
         ("SLACK_BOT_TOKEN", "xoxp-user-token"),
         ("SLACK_APP_TOKEN", "xoxb-not-an-app-token"),
+        ("SSM3_EVENTS_QUEUE_URL", "ssm3-events"),
+        ("SSM3_EVENTS_QUEUE_URL", "arn:aws:sqs:eu-west-1:123456789012:ssm3-events"),
+        ("SSM3_EVENTS_QUEUE_URL", "https://sqs.eu-west-1.amazonaws.com/ssm3-events"),
+        ("SSM3_TRIAGE", "on"),
+        ("SSM3_FULL_SWEEP_SCHEDULE", "daily"),
     ],
 )
 def test_a_bad_value_names_its_variable(variable: str, value: str) -> None:
@@ -165,3 +170,47 @@ def test_dotenv_escaped_quotes_and_multi_line_values(tmp_path: Path) -> None:
     settings = Settings.from_env({}, dotenv=dotenv)
     assert settings.operators == ("U0ALICE01", "U0BOB0001")
     assert settings.channel is None
+
+
+@pytest.mark.parametrize(
+    ("url", "region"),
+    [
+        ("https://sqs.eu-west-1.amazonaws.com/123456789012/ssm3-events", "eu-west-1"),
+        ("https://eu-central-2.queue.amazonaws.com/123456789012/ssm3-events", "eu-central-2"),
+        ("https://sqs.cn-north-1.amazonaws.com.cn/123456789012/ssm3-events", "cn-north-1"),
+        (
+            "https://vpce-0a1b-2c3d.sqs.us-gov-west-1.vpce.amazonaws.com/123456789012/q",
+            "us-gov-west-1",
+        ),
+        ("http://127.0.0.1:4566/123456789012/ssm3-events.fifo", None),  # a local endpoint
+    ],
+)
+def test_the_events_queue_region_comes_from_its_url(url: str, region: str | None) -> None:
+    settings = Settings.from_env({"SSM3_EVENTS_QUEUE_URL": url}, dotenv=None)
+    assert settings.events_queue_url == url
+    assert settings.events_queue_region == region
+
+
+def test_triage_needs_security_hub() -> None:
+    assert Settings.from_env({"SSM3_TRIAGE": "securityhub"}, dotenv=None).triage == "securityhub"
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({"SSM3_TRIAGE": "securityhub", "SSM3_SECURITYHUB": "off"}, dotenv=None)
+    assert str(raised.value) == (
+        "SSM3_TRIAGE: 'securityhub' reads Security Hub's SSM.3 findings, but SSM3_SECURITYHUB is off"
+    )
+
+
+def test_a_bad_queue_url_stops_serve_with_one_line_and_exit_2(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "serve"],
+        env={"SSM3_EVENTS_QUEUE_URL": "sqs://ssm3-events", "PATH": "/usr/bin:/bin"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "ssm3bot: SSM3_EVENTS_QUEUE_URL: 'sqs://ssm3-events' is not an SQS queue URL "
+        "(like https://sqs.eu-west-1.amazonaws.com/123456789012/ssm3-events)"
+    ]

@@ -30,6 +30,8 @@ DEFAULTS = {
     "SSM3_LOG_FORMAT": Settings().log_format,
     "SSM3_ACK_WORKFLOW": Settings().ack_workflow,
     "SSM3_ESCALATE_AFTER": "7d",
+    "SSM3_TRIAGE": Settings().triage,
+    "SSM3_FULL_SWEEP_SCHEDULE": Settings().full_sweep_schedule,
 }
 
 

@@ -10,6 +10,7 @@ fails `test_every_aws_call_in_the_source_is_driven`.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ from cfnlint.decode import cfn_yaml
 
 from bot.aws.actions import association_state, start_once
 from bot.aws.history import fetch_history
+from bot.aws.session import AwsAccess
 from bot.config import Settings
 from bot.models import AssociationKey
 from bot.slack import blocks as kit
@@ -50,10 +52,13 @@ POLICY_FILES = {
     "bot-org": "ssm3-bot-org.json",  # ... when SSM3_ACCOUNTS=org
     "bot-securityhub": "ssm3-bot-securityhub.json",  # ... when SSM3_SECURITYHUB is on
     "bot-securityhub-sync": "ssm3-bot-securityhub-sync.json",  # ... and when it is sync
+    "bot-events": "ssm3-bot-events.json",  # ... when SSM3_EVENTS_QUEUE_URL is set
 }
 # Where each service's actions belong: State Manager (and doctor's Security Hub and Config
 # reads) in the swept accounts, the rest is the bot's own identity reaching them.
-BOT_POLICY_FOR_SERVICE = {"sts": "bot", "organizations": "bot-org"}
+BOT_POLICY_FOR_SERVICE = {"sts": "bot", "organizations": "bot-org", "sqs": "bot-events"}
+# Operations IAM authorises under another action's name.
+IAM_ACTION = {"sqs:DeleteMessageBatch": "sqs:DeleteMessage"}
 # Actions of member services the bot makes with its own identity: the cross-check reads
 # Security Hub's aggregated findings in the administrator account's home region.
 BOT_POLICY_FOR_ACTION = {
@@ -72,7 +77,8 @@ class CodePath:
 
     name: str
     policy: Policy
-    drive: Callable[[Sim, Path], None]
+    # Returns the operations it called outside the simulator (SQS, on moto), if any.
+    drive: Callable[[Sim, Path], set[str] | None]
 
 
 def _settings(tmp: Path) -> Settings:
@@ -222,6 +228,50 @@ def _answers(fake: FakeSlack, url: str | None) -> list[dict[str, Any]]:
     return [payload for uid, payload in fake.responses if uid == url_id]
 
 
+def poll_the_events_queue(sim: Sim, tmp: Path) -> set[str]:
+    """The real-time poller's receive, re-read and delete, and doctor's queue check, on a real
+    SQS (moto); its SQS operations are recorded as the client sends them."""
+    from bot.doctor.events import events_checks
+    from bot.events.wiring import build_poller
+    from bot.runner import Runner
+    from bot.sim.events import compliance_event
+    from tests.support.sqs import MotoSqs
+
+    server = MotoSqs()
+    queue = server.queue()
+    sent: set[str] = set()
+    session = sim.session()
+    session.events.register(
+        "before-call.sqs",
+        lambda model, **_: sent.add(IAM_ACTION.get(f"sqs:{model.name}", f"sqs:{model.name}")),
+    )
+    previous = os.environ.get("AWS_ENDPOINT_URL_SQS")
+    os.environ["AWS_ENDPOINT_URL_SQS"] = server.endpoint_url
+    try:
+        access = AwsAccess(
+            session=session, endpoint_url=sim.endpoint_url, role_name=sim.fleet.role_name
+        )
+        settings = _settings(tmp).with_changes(events_queue_url=queue.url)
+        store = Store(tmp / "events.db")
+        run_sweep(settings=settings, access=access, store=store)
+        runner = Runner(settings=settings, store=store, access=access, publisher=None)
+        poller = build_poller(runner, wait_s=1)
+        assert poller is not None
+        queue.send(compliance_event(MEMBER, "eu-west-1", "i-0123456789abcdef0", status="compliant"))
+        assert poller.poll_once() == 1
+        assert poller.counts["handled"] == 1
+        checks = events_checks(settings, lambda: access)
+        assert [c.status for c in checks] == ["pass", "pass", "warn"]  # a 1 s visibility
+        store.close()
+    finally:
+        if previous is None:
+            os.environ.pop("AWS_ENDPOINT_URL_SQS", None)
+        else:
+            os.environ["AWS_ENDPOINT_URL_SQS"] = previous
+        server.stop()
+    return sent
+
+
 CODE_PATHS: tuple[CodePath, ...] = (
     CodePath("sweep", "readonly", sweep_the_organisation),
     CodePath("doctor", "readonly", doctor_on_the_organisation),
@@ -230,6 +280,7 @@ CODE_PATHS: tuple[CodePath, ...] = (
     CodePath("slack-history", "readonly", history_through_slack),
     CodePath("slack-rerun", "operator", rerun_through_slack),
     CodePath("securityhub-sync", "operator", sync_to_security_hub),
+    CodePath("events", "readonly", poll_the_events_queue),
 )
 
 
@@ -294,9 +345,11 @@ def called(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[str]]:
     for path in CODE_PATHS:
         fleet = generate_fleet(seed=5, accounts=(CALLER, MEMBER, OTHER), regions=REGIONS, failing=2)
         with SimServer(fleet) as server:
-            path.drive(Sim(fleet, server), tmp_path_factory.mktemp(path.name))
+            elsewhere = path.drive(Sim(fleet, server), tmp_path_factory.mktemp(path.name))
         assert fleet.violations == []
-        found[path.name] = {f"{c.service}:{c.operation}" for c in fleet.calls}
+        found[path.name] = {f"{c.service}:{c.operation}" for c in fleet.calls} | (
+            elsewhere or set()
+        )
     return found
 
 
@@ -340,7 +393,12 @@ def test_each_action_is_in_the_policy_of_who_calls_it(called: dict[str, set[str]
 def test_the_read_only_paths_never_change_anything(called: dict[str, set[str]]) -> None:
     reads = _union(called, [p.name for p in CODE_PATHS if p.policy == "readonly"])
     changing = {
-        a for a in reads if not re.match(r"^(List|Describe|Get|AssumeRole$)", a.split(":")[1])
+        a
+        for a in reads
+        if not re.match(r"^(List|Describe|Get|AssumeRole$)", a.split(":")[1])
+        # The events queue is the bot's own inbox, not the estate: taking messages off it
+        # changes nothing in the swept accounts.
+        and a not in {"sqs:ReceiveMessage", "sqs:DeleteMessage"}
     }
     assert changing == set()
 
@@ -374,7 +432,8 @@ def test_every_aws_call_in_the_source_is_driven(called: dict[str, set[str]]) -> 
         for operation in model.operation_names:
             method = botocore.xform_name(operation)
             pattern = rf"\.{method}\(|get_paginator\(\s*[\"']{method}[\"']"
-            if re.search(pattern, source) and f"{service}:{operation}" not in driven:
+            action = IAM_ACTION.get(f"{service}:{operation}", f"{service}:{operation}")
+            if re.search(pattern, source) and action not in driven:
                 missing.append(f"{service}:{operation}")
     assert missing == [], f"add a CodePath that drives {missing} (and grant it in iam/)"
 
@@ -391,6 +450,9 @@ def test_policy_resources_are_as_narrow_as_the_actions_allow() -> None:
     assert findings["Resource"] == "arn:aws:securityhub:*:*:hub/default"
     allow, *_ = policy_document("bot-securityhub-sync")["Statement"]
     assert (allow["Effect"], allow["Resource"]) == ("Allow", "arn:aws:securityhub:*:*:hub/default")
+    (queue,) = policy_document("bot-events")["Statement"]
+    central = cfn_yaml.load(str(CENTRAL))
+    assert queue["Resource"] == f"arn:aws:sqs:*:*:{central['Parameters']['QueueName']['Default']}"
 
 
 def _context(params: dict[str, Any]) -> dict[str, str]:
@@ -494,3 +556,78 @@ def test_the_member_role_trusts_only_the_bots_account(principal_arn: bool) -> No
         }
     else:
         assert "Condition" not in statement
+
+
+# -- real time: the organisation's events to the bot's queue --------------------------------------
+
+CENTRAL = IAM / "ssm3-events-central.yaml"
+MEMBER_EVENTS = IAM / "ssm3-events-member.yaml"
+
+
+@pytest.mark.parametrize("template", [CENTRAL, MEMBER_EVENTS], ids=lambda p: p.name)
+def test_the_events_templates_pass_cfn_lint(template: Path) -> None:
+    assert [str(match) for match in lint_file(template)] == []
+
+
+def _patterns(template: Path) -> list[dict[str, Any]]:
+    resources = cfn_yaml.load(str(template))["Resources"]
+    return [
+        r["Properties"]["EventPattern"]
+        for r in resources.values()
+        if r["Type"] == "AWS::Events::Rule"
+    ]
+
+
+@pytest.mark.parametrize("template", [CENTRAL, MEMBER_EVENTS], ids=lambda p: p.name)
+def test_every_rule_forwards_exactly_the_kinds_the_bot_handles(template: Path) -> None:
+    from bot.events.envelope import DETAIL_TYPES
+
+    for pattern in _patterns(template):
+        kinds = {kind for branch in pattern["$or"] for kind in branch["detail-type"]}
+        assert kinds == set(DETAIL_TYPES)
+        compliance = next(
+            b for b in pattern["$or"] if "Configuration Compliance State Change" in b["detail-type"]
+        )
+        assert compliance["detail"] == {"compliance-type": ["Association"]}
+        hub = next(b for b in pattern["$or"] if b["source"] == ["aws.securityhub"])
+        assert hub["detail"] == {"findings": {"Compliance": {"SecurityControlId": ["SSM.3"]}}}
+
+
+def test_the_central_bus_takes_events_from_the_organisation_only() -> None:
+    resources = cfn_yaml.load(str(CENTRAL))["Resources"]
+    statement = resources["OrganizationMayPutEvents"]["Properties"]["Statement"]
+    assert statement["Action"] == "events:PutEvents"
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}}
+    }
+
+
+def test_the_queue_redrives_to_a_dead_letter_queue_and_only_the_rules_may_send() -> None:
+    resources = cfn_yaml.load(str(CENTRAL))["Resources"]
+    queue = resources["Queue"]["Properties"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {
+        "Fn::GetAtt": ["DeadLetterQueue", "Arn"]
+    }
+    assert 1 < queue["RedrivePolicy"]["maxReceiveCount"] <= 10
+    assert queue["VisibilityTimeout"] >= 30  # doctor warns below
+    allow, deny = resources["QueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert allow["Principal"] == {"Service": "events.amazonaws.com"}
+    assert allow["Action"] == "sqs:SendMessage"
+    assert allow["Condition"]["ArnEquals"]["aws:SourceArn"] == [
+        {"Fn::GetAtt": ["ForwardedToQueue", "Arn"]},
+        {"Fn::GetAtt": ["OwnToQueue", "Arn"]},
+    ]
+    assert deny["Effect"] == "Deny"
+
+
+def test_a_member_account_may_put_events_on_the_central_bus_and_nothing_else() -> None:
+    resources = cfn_yaml.load(str(MEMBER_EVENTS))["Resources"]
+    [policy] = resources["ForwardRole"]["Properties"]["Policies"]
+    [statement] = policy["PolicyDocument"]["Statement"]
+    assert statement == {
+        "Effect": "Allow",
+        "Action": "events:PutEvents",
+        "Resource": {"Ref": "CentralEventBusArn"},
+    }
+    [target] = resources["ForwardToCentralBus"]["Properties"]["Targets"]
+    assert target["Arn"] == {"Ref": "CentralEventBusArn"}

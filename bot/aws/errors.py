@@ -48,6 +48,8 @@ ORG_POLICY = "iam/ssm3-bot-org.json"  # ... when SSM3_ACCOUNTS=org
 SECURITYHUB_POLICY = "iam/ssm3-bot-securityhub.json"  # ... when SSM3_SECURITYHUB is on
 SECURITYHUB_SYNC_POLICY = "iam/ssm3-bot-securityhub-sync.json"  # ... and when it is sync
 MEMBER_ROLE_STACK = "iam/ssm3-member-role.yaml"  # the member role as CloudFormation
+EVENTS_POLICY = "iam/ssm3-bot-events.json"  # ... when SSM3_EVENTS_QUEUE_URL is set
+EVENTS_CENTRAL_STACK = "iam/ssm3-events-central.yaml"  # the bus, rules and queue
 
 # The policy that grants each action other than the member role's reads (READONLY_POLICY).
 GRANTED_BY: dict[str, str] = {
@@ -56,6 +58,9 @@ GRANTED_BY: dict[str, str] = {
     "organizations:ListAccounts": ORG_POLICY,
     "securityhub:GetFindings": SECURITYHUB_POLICY,
     "securityhub:BatchUpdateFindings": SECURITYHUB_SYNC_POLICY,
+    "sqs:ReceiveMessage": EVENTS_POLICY,
+    "sqs:DeleteMessage": EVENTS_POLICY,
+    "sqs:GetQueueAttributes": EVENTS_POLICY,
 }
 
 

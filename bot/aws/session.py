@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from mypy_boto3_config import ConfigServiceClient
     from mypy_boto3_organizations import OrganizationsClient
     from mypy_boto3_securityhub import SecurityHubClient
+    from mypy_boto3_sqs import SQSClient
     from mypy_boto3_ssm import SSMClient
     from mypy_boto3_sts import STSClient
 
@@ -168,6 +169,25 @@ class AwsAccess:
     def config_service(self, scope: Scope) -> ConfigServiceClient:
         """A new AWS Config client for one account-region (doctor reads recorder status)."""
         client: ConfigServiceClient = self.client(scope, "config")
+        return client
+
+    def sqs(self, region: str | None, *, read_timeout_s: float = 40) -> SQSClient:
+        """An SQS client with the process's own credentials, for the events queue (which lives
+        in the bot's account). Its endpoint is boto3's own choice (AWS_ENDPOINT_URL_SQS, then
+        AWS_ENDPOINT_URL), never a simulator override; its read timeout outlasts a 20 s long
+        poll; two attempts a call, since the poller backs off on its own."""
+        config = self.config.merge(
+            Config(
+                read_timeout=read_timeout_s,
+                retries={"mode": "standard", "total_max_attempts": 2},
+            )
+        )
+        with self._create_lock:
+            client: SQSClient = self._base.client(
+                "sqs",
+                region_name=region or self.default_region or DEFAULT_STS_REGION,
+                config=config,
+            )
         return client
 
     def client(self, scope: Scope, service: str, *, attempts: int | None = None) -> Any:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bot.aws.session import AwsAccess
 from bot.config import ConfigError, Settings
-from bot.doctor import aws, local, slack
+from bot.doctor import aws, events, local, slack
 from bot.doctor.checks import Check, Report
 from bot.doctor.render import render_report
 
@@ -46,6 +46,7 @@ def run_doctor(
     checks.extend(_unless(bad & SLACK_VARIABLES, "Slack", lambda: slack.slack_checks(settings)))
     access = make_access or (lambda: AwsAccess.from_settings(settings, **aws.ACCESS_OPTIONS))
     checks.extend(_unless(bad & AWS_VARIABLES, "AWS", lambda: aws.aws_checks(settings, access)))
+    checks.extend(events.events_checks(settings, access))
     return Report(tuple(checks), config_invalid=bool(problems))
 
 

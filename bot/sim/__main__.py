@@ -60,6 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--failing", type=int, default=3, help="failing associations per account-region"
     )
+    parser.add_argument(
+        "--failing-every",
+        type=int,
+        default=1,
+        help="only every N-th account-region has failing associations (the rest are clean)",
+    )
     parser.add_argument("--instances", type=int, default=40, help="instances per account-region")
     parser.add_argument(
         "--failed-instances",
@@ -109,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         regions=tuple(r for r in args.regions.split(",") if r),
         associations=args.associations,
         failing=args.failing,
+        failing_every=max(1, args.failing_every),
         instances=args.instances,
         failed_instances=args.failed_instances,
         manual=args.manual,

@@ -865,6 +865,7 @@ def generate_fleet(
     manual_noncompliant: tuple[int, int] = (1, 3),
     patch_noise: bool = False,
     timed_out: int = 0,
+    failing_every: int = 1,
 ) -> Fleet:
     """Build a reproducible estate; the first account is the caller's (management) account.
 
@@ -881,6 +882,9 @@ def generate_fleet(
     - `patch_noise`: NON_COMPLIANT Patch items and a COMPLIANT Custom item on a few
       instances (they never count for SSM.3);
     - `timed_out`: AUTO associations whose latest run timed out on 1 or 2 instances.
+
+    `failing_every`: only every n-th account-region (in account, then region order) has its
+    `failing` associations; the others are clean (a large organisation where failures are few).
     """
     rng = random.Random(seed)
     extra = random.Random(seed + 1000)
@@ -896,17 +900,19 @@ def generate_fleet(
         credential_lifetime_s=credential_lifetime_s,
     )
     denied = set(deny_accounts)
+    scope_index = 0
     for index, account_id in enumerate(account_ids):
         if account_id not in fleet.accounts:
             name = _ACCOUNT_NAMES[index % len(_ACCOUNT_NAMES)]
             fleet.add_account(account_id, f"{name}-{index}" if index >= 5 else name)
         fleet.accounts[account_id].denies_assume_role = account_id in denied
         for region in regions:
+            scope_index += 1
             _populate(
                 fleet.scope(account_id, region),
                 rng=rng,
                 associations=associations,
-                failing=failing,
+                failing=failing if (scope_index - 1) % failing_every == 0 else 0,
                 instances=instances,
                 failed_instances=failed_instances,
                 unnamed_every=unnamed_every,

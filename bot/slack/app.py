@@ -87,7 +87,16 @@ def probes_of(services: Services) -> Probes:
         store=services.store,
         settings=services.settings,
         clock=services.clock,
+        info=lambda: _events_queue(services),
     )
+
+
+def _events_queue(services: Services) -> dict[str, object]:
+    """The real-time poller's state in /healthz: shown, never failing it (sweeps go on)."""
+    if services.poller is None:
+        return {}
+    events = services.poller.health()
+    return {"events_queue": {"ok": events.ok, "detail": events.detail}}
 
 
 def wsgi_app(app: App, services: Services) -> Callable[..., Iterable[bytes]]:

@@ -43,6 +43,8 @@ from bot.slack.services import Services
 if TYPE_CHECKING:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
+    from bot.events.poller import EventPoller
+
 log = logging.getLogger(__name__)
 
 LISTEN_HOST = "0.0.0.0"  # noqa: S104  # a container's port must be reachable from outside it
@@ -102,6 +104,7 @@ class Serving:
         self.server: ServerThread | None = None  # HTTP mode: Slack and the probes
         self.probes: ServerThread | None = None  # Socket Mode: the probes alone
         self.socket_ping_s = SOCKET_PING_S
+        self.poller: EventPoller | None = None  # SSM3_EVENTS_QUEUE_URL: the real-time poller
 
     @property
     def port(self) -> int:
@@ -144,6 +147,7 @@ class Serving:
             notice(self.err, f"serving on {describe(server)} (health: /healthz)")
         self.scheduler = start_schedule(services, err=self.err)
         services.liveness.add("scheduler", scheduler_alive(self.scheduler))
+        self.poller = start_events(services, err=self.err)
 
     def crashed(self) -> bool:
         """A part that cannot recover: the HTTP server's thread ended."""
@@ -160,6 +164,8 @@ class Serving:
             runner.stopping.set()
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        if self.poller is not None:
+            self.poller.stop(timeout_s=1)
         if self.socket is not None:
             self.socket.close()  # type: ignore[no-untyped-call]
         if self.server is not None:
@@ -170,6 +176,19 @@ class Serving:
             self.probes.stop(max(0.0, deadline - time.monotonic()))
         services.close(timeout_s=max(0.0, min(5.0, deadline - time.monotonic())))
         return drained
+
+
+def start_events(services: Services, *, err: TextIO) -> EventPoller | None:
+    """The real-time poller (SSM3_EVENTS_QUEUE_URL) on a daemon thread, over the scheduled
+    Runner's own sweep steps; None when no queue is configured."""
+    from bot.events.wiring import build_poller
+
+    poller = build_poller(services.scheduled())
+    if poller is None:
+        return None
+    services.poller = poller.start()
+    notice(err, f"real time from {services.settings.events_queue_url}")
+    return poller
 
 
 def serve(settings: Settings, *, err: TextIO = sys.stderr, grace_s: float = STOP_GRACE_S) -> int:

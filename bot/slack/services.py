@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
@@ -30,6 +31,9 @@ from bot.slack.delivery import Delivery
 from bot.slack.faults import ServerErrorsRetryHandler
 from bot.slack.permissions import Operators
 from bot.store import Store
+
+if TYPE_CHECKING:
+    from bot.events.poller import EventPoller
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +72,7 @@ class Services:
     metrics: Metrics = field(default_factory=Metrics)
     runner: Runner | None = None  # set by `serve`: the scheduled jobs
     liveness: Liveness = field(default_factory=Liveness)  # what /healthz checks
+    poller: EventPoller | None = None  # set by `serve` when SSM3_EVENTS_QUEUE_URL is set
     operators: Operators = field(init=False)
     jobs: ScheduledJobs = field(init=False)  # work due later, as rows (re-run follow-ups)
     delivery: Delivery = field(init=False)  # the one way digests and alerts reach Slack

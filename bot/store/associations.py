@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlite_utils import Database as SqliteDatabase
@@ -74,8 +74,11 @@ class Associations:
         )
         return {row["instance_id"]: to_instance_compliance(row) for row in rows}
 
-    def save_scope(self, sweep_id: str, result: ScopeResult, now: datetime) -> None:
-        """Store one scope's outcome; for a good scope, replace its associations' state."""
+    def save_scope(self, sweep_id: str, result: ScopeResult, now: datetime) -> bool:
+        """Store one scope's outcome; for a good scope, replace its associations' state.
+
+        False when a read of the scope that began later is stored already: this outcome is
+        kept as the sweep's record of the scope, and the scope's state stays as it is."""
         scope = result.scope
         failing = sum(1 for a in result.associations if a.failing)
         with self.db.write() as db:
@@ -96,10 +99,20 @@ class Associations:
                 },
                 replace=True,
             )
-            previous_state = db.table("scope_state").rows_where(
-                "account_id = ? AND region = ?", [scope.account_id, scope.region]
+            previous_state = next(
+                iter(
+                    db.table("scope_state").rows_where(
+                        "account_id = ? AND region = ?", [scope.account_id, scope.region]
+                    )
+                ),
+                {},
             )
-            last_ok = next(iter(previous_state), {}).get("last_ok_at")
+            read_started = _precise(result.started_at)
+            stored_read = previous_state.get("read_started_at")
+            if stored_read is not None and read_started < stored_read:
+                # A newer read of this scope is stored already (an event's re-read overtook
+                # a long sweep): this one stays on record above but changes nothing.
+                return False
             db.table("scope_state").insert(
                 {
                     "account_id": scope.account_id,
@@ -107,12 +120,14 @@ class Associations:
                     "ok": int(result.ok),
                     "error": result.error,
                     "swept_at": iso(now),
-                    "last_ok_at": iso(now) if result.ok else last_ok,
+                    "last_ok_at": iso(now) if result.ok else previous_state.get("last_ok_at"),
+                    "read_started_at": read_started,
                 },
                 replace=True,
             )
             if result.ok:
                 self._replace_scope_associations(db, sweep_id, result, now)
+        return True
 
     def _replace_scope_associations(
         self, db: SqliteDatabase, sweep_id: str, result: ScopeResult, now: datetime
@@ -365,3 +380,8 @@ class Associations:
                     (AssociationKey(row["account_id"], row["region"], row["association_id"]), since)
                 )
         return found
+
+
+def _precise(moment: datetime) -> str:
+    """A UTC time to the microsecond, in one fixed format (so strings compare as times)."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")

@@ -336,6 +336,17 @@ def m006_scheduled_jobs(db: SqliteDatabase) -> None:
 
 
 @migrations()
+def m007_sweep_coverage(db: SqliteDatabase) -> None:
+    """What a sweep read: `full` (every configured account-region; NULL on older rows means
+    full), `triage` (those Security Hub or the store named) or `partial` (given account-regions,
+    e.g. re-read on an event). The latest full or triage sweep is "the last sweep"."""
+    db.table("sweeps").add_column("coverage", str)
+    # When the read behind a scope's stored state began (microseconds): an older read that
+    # finishes later (a long sweep's, overtaken by an event's re-read) must not overwrite it.
+    db.table("scope_state").add_column("read_started_at", str)
+
+
+@migrations()
 def m008_account_names(db: SqliteDatabase) -> None:
     """Account names from Organizations (ListAccounts), shown beside account IDs."""
     db.table("account_names").create(

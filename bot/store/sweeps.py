@@ -15,6 +15,7 @@ from bot.models import (
     Scope,
     ScopeStatus,
     SecurityHubCheck,
+    SweepCoverage,
     SweepSummary,
 )
 from bot.store.acks import Acks
@@ -28,7 +29,14 @@ class Sweeps:
         self.db = db
         self.acks = acks
 
-    def begin(self, sweep_id: str, started_at: datetime, scopes: int, trigger: str) -> None:
+    def begin(
+        self,
+        sweep_id: str,
+        started_at: datetime,
+        scopes: int,
+        trigger: str,
+        coverage: SweepCoverage = "full",
+    ) -> None:
         with self.db.write() as db:
             db.table("sweeps").insert(
                 {
@@ -36,6 +44,7 @@ class Sweeps:
                     "started_at": iso(started_at),
                     "trigger": trigger,
                     "scopes": scopes,
+                    "coverage": coverage,
                 }
             )
 
@@ -86,11 +95,17 @@ class Sweeps:
         rows = self.db.rows("SELECT * FROM sweeps WHERE id = ?", (sweep_id,))
         return _summary(rows[0]) if rows else None
 
-    def last(self, *, finished: bool = True) -> SweepSummary | None:
+    def last(self, *, finished: bool = True, full: bool = False) -> SweepSummary | None:
+        """The latest sweep of the whole configuration (full, or triage; `full`: full only).
+
+        A partial read of a few account-regions (an event's) is never "the last sweep": it
+        must not make a stalled schedule look healthy, nor hide the last cross-check."""
+        kinds = ("full",) if full else ("full", "triage")
         rows = self.db.rows(
-            "SELECT * FROM sweeps WHERE ? OR finished_at IS NOT NULL "
+            "SELECT * FROM sweeps WHERE (? OR finished_at IS NOT NULL) "
+            "AND coalesce(coverage, 'full') IN (SELECT value FROM json_each(?)) "
             "ORDER BY started_at DESC, rowid DESC LIMIT 1",
-            (int(not finished),),
+            (int(not finished), json.dumps(kinds)),
         )
         return _summary(rows[0]) if rows else None
 
@@ -232,4 +247,5 @@ def _summary(row: Mapping[str, Any]) -> SweepSummary:
         noncompliant_instances=row["noncompliant_instances"] or 0,
         aws_calls=row["aws_calls"] or 0,
         duration_s=(row["duration_ms"] or 0) / 1000,
+        coverage=row.get("coverage") or "full",
     )

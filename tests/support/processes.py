@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 
 def ssm3bot(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -32,7 +33,11 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def wait_healthy(port: int, process: subprocess.Popen[str]) -> dict[str, str]:
+def wait_healthy(
+    port: int, process: subprocess.Popen[str], *, has: str | None = None
+) -> dict[str, Any]:
+    """/healthz's document once it answers 200 (and, with `has`, once it holds that entry:
+    parts such as the events poller start a moment after the port answers)."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -42,12 +47,15 @@ def wait_healthy(port: int, process: subprocess.Popen[str]) -> dict[str, str]:
             conn.request("GET", "/healthz")
             reply = conn.getresponse()
             if reply.status == 200:
-                return dict(json.loads(reply.read()))
+                document = dict(json.loads(reply.read()))
+                if has is None or has in document:
+                    return document
+            time.sleep(0.05)
         except OSError:
             time.sleep(0.05)  # not listening yet
         finally:
             conn.close()
-    raise AssertionError("serve did not become healthy")
+    raise AssertionError("serve did not become healthy" + (f" with {has}" if has else ""))
 
 
 BOT_TOKEN = "xoxb-5521973920131-7788990011223-Zq3pR8sT1uV4wX7yA0bC2dE5"

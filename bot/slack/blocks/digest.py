@@ -1,12 +1,13 @@
 """The channel digest (and the `status` reply): counts and the 14-day trend, failing
-associations each with its menu, the acknowledged ones, orphaned items, scopes not swept,
-Security Hub's disagreements.
+associations, the acknowledged ones, orphaned items, scopes not swept, Security Hub's
+disagreements.
 
-A failing association is one section: its lines and, as the section's accessory, a menu of
-History, Re-run… and Acknowledge… (a three-button actions block a row held twice the blocks
-and far more text, the confirm dialog included); the row itself is row.py. Every block_id
-carries the render's nonce, fresh on each edit. What does not fit is summarised ("…and 212
-more"); the digest's full list goes to its thread as a CSV file (delivery.py)."""
+A failing association is a section (row.py) with the contract's three buttons, History,
+Re-run and Acknowledge, in an actions block under it wherever the message holds them: every
+row of a short digest, the most urgent rows of a long one; the other rows carry the same
+actions in the section's menu, one block a row, so a long digest shows twice the rows. Every
+block_id carries the render's nonce, fresh on each edit. What does not fit is summarised
+("…and 212 more"); the digest's full list goes to its thread as a CSV file (delivery.py)."""
 
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ from bot.slack.blocks.base import (
     slack_date,
     text_chars,
 )
-from bot.slack.blocks.row import failing_row
+from bot.slack.blocks.row import failing_row, plan_rows
 
 if TYPE_CHECKING:
     from bot.models import SnapshotItem
@@ -137,7 +138,7 @@ def digest_message(
     planned = list(enumerate(digest.failing[: max(0, shown)]))
     compact = [row(i, item, False) for i, item in planned]
     full = [row(i, item, True) for i, item in planned] if buttons else compact
-    rows = _plan_rows(
+    rows = plan_rows(
         compact,
         full,
         blocks=budget.blocks - len(tail) - more_line - 1,
@@ -224,37 +225,6 @@ def trend_line(trend: Trend | None) -> str | None:
 
 
 ESCALATED_NAMED = 5
-
-
-def _plan_rows(
-    compact: list[list[Block]], full: list[list[Block]], *, blocks: int, chars: int
-) -> list[list[Block]]:
-    """As many rows as fit (in order), then the contract's three buttons (History, Re-run,
-    Acknowledge) on as many of the first of them as still fit; the others carry the same
-    actions in a menu. A digest of a few failures is all buttons, a long one mostly menus."""
-
-    def size(groups: Sequence[list[Block]]) -> tuple[int, int]:
-        return sum(len(g) for g in groups), sum(text_chars(b) for g in groups for b in g)
-
-    count = 0
-    used_blocks = used_chars = 0
-    for group in compact:
-        more_blocks, more_chars = size([group])
-        if used_blocks + more_blocks > blocks or used_chars + more_chars > chars:
-            break
-        used_blocks, used_chars, count = (
-            used_blocks + more_blocks,
-            used_chars + more_chars,
-            count + 1,
-        )
-    chosen = compact[:count]
-    for index in range(count):
-        trial = [*chosen[:index], full[index], *chosen[index + 1 :]]
-        trial_blocks, trial_chars = size(trial)
-        if trial_blocks > blocks or trial_chars > chars:
-            break
-        chosen = trial
-    return chosen
 
 
 def _warnings(digest: Digest, nonce: str) -> list[Block]:

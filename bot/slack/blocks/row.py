@@ -5,11 +5,12 @@ is a menu of History, Re-run… and Acknowledge…."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from slack_sdk.models.blocks import Option, OverflowMenuElement, SectionBlock
+from slack_sdk.models.blocks import Block, Option, OverflowMenuElement, SectionBlock
 
 from bot.causes import kind_label, short_remedy
 from bot.clock import humanize
@@ -27,6 +28,7 @@ from bot.slack.blocks.base import (
     md,
     plain,
     row_value,
+    text_chars,
 )
 
 ERROR_CHARS = 90  # a row's top error (History has it whole)
@@ -88,3 +90,34 @@ def failing_row(
     if rerun is not None:
         text += "\n" + rerun_note(rerun, zone)
     return SectionBlock(block_id=block, text=md(text), accessory=row_menu(item) if menu else None)
+
+
+def plan_rows(
+    compact: list[list[Block]], full: list[list[Block]], *, blocks: int, chars: int
+) -> list[list[Block]]:
+    """As many rows as fit (in order), then the contract's three buttons (History, Re-run,
+    Acknowledge) on as many of the first of them as still fit; the others carry the same
+    actions in a menu. A digest of a few failures is all buttons, a long one mostly menus."""
+
+    def size(groups: Sequence[list[Block]]) -> tuple[int, int]:
+        return sum(len(g) for g in groups), sum(text_chars(b) for g in groups for b in g)
+
+    count = 0
+    used_blocks = used_chars = 0
+    for group in compact:
+        more_blocks, more_chars = size([group])
+        if used_blocks + more_blocks > blocks or used_chars + more_chars > chars:
+            break
+        used_blocks, used_chars, count = (
+            used_blocks + more_blocks,
+            used_chars + more_chars,
+            count + 1,
+        )
+    chosen = compact[:count]
+    for index in range(count):
+        trial = [*chosen[:index], full[index], *chosen[index + 1 :]]
+        trial_blocks, trial_chars = size(trial)
+        if trial_blocks > blocks or trial_chars > chars:
+            break
+        chosen = trial
+    return chosen
