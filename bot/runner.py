@@ -37,7 +37,7 @@ from bot.models import (
 from bot.schedule import cron_trigger, latest_fire, period
 from bot.store import Ledger, Store
 from bot.sweep import SweepError, SweepInterrupted, run_sweep
-from bot.triage import TriageUnavailable, run_triage_sweep
+from bot.triage import TriageUnavailable, full_sweep_owed, run_triage_sweep, triage_due
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,10 @@ class Runner:
         self.ledger = ledger or store.ledger
         self.metrics = metrics or Metrics()
         self.book = DigestBook(
-            store=store, channels=settings.channels, escalate_after=settings.escalate_after
+            store=store,
+            channels=settings.channels,
+            escalate_after=settings.escalate_after,
+            zone=settings.zone,
         )
         self.alerts = AlertDesk(
             store=store,
@@ -262,20 +265,10 @@ class Runner:
         return "completed"
 
     def triage_due(self, trigger: str) -> bool:
-        """In triage mode, a scheduled (or start-up) sweep triages unless a full sweep is owed.
-        Sweeps people ask for, and the full-sweep job's, read everything."""
-        if self.settings.triage == "off" or trigger not in ("schedule", "startup"):
-            return False
-        return not self.full_sweep_owed()
+        return triage_due(self.settings, self.store, trigger, self.full_sweep_trigger, self.clock())
 
     def full_sweep_owed(self) -> bool:
-        """No full sweep has finished since SSM3_FULL_SWEEP_SCHEDULE's latest slot (or ever): a
-        missed, failed or skipped full sweep is made up by the next sweep, whichever job runs it."""
-        full = self.store.sweeps.last(full=True)
-        if full is None or full.finished_at is None:
-            return True
-        slot = latest_fire(self.full_sweep_trigger, self.clock())
-        return slot is not None and full.started_at < slot
+        return full_sweep_owed(self.store, self.full_sweep_trigger, self.clock())
 
     def full_sweep_job(self) -> SweepSummary | None:
         """Triage mode's reconciling sweep of every account-region (SSM3_FULL_SWEEP_SCHEDULE),
@@ -296,6 +289,14 @@ class Runner:
             store=self.store,
             now=self.clock,
             trigger=trigger,
+            scopes=list(dict.fromkeys(scopes)),
+        )
+        # In sync mode, the findings of what was re-read follow at once (not at the next sweep).
+        sync_scopes(
+            settings=self.settings,
+            access=self.access,
+            store=self.store,
+            clock=self.clock,
             scopes=list(dict.fromkeys(scopes)),
         )
         # Counters only: a partial read says nothing about the whole estate's gauges.

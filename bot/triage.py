@@ -28,6 +28,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -36,6 +37,7 @@ from bot.aws.securityhub import failed_findings, instance_of
 from bot.aws.session import AwsAccess
 from bot.config import Settings
 from bot.models import InstanceKey, Scope, SecurityHubCheck, SweepSummary
+from bot.schedule import latest_fire
 from bot.store import Store
 from bot.sweep import Progress, resolve_scopes, run_sweep
 
@@ -155,3 +157,23 @@ def _check(plan: TriagePlan, good: set[Scope], store: Store, now: datetime) -> S
         unexplained=tuple(sorted(failed - ours)),
         sweep_only=tuple(sorted(ours - failed)),
     )
+
+
+def triage_due(
+    settings: Settings, store: Store, trigger: str, full_trigger: Any, now: datetime
+) -> bool:
+    """In triage mode, a scheduled (or start-up) sweep triages unless a full sweep is owed.
+    Sweeps people ask for, and the full-sweep job's, read everything."""
+    if settings.triage == "off" or trigger not in ("schedule", "startup"):
+        return False
+    return not full_sweep_owed(store, full_trigger, now)
+
+
+def full_sweep_owed(store: Store, full_trigger: Any, now: datetime) -> bool:
+    """No full sweep has finished since SSM3_FULL_SWEEP_SCHEDULE's latest slot (or ever): a
+    missed, failed or skipped full sweep is made up by the next sweep, whichever job runs it."""
+    full = store.sweeps.last(full=True)
+    if full is None or full.finished_at is None:
+        return True
+    slot = latest_fire(full_trigger, now)
+    return slot is not None and full.started_at < slot

@@ -372,6 +372,30 @@ def test_resolution_sets_suppressed_findings_back_to_new(
     assert set(workflows(s.fleet, e.alone).values()) == {"NEW"}
 
 
+def test_an_events_re_read_syncs_at_once_without_waiting_for_a_sweep(
+    make_synced: Callable[..., Synced],
+) -> None:
+    """Real time: an event re-reads one account-region (Runner.refresh_scopes); the findings
+    it changes follow at once, as after a full sweep."""
+    from bot.models import Scope
+
+    e = estate(shared=0)
+    s = make_synced(e.fleet)
+    s.command(f"ack {e.primary} for 7d OPS-11")
+    _runs(s, e.primary)(passed=True)
+    services = s.slack.services
+    runner = Runner(
+        settings=services.settings,
+        store=s.store,
+        access=services.access,
+        publisher=None,
+        clock=s.clock,
+    )
+    runner.refresh_scopes([Scope(ACCOUNT, REGION)])
+    assert set(workflows(s.fleet, e.alone).values()) == {"NEW"}
+    assert s.store.sweeps.last() is not None
+
+
 def test_ssm3bot_ack_and_unack_sync_too(
     make_sim: Callable[..., Sim],
     tmp_path: Path,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.core.routing import Channel, Route
 from bot.digest import Digest, build_digest, for_channel
@@ -20,7 +21,9 @@ class DigestBook:
         store: Store,
         channels: Sequence[Channel],
         escalate_after: timedelta | None = None,
+        zone: ZoneInfo | None = None,
     ) -> None:
+        self.zone = zone  # the trend's days end at midnight here (SSM3_TIMEZONE)
         self.store = store
         self.channels = tuple(channels)
         self.escalate_after = escalate_after
@@ -37,7 +40,7 @@ class DigestBook:
         self, channel_id: str, now: datetime, previous: DigestMessage | None = None
     ) -> Digest:
         """`channel_id`'s digest from the store as it stands, compared with `previous`."""
-        digest = build_digest(self.store, now, previous)
+        digest = build_digest(self.store, now, previous, zone=self.zone)
         channel = self.channel(channel_id)
         if channel.everything:
             return for_channel(digest, channel, [], set(), escalate_after=self.escalate_after)

@@ -91,7 +91,7 @@ class Delivery:
         if len(digest.scopes_failed) > SCOPES_SHOWN:
             uploads.append(
                 {
-                    "content": scopes_csv(digest.scopes_failed),
+                    "content": scopes_csv(digest.scopes_failed, digest.account_names),
                     "filename": f"ssm3-not-swept-{digest.generated_at:%Y%m%dT%H%M}.csv",
                     "title": f"All {len(digest.scopes_failed)} account-regions not swept",
                 }
