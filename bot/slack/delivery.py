@@ -125,19 +125,7 @@ class Delivery:
             return False
         with self._edits:
             rendered = self.render(compose(), message.posted_at)
-            try:
-                self.client.chat_update(
-                    channel=message.channel,
-                    ts=message.ts,
-                    text=rendered.text,
-                    blocks=rendered.blocks_json(),
-                )
-            except (SlackApiError, SlackClientError) as exc:
-                log.warning(
-                    "could not update the digest %s/%s: %s", message.channel, message.ts, exc
-                )
-                return False
-        return True
+            return self._edit(message.channel, message.ts, rendered, "the digest")
 
     def post_alerts(
         self, channel: str, items: Sequence[TrackedAssociation], mentions: Sequence[str] = ()
@@ -156,16 +144,17 @@ class Delivery:
         refused."""
         rendered = alert_update(states, now=self.clock(), zone=self.zone, mentions=mentions)
         with self._edits:
-            try:
-                self.client.chat_update(
-                    channel=message.channel,
-                    ts=message.ts,
-                    text=rendered.text,
-                    blocks=rendered.blocks_json(),
-                )
-            except (SlackApiError, SlackClientError) as exc:
-                log.warning("could not update alert %s/%s: %s", message.channel, message.ts, exc)
-                return False
+            return self._edit(message.channel, message.ts, rendered, "alert")
+
+    def _edit(self, channel: str, ts: str, rendered: SlackMessage, what: str) -> bool:
+        """chat.update; False (logged once) when Slack refused it after its retries."""
+        try:
+            self.client.chat_update(
+                channel=channel, ts=ts, text=rendered.text, blocks=rendered.blocks_json()
+            )
+        except (SlackApiError, SlackClientError) as exc:
+            log.warning("could not update %s %s/%s: %s", what, channel, ts, exc)
+            return False
         return True
 
 

@@ -469,11 +469,14 @@ class InProcessSlack(SignedRequests):
         access: Any,
         fake: FakeSlack,
         followup_delay_s: float = 0.05,
+        services: Services | None = None,
     ) -> None:
+        """`services`: the app's, when the test built them (then the other arguments are
+        theirs)."""
         self.fake = fake
         self.secret = SIGNING_SECRET
         self.settings = settings
-        self.services = Services(
+        self.services = services or Services(
             settings=settings,
             store=store,
             access=access,

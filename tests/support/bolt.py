@@ -1,58 +1,27 @@
-"""The Slack app in this process: the same correctly signed requests as tests/fakes/
-slack_harness.py sends over HTTP, dispatched straight into the Bolt app, its lazy listeners run
-on the calling thread (so a request's work is done when it returns). Web API calls still go to
-the fake Slack over loopback."""
+"""The Slack app in this process on services a test built itself (tests/fakes/slack_harness.py's
+InProcessSlack: signed requests through `app.dispatch`, lazy listeners inline, so a request's
+work is done when it returns). Web API calls still go to the fake Slack over loopback."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from concurrent.futures import Executor, Future
-from typing import Any, TypeVar
+from typing import Any
 
-from slack_bolt.request import BoltRequest
-
-from bot.slack.app import build_app
 from bot.slack.services import Services, web_client
 from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_harness import SIGNING_SECRET, SignedRequests
-
-T = TypeVar("T")
+from tests.fakes.slack_harness import InProcessSlack as _InProcessSlack
 
 
-class InlineExecutor(Executor):
-    """Runs Bolt's lazy listeners on the calling thread."""
-
-    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
-        future: Future[T] = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as exc:
-            future.set_exception(exc)
-        return future
-
-
-class InProcessSlack(SignedRequests):
-    """`command`, `click`, `submit_view` (SignedRequests) into a Bolt app built on `services`."""
+class InProcessSlack(_InProcessSlack):
+    """`command`, `click`, `submit_view` into a Bolt app built on `services`."""
 
     def __init__(self, services: Services, fake: FakeSlack) -> None:
-        super().__init__(0, fake, SIGNING_SECRET)
-        self.services = services
-        self.app = build_app(services, executor=InlineExecutor())
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        body: bytes = b"",
-        headers: dict[str, str] | None = None,
-    ) -> tuple[int, bytes]:
-        response = self.app.dispatch(
-            BoltRequest(
-                body=body.decode(),
-                headers={k.lower(): v for k, v in (headers or {}).items()},
-            )
+        super().__init__(
+            settings=services.settings,
+            store=services.store,
+            access=services.access,
+            fake=fake,
+            services=services,
         )
-        return response.status, response.body.encode()
 
 
 def services_for(settings: Any, store: Any, access: Any) -> Services:
