@@ -13,26 +13,23 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from bot.app.alerts import AlertDesk
 from bot.app.digests import DigestBook
 from bot.app.findings_triggers import sync_scopes
 from bot.app.jobs import ScheduledJobs
+from bot.app.publisher import Publisher
 from bot.aws.session import AwsAccess
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.digest import Digest, snapshot
 from bot.metrics import Metrics
 from bot.models import (
-    AlertMessage,
-    AlertState,
     AssociationKey,
     DigestMessage,
     ScheduledJob,
     Scope,
     SweepSummary,
-    TrackedAssociation,
 )
 from bot.schedule import cron_trigger, latest_fire, period
 from bot.store import Ledger, Store
@@ -51,32 +48,6 @@ class SweepBusy(RuntimeError):
     """Another sweep, in this process or another, holds the lease."""
 
 
-class Publisher(Protocol):
-    """Where digests and alerts go (Slack in production, a recorder in tests)."""
-
-    def post_digest(self, channel: str, digest: Digest) -> str:
-        """Post `digest` to `channel`; the message's ts."""
-        ...
-
-    def update_digest(self, message: DigestMessage, compose: Callable[[], Digest]) -> bool:
-        """Edit a posted digest to show `compose()`, called when the edit's turn comes (edits
-        queue up, and each shows the store as it is then, never an older state). False when
-        Slack refused (the publisher logged why)."""
-        ...
-
-    def post_alerts(
-        self, channel: str, items: Sequence[TrackedAssociation], mentions: Sequence[str]
-    ) -> str:
-        """One message for associations that just began failing; its ts."""
-        ...
-
-    def update_alert(
-        self, message: AlertMessage, states: Sequence[AlertState], mentions: Sequence[str]
-    ) -> bool:
-        """Edit a posted alert to show its associations as they stand now (False: refused)."""
-        ...
-
-
 class Runner:
     """The scheduled jobs, as plain methods; bot/scheduler.py puts them on APScheduler."""
 
@@ -91,8 +62,10 @@ class Runner:
         ledger: Ledger | None = None,
         metrics: Metrics | None = None,
         jobs: ScheduledJobs | None = None,
+        hooks: list[Callable[[], None]] | None = None,
     ) -> None:
         self.settings = settings
+        self.hooks = hooks if hooks is not None else []  # more steps after each sweep
         self.store = store
         self.access = access
         self.publisher = publisher
@@ -316,6 +289,11 @@ class Runner:
             self.alert_new_failures()
         self.resolve_alerts()
         self.refresh_digest()
+        for hook in self.hooks:  # e.g. the Home tabs of their recent viewers (bot/app/home.py)
+            try:
+                hook()
+            except Exception:
+                log.exception("a step after the sweep failed")
 
     # -- digests --------------------------------------------------------------------------------
     def digest_job(self) -> bool:

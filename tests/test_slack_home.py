@@ -199,3 +199,27 @@ def test_a_route_members_home_tab_puts_the_routes_failures_first(
     assert rows[: len(theirs)] == marked, "the route's failures come first"
     app.home_opened(NOBODY)  # not in the group: no "yours"
     assert "*Yours*" not in body_text(home_of(fake_slack, NOBODY)["blocks"])
+
+
+def test_a_sweep_brings_the_tabs_of_recent_viewers_up_to_date(
+    make_app: App, fake_slack: FakeSlack, sim: Sim
+) -> None:
+    """Slack keeps a published Home tab as it was: after a sweep, those who opened theirs
+    lately get it published anew (with the new failure), nobody else gets one."""
+    from tests.support.fleet import fail, healthy
+
+    app = make_app()
+    app.home_opened(NOBODY)
+    before = len(fake_slack.calls_to("views.publish", ok=True))
+    victim = healthy(sim.fleet)
+    fail(sim.fleet, victim)
+    app.services.scheduled().sweep_job()
+    published = fake_slack.calls_to("views.publish", ok=True)[before:]
+    assert [call.params["user_id"] for call in published] == [NOBODY]
+    name = next(
+        t.association.display_name
+        for t in app.services.store.associations.tracked(failing_only=True)
+        if t.key.association_id == victim
+    )
+    assert f"`{name}`" in body_text(home_of(fake_slack, NOBODY)["blocks"])
+    assert fake_slack.home(OPERATOR) is None

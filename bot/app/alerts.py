@@ -17,7 +17,7 @@ from bot.models import AlertMessage, AlertState, AssociationKey, TrackedAssociat
 from bot.store import Store
 
 if TYPE_CHECKING:
-    from bot.runner import Publisher
+    from bot.app.publisher import Publisher
 
 
 class AlertDesk:

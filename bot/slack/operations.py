@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.app.acknowledgements import Acknowledgements
 from bot.app.findings_triggers import sync_change
+from bot.app.home import HomeAudience
 from bot.app.outcomes import Refusal
 from bot.app.reruns import AwsAssociationActions, Reruns, StartFailed
 from bot.app.resolve import Miss, resolve
@@ -53,7 +54,19 @@ class Operations:
         self._history = HistoryCommand(services)
         self._groups = SlackGroupMembers(services.client)  # cached a minute, like operators'
         self.home = HomeTab(services, first_for=self._routes_first)
+        self.audience = HomeAudience(store=services.store, clock=services.clock)
+        services.after_sweep.append(self.refresh_homes)
         services.jobs.register(FOLLOW_UP, self._follow_up_job)
+
+    def home_opened(self, user: str) -> None:
+        """Someone opened the Home tab: remember them (a sweep refreshes it), publish it."""
+        self.audience.opened(user)
+        self.home.publish(user)
+
+    def refresh_homes(self) -> None:
+        """After a sweep: the Home tabs of those who opened theirs lately, published anew."""
+        for user in self.audience.recent():
+            self.home.publish(user)
 
     def _routes_first(self, user: str) -> Callable[[TrackedAssociation], bool] | None:
         """On the Home tab, the failures of the routes the user belongs to come first."""

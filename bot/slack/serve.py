@@ -77,6 +77,7 @@ def start_schedule(services: Services, *, err: TextIO) -> BackgroundScheduler:
         clock=services.clock,
         metrics=services.metrics,
         jobs=services.jobs,
+        hooks=services.after_sweep,
     )
     services.runner = runner
     scheduler = build_scheduler(runner)

@@ -72,6 +72,7 @@ class Services:
     metrics: Metrics = field(default_factory=Metrics)
     runner: Runner | None = None  # set by `serve`: the scheduled jobs
     liveness: Liveness = field(default_factory=Liveness)  # what /healthz checks
+    after_sweep: list[Callable[[], None]] = field(default_factory=list)  # the Runner's hooks
     poller: EventPoller | None = None  # set by `serve` when SSM3_EVENTS_QUEUE_URL is set
     operators: Operators = field(init=False)
     jobs: ScheduledJobs = field(init=False)  # work due later, as rows (re-run follow-ups)
@@ -111,6 +112,7 @@ class Services:
                 clock=self.clock,
                 metrics=self.metrics,
                 jobs=self.jobs,
+                hooks=self.after_sweep,
             )
         return self._bare_runner
 

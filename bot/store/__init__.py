@@ -12,6 +12,7 @@ migrations) and holds one repository per concern; callers go through those, neve
     store.ledger        alerts and leases (claims across processes)
     store.jobs          work due later (re-run follow-ups, sweeps to complete), claimed once
     store.cache         small answers kept for a while
+    store.home_viewers  who opened the Home tab lately
     store.findings      the Security Hub sync's record of SSM.3 findings (SSM3_SECURITYHUB=sync)
     store.account_names account names from Organizations
 """
@@ -28,6 +29,7 @@ from bot.store.cache import Cache
 from bot.store.db import Database, migrations
 from bot.store.digests import Digests
 from bot.store.findings import FindingRecords
+from bot.store.home import HomeViewers
 from bot.store.jobs import Jobs
 from bot.store.ledger import Ledger
 from bot.store.reruns import Reruns
@@ -50,6 +52,7 @@ class Store:
         self.ledger = Ledger(self._db)
         self.digests = Digests(self._db, self.ledger.holder)
         self.cache = Cache(self._db)
+        self.home_viewers = HomeViewers(self._db)
         self.jobs = Jobs(self._db)
         self.findings = FindingRecords(self._db)
         self.account_names = AccountNames(self._db)

@@ -396,6 +396,12 @@ def m009_digest_messages(db: SqliteDatabase) -> None:
     db.table("alerts").create_index(["channel", "ts"])
 
 
+@migrations()
+def m010_home_viewers(db: SqliteDatabase) -> None:
+    """Who opened the Home tab lately, so a sweep can bring their tabs up to date."""
+    db.table("home_viewers").create({"user_id": str, "opened_at": str}, pk="user_id")
+
+
 class Database(Connection):
     """The connection, with the schema brought up to date by the migrations above."""
 

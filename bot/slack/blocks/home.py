@@ -110,7 +110,7 @@ def home_view(
             block_id=block_id("updated", nonce),
             elements=[
                 md(
-                    f"Updated {slack_date(now, zone=zone)}. Open this tab again for the latest; "
+                    f"Updated {slack_date(now, zone=zone)}, and again after each sweep; "
                     "`/ssm3 help` lists the commands."
                 )
             ],

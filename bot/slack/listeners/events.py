@@ -22,6 +22,6 @@ def register(app: App, operations: Operations) -> None:
 
     def publish(event: dict[str, Any]) -> None:
         if event.get("tab", "home") == "home":
-            operations.home.publish(str(event.get("user") or ""))
+            operations.home_opened(str(event.get("user") or ""))
 
     app.event(EVENT)(ack=ack_now, lazy=[publish])

@@ -1,0 +1,36 @@
+"""Where digests and alerts go: the port the scheduled jobs publish through (Slack's Delivery in
+production, a recorder in tests)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from bot.digest import Digest
+from bot.models import AlertMessage, AlertState, DigestMessage, TrackedAssociation
+
+
+class Publisher(Protocol):
+    """Where digests and alerts go (Slack in production, a recorder in tests)."""
+
+    def post_digest(self, channel: str, digest: Digest) -> str:
+        """Post `digest` to `channel`; the message's ts."""
+        ...
+
+    def update_digest(self, message: DigestMessage, compose: Callable[[], Digest]) -> bool:
+        """Edit a posted digest to show `compose()`, called when the edit's turn comes (edits
+        queue up, and each shows the store as it is then, never an older state). False when
+        Slack refused (the publisher logged why)."""
+        ...
+
+    def post_alerts(
+        self, channel: str, items: Sequence[TrackedAssociation], mentions: Sequence[str]
+    ) -> str:
+        """One message for associations that just began failing; its ts."""
+        ...
+
+    def update_alert(
+        self, message: AlertMessage, states: Sequence[AlertState], mentions: Sequence[str]
+    ) -> bool:
+        """Edit a posted alert to show its associations as they stand now (False: refused)."""
+        ...
