@@ -21,9 +21,9 @@ from tests.support.realtime import (
     alerts,
     break_association,
     healthy_associations,
-    slack_runner,
     start_poller,
 )
+from tests.support.slack import slack_runner
 from tests.support.sqs import MotoSqs, Queue
 
 Harness = Callable[..., SlackHarness]

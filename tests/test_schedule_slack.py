@@ -19,6 +19,7 @@ from tests.fakes.block_kit import texts
 from tests.fakes.fixtures import OPERATOR
 from tests.fakes.slack_api import FakeSlack, Message
 from tests.fakes.slack_harness import CHANNEL, SlackHarness, ack_values
+from tests.support.slack import slack_runner
 from tests.support.virtual_time import FakeClock
 
 Harness = Callable[..., SlackHarness]
@@ -33,28 +34,11 @@ def top_level(fake: FakeSlack) -> list[Message]:
     return [m for m in fake.messages.values() if m.channel == CHANNEL and m.thread_ts is None]
 
 
-def runner_for(h: SlackHarness, clock: Callable[[], datetime]) -> Runner:
-    services = h.services
-    delivery = Delivery(
-        client=services.client, store=services.store, zone=h.settings.zone, clock=clock
-    )
-    runner = Runner(
-        settings=h.settings,
-        store=services.store,
-        access=services.access,
-        publisher=delivery,
-        clock=clock,
-        metrics=services.metrics,
-    )
-    services.runner = runner
-    return runner
-
-
 def test_the_days_digest_is_edited_not_reposted_after_a_rerun_and_an_acknowledgement(
     make_harness: Harness, fake_slack: FakeSlack, sim: Sim
 ) -> None:
     h = make_harness()
-    runner = runner_for(h, lambda: datetime.now(UTC))
+    runner = slack_runner(h, lambda: datetime.now(UTC))
     assert runner.digest_job()
     [digest] = top_level(fake_slack)
     failing = h.services.store.associations.tracked(failing_only=True)
@@ -84,7 +68,7 @@ def test_an_edit_keeps_what_changed_since_the_previous_digest(
 ) -> None:
     h = make_harness(digest_schedule="0 9 * * *", timezone="UTC")
     clock = FakeClock(datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0))
-    runner = runner_for(h, clock)
+    runner = slack_runner(h, clock)
     assert runner.digest_job()
     scope = sim.fleet.scope(sim.fleet.caller_account, "eu-west-1")
     healthy = next(a for a in scope.associations.values() if a.status == "Success")
@@ -116,7 +100,7 @@ def test_a_new_failure_is_alerted_with_the_digests_buttons(
 ) -> None:
     h = make_harness()
     start = datetime.now(UTC)
-    runner = runner_for(h, FakeClock(start + timedelta(hours=1)))
+    runner = slack_runner(h, FakeClock(start + timedelta(hours=1)))
     scope = sim.fleet.scope(sim.fleet.caller_account, "us-east-1")
     healthy = next(a for a in scope.associations.values() if a.status == "Success")
     sim.fleet.run_association(
@@ -149,7 +133,7 @@ def test_healthz_follows_the_sweeps_and_metrics_count_them(
     assert status == 200, "alive before its first sweep: staleness is no liveness failure"
     assert json.loads(body)["sweep_stale"] is True
     assert b"ssm3_sweep_stale 1.0" in h.request("GET", "/metrics")[1]
-    runner = runner_for(h, lambda: datetime.now(UTC))
+    runner = slack_runner(h, lambda: datetime.now(UTC))
     runner.sweep_job()
     status, body = h.request("GET", "/healthz")
     assert status == 200

@@ -5,7 +5,6 @@ way to make a failure in the simulator and the event AWS would send for it."""
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from bot.events.poller import EventPoller
@@ -13,33 +12,11 @@ from bot.events.wiring import build_poller
 from bot.runner import Runner
 from bot.sim.events import instance_association_event
 from bot.sim.fleet import Fleet, SimAssociation, failure_for
-from bot.slack.delivery import Delivery
 from tests.fakes.block_kit import texts
 from tests.fakes.slack_api import FakeSlack, Message
-from tests.fakes.slack_harness import CHANNEL, SlackHarness
+from tests.fakes.slack_harness import CHANNEL
 
 ALERT = "just started failing"
-
-
-def slack_runner(h: SlackHarness, clock: Callable[[], datetime] | None = None) -> Runner:
-    """The Runner `serve` builds, publishing to the fake Slack. Its clock runs a second ahead
-    by default: the store keeps times to the second, and a failure is news only when its streak
-    began after the scope's first sweep, which in a test is often the same second."""
-    services = h.services
-    now = clock or (lambda: datetime.now(UTC) + timedelta(seconds=1))
-    delivery = Delivery(
-        client=services.client, store=services.store, zone=h.settings.zone, clock=now
-    )
-    runner = Runner(
-        settings=h.settings,
-        store=services.store,
-        access=services.access,
-        publisher=delivery,
-        clock=now,
-        metrics=services.metrics,
-    )
-    services.runner = runner
-    return runner
 
 
 def start_poller(runner: Runner, *, wait_s: int = 1, **options: float) -> EventPoller:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
@@ -67,3 +67,26 @@ def post_by_hand(runner: Runner) -> DigestMessage:
     """`sweep --post`'s digest in the runner's one channel."""
     [posted] = runner.post_digests_now()
     return posted
+
+
+def slack_runner(h: SlackHarness, clock: Callable[[], datetime] | None = None) -> Runner:
+    """The Runner `serve` builds, publishing to the fake Slack. Its clock runs a second ahead
+    by default: the store keeps times to the second, and a failure is news only when its streak
+    began after the scope's first sweep, which in a test is often the same second."""
+    services = h.services
+    now = clock or (lambda: datetime.now(UTC) + timedelta(seconds=1))
+    delivery = Delivery(
+        client=services.client, store=services.store, zone=h.settings.zone, clock=now
+    )
+    runner = Runner(
+        settings=h.settings,
+        store=services.store,
+        access=services.access,
+        publisher=delivery,
+        clock=now,
+        metrics=services.metrics,
+        jobs=services.jobs,
+        hooks=services.after_sweep,
+    )
+    services.runner = runner
+    return runner
