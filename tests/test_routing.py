@@ -215,6 +215,9 @@ def test_a_route_gets_only_its_accounts_digest_while_the_main_channel_keeps_ever
         for t in team.failing
         for i in t.association.noncompliant_instances
     }
+    assert team.totals.noncompliant_instances == sum(
+        1 for k in runner.store.associations.noncompliant_instances() if k.account_id == member
+    )
     assert team.totals.noncompliant_instances >= len(theirs)
     assert team.totals.noncompliant_instances < main.totals.noncompliant_instances
     # Each channel's message is its own record: both edited in place after the next change.
