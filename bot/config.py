@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, TypeVar
+from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
 from bot.config_values import (
@@ -44,7 +44,6 @@ ORG = "org"
 
 _OPERATOR = re.compile(r"^[UWS][A-Z0-9]{2,30}$")
 
-T = TypeVar("T")
 SecurityHubMode = Literal["off", "check", "sync"]
 AckWorkflow = Literal["SUPPRESSED", "NOTIFIED"]
 LogFormat = Literal["text", "json"]

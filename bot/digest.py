@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.core import trend as trends
+from bot.core.routing import mentions_for
 from bot.core.trend import Trend
 from bot.models import (
     AssociationKey,
@@ -272,14 +273,10 @@ def for_channel(
         (t for t in digest.failing if t.failing_since is not None and t.failing_since <= cutoff),
         key=lambda t: (t.failing_since, t.key.association_id),
     )
-    mentions: list[str] = []
-    for t in old:
-        for m in channel.mentions(t.key.account_id, t.key.region, t.association.document_name):
-            if m not in mentions:
-                mentions.append(m)
-    return replace(
-        digest, escalated=tuple(old), escalate_after=escalate_after, mentions=tuple(mentions)
+    mentions = mentions_for(
+        channel, ((t.key.account_id, t.key.region, t.association.document_name) for t in old)
     )
+    return replace(digest, escalated=tuple(old), escalate_after=escalate_after, mentions=mentions)
 
 
 def _within(

@@ -59,7 +59,6 @@ class Runner:
         access: AwsAccess,
         publisher: Publisher | None,
         clock: Callable[[], datetime] = utcnow,
-        ledger: Ledger | None = None,
         metrics: Metrics | None = None,
         jobs: ScheduledJobs | None = None,
         hooks: list[Callable[[], None]] | None = None,
@@ -70,7 +69,6 @@ class Runner:
         self.access = access
         self.publisher = publisher
         self.clock = clock
-        self.ledger = ledger or store.ledger
         self.metrics = metrics or Metrics()
         self.book = DigestBook(
             store=store,
@@ -256,22 +254,16 @@ class Runner:
 
         Takes no lease: a long scheduled sweep must not hold an event's re-read back, and the
         store keeps whichever read of a scope began last (bot/store/associations.py)."""
+        wanted = list(dict.fromkeys(scopes))
         summary = run_sweep(
             settings=self.settings,
             access=self.access,
             store=self.store,
             now=self.clock,
             trigger=trigger,
-            scopes=list(dict.fromkeys(scopes)),
+            scopes=wanted,
         )
-        # In sync mode, the findings of what was re-read follow at once (not at the next sweep).
-        sync_scopes(
-            settings=self.settings,
-            access=self.access,
-            store=self.store,
-            clock=self.clock,
-            scopes=list(dict.fromkeys(scopes)),
-        )
+        self._sync(wanted)  # sync mode: what was re-read reaches Security Hub at once
         # Counters only: a partial read says nothing about the whole estate's gauges.
         self.metrics.sweeps.labels(trigger=trigger).inc()
         self.metrics.aws_calls.inc(summary.aws_calls)
@@ -385,6 +377,17 @@ class Runner:
                     self.metrics.slack_errors.labels(method="update_digest").inc()
             ok = ok and edited
         return ok and bool(messages)
+
+    def _sync(self, scopes: list[Scope] | None) -> None:
+        """SSM3_SECURITYHUB=sync after a read that is not a full sweep (a full sweep syncs on
+        its own, with the findings its cross-check read): an event's re-read, a triage sweep."""
+        sync_scopes(
+            settings=self.settings,
+            access=self.access,
+            store=self.store,
+            clock=self.clock,
+            scopes=scopes,
+        )
 
     def _composer(self, message: DigestMessage) -> Callable[[], Digest]:
         return lambda: self.book.current(message, self.clock())

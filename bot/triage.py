@@ -33,7 +33,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.aws.errors import describe_error
-from bot.aws.securityhub import failed_findings, instance_of
+from bot.aws.securityhub import failed_findings, instance_of, security_hub_region
 from bot.aws.session import AwsAccess
 from bot.config import Settings
 from bot.models import InstanceKey, Scope, SecurityHubCheck, SweepSummary
@@ -64,12 +64,8 @@ def plan_triage(settings: Settings, access: AwsAccess, store: Store, now: dateti
     """Ask Security Hub where SSM.3 fails and the store what it must re-check; raises
     TriageUnavailable when Security Hub cannot be read."""
     targets = resolve_scopes(settings, access, store, now)
-    # SSM3_SECURITYHUB_REGION, else the first swept region (as the cross-check reads it).
-    region = (
-        settings.securityhub_region
-        or next(iter(settings.regions), access.default_region)
-        or (targets[0].region if targets else "")
-    )
+    # Where the cross-check reads Security Hub (SSM3_SECURITYHUB_REGION, else the first region).
+    region = security_hub_region(settings, access) or (targets[0].region if targets else "")
     failed: set[InstanceKey] = set()
     calls = 0
     try:

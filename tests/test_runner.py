@@ -125,7 +125,7 @@ def test_two_schedulers_on_one_database_post_one_digest(
     nine = datetime(2026, 11, 30, 8, tzinfo=UTC)
     one, one_posts, _ = make_runner(nine)
     two, two_posts, _ = make_runner(nine)  # another process: its own Store and Ledger, same file
-    assert one.ledger.holder != two.ledger.holder
+    assert one.store.ledger.holder != two.store.ledger.holder
     barrier = threading.Barrier(2)
     results: list[bool] = []
 
@@ -324,9 +324,9 @@ def test_two_processes_never_sweep_at_once(
 ) -> None:
     one, _, clock = make_runner(datetime.now(UTC))
     two, _, _ = make_runner(datetime.now(UTC))
-    assert one.ledger.acquire("sweep", clock.now, timedelta(minutes=30))
+    assert one.store.ledger.acquire("sweep", clock.now, timedelta(minutes=30))
     assert two.sweep_job() is None
-    one.ledger.release("sweep")
+    one.store.ledger.release("sweep")
     assert two.sweep_job() is not None
 
 

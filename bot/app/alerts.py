@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.app.digests import DigestBook
+from bot.core.routing import mentions_for
 from bot.models import AlertMessage, AlertState, AssociationKey, TrackedAssociation
 from bot.store import Store
 
@@ -59,8 +60,6 @@ class AlertDesk:
                 a = item.association
                 if not channel.matches(key.account_id, key.region, a.document_name):
                     continue
-                if self.store.ledger.alerted(key, since, channel.id):
-                    continue
                 if self.store.ledger.claim_alert(key, since, channel.id, now):
                     due.append((item, since))
             if due:
@@ -71,13 +70,10 @@ class AlertDesk:
         self, channel_id: str, due: list[tuple[TrackedAssociation, datetime]], now: datetime
     ) -> int:
         assert self.publisher is not None
-        channel = self.book.channel(channel_id)
-        mentions: list[str] = []
-        for item, _ in due:
-            k = item.key
-            for m in channel.mentions(k.account_id, k.region, item.association.document_name):
-                if m not in mentions:
-                    mentions.append(m)
+        mentions = mentions_for(
+            self.book.channel(channel_id),
+            ((i.key.account_id, i.key.region, i.association.document_name) for i, _ in due),
+        )
         try:
             ts = self.publisher.post_alerts(channel_id, [item for item, _ in due], mentions)
         except Exception as exc:
@@ -124,23 +120,22 @@ class AlertDesk:
             self._alert_state(key, since)
             for key, since in self.store.ledger.alert_contents(message)
         ]
-        channel = self.book.channel(message.channel)
-        mentions: list[str] = []
-        for state in states:
-            if state.tracked is not None:
-                doc = state.tracked.association.document_name
-                for m in channel.mentions(state.key.account_id, state.key.region, doc):
-                    if m not in mentions:
-                        mentions.append(m)
+        mentions = mentions_for(
+            self.book.channel(message.channel),
+            (
+                (s.key.account_id, s.key.region, s.tracked.association.document_name)
+                for s in states
+                if s.tracked is not None
+            ),
+        )
         try:
             self.publisher.update_alert(message, states, mentions)  # False: refused, logged
         except Exception as exc:
             self.failed("update_alert", f"updating alert {message.channel}/{message.ts}", exc)
 
     def _tracked(self, key: AssociationKey) -> TrackedAssociation | None:
-        return next(
-            (t for t in self.store.associations.find(key.association_id) if t.key == key), None
-        )
+        found = self.store.associations.tracked(keys=[key], now=self.clock())
+        return found[0] if found else None
 
     def _still_failing(self, key: AssociationKey, since: datetime) -> bool:
         tracked = self._tracked(key)

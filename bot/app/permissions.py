@@ -61,7 +61,7 @@ class OperatorPolicy:
     def __init__(self, ids: Sequence[str], groups: GroupMembers) -> None:
         self.users = frozenset(i for i in ids if i[:1] in {"U", "W"})
         self.groups = tuple(i for i in ids if i[:1] == "S")
-        self._members = groups
+        self.members = groups  # who is in a user group (Slack reads and caches them)
 
     @property
     def configured(self) -> bool:
@@ -93,7 +93,7 @@ class OperatorPolicy:
             return Decision(True)
         unreadable: list[Unreadable] = []
         for group in self.groups:
-            members = self._members.members(group)
+            members = self.members.members(group)
             if isinstance(members, Unreadable):
                 unreadable.append(members)
             elif actor in members:

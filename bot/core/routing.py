@@ -71,6 +71,17 @@ class Channel:
         return tuple(found)
 
 
+def mentions_for(channel: Channel, items: Iterable[tuple[str, str, str]]) -> tuple[str, ...]:
+    """Who to name in one message about several associations (account, region, document):
+    each route's mention once, in the order the associations first call for it."""
+    found: list[str] = []
+    for account_id, region, document in items:
+        for m in channel.mentions(account_id, region, document):
+            if m not in found:
+                found.append(m)
+    return tuple(found)
+
+
 def channels(main: str | None, routes: Iterable[Route]) -> tuple[Channel, ...]:
     """The channels to post to: SSM3_CHANNEL (everything) first, then each route's channel in
     file order; routes sharing a channel share its digest."""

@@ -33,7 +33,6 @@ from bot.slack import blocks as kit
 from bot.slack import faults, parsing
 from bot.slack.history import AWS_ERRORS, HistoryCommand, aws_problem
 from bot.slack.home import HomeTab
-from bot.slack.permissions import SlackGroupMembers
 from bot.slack.replies import Origin, announce, delete_original, tell
 from bot.slack.services import Services
 from bot.slack.status import StatusCommand
@@ -52,7 +51,6 @@ class Operations:
         self.zone = services.settings.zone
         self._status = StatusCommand(services, self.lookup)
         self._history = HistoryCommand(services)
-        self._groups = SlackGroupMembers(services.client)  # cached a minute, like operators'
         self.home = HomeTab(services, first_for=self._routes_first)
         self.audience = HomeAudience(store=services.store, clock=services.clock)
         services.after_sweep.append(self.refresh_homes)
@@ -65,14 +63,17 @@ class Operations:
 
     def refresh_homes(self) -> None:
         """After a sweep: the Home tabs of those who opened theirs lately, published anew."""
-        for user in self.audience.recent():
-            self.home.publish(user)
+        users = self.audience.recent()
+        if users:
+            state = self.home.state()  # read once: only each viewer's ordering differs
+            for user in users:
+                self.home.publish(user, state)
 
     def _routes_first(self, user: str) -> Callable[[TrackedAssociation], bool] | None:
         """On the Home tab, the failures of the routes the user belongs to come first."""
 
         def members(group: str) -> frozenset[str] | None:
-            found = self._groups.members(group)
+            found = self.services.operators.members.members(group)  # one cache
             return found if isinstance(found, frozenset) else None
 
         mine = routes_of(user, self.services.settings.routes, members)

@@ -27,7 +27,6 @@ from bot import logs
 from bot.config import ConfigError, Settings
 from bot.liveness import scheduler_alive, socket_mode_connected
 from bot.probes import ServerThread, probe_server
-from bot.runner import Runner
 from bot.scheduler import build_scheduler
 from bot.slack.app import (
     LISTENER_THREADS,
@@ -43,7 +42,6 @@ from bot.slack.services import Services
 if TYPE_CHECKING:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    from bot.events.poller import EventPoller
 
 log = logging.getLogger(__name__)
 
@@ -69,17 +67,7 @@ def start_schedule(services: Services, *, err: TextIO) -> BackgroundScheduler:
     settings = services.settings
     if not settings.channels:
         notice(err, "SSM3_CHANNEL is not set: sweeps run, but no digest or alert is posted")
-    runner = Runner(
-        settings=settings,
-        store=services.store,
-        access=services.access,
-        publisher=services.delivery if settings.channels else None,
-        clock=services.clock,
-        metrics=services.metrics,
-        jobs=services.jobs,
-        hooks=services.after_sweep,
-    )
-    services.runner = runner
+    runner = services.runner = services.new_runner()
     scheduler = build_scheduler(runner)
     scheduler.start()
     threading.Thread(target=runner.startup, name="ssm3-startup", daemon=True).start()
@@ -105,7 +93,6 @@ class Serving:
         self.server: ServerThread | None = None  # HTTP mode: Slack and the probes
         self.probes: ServerThread | None = None  # Socket Mode: the probes alone
         self.socket_ping_s = SOCKET_PING_S
-        self.poller: EventPoller | None = None  # SSM3_EVENTS_QUEUE_URL: the real-time poller
 
     @property
     def port(self) -> int:
@@ -148,7 +135,7 @@ class Serving:
             notice(self.err, f"serving on {describe(server)} (health: /healthz)")
         self.scheduler = start_schedule(services, err=self.err)
         services.liveness.add("scheduler", scheduler_alive(self.scheduler))
-        self.poller = start_events(services, err=self.err)
+        start_events(services, err=self.err)
 
     def crashed(self) -> bool:
         """A part that cannot recover: the HTTP server's thread ended."""
@@ -165,8 +152,8 @@ class Serving:
             runner.stopping.set()
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        if self.poller is not None:
-            self.poller.stop(timeout_s=1)
+        if services.poller is not None:
+            services.poller.stop(timeout_s=1)
         if self.socket is not None:
             self.socket.close()  # type: ignore[no-untyped-call]
         if self.server is not None:
@@ -179,17 +166,15 @@ class Serving:
         return drained
 
 
-def start_events(services: Services, *, err: TextIO) -> EventPoller | None:
+def start_events(services: Services, *, err: TextIO) -> None:
     """The real-time poller (SSM3_EVENTS_QUEUE_URL) on a daemon thread, over the scheduled
-    Runner's own sweep steps; None when no queue is configured."""
+    Runner's own sweep steps, as `services.poller`; nothing when no queue is configured."""
     from bot.events.wiring import build_poller
 
     poller = build_poller(services.scheduled())
-    if poller is None:
-        return None
-    services.poller = poller.start()
-    notice(err, f"real time from {services.settings.events_queue_url}")
-    return poller
+    if poller is not None:
+        services.poller = poller.start()
+        notice(err, f"real time from {services.settings.events_queue_url}")
 
 
 def serve(settings: Settings, *, err: TextIO = sys.stderr, grace_s: float = STOP_GRACE_S) -> int:

@@ -104,17 +104,22 @@ class Services:
         if self.runner is not None:
             return self.runner
         if self._bare_runner is None:
-            self._bare_runner = Runner(
-                settings=self.settings,
-                store=self.store,
-                access=self.access,
-                publisher=self.delivery if self.settings.channels else None,
-                clock=self.clock,
-                metrics=self.metrics,
-                jobs=self.jobs,
-                hooks=self.after_sweep,
-            )
+            self._bare_runner = self.new_runner()
         return self._bare_runner
+
+    def new_runner(self) -> Runner:
+        """A Runner on these services: their store, AWS, clock, metrics, jobs and after-sweep
+        hooks, publishing through the one Delivery when there is a channel to post to."""
+        return Runner(
+            settings=self.settings,
+            store=self.store,
+            access=self.access,
+            publisher=self.delivery if self.settings.channels else None,
+            clock=self.clock,
+            metrics=self.metrics,
+            jobs=self.jobs,
+            hooks=self.after_sweep,
+        )
 
     def close(self, timeout_s: float = 10.0) -> None:
         """Cancel pending timers and wait for any already running, so none outlives the store

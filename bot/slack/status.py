@@ -45,7 +45,7 @@ class StatusCommand:
                 )
                 tell(self.client, origin, message)
             return
-        digest = build_digest(self.store, now)
+        digest = build_digest(self.store, now, zone=self.zone)
         title = "SSM.3 status"
         intro: list[Block] = []
         if command.kind != "all" and command.value:
