@@ -165,6 +165,7 @@ class Runner:
                         trigger=trigger,
                         progress=renew,
                     )
+                    self._sync(None)  # the triage read no cross-check for the full sweep's sync
                 except TriageUnavailable as exc:
                     log.warning("triage unavailable, sweeping every account-region: %s", exc)
             if summary is None:

@@ -398,6 +398,26 @@ def test_an_events_re_read_syncs_at_once_without_waiting_for_a_sweep(
     assert s.store.sweeps.last() == before, "a partial re-read is never the last sweep"
 
 
+def test_a_triage_sweep_syncs_too(make_synced: Callable[..., Synced]) -> None:
+    """SSM3_TRIAGE: the hourly sweep reads only where Security Hub or the store point, and
+    what it finds reaches Security Hub as after a full sweep."""
+    e = estate(shared=0)
+    s = make_synced(e.fleet, triage="securityhub", full_sweep_schedule="0 0 1 1 *")
+    s.command(f"ack {e.primary} for 7d OPS-12")
+    _runs(s, e.primary)(passed=True)
+    services = s.slack.services
+    runner = Runner(
+        settings=services.settings,
+        store=s.store,
+        access=services.access,
+        publisher=None,
+        clock=s.clock,
+    )
+    assert runner.triage_due("schedule"), "a full sweep ran at the start: this one triages"
+    runner.sweep_job()
+    assert set(workflows(s.fleet, e.alone).values()) == {"NEW"}
+
+
 def test_ssm3bot_ack_and_unack_sync_too(
     make_sim: Callable[..., Sim],
     tmp_path: Path,
