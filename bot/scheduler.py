@@ -35,6 +35,13 @@ def build_scheduler(runner: Runner) -> BackgroundScheduler:
         timezone=zone, job_defaults={"coalesce": True, "max_instances": 1}
     )
     grace = max(60, int(runner.sweep_period.total_seconds() / 2))
+    now = runner.clock()
+
+    def every(span: timedelta) -> IntervalTrigger:
+        # APScheduler would start the interval from the wall clock; the Runner's clock is the
+        # one time source, so a scheduler built in virtual time fires in virtual time.
+        return IntervalTrigger(seconds=span.total_seconds(), start_date=now + span, timezone=zone)
+
     scheduler.add_job(runner.sweep_job, runner.sweep_trigger, id="sweep", misfire_grace_time=grace)
     if runner.settings.triage != "off":  # SSM3_TRIAGE: the reconciling sweep of everything
         scheduler.add_job(
@@ -48,17 +55,17 @@ def build_scheduler(runner: Runner) -> BackgroundScheduler:
     )
     scheduler.add_job(
         runner.expiry_job,
-        IntervalTrigger(seconds=EXPIRY_EVERY.total_seconds(), timezone=zone),
+        every(EXPIRY_EVERY),
         id="ack-expiry",
     )
     scheduler.add_job(
         runner.digest_job,
-        IntervalTrigger(seconds=RECONCILE_EVERY.total_seconds(), timezone=zone),
+        every(RECONCILE_EVERY),
         id="digest-reconcile",
     )
     scheduler.add_job(
         runner.jobs_job,
-        IntervalTrigger(seconds=JOBS_EVERY.total_seconds(), timezone=zone),
+        every(JOBS_EVERY),
         id="scheduled-jobs",
     )
     return scheduler

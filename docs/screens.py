@@ -98,7 +98,7 @@ def _screens() -> dict[str, str]:
             "route-digest": _digest(book, PAYMENTS),
             "home": _home(store, settings),
         }
-        [new] = store.associations.find(victim.association_id)
+        [new] = store.associations.find(victim.association_id, now=NOW)
         since = new.failing_since or NOW
         states = [AlertState(new.key, since, new, None, None)]
         found["alert-new"] = _alert(states, [PAYOPS])

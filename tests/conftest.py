@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.sim.fleet import Fleet, generate_fleet
 from bot.sim.server import SimServer
 from bot.store import Store
+from tests.support.clock_shift import subprocess_env
 
 
 class Sim:
@@ -49,6 +50,7 @@ class Sim:
             "AWS_ENDPOINT_URL": self.endpoint_url,
             "AWS_CONFIG_FILE": "/dev/null",
             "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+            **subprocess_env(),
             **extra,
         }
 
@@ -113,6 +115,29 @@ E2E_MODULES = {
     "test_sim_process",
     "test_slack_serve",
 }
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--clock-shift",
+        type=int,
+        default=0,
+        metavar="DAYS",
+        help="run with the clock moved DAYS ahead (negative: back), subprocesses included",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    days = int(config.getoption("--clock-shift"))
+    if days:
+        from tests.support import clock_shift
+
+        clock_shift.start(days)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    days = int(config.getoption("--clock-shift"))
+    return f"clock shifted {days:+d} days (time-machine, subprocesses too)" if days else None
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -60,7 +60,7 @@ def test_acknowledging_a_failure_stores_audits_and_reports_the_event(memory: Sto
     assert outcome.item.ack is not None
     assert (outcome.item.ack.by, outcome.item.ack.until) == ("U0ALICE01", UNTIL)
     assert outcome.events == (Acknowledged(outcome.item.key, outcome.item.ack),)
-    (stored,) = memory.associations.find(association_id(0))
+    (stored,) = memory.associations.find(association_id(0), now=NOW)
     assert stored.ack == outcome.item.ack
     assert audit(memory) == [("U0ALICE01", "ack", "acknowledged", association_id(0))]
 
@@ -71,7 +71,7 @@ def test_reopening_ends_the_acknowledgement(memory: Store) -> None:
     outcome = cases(memory).unacknowledge("U0BOB0001", ref)
     assert isinstance(outcome, Done)
     assert outcome.events == (AckEnded(outcome.item.key, "unacknowledged", "U0BOB0001", NOW),)
-    assert memory.associations.find(association_id(0))[0].ack is None
+    assert memory.associations.find(association_id(0), now=NOW)[0].ack is None
     again = cases(memory).unacknowledge("U0BOB0001", ref)
     assert isinstance(again, Refusal)
     assert again.why == "not_acknowledged"
@@ -110,7 +110,7 @@ def test_permission_is_checked_before_anything_changes(memory: Store) -> None:
     assert isinstance(outcome, Refusal)
     assert outcome.why == "permission"
     assert outcome.key is not None  # audited against the association the store knows
-    assert memory.associations.find(association_id(0))[0].ack is None
+    assert memory.associations.find(association_id(0), now=NOW)[0].ack is None
     assert audit(memory) == [("U0EVE0001", "ack", "refused", association_id(0))]
 
 

@@ -103,10 +103,10 @@ def test_an_aws_refusal_is_recorded_and_releases_the_cooldown(memory: Store) -> 
 
 
 def test_a_reported_failure_cannot_be_fixed_by_a_rerun(memory: Store) -> None:
-    (stored,) = memory.associations.find(association_id(0))
+    (stored,) = memory.associations.find(association_id(0), now=NOW)
     reported = replace(stored, association=replace(stored.association, sync_compliance="MANUAL"))
     assert not reruns(memory, FakeAws()).can_fix(reported)
-    healthy = memory.associations.find(association_id(2))[0]
+    healthy = memory.associations.find(association_id(2), now=NOW)[0]
     assert reruns(memory, FakeAws(sync="MANUAL")).can_fix(healthy) is False
     assert reruns(memory, FakeAws(fail=True)).can_fix(healthy) is True  # unknown: let it ask
 

@@ -19,6 +19,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from bot.clock import utcnow
 from bot.config import Settings
 from bot.models import Scope
 from bot.sim.fleet import Latency
@@ -92,7 +93,7 @@ def test_an_instance_terminated_since_its_failed_run_keeps_its_failure(
     summary = run_sweep(settings=settings, access=sim.access(), store=store)
     assert summary.scopes_failed == 0
     assert sim.fleet.error_codes("DescribeInstanceAssociationsStatus") == {"InvalidInstanceId": 1}
-    (tracked,) = store.associations.find(failing.association_id)
+    (tracked,) = store.associations.find(failing.association_id, now=utcnow())
     assert tracked.association.failing, "the failure was real: it stays in the digest"
     (target,) = [t for t in tracked.association.failed_targets if t.instance_id == gone]
     assert (target.error_code, target.summary) == (None, None)

@@ -254,7 +254,7 @@ def test_an_alert_is_edited_when_acknowledged_and_when_resolved(
     runner.sweep_job()
     victim = breaks_after(sim.fleet, clock, member)
     runner.sweep_job()
-    [tracked] = runner.store.associations.find(victim)
+    [tracked] = runner.store.associations.find(victim, now=runner.clock())
     runner.store.acks.acknowledge(
         tracked.key, by="U0ALICE01", reason="vendor", until=None, now=clock.now
     )

@@ -215,7 +215,7 @@ def test_no_alert_for_an_acknowledged_failure(
     runner.sweep_job()
     victim = _breaks_after(sim, clock)
     run_sweep(settings=runner.settings, access=runner.access, store=runner.store, now=clock)
-    (tracked,) = runner.store.associations.find(victim)
+    (tracked,) = runner.store.associations.find(victim, now=runner.clock())
     runner.store.acks.acknowledge(
         tracked.key, by="U0OPS", reason="planned", until=None, now=clock.now
     )

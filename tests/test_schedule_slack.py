@@ -85,7 +85,7 @@ def test_an_edit_keeps_what_changed_since_the_previous_digest(
     assert "Since the last digest" in body_text(second)
     assert "*New* · " in body_text(second)
 
-    (item,) = h.services.store.associations.find(healthy.association_id)
+    (item,) = h.services.store.associations.find(healthy.association_id, now=h.services.clock())
     h.click(kit.ACTION_ACK, kit.key_value(item.key), user=OPERATOR, message_ts=second.ts)
     [opened] = fake_slack.wait_for(lambda: fake_slack.calls_to("views.open", ok=True))
     h.submit_view(opened.params["view"], ack_values("known"), user=OPERATOR)

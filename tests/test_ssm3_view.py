@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from bot.clock import utcnow
 from bot.config import Settings
 from bot.models import InstanceKey, Scope
 from bot.render.documents import sweep_document
@@ -208,7 +209,7 @@ def test_reported_compliance_turning_compliant_clears_the_failure_next_sweep(
         at=datetime.now(UTC),
     )
     summary = run_sweep(settings=one_region, access=access, store=store)
-    (patch,) = store.associations.find(fleet.patch.association_id)
+    (patch,) = store.associations.find(fleet.patch.association_id, now=utcnow())
     assert (patch.association.failing, patch.association.failure_kind) == (False, None)
     assert patch.failing_since is None
     assert summary.failing == 2
@@ -261,7 +262,7 @@ def test_noncompliant_instances_page_at_fifty(
     summary = run_sweep(settings=one_region, access=sim.access(), store=store)
     assert summary.noncompliant_instances == 120
     assert sim.fleet.call_count("ListResourceComplianceSummaries") == math.ceil(120 / 50)
-    (tracked,) = store.associations.find(patch.association_id)
+    (tracked,) = store.associations.find(patch.association_id, now=utcnow())
     assert len(tracked.association.noncompliant_instances) == 120
 
 

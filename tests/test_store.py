@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.clock import utcnow
 from bot.models import (
     Association,
     AssociationKey,
@@ -333,7 +334,7 @@ def test_lookups_by_key_and_by_scope_return_only_their_own_failures(store: Store
     (found,) = store.associations.tracked(keys=[theirs.key])
     assert found.association.failed_targets == theirs.failed_targets
     assert store.associations.tracked(keys=[]) == []
-    assert [t.key for t in store.associations.find(mine.association_id)] == [mine.key]
+    assert [t.key for t in store.associations.find(mine.association_id, now=utcnow())] == [mine.key]
 
     prior = store.associations.prior_drilldowns(Scope(KEY.account_id, KEY.region))
     assert set(prior) == {mine.association_id}

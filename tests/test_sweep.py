@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.clock import utcnow
 from bot.config import ConfigError, Settings
 from bot.models import Scope
 from bot.sim.fleet import Fault, failure_for
@@ -240,7 +241,7 @@ def test_recovery_ends_the_streak_and_a_new_failure_starts_another(
     association_id = victim.key.association_id
     sim.fleet.run_association(association_id, failures={})
     run_sweep(settings=settings, access=access, store=store)
-    (recovered,) = store.associations.find(association_id)
+    (recovered,) = store.associations.find(association_id, now=utcnow())
     assert recovered.association.status == "Success"
     assert recovered.failing_since is None
 
@@ -253,7 +254,7 @@ def test_recovery_ends_the_streak_and_a_new_failure_starts_another(
         at=again,
     )
     run_sweep(settings=settings, access=access, store=store)
-    (failing_again,) = store.associations.find(association_id)
+    (failing_again,) = store.associations.find(association_id, now=utcnow())
     assert failing_again.association.failing
     assert failing_again.failing_since == again.replace(microsecond=0)
     statuses = [c["new_status"] for c in store.associations.status_history(victim.key)]
@@ -295,7 +296,7 @@ def test_deleted_associations_leave_the_store(sim: Sim, settings: Settings, stor
     gone = next(iter(scope.associations))
     del scope.associations[gone]
     run_sweep(settings=settings, access=access, store=store)
-    assert store.associations.find(gone) == []
+    assert store.associations.find(gone, now=utcnow()) == []
 
 
 def test_failing_since_traces_a_streak_longer_than_a_page_of_executions(

@@ -100,7 +100,7 @@ class Acknowledgements:
             actor,
             action,
             decision=self.permissions.may_acknowledge(actor),
-            found=resolve(self.store, ref),
+            found=resolve(self.store, ref, self.clock()),
             typed=ref.association_id,
             channel=channel,
         )

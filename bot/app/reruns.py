@@ -110,7 +110,7 @@ class Reruns:
             actor,
             "rerun",
             decision=self.permissions.may_rerun(actor),
-            found=resolve(self.store, ref),
+            found=resolve(self.store, ref, self.clock()),
             typed=ref.association_id,
             channel=channel,
         )

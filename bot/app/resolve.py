@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from bot.models import AssociationKey, AssociationRef, Scope, TrackedAssociation
@@ -34,9 +35,10 @@ class Miss:
         return ", ".join(f"{s.account_id} {s.region}" for s in self.known_in[:3])
 
 
-def resolve(store: Store, ref: AssociationRef) -> TrackedAssociation | Miss:
-    """The one stored association `ref` names, or why there is none."""
-    everywhere = store.associations.find(ref.association_id)
+def resolve(store: Store, ref: AssociationRef, now: datetime) -> TrackedAssociation | Miss:
+    """The one stored association `ref` names (with its acknowledgement in force at `now`), or
+    why there is none."""
+    everywhere = store.associations.find(ref.association_id, now=now)
     found = [
         t
         for t in everywhere

@@ -31,7 +31,8 @@ def cmd_history(args: argparse.Namespace) -> int:
     settings = _settings()
     _check_scope_options(args.account, args.region)
     store = _existing_store(settings)
-    found = store.associations.find(args.association_id) if store is not None else []
+    now = utcnow()
+    found = store.associations.find(args.association_id, now=now) if store is not None else []
     stored = {t.key: t.association for t in found}
     known = [t.key for t in found]
     if args.account:
@@ -61,7 +62,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         if args.json:
             documents.append(history_json(history))
         else:
-            out(render_history(history, utcnow()))
+            out(render_history(history, now))
     if args.json:
         _print_json(documents)
     return EXIT_OK

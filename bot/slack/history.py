@@ -41,7 +41,7 @@ class HistoryCommand:
         tell(self.client, origin, kit.notice(text))
 
     def show(self, origin: Origin, ref: parsing.AssociationRef) -> None:
-        found = resolve(self.store, ref)
+        found = resolve(self.store, ref, self.services.clock())
         if isinstance(found, TrackedAssociation):
             key = found.key
         elif found.key is not None and found.why != "elsewhere":

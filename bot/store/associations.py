@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlite_utils import Database as SqliteDatabase
 
-from bot.clock import iso, parse_iso, utcnow
+from bot.clock import iso, parse_iso
 from bot.core import streaks
 from bot.models import (
     AssociationKey,
@@ -294,14 +294,15 @@ class Associations:
         rows = self.db.rows("SELECT account_id, region, document_name FROM associations")
         return [(r["account_id"], r["region"], r["document_name"]) for r in rows]
 
-    def find(self, association_id: str) -> list[TrackedAssociation]:
-        """Every stored association with this ID (one, unless IDs repeat across accounts)."""
+    def find(self, association_id: str, *, now: datetime) -> list[TrackedAssociation]:
+        """Every stored association with this ID (one, unless IDs repeat across accounts), with
+        the acknowledgements still in force at `now`."""
         rows = self.db.rows(
             "SELECT account_id, region, association_id FROM associations WHERE association_id = ?",
             (association_id,),
         )
         keys = [AssociationKey(r["account_id"], r["region"], r["association_id"]) for r in rows]
-        return self.tracked(keys=keys, now=utcnow()) if keys else []
+        return self.tracked(keys=keys, now=now) if keys else []
 
     def _failed_targets(
         self, where: str, params: Sequence[Any]

@@ -13,12 +13,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.support.clock_shift import subprocess_env
+
 
 def ssm3bot(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     executable = shutil.which("ssm3bot") or str(Path(sys.executable).with_name("ssm3bot"))
     return subprocess.run(
         [executable, *args],
-        env={"PATH": "/usr/bin:/bin", "HOME": str(cwd), **env},
+        env={"PATH": "/usr/bin:/bin", "HOME": str(cwd), **subprocess_env(), **env},
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -70,7 +72,7 @@ def serve(env: dict[str, str], cwd: Path, *, debug: bool = True) -> subprocess.P
     with (cwd / "stdout.log").open("wb") as out, (cwd / "stderr.log").open("wb") as err:
         return subprocess.Popen(
             [executable, *(["--debug"] if debug else []), "serve"],
-            env={"PATH": "/usr/bin:/bin", "HOME": str(cwd), **env},
+            env={"PATH": "/usr/bin:/bin", "HOME": str(cwd), **subprocess_env(), **env},
             cwd=cwd,
             stdout=out,
             stderr=err,
