@@ -275,13 +275,14 @@ class Runner:
         """True while some sweep holds the lease (for a quick answer before trying)."""
         return self.store.ledger.lease_holder(SWEEP_LEASE, self.clock()) is not None
 
-    def after_sweep(self) -> None:
-        """Alert on new failures, mark the alerts of ended streaks resolved, and bring today's
-        digests up to date."""
+    def after_sweep(self, also: Iterable[DigestMessage | None] = ()) -> None:
+        """The one step after every read of AWS (scheduled, asked for, event, resumed): alert on
+        new failures, mark the alerts of ended streaks resolved (acknowledged ones too), and
+        bring today's digests (and `also` these) up to date."""
         if self.settings.alerts:
             self.alert_new_failures()
         self.resolve_alerts()
-        self.refresh_digest()
+        self.refresh_digest(also)
         for hook in self.hooks:  # e.g. the Home tabs of their recent viewers (bot/app/home.py)
             try:
                 hook()

@@ -1,8 +1,9 @@
 """The manual sweep use case with a fake runner: permission, one sweep at a time, the audit
-entries, and alerts as a scheduled sweep sends them."""
+entries, and the scheduled sweep's after-sweep step (alerts, resolutions, digest edits)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from bot.app.outcomes import Refusal
 from bot.app.permissions import Decision, LocalOperator
 from bot.app.sweeps import Finished, ManualSweeps, NotStarted
-from bot.models import SweepSummary
+from bot.models import DigestMessage, SweepSummary
 from bot.store import Store
 from bot.sweep import SweepError
 
@@ -24,7 +25,7 @@ class Busy(Exception):
 class FakeRunner:
     def __init__(self, *, busy: bool = False, race: bool = False, error: bool = False) -> None:
         self.busy, self.race, self.error = busy, race, error
-        self.alerted = 0
+        self.after: list[list[DigestMessage | None]] = []
 
     def sweep_busy(self) -> bool:
         return self.busy
@@ -36,9 +37,8 @@ class FakeRunner:
             raise SweepError("cannot list the accounts to sweep")
         return SweepSummary("s1", NOW, NOW, scopes=2, associations=5, failing=1)
 
-    def alert_new_failures(self) -> int:
-        self.alerted += 1
-        return 0
+    def after_sweep(self, also: Iterable[DigestMessage | None] = ()) -> None:
+        self.after.append(list(also))
 
 
 class Nobody:
@@ -48,9 +48,7 @@ class Nobody:
     may_rerun = may_acknowledge = may_sweep
 
 
-def sweeps(
-    runner: FakeRunner, permissions: object = None, alerts: bool = True
-) -> tuple[ManualSweeps, Store]:
+def sweeps(runner: FakeRunner, permissions: object = None) -> tuple[ManualSweeps, Store]:
     store = Store(":memory:")
     cases = ManualSweeps(
         store=store,
@@ -58,7 +56,6 @@ def sweeps(
         runner=runner,
         clock=lambda: NOW,
         busy=(Busy,),
-        alerts=alerts,
     )
     return cases, store
 
@@ -67,14 +64,15 @@ def outcomes(store: Store) -> list[tuple[str, str | None]]:
     return [(e.outcome, e.detail) for e in reversed(store.audit.entries())]
 
 
-def test_a_sweep_runs_alerts_and_is_audited() -> None:
+def test_a_sweep_takes_the_after_sweep_step_and_is_audited() -> None:
     runner = FakeRunner()
     cases, store = sweeps(runner)
     assert cases.begin("U0ALICE01") is None
-    done = cases.run("U0ALICE01", trigger="slack")
+    clicked_in = DigestMessage(NOW, "C0DIGEST01", "manual", posted_at=NOW, ts="1.2")
+    done = cases.run("U0ALICE01", trigger="slack", also=[clicked_in])
     assert isinstance(done, Finished)
     assert done.events[0].sweep_id == "s1"
-    assert runner.alerted == 1
+    assert runner.after == [[clicked_in]], "alerts, resolutions and digest edits, once"
     assert outcomes(store) == [("started", None), ("done", "s1")]
 
 
@@ -97,7 +95,7 @@ def test_losing_the_race_for_the_lease_and_a_sweep_that_cannot_start() -> None:
     raced = cases.run("U0ALICE01", trigger="slack")
     assert isinstance(raced, Refusal)
     assert raced.why == "busy"
-    cases, store = sweeps(FakeRunner(error=True), alerts=True)
+    cases, store = sweeps(FakeRunner(error=True))
     failed = cases.run("U0ALICE01", trigger="slack")
     assert isinstance(failed, NotStarted)
     assert outcomes(store) == [("failed", "cannot list the accounts to sweep")]

@@ -15,9 +15,9 @@ from bot.slack import blocks as kit
 from tests.conftest import Sim
 from tests.fakes.fixtures import OPERATOR
 from tests.fakes.slack_api import FakeSlack, Message
-from tests.fakes.slack_harness import CHANNEL, SlackHarness
+from tests.fakes.slack_harness import CHANNEL, SlackHarness, ack_values
 from tests.support.fleet import fail, healthy
-from tests.support.slack import body_text, wait_response
+from tests.support.slack import body_text, slack_runner, wait_response
 
 Harness = Callable[..., SlackHarness]
 TEAM = "C0PAYMENTS"
@@ -117,3 +117,44 @@ def test_a_routed_failure_alerts_the_teams_channel_with_its_mention(
         accounts[post.channel] = {a for a in sim.fleet.accounts if a in text}
     assert accounts[TEAM] == {member}
     assert accounts[CHANNEL] == set(sim.fleet.accounts)
+
+
+def test_an_alert_acknowledged_through_its_modal_says_resolved_after_a_slash_sweep(
+    make_harness: Harness, fake_slack: FakeSlack, sim: Sim
+) -> None:
+    """The issue's exact steps: `/ssm3 sweep` posts the alert; the alert's Acknowledge button
+    and modal acknowledge it; the association's next run succeeds; `/ssm3 sweep` again edits
+    the alert to say it was resolved (only History left). The Runner is wired as `serve`
+    wires it."""
+    h = make_harness()
+    slack_runner(h)
+    first = h.services.store.sweeps.last()
+    assert first is not None
+    clock_passes(first.started_at + timedelta(seconds=1))
+    victim = healthy(sim.fleet)
+    fail(sim.fleet, victim, at=datetime.now(UTC))
+    swept = h.command("sweep", user=OPERATOR)
+    wait_response(fake_slack, swept.response_url, count=2)
+    [alert] = alerts_in(fake_slack, CHANNEL)
+    ack_button = next(
+        element
+        for block in alert.blocks or []
+        if block.get("type") == "actions"
+        for element in block["elements"]
+        if element["action_id"] == kit.ACTION_ACK
+    )
+
+    h.click(kit.ACTION_ACK, ack_button["value"], user=OPERATOR, message_ts=alert.ts)
+    [opened] = fake_slack.wait_for(lambda: fake_slack.calls_to("views.open", ok=True))
+    done = h.submit_view(opened.params["view"], ack_values("OPS-77"), user=OPERATOR)
+    assert done.status == 200
+    fake_slack.wait_for(lambda: alert.updates >= 1)
+    assert f"Acknowledged by <@{OPERATOR}> until <!date^" in body_text(alert.blocks)
+
+    sim.fleet.run_association(victim, failures={}, at=datetime.now(UTC))
+    again = h.command("sweep", user=OPERATOR)
+    wait_response(fake_slack, again.response_url, count=2)
+    fake_slack.wait_for(lambda: (alert.text or "").startswith("Resolved:"))
+    assert "after failing for" in body_text(alert.blocks)
+    assert action_ids(alert) == {kit.ACTION_HISTORY}, "nothing left to re-run or acknowledge"
+    assert len(alerts_in(fake_slack, CHANNEL)) == 1

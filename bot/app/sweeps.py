@@ -1,9 +1,10 @@
-"""A sweep someone asked for (Slack's `/ssm3 sweep`, later the Home tab's button): permission,
-the one-sweep-at-a-time lease, the audit entries and the alerts a scheduled sweep would send."""
+"""A sweep someone asked for (Slack's `/ssm3 sweep`, the Home tab's button): permission, the
+one-sweep-at-a-time lease, the audit entries, then the same after-sweep step as a scheduled
+sweep (alerts posted, alerts of ended streaks resolved, digests edited)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -12,7 +13,7 @@ from bot.app.events import SweepFinished
 from bot.app.outcomes import Refusal, Refuser
 from bot.app.permissions import Permissions
 from bot.config import ConfigError
-from bot.models import SweepSummary
+from bot.models import DigestMessage, SweepSummary
 from bot.store import Store
 from bot.sweep import SweepError
 
@@ -24,7 +25,7 @@ class SweepRunner(Protocol):
 
     def sweep_busy(self) -> bool: ...
     def sweep(self, trigger: str) -> SweepSummary: ...
-    def alert_new_failures(self) -> int: ...
+    def after_sweep(self, also: Iterable[DigestMessage | None] = ()) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -49,13 +50,11 @@ class ManualSweeps:
         runner: SweepRunner,
         clock: Callable[[], datetime],
         busy: tuple[type[Exception], ...],
-        alerts: bool,
     ) -> None:
         self.runner = runner
         self.permissions = permissions
         self.clock = clock
         self.busy = busy  # what `runner.sweep` raises when it lost the race for the lease
-        self.alerts = alerts
         self._refuser = Refuser(store, clock)
 
     def begin(self, actor: str, *, channel: str | None = None) -> Refusal | None:
@@ -71,9 +70,15 @@ class ManualSweeps:
         return None
 
     def run(
-        self, actor: str, *, trigger: str, channel: str | None = None
+        self,
+        actor: str,
+        *,
+        trigger: str,
+        channel: str | None = None,
+        also: Iterable[DigestMessage | None] = (),
     ) -> Finished | NotStarted | Refusal:
-        """Sweep (after `begin` said go); then alert on new failures as a scheduled sweep does."""
+        """Sweep (after `begin` said go); then the scheduled sweep's after-sweep step, editing
+        `also` these digests (the one the request came from) besides today's."""
         try:
             summary = self.runner.sweep(trigger)
         except self.busy:
@@ -86,6 +91,5 @@ class ManualSweeps:
         self._refuser.audit(
             actor, "sweep", "done", key=None, detail=summary.sweep_id, channel=channel
         )
-        if self.alerts:
-            self.runner.alert_new_failures()
+        self.runner.after_sweep(also)
         return Finished(summary, (SweepFinished(summary.sweep_id, actor, self.clock()),))

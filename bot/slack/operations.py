@@ -27,7 +27,7 @@ from bot.aws.errors import describe_error
 from bot.causes import kind_label, remedy
 from bot.core.routing import routes_of
 from bot.logs import log_context
-from bot.models import AssociationKey, Rerun, ScheduledJob, TrackedAssociation
+from bot.models import AssociationKey, DigestMessage, Rerun, ScheduledJob, TrackedAssociation
 from bot.runner import SweepBusy
 from bot.slack import blocks as kit
 from bot.slack import faults, parsing
@@ -92,7 +92,7 @@ class Operations:
 
     def resolve(self, ref: parsing.AssociationRef) -> TrackedAssociation | Miss:
         """The one stored association `ref` names, or why there is none."""
-        return resolve(self.store, ref)
+        return resolve(self.store, ref, self.services.clock())
 
     def lookup(self, origin: Origin, ref: parsing.AssociationRef) -> TrackedAssociation | None:
         """The stored association the user named; tells them plainly when there is none."""
@@ -109,19 +109,20 @@ class Operations:
     def _refresh(self, origin: Origin, key: AssociationKey | None = None) -> None:
         """After a change: edit today's digests, the digest clicked in and each channel's latest,
         and the alerts that told of `key`."""
-        store = self.store
-        also = [
-            store.digests.get(str(origin.channel), str(origin.message_ts))
-            if origin.in_digest
-            else None
-        ]
-        also += [store.digests.latest(c.id) for c in self.services.settings.channels]
         runner = self.services.scheduled()
-        runner.refresh_digest(also=also)
+        runner.refresh_digest(also=self._digests_shown(origin))
         if key is not None:
             runner.refresh_alerts([key])
         if origin.home:  # asked from the Home tab: that is published again too
             self.home.publish(origin.user)
+
+    def _digests_shown(self, origin: Origin) -> list[DigestMessage | None]:
+        """Beyond today's digests: the one clicked in and each channel's latest."""
+        digests = self.store.digests
+        clicked = (
+            digests.get(str(origin.channel), str(origin.message_ts)) if origin.in_digest else None
+        )
+        return [clicked, *(digests.latest(c.id) for c in self.services.settings.channels)]
 
     def _guard(
         self, origin: Origin, what: str, work: Callable[[], None], about: str | None = None
@@ -409,7 +410,6 @@ class Operations:
             runner=services.scheduled(),
             clock=services.clock,
             busy=(SweepBusy,),
-            alerts=services.runner is not None and services.settings.alerts,
         )
         refused = sweeps.begin(origin.user, channel=origin.channel)
         if refused is not None:
@@ -421,7 +421,9 @@ class Operations:
             )
             return
         self._tell(origin, "Sweeping every account-region now; I'll tell you here when it is done.")
-        outcome = sweeps.run(origin.user, trigger="slack", channel=origin.channel)
+        outcome = sweeps.run(
+            origin.user, trigger="slack", channel=origin.channel, also=self._digests_shown(origin)
+        )
         if isinstance(outcome, Refusal):
             self._tell(
                 origin, "Another sweep started just now; its results will be in the next digest."
@@ -431,7 +433,8 @@ class Operations:
             self._tell(origin, f"The sweep could not start: {kit.inert(outcome.error, 400)}")
             return
         summary = outcome.summary
-        self._refresh(origin)
+        if origin.home:  # asked from the Home tab: that is published again too
+            self.home.publish(origin.user)
         self._tell(
             origin,
             f"Sweep finished in {summary.duration_s:.0f}s: {summary.scopes - summary.scopes_failed} of "
