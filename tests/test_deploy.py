@@ -30,6 +30,7 @@ KUBERNETES = ROOT / "deploy" / "kubernetes"
 ECS = ROOT / "deploy" / "ecs" / "ssm3-bot.yaml"
 LOCK = ROOT / "requirements.lock"
 BUILD_LOCK = ROOT / "requirements-build.lock"
+DEV_LOCK = ROOT / "requirements-dev.lock"
 IMAGE_UID = 10001  # the Dockerfile's USER
 PORT = Settings().http_port
 K8S_VERSION = "1.30.0"  # the oldest Kubernetes the manifests promise to suit
@@ -190,6 +191,34 @@ def test_the_lock_is_closed_under_dependencies() -> None:
             if marker is not None and not marker.evaluate({**environment, "extra": ""}):
                 continue
             assert canonicalize_name(requirement.name) in pins, f"{name} needs {spec}"
+
+
+def test_the_dev_lock_runs_the_tests_on_the_images_versions() -> None:
+    """`make test` installs requirements-dev.lock: every runtime package at the very version
+    (and hashes) the image installs, every dev extra pinned with hashes, so what CI tested is
+    what a new user and the image run."""
+    runtime, dev = locked(LOCK), locked(DEV_LOCK)
+    for name, (version, hashes) in runtime.items():
+        assert name in dev, f"{name} is in requirements.lock but not requirements-dev.lock"
+        assert dev[name][0] == version, f"{name}: {dev[name][0]} for tests, {version} in the image"
+        assert set(hashes) <= set(dev[name][1])
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for spec in extras["optional-dependencies"]["dev"]:
+        requirement = Requirement(spec)
+        name = canonicalize_name(requirement.name)
+        assert name in dev, f"{requirement.name} is not in requirements-dev.lock"
+        assert requirement.specifier.contains(dev[name][0]), f"{name} breaks {spec!r}"
+    assert all(hashes for _, hashes in dev.values()), "every dev pin carries its hashes"
+
+
+def test_make_installs_only_from_the_locks() -> None:
+    """`make demo` and `make test` install the locks at their hashes, then the project alone."""
+    makefile = (ROOT / "Makefile").read_text()
+    for lock in ("requirements.lock", "requirements-dev.lock", "requirements-build.lock"):
+        assert f"--require-hashes -r {lock}" in makefile
+    assert makefile.count("--no-deps --no-build-isolation -e .") == 2
+    assert "install --quiet -e ." not in makefile
+    assert "-e '.[dev]'" not in makefile
 
 
 def test_the_build_lock_pins_the_build_backend() -> None:
