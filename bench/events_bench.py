@@ -91,9 +91,7 @@ class Bench:
         run_sweep(settings=self.settings, access=access, store=self.store, trigger="bench")
         time.sleep(1.1)  # a failure is news only in a later second than the first sweep's
         fleet.add_latency(Latency(latency_ms / 1000))
-        delivery = Delivery(
-            client=web_client(self.settings), store=self.store, zone=self.settings.zone
-        )
+        delivery = Delivery(client=web_client(self.settings), zone=self.settings.zone)
         self.runner = Runner(
             settings=self.settings,
             store=self.store,

@@ -13,10 +13,10 @@ from typing import TextIO
 
 import boto3
 
+from bot.app.digests import DigestComposer
 from bot.aws.session import AwsAccess
 from bot.clock import utcnow
 from bot.config import Settings
-from bot.digest import build_digest
 from bot.progress import ProgressBar
 from bot.render.text import render_digest
 from bot.sim.fleet import Fleet, failure_for, generate_fleet
@@ -85,7 +85,8 @@ def run_demo(*, db_path: str | None, out: TextIO, err: TextIO) -> int:
                 )
                 if number == 1:
                     _between_sweeps(fleet, store)
-        out.write("\n" + render_digest(build_digest(store, utcnow())))
+        view = DigestComposer.from_settings(store, settings).whole(utcnow())
+        out.write("\n" + render_digest(view))
         if db_path:
             err.write(
                 f"\nThe demo's database is kept at {path}; try `SSM3_DB_PATH={path} ssm3bot digest --json`.\n"

@@ -1,7 +1,9 @@
 """The digest: what is failing now, what is acknowledged, what could not be swept.
 
-Built from stored state only (no AWS calls), as plain data that the text, JSON and Slack
-renderers turn into words.
+Plain data, built from stored state only (no AWS calls) by the one composer
+(bot/app/digests.py), and the view every renderer formats: what a surface shows of a digest
+(the trend once two days are known, the escalations it names, Security Hub only when it
+disagrees, the re-runs beside their rows, the zone its dates are in) is decided here, once.
 """
 
 from __future__ import annotations
@@ -13,22 +15,20 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from bot.core import trend as trends
 from bot.core.routing import mentions_for
 from bot.core.trend import Trend
 from bot.models import (
     AssociationKey,
-    DigestMessage,
     FailedTarget,
     InstanceKey,
     Orphan,
+    Rerun,
     ScopeStatus,
     SecurityHubCheck,
     SnapshotItem,
     SweepSummary,
     TrackedAssociation,
 )
-from bot.store import Store
 
 if TYPE_CHECKING:
     from bot.core.routing import Channel
@@ -93,59 +93,39 @@ class Digest:
         return self.changes is not None and any(t.key == tracked.key for t in self.changes.reopened)
 
 
-def build_digest(
-    store: Store,
-    now: datetime,
-    previous: DigestMessage | None = None,
-    *,
-    zone: ZoneInfo | None = None,
-) -> Digest:
-    """Assemble the digest from the store as it stands, and what changed since `previous`;
-    the trend's days end at midnight in `zone` (UTC by default)."""
-    # Only the failing associations are read whole; the rest are only counted.
-    failing = store.associations.tracked(failing_only=True, now=now)
-    unacked = tuple(sorted((t for t in failing if t.ack is None), key=_urgency))
-    acked = tuple(sorted((t for t in failing if t.ack is not None), key=_urgency))
-    scopes = store.sweeps.scope_states()
-    last = store.sweeps.last()
-    return Digest(
-        generated_at=now,
-        failing=unacked,
-        acknowledged=acked,
-        scopes_failed=tuple(s for s in scopes if not s.ok),
-        totals=DigestTotals(
-            associations=store.associations.count(),
-            failing=len(failing),
-            acknowledged=len(acked),
-            # SSM.3's own number: every NON_COMPLIANT instance, acknowledged or orphaned too.
-            noncompliant_instances=len(store.associations.noncompliant_instances()),
-            scopes=len(scopes),
-            scopes_failed=sum(1 for s in scopes if not s.ok),
-        ),
-        last_sweep=last,
-        changes=_changes(store, previous, failing) if previous and previous.posted_at else None,
-        orphans=tuple(store.associations.orphans()),
-        security_hub=store.sweeps.security_hub_check(last.sweep_id) if last else None,
-        account_names=store.account_names.names(),
-        trend=trends.daily(
-            store.sweeps.finished_since(trends.since(now, zone)), now=now, zone=zone
-        ),
-    )
+ESCALATED_NAMED = 5  # the oldest escalated failures named by every surface; the rest counted
 
 
-def _changes(
-    store: Store, previous: DigestMessage, failing: list[TrackedAssociation]
-) -> DigestChanges:
-    assert previous.posted_at is not None
-    before = {item.key: item for item in previous.snapshot}
-    now_failing = {t.key: t for t in failing}
-    expired = {key for key, _ in store.acks.ended(reason="expired", since=previous.posted_at)}
-    return DigestChanges(
-        since=previous.posted_at,
-        new=frozenset(key for key in now_failing if key not in before),
-        resolved=tuple(item for key, item in before.items() if key not in now_failing),
-        reopened=tuple(t for key, t in now_failing.items() if key in expired and t.ack is None),
-    )
+@dataclass(frozen=True)
+class DigestView:
+    """A digest as a surface shows it: the decisions every renderer (Slack, text) takes from
+    here rather than deciding again."""
+
+    digest: Digest
+    zone: ZoneInfo | None = None  # SSM3_TIMEZONE: dates, and where the trend's days end
+    reruns: Mapping[AssociationKey, Rerun] = field(default_factory=dict)  # shown beside rows
+
+    @property
+    def trend(self) -> Trend | None:
+        """The trend, once it has two days with a sweep (a single day says nothing)."""
+        trend = self.digest.trend
+        return trend if trend is not None and trend.known >= 2 else None
+
+    @property
+    def escalated_named(self) -> tuple[TrackedAssociation, ...]:
+        """The escalated failures named, oldest first."""
+        return tuple(t for t in self.digest.escalated if t.failing_since is not None)[
+            :ESCALATED_NAMED
+        ]
+
+    @property
+    def escalated_more(self) -> int:
+        return len(self.digest.escalated) - len(self.escalated_named)
+
+    @property
+    def security_hub(self) -> SecurityHubCheck | None:
+        """Security Hub's check, when it is worth a line: it disagrees, or it failed."""
+        return self.digest.security_hub if self.digest.security_hub_disagrees else None
 
 
 def snapshot(digest: Digest) -> list[SnapshotItem]:
@@ -160,13 +140,6 @@ def snapshot(digest: Digest) -> list[SnapshotItem]:
         )
         for t in (*digest.failing, *digest.acknowledged)
     ]
-
-
-def _urgency(tracked: TrackedAssociation) -> tuple[int, str, str]:
-    """Most NON_COMPLIANT instances first, then the longest-failing, then a stable order."""
-    since = tracked.failing_since.isoformat() if tracked.failing_since else "9999"
-    a = tracked.association
-    return (-len(a.noncompliant_instances), since, a.association_id)
 
 
 _PLUGIN_TALLY = re.compile(r"^\s*\d+ out of \d+ plugins? processed(, \d+ \w+)*\.\s*", re.I)
@@ -313,6 +286,7 @@ def _within(
         scopes=digest.totals.scopes if scopes is None else scopes,
         scopes_failed=len(failed_scopes),
     )
+    escalated = tuple(t for t in digest.escalated if keep(t))
     changes = digest.changes
     if changes is not None:
         # `resolved` comes from this view's own previous digest (a channel compares with its own).
@@ -326,6 +300,7 @@ def _within(
         orphans=orphans,
         security_hub=check,
         changes=changes,
+        escalated=escalated,
         trend=None,  # the stored sweeps count the whole estate, not this part of it
     )
 

@@ -15,14 +15,14 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from bot.app.alerts import AlertDesk
-from bot.app.digests import DigestBook
+from bot.app.digest_posts import DigestDesk
+from bot.app.digests import DigestComposer
 from bot.app.findings_triggers import sync_scopes
 from bot.app.jobs import ScheduledJobs
 from bot.app.publisher import Publisher
 from bot.aws.session import AwsAccess
 from bot.clock import utcnow
 from bot.config import Settings
-from bot.digest import Digest, snapshot
 from bot.metrics import Metrics
 from bot.models import (
     AssociationKey,
@@ -38,7 +38,6 @@ from bot.triage import TriageUnavailable, full_sweep_owed, run_triage_sweep, tri
 
 log = logging.getLogger(__name__)
 
-ON_TIME = timedelta(minutes=5)  # a digest posted later than this after its slot is a catch-up
 SWEEP_LEASE = "sweep"
 SWEEP_LEASE_TTL = timedelta(minutes=15)
 RESUME_SWEEP = "resume_sweep"  # a scheduled job: complete a sweep stopped by SIGTERM
@@ -70,12 +69,7 @@ class Runner:
         self.publisher = publisher
         self.clock = clock
         self.metrics = metrics or Metrics()
-        self.book = DigestBook(
-            store=store,
-            channels=settings.channels,
-            escalate_after=settings.escalate_after,
-            zone=settings.zone,
-        )
+        self.book = DigestComposer.from_settings(store, settings)
         self.alerts = AlertDesk(
             store=store,
             book=self.book,
@@ -86,6 +80,15 @@ class Runner:
         )
         self.sweep_trigger = cron_trigger(settings.sweep_schedule, settings.zone)
         self.digest_trigger = cron_trigger(settings.digest_schedule, settings.zone)
+        self.digests = DigestDesk(
+            store=store,
+            composer=self.book,
+            publisher=publisher,
+            clock=clock,
+            slot=lambda now: latest_fire(self.digest_trigger, now),
+            failed=self._publish_failed,
+            refused=self.metrics.slack_errors.labels(method="update_digest").inc,
+        )
         self.jobs = jobs or ScheduledJobs(store, clock)
         self.jobs.register(RESUME_SWEEP, self._resume_job)
         self.stopping = threading.Event()  # set on SIGTERM: sweeps stop and checkpoint
@@ -289,96 +292,15 @@ class Runner:
             except Exception:
                 log.exception("a step after the sweep failed")
 
-    # -- digests --------------------------------------------------------------------------------
+    # -- digests (bot/app/digest_posts.py) ------------------------------------------------------
     def digest_job(self) -> bool:
-        """Post each channel's digest for the latest slot unless some process already did
-        (idempotent per channel: one channel failing does not hold the others back)."""
-        if self.publisher is None:
-            return False
-        now = self.clock()
-        slot = latest_fire(self.digest_trigger, now)
-        if slot is None:
-            return False
-        kind = "scheduled" if now - slot <= ON_TIME else "catch-up"
-        posted = False
-        for channel in self.book.channels:
-            if not self.store.digests.claim(slot, channel.id, kind, now):
-                continue
-            previous = self.store.digests.previous(channel.id, slot)
-            digest = self.book.compose(channel.id, now, previous)
-            try:
-                ts = self.publisher.post_digest(channel.id, digest)
-            except Exception as exc:
-                what = f"posting the {kind} digest for {slot} to {channel.id}"
-                self._publish_failed("post_digest", what, exc)
-                self.store.digests.failed(slot, channel.id)
-                continue
-            self._remember(slot, channel.id, ts, digest, now)
-            posted = True
-            log.info("posted the %s digest for %s to %s", kind, slot, channel.id)
-        return posted
-
-    def _remember(
-        self, slot: datetime, channel: str, ts: str, digest: Digest, now: datetime
-    ) -> None:
-        last = digest.last_sweep
-        self.store.digests.posted(
-            slot,
-            channel,
-            ts=ts,
-            now=now,
-            sweep_id=last.sweep_id if last else None,
-            snapshot=snapshot(digest),
-        )
+        return self.digests.post_due()
 
     def post_digests_now(self) -> list[DigestMessage]:
-        """Post every channel's digest now, outside the schedule (`sweep --post`); each is
-        edited in place afterwards like a scheduled one. Raises what the publisher raised."""
-        if self.publisher is None:
-            return []
-        posted = []
-        for channel in self.book.channels:
-            now = self.clock()
-            digest = self.book.compose(channel.id, now)
-            ts = self.publisher.post_digest(channel.id, digest)
-            last = digest.last_sweep
-            posted.append(
-                self.store.digests.remember_manual(
-                    channel.id,
-                    ts,
-                    now=now,
-                    sweep_id=last.sweep_id if last else None,
-                    snapshot=snapshot(digest),
-                )
-            )
-        return posted
+        return self.digests.post_now()
 
     def refresh_digest(self, also: Iterable[DigestMessage | None] = ()) -> bool:
-        """Edit the current slot's digests in place (after sweeps, acknowledgements, re-runs),
-        and `also` the messages given (the digest a button was clicked in); an earlier day's
-        digest stays as it was posted unless it is given. True when every edit landed."""
-        if self.publisher is None:
-            return False
-        now = self.clock()
-        slot = latest_fire(self.digest_trigger, now)
-        messages = self.store.digests.for_slot(slot) if slot is not None else []
-        seen = {(m.channel, m.ts) for m in messages}
-        for extra in also:
-            if extra is not None and (extra.channel, extra.ts) not in seen:
-                seen.add((extra.channel, extra.ts))
-                messages.append(extra)
-        ok = True
-        for message in messages:
-            try:
-                edited = self.publisher.update_digest(message, self._composer(message))
-            except Exception as exc:
-                self._publish_failed("update_digest", "updating the digest message", exc)
-                edited = False
-            else:
-                if not edited:
-                    self.metrics.slack_errors.labels(method="update_digest").inc()
-            ok = ok and edited
-        return ok and bool(messages)
+        return self.digests.refresh(also)
 
     def _sync(self, scopes: list[Scope] | None) -> None:
         """SSM3_SECURITYHUB=sync after a read that is not a full sweep (a full sweep syncs on
@@ -390,9 +312,6 @@ class Runner:
             clock=self.clock,
             scopes=scopes,
         )
-
-    def _composer(self, message: DigestMessage) -> Callable[[], Digest]:
-        return lambda: self.book.current(message, self.clock())
 
     def expiry_job(self) -> int:
         """End acknowledgements past their expiry; the digest then shows them as reopened."""

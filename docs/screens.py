@@ -20,11 +20,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.app.digests import DigestBook  # noqa: E402
+from bot.app.digests import DigestComposer  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.core.routing import Route  # noqa: E402
 from bot.demo import DEMO_ACCOUNTS, DEMO_OPERATOR, DEMO_REGIONS, demo_access, demo_fleet  # noqa: E402
-from bot.digest import build_digest  # noqa: E402
 from bot.health import assess, sweep_period  # noqa: E402
 from bot.models import AlertState  # noqa: E402
 from bot.sim.fleet import Fleet, failure_for  # noqa: E402
@@ -90,7 +89,7 @@ def _screens() -> dict[str, str]:
                 at=NOW - timedelta(minutes=30),
             )
             run_sweep(settings=settings, access=access, store=store, now=at(NOW))
-        book = DigestBook(
+        book = DigestComposer(
             store=store, channels=settings.channels, escalate_after=settings.escalate_after
         )
         found = {
@@ -137,20 +136,21 @@ def _between_sweeps(fleet: Fleet, store: Store) -> None:
     fleet.delete_association(failing[1].key.association_id, keep_compliance=True)
 
 
-def _digest(book: DigestBook, channel: str) -> str:
+def _digest(book: DigestComposer, channel: str) -> str:
     message = digest_message(book.compose(channel, NOW), shown=4)
     return preview(message.blocks_json(), NAMES)
 
 
 def _home(store: Store, settings: Settings) -> str:
-    digest = build_digest(store, NOW)
+    view = DigestComposer(store=store).whole(NOW)
+    digest = view.digest
     health = assess(
         last_sweep=digest.last_sweep,
         period=sweep_period(settings.sweep_schedule, settings.timezone, NOW),
         now=NOW,
     )
     mine = frozenset({DEMO_ACCOUNTS[1]})
-    view = home_view(digest, health=health, first=lambda t: t.key.account_id in mine, shown=4)
+    view = home_view(view, health=health, first=lambda t: t.key.account_id in mine, shown=4)
     return preview(view["blocks"], NAMES)
 
 

@@ -8,8 +8,9 @@ import csv
 import io
 from collections.abc import Callable
 
+from bot.app.digests import build_digest
 from bot.clock import utcnow
-from bot.digest import build_digest
+from bot.digest import DigestView
 from bot.render.spreadsheet import digest_csv
 from bot.render.text import render_digest
 from bot.slack import blocks as kit
@@ -35,7 +36,7 @@ def test_account_names_appear_wherever_organizations_knows_them(
     assert {t.association.account_name for t in items} == set(names.values())
     label = {a: f"{n} ({a})" for a, n in names.items()}
 
-    terminal = render_digest(digest)
+    terminal = render_digest(DigestView(digest))
     assert all(label[t.key.account_id] in terminal for t in items)
     rows = list(csv.DictReader(io.StringIO(digest_csv(digest))))
     assert {(r["account_id"], r["account_name"]) for r in rows} == set(names.items())

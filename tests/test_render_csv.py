@@ -7,9 +7,10 @@ import csv
 import io
 from datetime import timedelta
 
+from bot.app.digests import build_digest
 from bot.clock import iso, utcnow
 from bot.config import Settings
-from bot.digest import build_digest, top_error
+from bot.digest import top_error
 from bot.render.spreadsheet import FAILING_COLUMNS, digest_csv, failing_csv, safe_cell
 from bot.store import Store
 from bot.sweep import run_sweep

@@ -275,7 +275,7 @@ def test_an_expired_acknowledgement_reopens_and_the_next_digest_names_it(
     assert latest.changes is not None
     assert [t.key for t in latest.changes.reopened] == [target.key]
     assert target.key in {t.key for t in latest.failing}
-    text = render_digest(latest)
+    text = render_digest(publisher.views[-1])
     assert f"[reopened] {target.association.display_name}" in text
 
 
@@ -297,7 +297,7 @@ def test_the_next_digest_says_what_is_new_and_what_resolved(
     assert changes is not None
     assert {k.association_id for k in changes.new} == {broken}
     assert [r.key for r in changes.resolved] == [fixed.key]
-    assert "RESOLVED SINCE THE LAST DIGEST (1)" in render_digest(publisher.digests[-1])
+    assert "RESOLVED SINCE THE LAST DIGEST (1)" in render_digest(publisher.views[-1])
 
 
 def test_sweeps_and_expiries_update_todays_digest_in_place(

@@ -190,7 +190,7 @@ def test_a_digest_whose_csv_cannot_be_attached_is_posted_once_and_says_why(tmp_p
         store = Store(settings.db_path)
         # More than a message shows (DIGEST_SHOWN): the full list goes to the thread as a CSV.
         store_estate(store, failing=60, now=start - timedelta(minutes=5))
-        delivery = Delivery(client=web_client(settings), store=store, clock=clock)
+        delivery = Delivery(client=web_client(settings), clock=clock)
         runner = Runner(
             settings=settings,
             store=store,

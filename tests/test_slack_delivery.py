@@ -15,9 +15,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import SectionBlock
 
+from bot.app.digests import build_digest
 from bot.clock import iso
 from bot.config import Settings
-from bot.digest import build_digest
+from bot.digest import DigestView
 from bot.models import DigestMessage, InstanceKey, SecurityHubCheck
 from bot.render.spreadsheet import FAILING_COLUMNS, INSTANCE_COLUMNS, failing_row
 from bot.runner import Runner
@@ -40,7 +41,7 @@ def client_for(fake: FakeSlack) -> WebClient:
 
 
 def delivery(fake: FakeSlack, store: Store) -> Delivery:
-    return Delivery(client=client_for(fake), store=store, clock=lambda: NOW)
+    return Delivery(client=client_for(fake), clock=lambda: NOW)
 
 
 def runner(fake: FakeSlack, store: Store) -> Runner:
@@ -171,7 +172,7 @@ def test_a_digest_built_without_limits_would_be_rejected(
 ) -> None:
     """The limit tests can fail: the same builder with its caps lifted is refused."""
     store_estate(store, failing=60, now=NOW)
-    message = digest_message(build_digest(store, NOW), shown=60)
+    message = digest_message(DigestView(build_digest(store, NOW)), shown=60)
     unlimited = [block.to_dict() for block in message.blocks]
     assert len(unlimited) <= 50  # the budget still holds when asked for more...
     from bot.slack import blocks as kit

@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 
+from bot.app.digests import build_digest
 from bot.aws.history import fetch_history
 from bot.clock import utcnow
 from bot.config import Settings
-from bot.digest import DigestChanges, build_digest
+from bot.digest import DigestChanges, DigestView
 from bot.models import SnapshotItem
 from bot.render.text import render_digest, render_history, render_sweep
 from bot.sim.fleet import Fault, Fleet, generate_fleet
@@ -129,7 +130,7 @@ def test_aws_text_is_inert_on_every_slack_surface(
     audit = h.command("audit")
     [audited] = wait_response(fake_slack, audit.response_url)
     # The scheduler's surfaces: an alert, and a digest that names what changed and resolved.
-    delivery = Delivery(client=h.services.client, store=h.services.store)
+    delivery = Delivery(client=h.services.client)
     store = h.services.store
     delivery.post_alerts(CHANNEL, store.associations.tracked(failing_only=True)[:3], ["S0ROUTE001"])
     resolved = SnapshotItem(item.key, HOSTILE, HOSTILE, None, acknowledged=False)
@@ -137,7 +138,7 @@ def test_aws_text_is_inert_on_every_slack_surface(
         build_digest(store, utcnow()),
         changes=DigestChanges(utcnow(), frozenset({item.key}), (resolved,), ()),
     )
-    delivery.post_digest(CHANNEL, changed)
+    delivery.post_digest(CHANNEL, DigestView(changed))
 
     assert all(c.ok for c in fake_slack.calls), [(c.method, c.error) for c in fake_slack.calls]
     assert_inert(fake_slack)
@@ -166,7 +167,7 @@ def test_aws_text_cannot_drive_a_terminal(make_sim: Callable[..., Sim], tmp_path
     failing_items = store.associations.tracked(failing_only=True)
     key = failing_items[0].key
     printed = [
-        render_digest(build_digest(store, now)),
+        render_digest(DigestView(build_digest(store, now))),
         render_sweep(summary, store.sweeps.sweep_scopes(summary.sweep_id), failing_items, now),
         render_history(fetch_history(sim.access().ssm(key.scope), key), now),
     ]

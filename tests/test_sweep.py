@@ -325,7 +325,7 @@ def test_failing_since_traces_a_streak_longer_than_a_page_of_executions(
 def test_account_regions_no_longer_configured_leave_the_digest(
     sim: Sim, settings: Settings, store: Store
 ) -> None:
-    from bot.digest import build_digest
+    from bot.app.digests import build_digest
 
     access = sim.access()
     run_sweep(settings=settings.with_changes(accounts=ACCOUNTS[:2]), access=access, store=store)

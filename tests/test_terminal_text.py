@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.app.digests import build_digest
 from bot.clock import ago
-from bot.digest import build_digest
+from bot.digest import DigestView
 from bot.doctor import Check, Report, render_report
 from bot.redact import Redactor
 from bot.render.audit import render_audit
@@ -64,6 +65,6 @@ def test_the_terminal_digest_says_an_acknowledgement_ends_in_utc(tmp_path: Path)
     [key, *_] = store_estate(store, failing=2, now=NOW)
     until = datetime(2026, 12, 5, 11, 30, tzinfo=UTC)
     store.acks.acknowledge(key, by="U0OPERATOR", reason="OPS-1", until=until, now=NOW)
-    text = render_digest(build_digest(store, NOW))
+    text = render_digest(DigestView(build_digest(store, NOW)))
     store.close()
     assert "until 2026-12-05 11:30 UTC" in text

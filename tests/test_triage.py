@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.app.digests import build_digest
 from bot.config import Settings
-from bot.digest import build_digest
 from bot.health import assess
 from bot.models import Scope
 from bot.runner import Runner

@@ -111,7 +111,7 @@ def _post_digest(settings: Settings, store: object) -> bool:
     from bot.store import Store
 
     assert isinstance(store, Store)
-    delivery = Delivery(client=web_client(settings), store=store, zone=settings.zone)
+    delivery = Delivery(client=web_client(settings), zone=settings.zone)
     runner = Runner(
         settings=settings, store=store, access=AwsAccess.from_settings(settings), publisher=delivery
     )
@@ -129,8 +129,8 @@ def _post_digest(settings: Settings, store: object) -> bool:
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
+    from bot.app.digests import DigestComposer
     from bot.clock import utcnow
-    from bot.digest import build_digest
     from bot.render.documents import digest_document
     from bot.render.text import render_digest
 
@@ -140,9 +140,9 @@ def cmd_digest(args: argparse.Namespace) -> int:
         raise UsageError(
             f"SSM3_DB_PATH: no database at {settings.db_path} yet; run `ssm3bot sweep` first"
         )
-    digest = build_digest(store, utcnow())
+    view = DigestComposer.from_settings(store, settings).whole(utcnow())
     if args.json:
-        _print_json(digest_document(digest))
+        _print_json(digest_document(view.digest))
     else:
-        out(render_digest(digest))
+        out(render_digest(view))
     return EXIT_OK

@@ -9,16 +9,15 @@ belong to a route's user group), or None to keep the digest's order.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.digest import Digest, build_digest
+from bot.app.digests import RERUNS_SHOWN_FOR, DigestComposer
+from bot.digest import DigestView
 from bot.health import Health, assess, sweep_period
-from bot.models import AssociationKey, Rerun
 from bot.slack import blocks as kit
 from bot.slack.blocks.home import Mine
 from bot.slack.faults import report
@@ -27,14 +26,12 @@ from bot.slack.services import Services
 log = logging.getLogger(__name__)
 
 FirstFor = Callable[[str], Mine | None]
-RERUNS_SHOWN_FOR = timedelta(days=1)
 
 
 @dataclass(frozen=True)
 class HomeState:
-    digest: Digest
+    view: DigestView
     health: Health
-    reruns: Mapping[AssociationKey, Rerun]
 
 
 class HomeTab:
@@ -47,18 +44,19 @@ class HomeTab:
         publishes several tabs of one moment: only the viewer's own ordering differs)."""
         state = state or self.state()
         return kit.home_view(
-            state.digest,
+            state.view,
             health=state.health,
-            reruns=state.reruns,
-            zone=self.services.settings.zone,
             first=self.first_for(user) if self.first_for else None,
         )
 
     def state(self) -> HomeState:
-        """What every Home tab shows now: the digest, the health, recent re-runs."""
+        """What every Home tab shows now: the digest with recent re-runs, the health."""
         services, store = self.services, self.services.store
         settings, now = services.settings, services.clock()
-        digest = build_digest(store, now, zone=settings.zone)
+        view = DigestComposer.from_settings(store, settings).whole(
+            now, reruns_since=now - RERUNS_SHOWN_FOR
+        )
+        digest = view.digest
         last_digest = store.digests.latest()
         health = assess(
             last_sweep=digest.last_sweep,
@@ -66,7 +64,7 @@ class HomeTab:
             now=now,
             last_digest_at=last_digest.posted_at if last_digest else None,
         )
-        return HomeState(digest, health, store.reruns.started_since(now - RERUNS_SHOWN_FOR))
+        return HomeState(view, health)
 
     def publish(self, user: str, state: HomeState | None = None) -> bool:
         """Publish `user`'s Home tab; a refusal is logged (there is nobody to tell)."""

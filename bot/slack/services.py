@@ -84,9 +84,7 @@ class Services:
         self.jobs = ScheduledJobs(self.store, self.clock)
         self.liveness.add("database", self.store.ping)
         self.metrics.watch(self.store, self.settings, self.clock)
-        self.delivery = Delivery(
-            client=self.client, store=self.store, zone=self.settings.zone, clock=self.clock
-        )
+        self.delivery = Delivery(client=self.client, zone=self.settings.zone, clock=self.clock)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from datetime import timedelta
 
 from slack_sdk.models.blocks import Block
 
-from bot.digest import build_digest, matches, narrow
+from bot.app.digests import RERUNS_SHOWN_FOR, DigestComposer
+from bot.digest import matches
 from bot.models import InstanceKey, TrackedAssociation
 from bot.slack import blocks as kit
 from bot.slack import parsing
@@ -27,6 +27,7 @@ class StatusCommand:
         self.client = services.client
         self.zone = services.settings.zone
         self.lookup = lookup
+        self.composer = DigestComposer.from_settings(services.store, services.settings)
 
     def _tell(self, origin: Origin, text: str) -> None:
         tell(self.client, origin, kit.notice(text))
@@ -45,11 +46,12 @@ class StatusCommand:
                 )
                 tell(self.client, origin, message)
             return
-        digest = build_digest(self.store, now, zone=self.zone)
+        view = self.composer.whole(now, reruns_since=now - RERUNS_SHOWN_FOR)
         title = "SSM.3 status"
         intro: list[Block] = []
         if command.kind != "all" and command.value:
             value = command.value
+            digest = view.digest
             if command.kind == "instance":
                 # Always an answer: what SSM.3 sees for it, compliant included.
                 intro = kit.instance_blocks(
@@ -68,20 +70,15 @@ class StatusCommand:
                 if not known:
                     self._tell(origin, _unknown_filter(command.kind, value))
                     return
-            digest = narrow(
-                digest, command.kind, value, known, self.store.associations.noncompliant_instances()
-            )
+            view = self.composer.narrowed(view, command.kind, value, known)
             title = f"SSM.3 status of {value}"
-        reruns = self.store.reruns.started_since(now - timedelta(days=1))
         tell(
             self.client,
             origin,
             kit.digest_message(
-                digest,
-                reruns=reruns,
+                view,
                 title=title,
                 overflow_hint="Narrow it with `/ssm3 status ACCOUNT`, `REGION` or `INSTANCE_ID`.",
-                zone=self.zone,
                 intro=intro,
             ),
         )

@@ -58,7 +58,7 @@ def digest_runner(
         settings=settings or Settings(channel=channel),
         store=store,
         access=None,  # type: ignore[arg-type]  # posting and editing digests needs no AWS
-        publisher=Delivery(client=client, store=store, clock=clock),
+        publisher=Delivery(client=client, clock=clock),
         clock=clock,
     )
 
@@ -76,7 +76,7 @@ def slack_runner(h: SlackHarness, clock: Callable[[], datetime] | None = None) -
     services = h.services
     now = clock or (lambda: datetime.now(UTC) + timedelta(seconds=1))
     delivery = Delivery(
-        client=services.client, store=services.store, zone=h.settings.zone, clock=now
+        client=services.client, zone=h.settings.zone, clock=now
     )
     runner = Runner(
         settings=h.settings,
