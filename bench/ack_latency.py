@@ -28,14 +28,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.app.digests import DigestComposer
-from bot.clock import utcnow
 from bot.sim.fleet import Latency, generate_fleet
 from bot.sim.server import SimServer
 from bot.slack import blocks as kit
 from bot.slack.delivery import Delivery
 from bot.slack.services import web_client
 from bot.store import Store
-from bot.sweep import run_sweep
+from bot.sweeping.sweep import run_sweep
+from bot.util.clock import utcnow
 from tests.conftest import Sim
 from tests.fakes.fixtures import OPERATOR, slack_settings
 from tests.fakes.slack_api import FakeSlack

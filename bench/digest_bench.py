@@ -23,14 +23,14 @@ from pathlib import Path
 from typing import TypeVar
 
 from bot.app.digests import build_digest
-from bot.clock import utcnow
-from bot.digest import DigestView
+from bot.core.digest import DigestView
 from bot.models import Association, FailedTarget, InstanceCompliance, Scope, ScopeResult
 from bot.render.documents import digest_document
 from bot.render.spreadsheet import digest_csv
 from bot.render.text import render_digest
 from bot.sim.fleet import CAUSES, failure_for
 from bot.store import Store
+from bot.util.clock import utcnow
 
 REGIONS = ("eu-west-1", "us-east-1", "eu-central-1", "ap-southeast-2")
 T = TypeVar("T")

@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.app.digests import build_digest
-from bot.digest import DigestView
+from bot.core.digest import DigestView
 from bot.slack import blocks as kit
 from bot.store import Store
 from tests.fakes.block_kit import check_message

@@ -28,7 +28,7 @@ from bot.sim.fleet import Fleet, Latency
 from bot.sim.server import SimServer
 from bot.slack import blocks as kit
 from bot.store import Store
-from bot.sweep import run_sweep
+from bot.sweeping.sweep import run_sweep
 from tests.conftest import Sim
 from tests.fakes.fixtures import OPERATOR, slack_settings
 from tests.fakes.slack_api import FakeSlack

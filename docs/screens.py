@@ -1,6 +1,6 @@
 """The screens in the README, rendered from the code so they cannot go stale.
 
-A fixed moment, the demo's simulated organisation (`bot/demo.py`) swept twice over loopback with
+A fixed moment, the demo's simulated organisation (`bot/cli/demo.py`) swept twice over loopback with
 unmodified boto3, a route for the payments team, then the real Block Kit builders, drawn as text
 (`bot/slack/blocks/preview.py`). Run `python docs/screens.py` to rewrite the README's screens;
 `--check` exits 1 when the README differs (tests/test_readme_screens.py runs that).
@@ -21,11 +21,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.app.digests import DigestComposer  # noqa: E402
-from bot.config import Settings  # noqa: E402
+from bot.cli.demo import DEMO_ACCOUNTS, DEMO_OPERATOR, DEMO_REGIONS, demo_access, demo_fleet  # noqa: E402
+from bot.core.health import assess, sweep_period  # noqa: E402
 from bot.core.routing import Route  # noqa: E402
-from bot.demo import DEMO_ACCOUNTS, DEMO_OPERATOR, DEMO_REGIONS, demo_access, demo_fleet  # noqa: E402
-from bot.health import assess, sweep_period  # noqa: E402
 from bot.models import AlertState  # noqa: E402
+from bot.settings.config import Settings  # noqa: E402
 from bot.sim.fleet import Fleet, failure_for  # noqa: E402
 from bot.sim.server import SimServer  # noqa: E402
 from bot.slack.blocks import digest_message  # noqa: E402
@@ -33,7 +33,7 @@ from bot.slack.blocks.alert import alert_update  # noqa: E402
 from bot.slack.blocks.home import home_view  # noqa: E402
 from bot.slack.blocks.preview import preview  # noqa: E402
 from bot.store import Store  # noqa: E402
-from bot.sweep import run_sweep  # noqa: E402
+from bot.sweeping.sweep import run_sweep  # noqa: E402
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 MAIN, PAYMENTS = "C0SECURITY", "C0PAYMENTS"

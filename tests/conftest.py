@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from bot.aws.session import AwsAccess
-from bot.config import Settings
+from bot.settings.config import Settings
 from bot.sim.fleet import Fleet, generate_fleet
 from bot.sim.server import SimServer
 from bot.store import Store

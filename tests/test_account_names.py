@@ -9,11 +9,11 @@ import io
 from collections.abc import Callable
 
 from bot.app.digests import build_digest
-from bot.clock import utcnow
-from bot.digest import DigestView
+from bot.core.digest import DigestView
 from bot.render.spreadsheet import digest_csv
 from bot.render.text import render_digest
 from bot.slack import blocks as kit
+from bot.util.clock import utcnow
 from tests.conftest import Sim
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import CHANNEL, InProcessSlack

@@ -13,7 +13,7 @@ from bot.app.permissions import Decision, LocalOperator
 from bot.app.sweeps import Finished, ManualSweeps, NotStarted
 from bot.models import DigestMessage, SweepSummary
 from bot.store import Store
-from bot.sweep import SweepError
+from bot.sweeping.sweep import SweepError
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 

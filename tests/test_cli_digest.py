@@ -12,11 +12,11 @@ import pytest
 
 from bot.app.digests import build_digest
 from bot.cli import main
-from bot.clock import utcnow
-from bot.config import Settings
 from bot.render.text import render_digest
-from bot.runner import Runner
+from bot.scheduling.runner import Runner
+from bot.settings.config import Settings
 from bot.store import Store
+from bot.util.clock import utcnow
 from tests.fakes.estate import store_estate
 from tests.support.recording import RecordingPublisher
 

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.app.digests import build_digest
+from bot.core.digest import DigestView
 from bot.core.trend import GAP, change, daily, since, sparkline
-from bot.digest import DigestView
 from bot.models import SweepSummary
 from bot.render.text import render_digest
 from bot.slack import blocks as kit

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
-from bot.config import Settings
 from bot.doctor.events import events_checks, judge_queue_error
+from bot.settings.config import Settings
 from tests.conftest import Sim
 from tests.support.sqs import MotoSqs, Queue
 

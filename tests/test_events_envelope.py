@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.events.envelope import MAX_BODY_BYTES, Claim, Hint, Ignored, Unusable, classify
+from bot.aws.eventbridge import MAX_BODY_BYTES, Claim, Hint, Ignored, Unusable, classify
 from bot.models import Scope
 from bot.sim.events import compliance_event
 

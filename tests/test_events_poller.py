@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from bot.events.poller import EventPoller
+from bot.realtime.poller import EventPoller
 from bot.sim.events import compliance_event, findings_imported_event, instance_association_event
 from bot.sim.fleet import Fault
 from bot.store import Store

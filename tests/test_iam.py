@@ -27,11 +27,11 @@ from cfnlint.decode import cfn_yaml
 from bot.aws.actions import association_state, start_once
 from bot.aws.history import fetch_history
 from bot.aws.session import AwsAccess
-from bot.config import Settings
 from bot.models import AssociationKey
+from bot.settings.config import Settings
 from bot.slack import blocks as kit
 from bot.store import Store
-from bot.sweep import run_sweep
+from bot.sweeping.sweep import run_sweep
 from tests.conftest import Sim
 from tests.fakes.fixtures import OPERATOR, slack_settings
 from tests.fakes.slack_api import FakeSlack
@@ -181,8 +181,8 @@ def sync_to_security_hub(sim: Sim, tmp: Path) -> None:
     from bot.app.outcomes import Done
     from bot.app.permissions import LocalOperator
     from bot.aws.session import AwsAccess
-    from bot.clock import utcnow
     from bot.models import AssociationRef
+    from bot.util.clock import utcnow
 
     session = sim.session()
     session.events.register(
@@ -232,8 +232,8 @@ def poll_the_events_queue(sim: Sim, tmp: Path) -> set[str]:
     """The real-time poller's receive, re-read and delete, and doctor's queue check, on a real
     SQS (moto); its SQS operations are recorded as the client sends them."""
     from bot.doctor.events import events_checks
-    from bot.events.wiring import build_poller
-    from bot.runner import Runner
+    from bot.realtime.wiring import build_poller
+    from bot.scheduling.runner import Runner
     from bot.sim.events import compliance_event
     from tests.support.sqs import MotoSqs
 
@@ -580,7 +580,7 @@ def _patterns(template: Path) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("template", [CENTRAL, MEMBER_EVENTS], ids=lambda p: p.name)
 def test_every_rule_forwards_exactly_the_kinds_the_bot_handles(template: Path) -> None:
-    from bot.events.envelope import DETAIL_TYPES
+    from bot.aws.eventbridge import DETAIL_TYPES
 
     for pattern in _patterns(template):
         kinds = {kind for branch in pattern["$or"] for kind in branch["detail-type"]}

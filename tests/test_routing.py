@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, Settings
 from bot.core.routing import Route, channels, mention_markup
-from bot.routes_file import RoutesError, parse_routes
-from bot.runner import Runner
+from bot.scheduling.runner import Runner
+from bot.settings.config import ConfigError, Settings
+from bot.settings.routes_file import RoutesError, parse_routes
 from bot.store import Store
 from tests.conftest import Sim
 from tests.support.fleet import breaks_after

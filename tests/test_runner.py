@@ -12,12 +12,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.config import Settings
 from bot.render.text import render_digest
-from bot.runner import Runner
-from bot.scheduler import build_scheduler
+from bot.scheduling.runner import Runner
+from bot.scheduling.scheduler import build_scheduler
+from bot.settings.config import Settings
 from bot.store import Store
-from bot.sweep import run_sweep
+from bot.sweeping.sweep import run_sweep
 from tests.conftest import Sim
 from tests.support.fleet import breaks_after, fail, healthy
 from tests.support.recording import RecordingPublisher

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.runner import Runner
+from bot.scheduling.runner import Runner
 from bot.sim.fleet import failure_for
 from bot.slack import blocks as kit
 from bot.slack.delivery import Delivery
@@ -171,7 +171,7 @@ def test_a_sweep_asked_for_in_slack_never_overlaps_a_running_one(
 
 
 def test_a_digest_whose_csv_cannot_be_attached_is_posted_once_and_says_why(tmp_path: Path) -> None:
-    from bot.config import Settings
+    from bot.settings.config import Settings
     from bot.slack.services import web_client
     from bot.store import Store
     from tests.fakes.estate import store_estate

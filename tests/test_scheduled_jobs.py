@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.app.jobs import MAX_ATTEMPTS, ScheduledJobs
-from bot.clock import utcnow
 from bot.models import ScheduledJob
 from bot.slack import blocks as kit
 from bot.store import Store
 from bot.store.ledger import STALE_CLAIM
+from bot.util.clock import utcnow
 from tests.conftest import Sim
 from tests.fakes.fixtures import OPERATOR
 from tests.fakes.slack_api import FakeSlack
@@ -132,7 +132,7 @@ def test_a_rerun_clicked_before_a_restart_is_confirmed_after_it(
 def test_every_kind_of_job_has_a_handler_in_serve(
     make_harness: Callable[..., SlackHarness],
 ) -> None:
-    from bot.runner import RESUME_SWEEP
+    from bot.scheduling.runner import RESUME_SWEEP
     from bot.slack.operations import FOLLOW_UP
 
     h = make_harness(sweep=False)

@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from bot.config import Settings
-from bot.redact import MASK, Redactor
+from bot.settings.config import Settings
 from bot.sim.fleet import Fault
 from bot.slack import blocks as kit
 from bot.store import Store
-from bot.sweep import run_sweep
+from bot.sweeping.sweep import run_sweep
+from bot.util.redact import MASK, Redactor
 from tests.conftest import Sim
 from tests.fakes.fixtures import GROUP, GROUPIE, OPERATOR
 from tests.fakes.slack_api import FakeSlack

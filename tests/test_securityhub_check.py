@@ -11,12 +11,12 @@ import pytest
 
 from bot.app.digests import build_digest
 from bot.aws.securityhub import cross_check, instance_of
-from bot.config import Settings
-from bot.digest import DigestView
+from bot.core.digest import DigestView
 from bot.models import InstanceKey, Scope
 from bot.render.text import render_digest
+from bot.settings.config import Settings
 from bot.store import Store
-from bot.sweep import run_sweep
+from bot.sweeping.sweep import run_sweep
 from tests.conftest import Sim
 
 REGIONS = ("eu-west-1", "us-east-1")
@@ -125,7 +125,7 @@ def test_an_unreadable_security_hub_is_reported_once_and_never_fails_the_sweep(
 ) -> None:
     hub.fleet.scope(hub.fleet.caller_account, "eu-west-1").ssm3_control = None  # Security Hub off
     access = hub.access()
-    with caplog.at_level(logging.DEBUG, logger="bot.sweep"):
+    with caplog.at_level(logging.DEBUG, logger="bot.sweeping.sweep"):
         first = run_sweep(settings=settings, access=access, store=store)
         second = run_sweep(settings=settings, access=access, store=store)
     assert first.scopes_failed == second.scopes_failed == 0

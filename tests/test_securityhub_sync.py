@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 
-from bot.clock import utcnow
-from bot.config import Settings
 from bot.render.audit import audit_json
-from bot.runner import Runner
+from bot.scheduling.runner import Runner
+from bot.settings.config import Settings
 from bot.sim.fleet import Fault, Fleet, UpdateRejection
 from bot.slack import blocks as kit
 from bot.store import Store
-from bot.sweep import run_sweep
+from bot.sweeping.sweep import run_sweep
+from bot.util.clock import utcnow
 from tests.conftest import Sim
 from tests.fakes.fixtures import OPERATOR, slack_settings
 from tests.fakes.slack_api import FakeSlack

@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from bot.clock import utcnow
-from bot.config import Settings
+from bot.settings.config import Settings
 from bot.slack.serve import Serving
 from bot.slack.services import Services, web_client
 from bot.store import Store
-from bot.sweep import run_sweep
+from bot.sweeping.sweep import run_sweep
+from bot.util.clock import utcnow
 from tests.conftest import Sim
 from tests.fakes.fixtures import OPERATOR, slack_settings
 from tests.fakes.slack_api import FakeSlack

@@ -8,7 +8,7 @@ import signal
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.runner import RESUME_SWEEP
+from bot.scheduling.runner import RESUME_SWEEP
 from bot.sim.fleet import Latency
 from bot.slack.serve import STOP_GRACE_S
 from bot.store import Store

@@ -12,10 +12,10 @@ from urllib.parse import urlencode
 
 import pytest
 
-from bot.clock import utcnow
 from bot.models import TrackedAssociation
 from bot.sim.fleet import Fault
 from bot.slack import blocks as kit
+from bot.util.clock import utcnow
 from tests.conftest import Sim
 from tests.fakes.fixtures import GROUPIE, OPERATOR
 from tests.fakes.slack_api import FakeSlack

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from bot.app.digests import build_digest
 from bot.aws.history import History, InstanceItems, TargetDetail
-from bot.causes import ORPHAN_REMEDY, likely_cause
-from bot.digest import DigestView
+from bot.core.causes import ORPHAN_REMEDY, likely_cause
+from bot.core.digest import DigestView
 from bot.models import (
     AssociationKey,
     AuditEntry,

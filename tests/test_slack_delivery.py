@@ -16,16 +16,16 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import SectionBlock
 
 from bot.app.digests import build_digest
-from bot.clock import iso
-from bot.config import Settings
-from bot.digest import DigestView
+from bot.core.digest import DigestView
 from bot.models import DigestMessage, InstanceKey, SecurityHubCheck
 from bot.render.spreadsheet import FAILING_COLUMNS, INSTANCE_COLUMNS, failing_row
-from bot.runner import Runner
+from bot.scheduling.runner import Runner
+from bot.settings.config import Settings
 from bot.slack.blocks import DIGEST_SHOWN, digest_message
 from bot.slack.delivery import Delivery
 from bot.slack.services import web_client
 from bot.store import Store
+from bot.util.clock import iso
 from tests.fakes.block_kit import texts
 from tests.fakes.estate import store_estate
 from tests.fakes.slack_api import FakeSlack

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Settings
 from bot.models import AssociationKey
+from bot.settings.config import Settings
 from bot.sim.fleet import Fault, Latency
 from bot.slack import blocks as kit
 from bot.slack import faults

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.app.digests import build_digest
-from bot.digest import DigestView
+from bot.core.digest import DigestView
 from bot.slack import blocks as kit
 from bot.store import Store
 from tests.conftest import Sim

@@ -16,16 +16,16 @@ import pytest
 
 from bot.app.digests import build_digest
 from bot.aws.history import fetch_history
-from bot.clock import utcnow
-from bot.config import Settings
-from bot.digest import DigestChanges, DigestView
+from bot.core.digest import DigestChanges, DigestView
 from bot.models import SnapshotItem
 from bot.render.text import render_digest, render_history, render_sweep
+from bot.settings.config import Settings
 from bot.sim.fleet import Fault, Fleet, generate_fleet
 from bot.slack import blocks as kit
 from bot.slack.delivery import Delivery
 from bot.store import Store
-from bot.sweep import run_sweep
+from bot.sweeping.sweep import run_sweep
+from bot.util.clock import utcnow
 from tests.conftest import Sim
 from tests.fakes.block_kit import texts
 from tests.fakes.fixtures import OPERATOR

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from bot.causes import ORPHAN_REMEDY
+from bot.core.causes import ORPHAN_REMEDY
 from bot.models import TrackedAssociation
 from bot.slack import blocks as kit
-from bot.sweep import run_sweep
+from bot.sweeping.sweep import run_sweep
 from tests.conftest import Sim
 from tests.fakes.block_kit import texts
 from tests.fakes.fixtures import OPERATOR

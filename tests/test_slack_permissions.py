@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from bot.config import Settings
 from bot.models import TrackedAssociation
+from bot.settings.config import Settings
 from bot.slack import blocks as kit
 from bot.slack.permissions import Operators
 from bot.slack.services import web_client

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.clock import utcnow
-from bot.config import ConfigError, Settings
 from bot.models import Scope
+from bot.settings.config import ConfigError, Settings
 from bot.sim.fleet import Fault, failure_for
 from bot.store import Store
-from bot.sweep import SweepError, resolve_scopes, run_sweep
+from bot.sweeping.sweep import SweepError, resolve_scopes, run_sweep
+from bot.util.clock import utcnow
 from tests.conftest import Sim
 
 ACCOUNTS = ("111111111111", "222222222222", "333333333333")

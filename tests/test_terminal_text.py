@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 from bot.app.digests import build_digest
-from bot.clock import ago
-from bot.digest import DigestView
+from bot.core.digest import DigestView
 from bot.doctor import Check, Report, render_report
-from bot.redact import Redactor
 from bot.render.audit import render_audit
 from bot.render.text import render_digest
 from bot.store import Store
-from bot.strings import clip, one_line, terminal_safe
+from bot.util.clock import ago
+from bot.util.redact import Redactor
+from bot.util.strings import clip, one_line, terminal_safe
 from tests.fakes.estate import store_estate
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from bot.app.digests import build_digest
-from bot.config import Settings
-from bot.health import assess
+from bot.core.health import assess
 from bot.models import Scope
-from bot.runner import Runner
+from bot.scheduling.runner import Runner
+from bot.settings.config import Settings
 from bot.sim.fleet import Fault, Fleet, SimAssociation, failure_for
 from bot.store import Store
 from tests.conftest import Sim

@@ -11,9 +11,9 @@ from bot.app.events import AckEnded, Acknowledged
 from bot.app.outcomes import Action, Done, Refusal, Refuser
 from bot.app.permissions import Permissions
 from bot.app.resolve import resolve
-from bot.clock import iso
 from bot.models import AssociationRef, TrackedAssociation
 from bot.store import Store
+from bot.util.clock import iso
 
 Outcome = Done | Refusal
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.app.digests import DigestComposer
-from bot.digest import DigestView, snapshot
+from bot.core.digest import DigestView, snapshot
 from bot.models import DigestMessage
 from bot.store import Store
 

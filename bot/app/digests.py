@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.core import trend as trends
+from bot.core.digest import Digest, DigestChanges, DigestTotals, DigestView, for_channel, narrow
 from bot.core.routing import Channel, Route
-from bot.digest import Digest, DigestChanges, DigestTotals, DigestView, for_channel, narrow
 from bot.models import DigestMessage, InstanceKey, Scope, TrackedAssociation
 from bot.store import Store
 
 if TYPE_CHECKING:
-    from bot.config import Settings
+    from bot.settings.config import Settings
 
 RERUNS_SHOWN_FOR = timedelta(days=1)  # a reply or the Home tab shows re-runs this recent
 

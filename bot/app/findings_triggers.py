@@ -15,8 +15,8 @@ from bot.app.findings_sync import FindingsSync, SyncReport
 from bot.aws.securityhub import security_hub_region
 from bot.aws.securityhub_sync import WRITE_ATTEMPTS, SecurityHubWriter
 from bot.aws.session import AwsAccess
-from bot.config import Settings
 from bot.models import InstanceKey, Scope, TrackedAssociation
+from bot.settings.config import Settings
 from bot.store import Store
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from bot.digest import DigestView
+from bot.core.digest import DigestView
 from bot.models import AlertMessage, AlertState, DigestMessage, TrackedAssociation
 
 

@@ -19,10 +19,10 @@ from bot.app.resolve import resolve
 from bot.aws.actions import AssociationState, association_state, start_once
 from bot.aws.errors import describe_error
 from bot.aws.session import AwsAccess
-from bot.causes import kind_label
-from bot.clock import iso
+from bot.core.causes import kind_label
 from bot.models import AssociationKey, AssociationRef, Rerun, TrackedAssociation
 from bot.store import Store
+from bot.util.clock import iso
 
 log = logging.getLogger(__name__)
 

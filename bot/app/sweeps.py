@@ -12,16 +12,16 @@ from typing import Protocol
 from bot.app.events import SweepFinished
 from bot.app.outcomes import Refusal, Refuser
 from bot.app.permissions import Permissions
-from bot.config import ConfigError
 from bot.models import DigestMessage, SweepSummary
+from bot.settings.config import ConfigError
 from bot.store import Store
-from bot.sweep import SweepError
+from bot.sweeping.sweep import SweepError
 
 BUSY = "a sweep is already running"
 
 
 class SweepRunner(Protocol):
-    """The scheduled jobs' sweep (bot/runner.py): the same lease, the same metrics."""
+    """The scheduled jobs' sweep (bot/scheduling/runner.py): the same lease, the same metrics."""
 
     def sweep_busy(self) -> bool: ...
     def sweep(self, trigger: str) -> SweepSummary: ...

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.clock import aware
 from bot.models import AssociationKey, Status, normalise_status
+from bot.util.clock import aware
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient

@@ -11,8 +11,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.aws.errors import describe_error
 from bot.aws.reader import PAGE, parse_resource_counts
-from bot.causes import LikelyCause, kind_label, likely_cause, remedy
-from bot.clock import aware
+from bot.core.causes import LikelyCause, kind_label, likely_cause, remedy
 from bot.models import (
     UNSUCCESSFUL,
     Association,
@@ -21,7 +20,8 @@ from bot.models import (
     Execution,
     FailureKind,
 )
-from bot.strings import unnamed
+from bot.util.clock import aware
+from bot.util.strings import unnamed
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient

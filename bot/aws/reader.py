@@ -27,7 +27,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 from bot.aws.calls import CallCounter, same_second
 from bot.aws.compliance import ASSOCIATION_NONCOMPLIANT, ComplianceView
 from bot.aws.errors import describe_error
-from bot.clock import aware, utcnow
 from bot.models import (
     UNSUCCESSFUL,
     Association,
@@ -38,6 +37,7 @@ from bot.models import (
     ScopeResult,
     normalise_status,
 )
+from bot.util.clock import aware, utcnow
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient

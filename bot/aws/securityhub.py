@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from mypy_boto3_securityhub.type_defs import AwsSecurityFindingFiltersTypeDef
 
     from bot.aws.session import AwsAccess
-    from bot.config import Settings
+    from bot.settings.config import Settings
 
 FINDINGS_PAGE = 100
 SSM3_FAILED_FILTERS: AwsSecurityFindingFiltersTypeDef = {

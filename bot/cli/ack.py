@@ -6,7 +6,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from bot.cli.common import EXIT_OK, UsageError, _existing_store, _settings, out
-from bot.config import Settings
+from bot.settings.config import Settings
 
 if TYPE_CHECKING:
     from bot.app.acknowledgements import Acknowledgements
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 def _acknowledgements(settings: Settings) -> tuple[Acknowledgements, Store]:
     from bot.app.acknowledgements import Acknowledgements
     from bot.app.permissions import LocalOperator
-    from bot.clock import utcnow
+    from bot.util.clock import utcnow
 
     store = _existing_store(settings)
     if store is None:
@@ -50,7 +50,7 @@ def cmd_ack(args: argparse.Namespace) -> int:
 
     from bot.app.outcomes import Refusal
     from bot.app.terms import InputError, check_reason, parse_association, parse_duration
-    from bot.clock import iso, utcnow
+    from bot.util.clock import iso, utcnow
 
     settings = _settings()
     try:
@@ -83,7 +83,7 @@ def _security_hub(settings: Settings, store: Store, done: Done) -> str | None:
 
     from bot.app.findings_triggers import sync_change
     from bot.aws.session import AwsAccess
-    from bot.clock import utcnow
+    from bot.util.clock import utcnow
 
     return sync_change(
         settings=settings,

@@ -8,8 +8,8 @@ from bot.cli.common import EXIT_OK, UsageError, _existing_store, _print_json, _s
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from bot.clock import parse_user_time
     from bot.render.audit import audit_csv, audit_json, render_audit
+    from bot.util.clock import parse_user_time
 
     settings = _settings()
     since = None

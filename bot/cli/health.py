@@ -8,15 +8,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.cli.common import EXIT_NO_SCOPE, EXIT_OK, _existing_store, _print_json, _settings, out
-from bot.config import Settings
+from bot.settings.config import Settings
 
 if TYPE_CHECKING:
     from bot.store import Store
 
 
 def cmd_health(args: argparse.Namespace) -> int:
-    from bot.clock import utcnow
-    from bot.health import assess, sweep_period
+    from bot.core.health import assess, sweep_period
+    from bot.util.clock import utcnow
 
     settings = _settings()
     now = utcnow()
@@ -45,8 +45,8 @@ def _last_digest_at(store: Store | None) -> datetime | None:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from bot.clock import utcnow
     from bot.doctor import render_report, run_doctor
+    from bot.util.clock import utcnow
 
     settings, problems = Settings.from_env_all_problems()
     report = run_doctor(settings, problems, now=utcnow())

@@ -14,7 +14,7 @@ from bot.cli.common import (
     out,
     say,
 )
-from bot.config import ACCOUNT_ID, REGION
+from bot.settings.config import ACCOUNT_ID, REGION
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -23,10 +23,10 @@ def cmd_history(args: argparse.Namespace) -> int:
     from bot.aws.errors import describe_error
     from bot.aws.history import fetch_history
     from bot.aws.session import AwsAccess
-    from bot.clock import utcnow
     from bot.models import AssociationKey, Scope
     from bot.render.reports import history_json
     from bot.render.text import render_history
+    from bot.util.clock import utcnow
 
     settings = _settings()
     _check_scope_options(args.account, args.region)

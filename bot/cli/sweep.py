@@ -8,7 +8,6 @@ import logging
 import sys
 from typing import TYPE_CHECKING
 
-from bot import redact
 from bot.cli.common import (
     EXIT_NO_SCOPE,
     EXIT_OK,
@@ -21,7 +20,8 @@ from bot.cli.common import (
     out,
     say,
 )
-from bot.config import ConfigError, Settings
+from bot.settings.config import ConfigError, Settings
+from bot.util import redact
 
 if TYPE_CHECKING:
     from bot.models import SweepSummary
@@ -29,11 +29,11 @@ if TYPE_CHECKING:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from bot.aws.session import AwsAccess
-    from bot.clock import utcnow
-    from bot.progress import ProgressBar
+    from bot.cli.progress import ProgressBar
     from bot.render.documents import sweep_document
     from bot.render.text import render_sweep
-    from bot.sweep import SweepError, run_sweep
+    from bot.sweeping.sweep import SweepError, run_sweep
+    from bot.util.clock import utcnow
 
     settings = _settings()
     if args.post:
@@ -105,7 +105,7 @@ def _post_digest(settings: Settings, store: object) -> bool:
     from slack_sdk.errors import SlackApiError, SlackClientError
 
     from bot.aws.session import AwsAccess
-    from bot.runner import Runner
+    from bot.scheduling.runner import Runner
     from bot.slack.delivery import Delivery
     from bot.slack.services import web_client
     from bot.store import Store
@@ -130,9 +130,9 @@ def _post_digest(settings: Settings, store: object) -> bool:
 
 def cmd_digest(args: argparse.Namespace) -> int:
     from bot.app.digests import DigestComposer
-    from bot.clock import utcnow
     from bot.render.documents import digest_document
     from bot.render.text import render_digest
+    from bot.util.clock import utcnow
 
     settings = _settings()
     store = _existing_store(settings)

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from bot.clock import iso
 from bot.models import Ack, AssociationKey, EndedAck, FindingRecord, InstanceKey
-from bot.strings import clip
+from bot.util.clock import iso
+from bot.util.strings import clip
 
 # The marker every note the bot writes carries (the real-time poller tells the bot's own
 # updates from the "Security Hub Findings - Imported" events by it), and its two fields.

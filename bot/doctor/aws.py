@@ -28,7 +28,6 @@ from bot.aws.errors import (
 )
 from bot.aws.securityhub import security_hub_region
 from bot.aws.session import AwsAccess
-from bot.config import ConfigError, Settings
 from bot.doctor.aws_reads import (
     NEEDS_ASSOCIATION,
     SSM_READS,
@@ -55,7 +54,8 @@ from bot.doctor.aws_ssm3 import (
 )
 from bot.doctor.checks import WHERE, Check, Finding, grouped
 from bot.models import Scope
-from bot.sweep import SweepError, resolve_scopes
+from bot.settings.config import ConfigError, Settings
+from bot.sweeping.sweep import SweepError, resolve_scopes
 
 __all__ = [
     "ACCESS_OPTIONS",

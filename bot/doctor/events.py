@@ -17,8 +17,8 @@ from bot.aws.errors import (
     is_denied,
 )
 from bot.aws.session import AwsAccess
-from bot.config import Settings
 from bot.doctor.checks import Check
+from bot.settings.config import Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.literals import QueueAttributeFilterType

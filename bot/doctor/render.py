@@ -4,7 +4,7 @@ Plain ASCII when the terminal cannot show the marks (stdout not UTF-8)."""
 from __future__ import annotations
 
 from bot.doctor.checks import Report, Status
-from bot.strings import one_line
+from bot.util.strings import one_line
 
 MARKS: dict[Status, str] = {"pass": "✔", "warn": "!", "fail": "✘", "skip": "-"}
 ASCII_MARKS: dict[Status, str] = {

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from bot.strings import unnamed
+from bot.util.strings import unnamed
 
 Status = Literal["Success", "Failed", "Pending"]
 SyncCompliance = Literal["AUTO", "MANUAL"]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from bot.clock import iso
+from bot.util.clock import iso
 
 if TYPE_CHECKING:
     from bot.aws.history import History
+    from bot.core.health import Health
     from bot.doctor.checks import Report
-    from bot.health import Health
 
 
 def doctor_json(report: Report) -> dict[str, Any]:

@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 from typing import ParamSpec
 
 from bot.aws.history import History
-from bot.causes import ORPHAN_REMEDY, short_remedy
-from bot.clock import ago, humanize, iso
+from bot.core.causes import ORPHAN_REMEDY, short_remedy
+from bot.core.digest import DigestView, top_error
 from bot.core.trend import Trend, change, sparkline
-from bot.digest import DigestView, top_error
 from bot.models import Orphan, ScopeStatus, SecurityHubCheck, SweepSummary, TrackedAssociation
-from bot.strings import account_label, clip, terminal_safe
+from bot.util.clock import ago, humanize, iso
+from bot.util.strings import account_label, clip, terminal_safe
 
 ERROR_WIDTH = 70
 P = ParamSpec("P")

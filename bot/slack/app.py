@@ -17,8 +17,8 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 
-from bot.config import ConfigError
-from bot.probes import Probes
+from bot.ops.probes import Probes
+from bot.settings.config import ConfigError
 from bot.slack.listeners import register
 from bot.slack.operations import Operations
 from bot.slack.services import Services
@@ -80,7 +80,7 @@ def _not_client_token_notice(record: logging.LogRecord) -> bool:
 
 
 def probes_of(services: Services) -> Probes:
-    """/healthz and /metrics for this process (bot/probes.py)."""
+    """/healthz and /metrics for this process (bot/ops/probes.py)."""
     return Probes(
         liveness=services.liveness,
         metrics=services.metrics,

@@ -18,13 +18,13 @@ from zoneinfo import ZoneInfo
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.clock import utcnow
-from bot.digest import Digest, DigestView
+from bot.core.digest import Digest, DigestView
 from bot.models import AlertMessage, AlertState, DigestMessage, TrackedAssociation
 from bot.render.spreadsheet import digest_csv, instances_csv, scopes_csv
 from bot.slack.blocks import SlackMessage, alert_message, digest_message
 from bot.slack.blocks.alert import alert_update
 from bot.slack.faults import retrying_upload
+from bot.util.clock import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from typing import Any
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.app.digests import RERUNS_SHOWN_FOR, DigestComposer
-from bot.digest import DigestView
-from bot.health import Health, assess, sweep_period
+from bot.core.digest import DigestView
+from bot.core.health import Health, assess, sweep_period
 from bot.slack import blocks as kit
 from bot.slack.blocks.home import Mine
 from bot.slack.faults import report

@@ -24,11 +24,10 @@ from bot.app.reruns import AwsAssociationActions, Reruns, StartFailed
 from bot.app.resolve import Miss, resolve
 from bot.app.sweeps import ManualSweeps, NotStarted
 from bot.aws.errors import describe_error
-from bot.causes import kind_label, remedy
+from bot.core.causes import kind_label, remedy
 from bot.core.routing import routes_of
-from bot.logs import log_context
 from bot.models import AssociationKey, DigestMessage, Rerun, ScheduledJob, TrackedAssociation
-from bot.runner import SweepBusy
+from bot.scheduling.runner import SweepBusy
 from bot.slack import blocks as kit
 from bot.slack import faults, parsing
 from bot.slack.history import AWS_ERRORS, HistoryCommand, aws_problem
@@ -37,6 +36,7 @@ from bot.slack.replies import Origin, announce, delete_original, tell
 from bot.slack.services import Services
 from bot.slack.status import StatusCommand
 from bot.slack.wording import miss_message, refusal_message
+from bot.util.logs import log_context
 
 log = logging.getLogger(__name__)
 

@@ -23,8 +23,8 @@ from bot.app.terms import (
 from bot.app.terms import DURATION as _DURATION
 from bot.app.terms import show as _show
 from bot.app.terms import unwrap as _unwrap
-from bot.config import ACCOUNT_ID, REGION
 from bot.models import AssociationRef
+from bot.settings.config import ACCOUNT_ID, REGION
 
 # Names other modules read here (the terms themselves live in bot/app/terms.py, for every surface).
 __all__ = [

@@ -22,18 +22,18 @@ from slack_sdk.http_retry.handler import RetryHandler
 
 from bot.app.jobs import ScheduledJobs
 from bot.aws.session import AwsAccess
-from bot.clock import utcnow
-from bot.config import ConfigError, Settings
-from bot.liveness import Liveness
-from bot.metrics import Metrics
-from bot.runner import Runner
+from bot.ops.liveness import Liveness
+from bot.ops.metrics import Metrics
+from bot.scheduling.runner import Runner
+from bot.settings.config import ConfigError, Settings
 from bot.slack.delivery import Delivery
 from bot.slack.faults import ServerErrorsRetryHandler
 from bot.slack.permissions import Operators
 from bot.store import Store
+from bot.util.clock import utcnow
 
 if TYPE_CHECKING:
-    from bot.events.poller import EventPoller
+    from bot.realtime.poller import EventPoller
 
 log = logging.getLogger(__name__)
 

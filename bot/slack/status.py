@@ -9,7 +9,7 @@ from collections.abc import Callable
 from slack_sdk.models.blocks import Block
 
 from bot.app.digests import RERUNS_SHOWN_FOR, DigestComposer
-from bot.digest import matches
+from bot.core.digest import matches
 from bot.models import InstanceKey, TrackedAssociation
 from bot.slack import blocks as kit
 from bot.slack import parsing

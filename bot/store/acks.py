@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.clock import iso
 from bot.models import Ack, AssociationKey
 from bot.store.db import Database
 from bot.store.rows import row_key, to_ack
+from bot.util.clock import iso
 
 
 class Acks:

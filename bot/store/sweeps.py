@@ -8,7 +8,6 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from bot.clock import iso, parse_iso
 from bot.models import (
     AssociationKey,
     InstanceKey,
@@ -20,6 +19,7 @@ from bot.models import (
 )
 from bot.store.acks import Acks
 from bot.store.db import Database
+from bot.util.clock import iso, parse_iso
 
 
 class Sweeps:

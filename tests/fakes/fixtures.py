@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.config import Settings
+from bot.settings.config import Settings
 from bot.store import Store
-from bot.sweep import run_sweep
+from bot.sweeping.sweep import run_sweep
 from tests.fakes.slack_api import INBOUND_SCOPES, METHOD_SCOPES, FakeSlack
 from tests.fakes.slack_harness import CHANNEL, SIGNING_SECRET, InProcessSlack, SlackHarness
 

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.digest import Digest, DigestView
+from bot.core.digest import Digest, DigestView
 from bot.models import AlertMessage, AlertState, DigestMessage, TrackedAssociation
 
 

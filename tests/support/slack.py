@@ -8,12 +8,12 @@ from typing import Any
 
 from slack_sdk import WebClient
 
-from bot.clock import utcnow
-from bot.config import Settings
 from bot.models import DigestMessage, TrackedAssociation
-from bot.runner import Runner
+from bot.scheduling.runner import Runner
+from bot.settings.config import Settings
 from bot.slack.delivery import Delivery
 from bot.store import Store
+from bot.util.clock import utcnow
 from tests.fakes.block_kit import texts
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import CHANNEL, SlackHarness
@@ -75,9 +75,7 @@ def slack_runner(h: SlackHarness, clock: Callable[[], datetime] | None = None) -
     began after the scope's first sweep, which in a test is often the same second."""
     services = h.services
     now = clock or (lambda: datetime.now(UTC) + timedelta(seconds=1))
-    delivery = Delivery(
-        client=services.client, zone=h.settings.zone, clock=now
-    )
+    delivery = Delivery(client=services.client, zone=h.settings.zone, clock=now)
     runner = Runner(
         settings=h.settings,
         store=services.store,

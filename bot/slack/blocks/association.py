@@ -17,9 +17,8 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.causes import ORPHAN_REMEDY, kind_label, remedy
-from bot.clock import humanize
-from bot.digest import top_error
+from bot.core.causes import ORPHAN_REMEDY, kind_label, remedy
+from bot.core.digest import top_error
 from bot.models import (
     ComplianceItem,
     InstanceCompliance,
@@ -44,7 +43,8 @@ from bot.slack.blocks.base import (
     plural,
     slack_date,
 )
-from bot.strings import account_label, clip
+from bot.util.clock import humanize
+from bot.util.strings import account_label, clip
 
 
 def rerun_note(rerun: Any, zone: ZoneInfo | None = None) -> str:

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from slack_sdk.models.blocks import Block, MarkdownTextObject, PlainTextObject, SectionBlock
 
 from bot.models import AssociationKey
-from bot.strings import clip
+from bot.util.strings import clip
 
 ACTION_HISTORY = "ssm3_history"
 ACTION_RERUN = "ssm3_rerun"

@@ -23,11 +23,10 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.causes import ORPHAN_REMEDY
-from bot.clock import humanize
+from bot.core.causes import ORPHAN_REMEDY
+from bot.core.digest import Digest, DigestView
 from bot.core.routing import mention_markup
 from bot.core.trend import Trend, change, sparkline
-from bot.digest import Digest, DigestView
 from bot.models import Orphan, ScopeStatus, SecurityHubCheck, TrackedAssociation
 from bot.slack.blocks.association import ack_line, association_buttons
 from bot.slack.blocks.base import (
@@ -50,6 +49,7 @@ from bot.slack.blocks.base import (
     text_chars,
 )
 from bot.slack.blocks.row import failing_row, plan_rows
+from bot.util.clock import humanize
 
 if TYPE_CHECKING:
     from bot.models import SnapshotItem

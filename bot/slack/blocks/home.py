@@ -27,8 +27,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.clock import humanize
-from bot.digest import DigestView
+from bot.core.digest import DigestView
 from bot.models import TrackedAssociation
 from bot.slack.blocks.association import ack_line, association_buttons, rerun_note
 from bot.slack.blocks.base import (
@@ -53,9 +52,10 @@ from bot.slack.blocks.base import (
 )
 from bot.slack.blocks.digest import counts_line, orphans_section, scopes_section
 from bot.slack.blocks.row import association_line
+from bot.util.clock import humanize
 
 if TYPE_CHECKING:
-    from bot.health import Health
+    from bot.core.health import Health
 
 HOME_SHOWN = 30  # failing associations at most: two blocks each
 EXPIRING_WITHIN = timedelta(days=7)

@@ -12,9 +12,8 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import Block, Option, OverflowMenuElement, SectionBlock
 
-from bot.causes import kind_label, short_remedy
-from bot.clock import humanize
-from bot.digest import top_error
+from bot.core.causes import kind_label, short_remedy
+from bot.core.digest import top_error
 from bot.models import TrackedAssociation
 from bot.slack.blocks.association import rerun_note
 from bot.slack.blocks.base import (
@@ -30,6 +29,7 @@ from bot.slack.blocks.base import (
     row_value,
     text_chars,
 )
+from bot.util.clock import humanize
 
 ERROR_CHARS = 90  # a row's top error (History has it whole)
 

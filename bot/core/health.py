@@ -3,7 +3,7 @@ must have reached at least one account-region.
 
 Pure decision logic, no I/O: `ssm3bot health` (Docker's HEALTHCHECK) feeds it from the store
 and an HTTP /healthz can feed it the same way. The period comes from SSM3_SWEEP_SCHEDULE in
-SSM3_TIMEZONE through the same trigger and arithmetic the scheduler uses (bot.schedule), so it
+SSM3_TIMEZONE through the same trigger and arithmetic the scheduler uses (bot.core.slots), so it
 agrees with the scheduler about when sweeps are due, daylight-saving changes included.
 """
 
@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.clock import ago, humanize, iso
+from bot.core.slots import cron_trigger, period
 from bot.models import SweepSummary
-from bot.schedule import cron_trigger, period
+from bot.util.clock import ago, humanize, iso
 
 PERIODS_ALLOWED = 2
 
@@ -35,7 +35,7 @@ class Health:
 
 
 def sweep_period(schedule: str, timezone: str, now: datetime) -> timedelta:
-    """The gap between scheduled sweeps around `now` (see bot.schedule.period)."""
+    """The gap between scheduled sweeps around `now` (see bot.core.slots.period)."""
     return period(cron_trigger(schedule, ZoneInfo(timezone)), now)
 
 

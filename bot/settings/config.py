@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
-from bot.config_values import (
+from bot.core.ids import ACCOUNT_ID, CHANNEL_ID, REGION
+from bot.settings.values import (
     ConfigError,
     channel,
     check,
@@ -31,7 +32,6 @@ from bot.config_values import (
     url,
     zone,
 )
-from bot.ids import ACCOUNT_ID, CHANNEL_ID, REGION
 
 if TYPE_CHECKING:
     from bot.core.routing import Channel, Route
@@ -306,7 +306,7 @@ def _ack_workflow(value: str, name: str) -> AckWorkflow:
 def _routes(path: str | None) -> tuple[Route, ...]:
     if path is None:
         return ()
-    from bot.routes_file import RoutesError, load_routes
+    from bot.settings.routes_file import RoutesError, load_routes
 
     try:
         return load_routes(path)

@@ -20,7 +20,7 @@ from datetime import timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.runner import Runner
+from bot.scheduling.runner import Runner
 
 EXPIRY_EVERY = timedelta(minutes=1)
 RECONCILE_EVERY = timedelta(minutes=5)

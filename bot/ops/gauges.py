@@ -13,8 +13,8 @@ from datetime import datetime
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from bot.config import Settings
-from bot.health import assess, sweep_period
+from bot.core.health import assess, sweep_period
+from bot.settings.config import Settings
 from bot.store import Store
 
 

@@ -29,11 +29,11 @@ from bot.aws.errors import describe_error
 from bot.aws.reader import ScopeReader
 from bot.aws.securityhub import cross_check, failed_findings, security_hub_region
 from bot.aws.session import AwsAccess
-from bot.clock import utcnow
-from bot.config import ConfigError, Settings
-from bot.logs import log_context
 from bot.models import Scope, ScopeResult, SecurityHubCheck, SweepCoverage, SweepSummary
+from bot.settings.config import ConfigError, Settings
 from bot.store import Store
+from bot.util.clock import utcnow
+from bot.util.logs import log_context
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +148,7 @@ def run_sweep(
     `stop` set: read no further scope, store those being read, and raise SweepInterrupted.
     `resume`: complete that unfinished sweep, reading only the scopes it has not stored.
     `coverage` records what the sweep stands for: by default `full` for every scope and
-    `partial` for given ones (bot/triage.py passes `triage`).
+    `partial` for given ones (bot/sweeping/triage.py passes `triage`).
     """
     targets = scopes if scopes is not None else resolve_scopes(settings, access, store, now())
     clock = time.monotonic()

@@ -4,7 +4,7 @@ known (the sweep, the account-region, the association, the Slack user) from `log
 
 The context lives in contextvars, so it follows a request or a sweep through the calls it
 makes (and into the sweep's pool, which runs each scope in a copy of the sweep's context).
-Every line still goes through the redactor (bot/redact.py) on the handler: the message and the
+Every line still goes through the redactor (bot/util/redact.py) on the handler: the message and the
 traceback are rewritten before they are formatted, and the context's values are redacted too.
 """
 
@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
-from bot.redact import REDACTOR
+from bot.util.redact import REDACTOR
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # The context's keys, in the order a JSON line lists them.

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from bot.app.realtime import Message, Verdict, handle_burst
-from bot.events.poller import WAIT_S, EventPoller
 from bot.models import Scope
-from bot.runner import Runner
-from bot.sweep import resolve_scopes
+from bot.realtime.poller import WAIT_S, EventPoller
+from bot.scheduling.runner import Runner
+from bot.sweeping.sweep import resolve_scopes
 
 
 def build_poller(runner: Runner, *, wait_s: int = WAIT_S) -> EventPoller | None:

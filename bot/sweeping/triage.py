@@ -35,11 +35,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 from bot.aws.errors import describe_error
 from bot.aws.securityhub import failed_findings, instance_of, security_hub_region
 from bot.aws.session import AwsAccess
-from bot.config import Settings
+from bot.core.slots import latest_fire
 from bot.models import InstanceKey, Scope, SecurityHubCheck, SweepSummary
-from bot.schedule import latest_fire
+from bot.settings.config import Settings
 from bot.store import Store
-from bot.sweep import Progress, resolve_scopes, run_sweep
+from bot.sweeping.sweep import Progress, resolve_scopes, run_sweep
 
 log = logging.getLogger(__name__)
 

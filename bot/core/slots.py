@@ -3,7 +3,7 @@ latest fire time at or before a moment) that decides whether a digest is due, an
 that health allows between sweeps.
 
 APScheduler's CronTrigger does the calendar work, daylight-saving changes included (built by
-bot.crontab so weekdays mean what crontab means); these helpers only ask it the questions
+bot.core.crontab so weekdays mean what crontab means); these helpers only ask it the questions
 APScheduler 3 has no method for.
 """
 
@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.triggers.base import BaseTrigger
 
-from bot.crontab import cron_trigger
+from bot.core.crontab import cron_trigger
 
 __all__ = ["cron_trigger", "latest_fire", "next_fire", "period"]
 

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from bot.aws.securityhub import instance_of
-from bot.config import ACCOUNT_ID, REGION
 from bot.models import Scope
+from bot.settings.config import ACCOUNT_ID, REGION
 
 Kind = Literal["compliance", "association", "instance_association", "securityhub"]
 

@@ -1,7 +1,7 @@
 """Prometheus metrics, on a registry of our own so tests and two apps in one process do not clash.
 
 Counters count what this process did since it started (Prometheus expects counters to reset
-with the process). Every gauge is read from the store at scrape time (bot/gauges.py), once
+with the process). Every gauge is read from the store at scrape time (bot/ops/gauges.py), once
 `watch` has named the store.
 """
 
@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry, Counter, generate_latest
 from bot.models import SweepSummary
 
 if TYPE_CHECKING:
-    from bot.config import Settings
+    from bot.settings.config import Settings
     from bot.store import Store
 
 
@@ -51,7 +51,7 @@ class Metrics:
 
     def watch(self, store: Store, settings: Settings, clock: Callable[[], datetime]) -> None:
         """Report the store's gauges (once; later calls keep the first store)."""
-        from bot.gauges import StoreGauges
+        from bot.ops.gauges import StoreGauges
 
         if not self._watching:
             self.registry.register(StoreGauges(store, settings, clock))

@@ -4,7 +4,7 @@ HTTP mode answers them from the same waitress server as /slack/events (bot/slack
 routes those two paths here); Socket Mode, which needs no inbound port for Slack, starts a
 small waitress server for just these two (`ProbeServer`).
 
-/healthz is liveness (bot/liveness.py): 200 while every check passes, else 503. The document
+/healthz is liveness (bot/ops/liveness.py): 200 while every check passes, else 503. The document
 also says how old the last sweep is, for people; staleness never makes it 503 (it is the
 `ssm3_sweep_stale` metric, and `ssm3bot health`'s exit status).
 """
@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from bot.clock import iso
-from bot.config import Settings
-from bot.health import assess, sweep_period
-from bot.liveness import Liveness
-from bot.metrics import Metrics
+from bot.core.health import assess, sweep_period
+from bot.ops.liveness import Liveness
+from bot.ops.metrics import Metrics
+from bot.settings.config import Settings
 from bot.store import Store
+from bot.util.clock import iso
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment

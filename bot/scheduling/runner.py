@@ -21,9 +21,7 @@ from bot.app.findings_triggers import sync_scopes
 from bot.app.jobs import ScheduledJobs
 from bot.app.publisher import Publisher
 from bot.aws.session import AwsAccess
-from bot.clock import utcnow
-from bot.config import Settings
-from bot.metrics import Metrics
+from bot.core.slots import cron_trigger, latest_fire, period
 from bot.models import (
     AssociationKey,
     DigestMessage,
@@ -31,10 +29,12 @@ from bot.models import (
     Scope,
     SweepSummary,
 )
-from bot.schedule import cron_trigger, latest_fire, period
+from bot.ops.metrics import Metrics
+from bot.settings.config import Settings
 from bot.store import Ledger, Store
-from bot.sweep import SweepError, SweepInterrupted, run_sweep
-from bot.triage import TriageUnavailable, full_sweep_owed, run_triage_sweep, triage_due
+from bot.sweeping.sweep import SweepError, SweepInterrupted, run_sweep
+from bot.sweeping.triage import TriageUnavailable, full_sweep_owed, run_triage_sweep, triage_due
+from bot.util.clock import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class SweepBusy(RuntimeError):
 
 
 class Runner:
-    """The scheduled jobs, as plain methods; bot/scheduler.py puts them on APScheduler."""
+    """The scheduled jobs, as plain methods; bot/scheduling/scheduler.py puts them on APScheduler."""
 
     def __init__(
         self,

@@ -10,8 +10,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from bot.core.ids import ACCOUNT_ID, CHANNEL_ID, REGION
 from bot.core.routing import Route
-from bot.ids import ACCOUNT_ID, CHANNEL_ID, REGION
 
 
 class RoutesError(ValueError):

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.ids import CHANNEL_ID, REGION
+from bot.core.ids import CHANNEL_ID, REGION
 
 T = TypeVar("T")
 _SPAN = re.compile(r"^(\d+)\s*([mhdw])$")
@@ -63,7 +63,7 @@ def role(value: str, name: str) -> str:
 
 
 def cron(value: str, name: str) -> str:
-    from bot.crontab import cron_trigger
+    from bot.core.crontab import cron_trigger
 
     try:
         trigger = cron_trigger(value, "UTC")

@@ -5,7 +5,7 @@ real-time use case (bot/app/realtime.py), delete what it judged done.
   queue is quiet. When a receive brings messages, the queue is drained for a moment more
   (at most DRAIN_S seconds and DRAIN_MAX messages, without waiting), so a burst of events is
   one burst of re-reads: each account-region at most once.
-- Each body is read (bot/events/envelope.py) as it arrives and dropped; only what it claims
+- Each body is read (bot/aws/eventbridge.py) as it arrives and dropped; only what it claims
   is kept, so a burst of 256 KB bodies costs no memory to speak of.
 - What the use case judged done is deleted (DeleteMessageBatch, 10 a call); an unusable
   message is left for the queue's redrive policy to move to the dead-letter queue, and one
@@ -29,8 +29,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.app.realtime import OUTCOMES, Message, Verdict
 from bot.aws.errors import describe_error
-from bot.events.envelope import classify
-from bot.metrics import Metrics
+from bot.aws.eventbridge import classify
+from bot.ops.metrics import Metrics
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

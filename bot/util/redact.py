@@ -16,7 +16,7 @@ import re
 import threading
 from collections.abc import Iterable
 
-from bot.strings import terminal_safe
+from bot.util.strings import terminal_safe
 
 MASK = "[redacted]"
 # Shorter values are not secrets worth matching (and would mask ordinary words).

@@ -15,14 +15,14 @@ import boto3
 
 from bot.app.digests import DigestComposer
 from bot.aws.session import AwsAccess
-from bot.clock import utcnow
-from bot.config import Settings
-from bot.progress import ProgressBar
+from bot.cli.progress import ProgressBar
 from bot.render.text import render_digest
+from bot.settings.config import Settings
 from bot.sim.fleet import Fleet, failure_for, generate_fleet
 from bot.sim.server import SimServer
 from bot.store import Store
-from bot.sweep import run_sweep
+from bot.sweeping.sweep import run_sweep
+from bot.util.clock import utcnow
 
 DEMO_ACCOUNTS = ("111111111111", "222222222222", "333333333333")
 DEMO_REGIONS = ("eu-west-1", "us-east-1")
