@@ -7,13 +7,12 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from botocore.exceptions import ClientError
 
 from bot.app.outcomes import Refusal
 from bot.app.permissions import Decision, LocalOperator
 from bot.app.reruns import FollowUp, Reruns, Started, StartFailed
-from bot.aws.actions import AssociationState
 from bot.models import AssociationKey, AssociationRef
+from bot.models.answers import AssociationState, AwsFailure
 from bot.store import Store
 from tests.fakes.estate import association_id, store_estate
 
@@ -29,13 +28,14 @@ class FakeAws:
 
     def state(self, key: AssociationKey) -> AssociationState:
         if self.fail:
-            raise ClientError(
-                {"Error": {"Code": "AccessDenied", "Message": "no"}}, "DescribeAssociation"
-            )
+            denied = "DescribeAssociation: AccessDenied: no"
+            raise AwsFailure(denied, PermissionError(denied))
         return AssociationState(key, None, self.status, None, self.sync, {self.status: 1}, None)  # type: ignore[arg-type]
 
-    def start_once(self, key: AssociationKey) -> None:
+    def rerun(self, key: AssociationKey) -> AssociationState:
+        state = self.state(key)
         self.started.append(key)
+        return state
 
 
 class OnlyOps:

@@ -56,6 +56,7 @@ def sweeps(runner: FakeRunner, permissions: object = None) -> tuple[ManualSweeps
         runner=runner,
         clock=lambda: NOW,
         busy=(Busy,),
+        failed=(SweepError,),
     )
     return cases, store
 

@@ -1,7 +1,11 @@
-"""The layout the redesign promises, checked from the source: every rule has one home and the
-layers depend one way (core <- app <- surfaces; aws and the store never on each other or on
-Slack), and no test module leaning on another (tests/test_store_layout.py checks the store's
-shape, the line budget and import cycles)."""
+"""The layout the redesign promises, checked from the source: every module in a package whose
+name says what it holds, the layers depending one way only (lazy imports and type-only imports
+count: an arrow is an arrow), and no test module leaning on another or on tests.conftest
+(tests/test_store_layout.py checks the store's shape, the line budget and import cycles).
+
+The layers, bottom up (README, Architecture): util -> models -> core -> settings -> store and
+aws (never each other) -> app, ops, render -> sweeping -> scheduling -> realtime -> slack,
+doctor -> cli. A package may import its own modules and those of the packages it is allowed."""
 
 from __future__ import annotations
 
@@ -13,15 +17,58 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 BOT = ROOT / "bot"
 
+# What each package of bot/ may import besides itself (bot packages, then outside libraries
+# it must not touch).
+BELOW: dict[str, set[str]] = {
+    "util": set(),
+    "models": {"util"},
+    "core": {"util", "models"},
+    "settings": {"util", "models", "core"},
+    "store": {"util", "models", "core"},
+    "aws": {"util", "models", "core", "settings"},
+    "app": {"util", "models", "core", "settings", "store"},
+    "ops": {"util", "models", "core", "settings", "store"},
+    "render": {"util", "models", "core", "settings", "aws"},
+}
+BELOW["sweeping"] = {*BELOW["app"], "app", "aws"}
+BELOW["doctor"] = {*BELOW["sweeping"], "sweeping", "render"}
+BELOW["scheduling"] = {*BELOW["sweeping"], "sweeping", "ops"}
+BELOW["realtime"] = {*BELOW["scheduling"], "scheduling"}
+BELOW["slack"] = {*BELOW["realtime"], "realtime", "render"}
+BELOW["sim"] = {"util"}
+BELOW["cli"] = {*BELOW["slack"], "slack", "doctor", "sim"}
+OUTSIDE_FORBIDDEN = {
+    "core": {"boto3", "botocore", "slack_sdk", "slack_bolt", "sqlite3", "sqlite_utils"},
+    "app": {"boto3", "botocore", "slack_sdk", "slack_bolt", "sqlite3", "sqlite_utils"},
+    "store": {"boto3", "botocore", "slack_sdk", "slack_bolt"},
+    "aws": {"slack_sdk", "slack_bolt", "sqlite3", "sqlite_utils"},
+    "slack": {"boto3", "botocore"},
+}
+# Modules that may sit at the top of bot/: the entry points.
+TOP_LEVEL = {"__init__.py", "__main__.py"}
 
-def module_name(path: Path) -> str:
-    parts = path.relative_to(ROOT).with_suffix("").parts
+
+def module_name(path: Path, root: Path = ROOT) -> str:
+    parts = path.relative_to(root).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def every_import(tree: ast.AST) -> set[str]:
+    """Every module an import statement anywhere in `tree` names: module level, in functions
+    (lazy), and under TYPE_CHECKING."""
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
 
 
 def top_level_imports(path: Path) -> set[str]:
     """Modules imported when `path` is imported: module level, not under TYPE_CHECKING and
-    not inside functions (lazy imports keep the CLI fast and are not load-time edges)."""
+    not inside functions."""
     tree = ast.parse(path.read_text())
     found: set[str] = set()
     for node in tree.body:
@@ -36,54 +83,79 @@ def top_level_imports(path: Path) -> set[str]:
     return found
 
 
-def bot_modules() -> dict[str, set[str]]:
-    modules = {module_name(p): top_level_imports(p) for p in BOT.rglob("*.py")}
-    return {name: {i for i in imports if i in modules} for name, imports in modules.items()}
-
-
-def under(name: str, package: str) -> bool:
-    return name == package or name.startswith(package + ".")
-
-
-@pytest.mark.parametrize(
-    ("package", "forbidden"),
-    [
-        (
-            "bot.core",
-            ("bot.store", "bot.aws", "bot.slack", "bot.app", "boto3", "slack_sdk", "sqlite3"),
-        ),
-        ("bot.app", ("bot.slack",)),
-        ("bot.aws", ("bot.store", "bot.slack", "bot.app")),
-        ("bot.store", ("bot.aws", "bot.slack", "bot.app")),
-    ],
-)
-def test_layers_depend_one_way(package: str, forbidden: tuple[str, ...]) -> None:
-    offenders = []
-    for path in BOT.rglob("*.py"):
-        name = module_name(path)
-        if not under(name, package):
+def upward_arrows(root: Path) -> list[str]:
+    """Every import in `root`/bot/ that goes up or across the layers, or to a library its
+    package must not touch; an unknown package is an offence too."""
+    offenders: list[str] = []
+    for path in sorted((root / "bot").rglob("*.py")):
+        name = module_name(path, root)
+        if path.parent == root / "bot":
+            continue  # the entry points may import anything
+        own = name.split(".")[1]
+        allowed = BELOW.get(own)
+        if allowed is None:
+            offenders.append(f"{name}: bot/{own}/ is in no layer (add it to BELOW)")
             continue
-        tree = ast.parse(path.read_text())
-        for node in ast.walk(tree):  # lazy imports count here: a layer must not reach up at all
-            names = (
-                [a.name for a in node.names]
-                if isinstance(node, ast.Import)
-                else [node.module or ""]
-                if isinstance(node, ast.ImportFrom)
-                else []
-            )
-            offenders += [
-                f"{name} imports {n}" for n in names if any(under(n, f) for f in forbidden)
-            ]
-    assert offenders == []
+        for imported in sorted(every_import(ast.parse(path.read_text()))):
+            parts = imported.split(".")
+            if parts[0] == "bot" and len(parts) > 1:
+                target = parts[1]
+                if target in {own, "__version__"} or target in allowed:
+                    continue
+                offenders.append(f"{name} imports {imported}")
+            elif parts[0] in OUTSIDE_FORBIDDEN.get(own, set()):
+                offenders.append(f"{name} imports {imported}")
+    return sorted(set(offenders))
 
 
-def test_no_test_module_imports_another() -> None:
-    """Shared test code lives in tests/support/ and tests/fakes/; a test module is never a library."""
+def test_layers_depend_one_way_lazy_imports_included() -> None:
+    assert upward_arrows(ROOT) == []
+
+
+def test_the_layer_check_catches_a_lazy_upward_import(tmp_path: Path) -> None:
+    """A planted import inside a function, from the rules up to Slack, and one across the
+    adapters, are both found: lazy imports are arrows too."""
+    (tmp_path / "bot" / "core").mkdir(parents=True)
+    (tmp_path / "bot" / "store").mkdir()
+    (tmp_path / "bot" / "__init__.py").write_text("")
+    (tmp_path / "bot" / "core" / "__init__.py").write_text("")
+    (tmp_path / "bot" / "core" / "rules.py").write_text(
+        "from bot.models import Scope\n\n\ndef later() -> None:\n"
+        "    from bot.slack.delivery import Delivery  # planted\n"
+    )
+    (tmp_path / "bot" / "store" / "reads.py").write_text(
+        "from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n    from bot.aws.session import AwsAccess\n"
+    )
+    assert upward_arrows(tmp_path) == [
+        "bot.core.rules imports bot.slack.delivery",
+        "bot.core.rules imports bot.slack.delivery.Delivery",
+        "bot.store.reads imports bot.aws.session",
+        "bot.store.reads imports bot.aws.session.AwsAccess",
+    ]
+
+
+def test_no_module_is_loose_at_the_top_of_bot() -> None:
+    """Every module lives in a package that says what it holds; only the entry points sit at
+    the top (bot/__init__.py: the version; bot/__main__.py: `python -m bot`)."""
+    loose = {path.name for path in BOT.glob("*.py")} - TOP_LEVEL
+    assert loose == set()
+    packages = {path.name for path in BOT.iterdir() if (path / "__init__.py").exists()}
+    assert packages == set(BELOW), "every package of bot/ has its place in the layers"
+
+
+@pytest.mark.parametrize("package", sorted(BELOW))
+def test_every_package_says_what_it_holds(package: str) -> None:
+    init = ast.parse((BOT / package / "__init__.py").read_text())
+    assert ast.get_docstring(init), f"bot/{package}/__init__.py: a docstring naming what it holds"
+
+
+def test_no_test_module_imports_another_or_the_conftest() -> None:
+    """Shared test code lives in tests/support/ and tests/fakes/; a test module is never a
+    library, and neither is conftest.py (its fixtures reach tests by name, not by import)."""
     offenders = [
-        f"{path.name} imports {module}"
-        for path in (ROOT / "tests").glob("test_*.py")
-        for module in top_level_imports(path)
-        if module.startswith("tests.test_")
+        f"{path.relative_to(ROOT)} imports {module}"
+        for path in sorted((ROOT / "tests").rglob("*.py"))
+        for module in every_import(ast.parse(path.read_text()))
+        if module.startswith(("tests.test_", "tests.conftest"))
     ]
     assert offenders == []

@@ -53,7 +53,9 @@ def test_serve_logs_a_scope_not_swept_redacted_and_without_library_chatter(
         # `serve` without --debug, as it runs in production; a fresh store: it sweeps at once.
         process = serve(env, tmp_path, debug=False)
         try:
-            line = _wait_for_line(tmp_path, r"WARNING bot\.sweeping\.sweep: scope \S+ not swept: .*")
+            line = _wait_for_line(
+                tmp_path, r"WARNING bot\.sweeping\.sweep: scope \S+ not swept: .*"
+            )
         finally:
             process.terminate()
             process.wait(timeout=20)

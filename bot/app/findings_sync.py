@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bot.aws.errors import describe_error
+from bot.aws.errors import AWS_ERRORS, describe_error
 from bot.aws.securityhub import instance_of
 from bot.aws.securityhub_sync import FindingId, WriteResult, stopped_by
 from bot.core import findings as rule
@@ -119,7 +119,7 @@ class FindingsSync:
                     for u, fs in plan.groups.items()
                 ]
                 result = hub.update(groups) if groups else WriteResult()
-            except (ClientError, BotoCoreError) as exc:
+            except AWS_ERRORS as exc:
                 return self._not_read(exc, actor, channel)
             finally:
                 if hub is not None:

@@ -25,8 +25,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from bot.aws.eventbridge import Claim, Classified, Hint, Ignored, Unusable
 from bot.models import AssociationKey, Scope, SweepSummary
+from bot.models.hints import Claim, Classified, Hint, Ignored, Unusable
 from bot.store import Store
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,6 @@ from bot.app.permissions import Permissions
 from bot.models import DigestMessage, SweepSummary
 from bot.settings.config import ConfigError
 from bot.store import Store
-from bot.sweeping.sweep import SweepError
 
 BUSY = "a sweep is already running"
 
@@ -50,11 +49,13 @@ class ManualSweeps:
         runner: SweepRunner,
         clock: Callable[[], datetime],
         busy: tuple[type[Exception], ...],
+        failed: tuple[type[Exception], ...],
     ) -> None:
         self.runner = runner
         self.permissions = permissions
         self.clock = clock
         self.busy = busy  # what `runner.sweep` raises when it lost the race for the lease
+        self.failed: tuple[type[Exception], ...] = (*failed, ConfigError)  # nothing to list
         self._refuser = Refuser(store, clock)
 
     def begin(self, actor: str, *, channel: str | None = None) -> Refusal | None:
@@ -83,7 +84,7 @@ class ManualSweeps:
             summary = self.runner.sweep(trigger)
         except self.busy:
             return self._refuser.refuse(actor, "sweep", "busy", BUSY, channel)
-        except (SweepError, ConfigError) as exc:
+        except self.failed as exc:
             self._refuser.audit(
                 actor, "sweep", "failed", key=None, detail=str(exc), channel=channel
             )

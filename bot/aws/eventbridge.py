@@ -24,14 +24,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from bot.aws.securityhub import instance_of
 from bot.models import Scope
+from bot.models.hints import Claim, Classified, Hint, Ignored, Kind, Unusable
 from bot.settings.config import ACCOUNT_ID, REGION
-
-Kind = Literal["compliance", "association", "instance_association", "securityhub"]
 
 COMPLIANCE = "Configuration Compliance State Change"
 ASSOCIATION = "EC2 State Manager Association State Change"
@@ -52,55 +50,6 @@ SSM3 = "SSM.3"
 FAILING_RUNS = frozenset({"Failed", "TimedOut"})
 _ASSOCIATION_ID = re.compile(r"^[0-9a-fA-F-]{36}$")
 _INSTANCE_ID = re.compile(r"^(?:i|mi)-[0-9a-f]{8,17}$")
-
-
-@dataclass(frozen=True)
-class Claim:
-    """What one event says about one account-region: a reason to re-read it.
-
-    `failing`: the event says SSM.3 fails there (True), passes (False) or does not say (None).
-    `by_bot`: a Security Hub finding whose note the bot itself wrote; `compliance` its
-    Compliance.Status (FAILED / PASSED / ...) when ACTIVE, else None.
-    """
-
-    scope: Scope
-    association_id: str | None = None
-    instance_id: str | None = None
-    failing: bool | None = None
-    by_bot: bool = False
-    compliance: str | None = None
-
-
-@dataclass(frozen=True)
-class Hint:
-    """A usable event that may change what the bot knows: re-read its account-regions."""
-
-    kind: Kind
-    claims: tuple[Claim, ...]
-
-    @property
-    def scopes(self) -> tuple[Scope, ...]:
-        return tuple(dict.fromkeys(c.scope for c in self.claims))
-
-
-@dataclass(frozen=True)
-class Ignored:
-    """A usable event of a handled kind about nothing SSM.3 judges (Patch compliance,
-    another control's finding): counted and deleted."""
-
-    kind: Kind
-    reason: str
-    scopes: tuple[Scope, ...]
-
-
-@dataclass(frozen=True)
-class Unusable:
-    """Not an event the bot can act on; `reason` says why in a few words."""
-
-    reason: str
-
-
-Classified = Hint | Ignored | Unusable
 
 
 def classify(body: str | bytes) -> Classified:

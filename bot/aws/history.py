@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
-from bot.aws.errors import describe_error
+from bot.aws.errors import AWS_ERRORS, describe_error
 from bot.aws.reader import PAGE, parse_resource_counts
 from bot.core.causes import LikelyCause, kind_label, likely_cause, remedy
 from bot.models import (
@@ -190,7 +190,7 @@ def compliance_items(ssm: SSMClient, instance_id: str) -> InstanceItems:
                         document_name=details.get("DocumentName"),
                     )
                 )
-    except (ClientError, BotoCoreError) as exc:
+    except AWS_ERRORS as exc:
         return InstanceItems(instance_id, tuple(found), describe_error(exc))
     # NON_COMPLIANT first: those are what fail SSM.3.
     found.sort(key=lambda i: (not i.noncompliant, i.association_id))

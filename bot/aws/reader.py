@@ -22,11 +22,11 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from bot.aws.calls import CallCounter, same_second
 from bot.aws.compliance import ASSOCIATION_NONCOMPLIANT, ComplianceView
-from bot.aws.errors import describe_error
+from bot.aws.errors import AWS_ERRORS, describe_error
 from bot.models import (
     UNSUCCESSFUL,
     Association,
@@ -107,7 +107,7 @@ class ScopeReader:
                 associations[association.association_id] = association
             noncompliant = self._compliance.noncompliant_instances()
             reconciled, compliance, orphans = self._compliance.reconcile(associations, noncompliant)
-        except (ClientError, BotoCoreError) as exc:
+        except AWS_ERRORS as exc:
             return ScopeResult(
                 self.scope,
                 ok=False,

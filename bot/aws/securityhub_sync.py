@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bot.aws.errors import describe_error, error_code, iam_hint, is_denied, is_throttled
+from bot.aws.errors import AWS_ERRORS, describe_error, error_code, iam_hint, is_denied, is_throttled
 from bot.aws.securityhub import FINDINGS_PAGE
 from bot.core.findings import ACK_WORKFLOWS, MARKER, Update
 from bot.models import Scope
@@ -195,7 +195,7 @@ class SecurityHubWriter:
                 Note={"Text": update.note, "UpdatedBy": MARKER},
                 UserDefinedFields=update.fields(),
             )
-        except (ClientError, BotoCoreError) as exc:
+        except AWS_ERRORS as exc:
             result.stopped = stopped_by(exc, self.region)
             result.not_attempted.update(i for i, _ in chunk)
             return []

@@ -51,7 +51,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     settings, problems = Settings.from_env_all_problems()
     report = run_doctor(settings, problems, now=utcnow())
     if args.json:
-        from bot.render.reports import doctor_json
+        from bot.doctor.render import doctor_json
 
         _print_json(doctor_json(report))
         return report.exit_code

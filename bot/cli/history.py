@@ -18,9 +18,8 @@ from bot.settings.config import ACCOUNT_ID, REGION
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from botocore.exceptions import BotoCoreError, ClientError
 
-    from bot.aws.errors import describe_error
+    from bot.aws.errors import AWS_ERRORS, describe_error
     from bot.aws.history import fetch_history
     from bot.aws.session import AwsAccess
     from bot.models import AssociationKey, Scope
@@ -56,7 +55,7 @@ def cmd_history(args: argparse.Namespace) -> int:
             history = fetch_history(
                 access.ssm(Scope(key.account_id, key.region)), key, stored=stored.get(key)
             )
-        except (ClientError, BotoCoreError) as exc:
+        except AWS_ERRORS as exc:
             say(f"{key.account_id}/{key.region}: {describe_error(exc)}")
             return EXIT_NO_SCOPE
         if args.json:

@@ -7,9 +7,8 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from bot.aws.errors import (
+    AWS_ERRORS,
     EVENTS_CENTRAL_STACK,
     EVENTS_POLICY,
     describe_error,
@@ -47,7 +46,7 @@ def events_checks(settings: Settings, make_access: Callable[[], AwsAccess]) -> l
             attributes: dict[str, str] = {str(k): str(v) for k, v in reply["Attributes"].items()}
         finally:
             client.close()
-    except (ClientError, BotoCoreError) as exc:
+    except AWS_ERRORS as exc:
         return [judge_queue_error(url, exc)]
     return judge_queue(url, attributes)
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.app.realtime import OUTCOMES, Message, Verdict
-from bot.aws.errors import describe_error
+from bot.aws.errors import AWS_ERRORS, describe_error
 from bot.aws.eventbridge import classify
 from bot.ops.metrics import Metrics
 
@@ -114,7 +114,7 @@ class EventPoller:
         while not self._stop.is_set():
             try:
                 self.poll_once()
-            except (ClientError, BotoCoreError) as exc:
+            except AWS_ERRORS as exc:
                 self._stop.wait(self._receive_failed(exc))
             except Exception:  # a bug must not end real time for the life of the process
                 log.exception("the event poller failed; polling again shortly")
@@ -162,7 +162,7 @@ class EventPoller:
             ]
             try:
                 reply = self._sqs().delete_message_batch(QueueUrl=self.queue_url, Entries=entries)  # type: ignore[arg-type]
-            except (ClientError, BotoCoreError) as exc:
+            except AWS_ERRORS as exc:
                 # They come round again after their visibility timeout; the ledger makes the
                 # second handling alert nothing new.
                 log.warning("could not delete %d event message(s): %s", len(chunk), exc)

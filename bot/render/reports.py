@@ -1,4 +1,5 @@
-"""JSON forms of `doctor`, `health` and `history` (`--json`): the same facts as their text."""
+"""JSON forms of `health` and `history` (`--json`): the same facts as their text (doctor's is
+bot/doctor/render.py's)."""
 
 from __future__ import annotations
 
@@ -9,20 +10,6 @@ from bot.util.clock import iso
 if TYPE_CHECKING:
     from bot.aws.history import History
     from bot.core.health import Health
-    from bot.doctor.checks import Report
-
-
-def doctor_json(report: Report) -> dict[str, Any]:
-    return {
-        "exit_code": report.exit_code,
-        "passed": report.count("pass"),
-        "warnings": report.count("warn"),
-        "failed": report.count("fail"),
-        "checks": [
-            {"section": c.section, "status": c.status, "text": c.text, "fix": c.fix}
-            for c in report.checks
-        ],
-    }
 
 
 def health_json(health: Health) -> dict[str, Any]:

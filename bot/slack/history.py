@@ -4,10 +4,8 @@
 
 from __future__ import annotations
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from bot.app.resolve import resolve
-from bot.aws.errors import DENIED, denied_hint, describe_error, error_code
+from bot.aws.errors import AWS_ERRORS, denied_hint_for, describe_error
 from bot.aws.history import fetch_history
 from bot.models import AssociationKey, TrackedAssociation
 from bot.slack import blocks as kit
@@ -16,18 +14,12 @@ from bot.slack.replies import Origin, tell
 from bot.slack.services import Services
 from bot.slack.wording import miss_message
 
-AWS_ERRORS = (ClientError, BotoCoreError)
 
-
-def aws_problem(exc: ClientError | BotoCoreError, key: AssociationKey, role_name: str) -> str:
+def aws_problem(exc: BaseException, key: AssociationKey, role_name: str) -> str:
     """AWS's error in one inert line, and for a denial what to grant to whom."""
     line = kit.inert(describe_error(exc), 400)
-    if not isinstance(exc, ClientError):
-        return line
-    if error_code(exc) not in DENIED:
-        return line
-    hint = denied_hint(exc.operation_name, account=key.account_id, role=role_name)
-    return f"{line}\n{kit.escape(hint)}."
+    hint = denied_hint_for(exc, account=key.account_id, role=role_name)
+    return f"{line}\n{kit.escape(hint)}." if hint else line
 
 
 class HistoryCommand:

@@ -20,22 +20,24 @@ from bot.app.acknowledgements import Acknowledgements
 from bot.app.findings_triggers import sync_change
 from bot.app.home import HomeAudience
 from bot.app.outcomes import Refusal
-from bot.app.reruns import AwsAssociationActions, Reruns, StartFailed
+from bot.app.reruns import Reruns, StartFailed
 from bot.app.resolve import Miss, resolve
 from bot.app.sweeps import ManualSweeps, NotStarted
-from bot.aws.errors import describe_error
+from bot.aws.actions import AwsAssociationActions
+from bot.aws.errors import AWS_ERRORS, describe_error
 from bot.core.causes import kind_label, remedy
 from bot.core.routing import routes_of
 from bot.models import AssociationKey, DigestMessage, Rerun, ScheduledJob, TrackedAssociation
 from bot.scheduling.runner import SweepBusy
 from bot.slack import blocks as kit
 from bot.slack import faults, parsing
-from bot.slack.history import AWS_ERRORS, HistoryCommand, aws_problem
+from bot.slack.history import HistoryCommand, aws_problem
 from bot.slack.home import HomeTab
 from bot.slack.replies import Origin, announce, delete_original, tell
 from bot.slack.services import Services
 from bot.slack.status import StatusCommand
 from bot.slack.wording import miss_message, refusal_message
+from bot.sweeping.sweep import SweepError
 from bot.util.logs import log_context
 
 log = logging.getLogger(__name__)
@@ -219,7 +221,7 @@ class Operations:
         if isinstance(outcome, StartFailed):
             self._tell(
                 origin,
-                f"Could not re-run {name} in {where}: {aws_problem(outcome.error, key, self.services.settings.role_name)}",
+                f"Could not re-run {name} in {where}: {aws_problem(outcome.error.cause, key, self.services.settings.role_name)}",
             )
             return
         self._refresh(origin, key)
@@ -274,7 +276,7 @@ class Operations:
                 origin,
                 kit.notice(
                     f"Could not check {name} after its re-run: "
-                    f"{kit.inert(describe_error(checked.error), 300)}"
+                    f"{kit.inert(str(checked.error), 300)}"
                 ),
             )
             return
@@ -410,6 +412,7 @@ class Operations:
             runner=services.scheduled(),
             clock=services.clock,
             busy=(SweepBusy,),
+            failed=(SweepError,),
         )
         refused = sweeps.begin(origin.user, channel=origin.channel)
         if refused is not None:

@@ -23,9 +23,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from bot.aws.errors import describe_error
+from bot.aws.errors import AWS_ERRORS, describe_error
 from bot.aws.reader import ScopeReader
 from bot.aws.securityhub import cross_check, failed_findings, security_hub_region
 from bot.aws.session import AwsAccess
@@ -84,7 +82,7 @@ def resolve_scopes(
             accounts = _organization_accounts(access, store, now or utcnow())
         else:
             accounts = list(settings.accounts) or [access.caller_account]
-    except (ClientError, BotoCoreError) as exc:
+    except AWS_ERRORS as exc:
         raise SweepError(f"cannot list the accounts to sweep: {describe_error(exc)}") from exc
     return [Scope(account, region) for account in accounts for region in regions]
 
@@ -112,7 +110,7 @@ def _read_scope(access: AwsAccess, scope: Scope, store: Store) -> ScopeResult:
     started = utcnow()
     try:
         client = access.ssm(scope)
-    except (ClientError, BotoCoreError) as exc:
+    except AWS_ERRORS as exc:
         access.forget(scope.account_id)
         return ScopeResult(scope, False, describe_error(exc), (), started, 0.0)
     try:
@@ -282,7 +280,7 @@ def check_security_hub(
             findings = list(failed_findings(client))
         finally:
             client.close()
-    except (ClientError, BotoCoreError) as exc:
+    except AWS_ERRORS as exc:
         error = describe_error(exc)
         previous = store.sweeps.security_hub_check()
         level = logging.DEBUG if previous is not None and previous.error else logging.WARNING

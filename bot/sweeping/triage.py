@@ -30,9 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from bot.aws.errors import describe_error
+from bot.aws.errors import AWS_ERRORS, describe_error
 from bot.aws.securityhub import failed_findings, instance_of, security_hub_region
 from bot.aws.session import AwsAccess
 from bot.core.slots import latest_fire
@@ -78,7 +76,7 @@ def plan_triage(settings: Settings, access: AwsAccess, store: Store, now: dateti
                     failed.add(key)
         finally:
             client.close()
-    except (ClientError, BotoCoreError) as exc:
+    except AWS_ERRORS as exc:
         raise TriageUnavailable(
             f"Security Hub in {region} could not be read: {describe_error(exc)}"
         ) from exc
