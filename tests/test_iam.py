@@ -177,12 +177,12 @@ def sync_to_security_hub(sim: Sim, tmp: Path) -> None:
     """SSM3_SECURITYHUB=sync: a sweep, an acknowledgement and its removal write SSM.3's
     findings (BatchUpdateFindings with the bot's own identity in the aggregation home region)."""
     from bot.app.acknowledgements import Acknowledgements
-    from bot.app.findings_triggers import sync_change
     from bot.app.outcomes import Done
     from bot.app.permissions import LocalOperator
     from bot.aws.session import AwsAccess
     from bot.models import AssociationRef
     from bot.util.clock import utcnow
+    from bot.wiring.findings import sync_change
 
     session = sim.session()
     session.events.register(

@@ -81,9 +81,9 @@ def _security_hub(settings: Settings, store: Store, done: Done) -> str | None:
     """SSM3_SECURITYHUB=sync: bring the association's SSM.3 findings in line; one line."""
     import getpass
 
-    from bot.app.findings_triggers import sync_change
     from bot.aws.session import AwsAccess
     from bot.util.clock import utcnow
+    from bot.wiring.findings import sync_change
 
     return sync_change(
         settings=settings,

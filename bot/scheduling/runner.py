@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 from bot.app.alerts import AlertDesk
 from bot.app.digest_posts import DigestDesk
 from bot.app.digests import DigestComposer
-from bot.app.findings_triggers import sync_scopes
 from bot.app.jobs import ScheduledJobs
 from bot.app.publisher import Publisher
 from bot.aws.session import AwsAccess
@@ -35,6 +34,7 @@ from bot.store import Ledger, Store
 from bot.sweeping.sweep import SweepError, SweepInterrupted, run_sweep
 from bot.sweeping.triage import TriageUnavailable, full_sweep_owed, run_triage_sweep, triage_due
 from bot.util.clock import utcnow
+from bot.wiring.findings import sync_scopes
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,6 @@ from urllib.error import URLError
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.app.acknowledgements import Acknowledgements
-from bot.app.findings_triggers import sync_change
 from bot.app.home import HomeAudience
 from bot.app.outcomes import Refusal
 from bot.app.reruns import Reruns, StartFailed
@@ -39,6 +38,7 @@ from bot.slack.status import StatusCommand
 from bot.slack.wording import miss_message, refusal_message
 from bot.sweeping.sweep import SweepError
 from bot.util.logs import log_context
+from bot.wiring.findings import sync_change
 
 log = logging.getLogger(__name__)
 
@@ -275,8 +275,7 @@ class Operations:
                 self.client,
                 origin,
                 kit.notice(
-                    f"Could not check {name} after its re-run: "
-                    f"{kit.inert(str(checked.error), 300)}"
+                    f"Could not check {name} after its re-run: {kit.inert(str(checked.error), 300)}"
                 ),
             )
             return

@@ -176,7 +176,7 @@ def run_sweep(
             check = check_security_hub(settings, access, store, swept, now(), keep=read)
             store.sweeps.save_security_hub_check(sweep_id, check)
             if settings.securityhub == "sync" and check.error is None:
-                from bot.app.findings_triggers import sync_scopes  # the use case sits above
+                from bot.wiring.findings import sync_scopes  # the use case sits above
 
                 sync_scopes(
                     settings=settings,
