@@ -36,10 +36,10 @@ from bot.slack.services import web_client
 from bot.store import Store
 from bot.sweeping.sweep import run_sweep
 from bot.util.clock import utcnow
-from tests.conftest import Sim
 from tests.fakes.fixtures import OPERATOR, slack_settings
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import CHANNEL, SIGNING_SECRET, SignedRequests
+from tests.support.sim import Sim
 
 
 def percentile(values: list[float], share: float) -> float:

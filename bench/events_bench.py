@@ -43,10 +43,10 @@ from bot.slack.delivery import Delivery
 from bot.slack.services import web_client
 from bot.store import Store
 from bot.sweeping.sweep import run_sweep
-from tests.conftest import Sim
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import CHANNEL
 from tests.support.realtime import ALERT
+from tests.support.sim import Sim
 from tests.support.sqs import MotoSqs, Queue
 
 REGIONS = ("eu-west-1", "us-east-1", "eu-central-1", "ap-southeast-2")

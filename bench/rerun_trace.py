@@ -29,10 +29,10 @@ from bot.sim.fleet import generate_fleet
 from bot.sim.server import SimServer
 from bot.slack import blocks as kit
 from bot.store import Store
-from tests.conftest import Sim
 from tests.fakes.fixtures import OPERATOR, slack_settings
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import SlackHarness
+from tests.support.sim import Sim
 
 
 def main() -> None:

@@ -14,9 +14,9 @@ from bot.render.spreadsheet import digest_csv
 from bot.render.text import render_digest
 from bot.slack import blocks as kit
 from bot.util.clock import utcnow
-from tests.conftest import Sim
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import CHANNEL, InProcessSlack
+from tests.support.sim import Sim
 from tests.support.slack import body_text, post_by_hand, wait_response
 
 App = Callable[..., InProcessSlack]

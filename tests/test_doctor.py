@@ -23,10 +23,10 @@ from bot.doctor.render import to_ascii
 from bot.doctor.slack import REQUIRED_SCOPES, slack_checks
 from bot.settings.config import ConfigError, Settings
 from bot.sim.fleet import Fault, Latency
-from tests.conftest import Sim
 from tests.fakes.fixtures import manifest_scopes
 from tests.fakes.slack_api import ALL_SCOPES, FakeSlack
 from tests.fakes.slack_harness import CHANNEL
+from tests.support.sim import Sim
 
 CALLER, MEMBER, OTHER = "111111111111", "222222222222", "333333333333"
 REGIONS = ("eu-west-1", "us-east-1")

@@ -7,7 +7,7 @@ from botocore.exceptions import ClientError
 
 from bot.doctor.events import events_checks, judge_queue_error
 from bot.settings.config import Settings
-from tests.conftest import Sim
+from tests.support.sim import Sim
 from tests.support.sqs import MotoSqs, Queue
 
 

@@ -32,10 +32,10 @@ from bot.settings.config import Settings
 from bot.slack import blocks as kit
 from bot.store import Store
 from bot.sweeping.sweep import run_sweep
-from tests.conftest import Sim
 from tests.fakes.fixtures import OPERATOR, slack_settings
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import SlackHarness
+from tests.support.sim import Sim
 
 ROOT = Path(__file__).resolve().parent.parent
 IAM = ROOT / "iam"
@@ -179,10 +179,12 @@ def sync_to_security_hub(sim: Sim, tmp: Path) -> None:
     from bot.app.acknowledgements import Acknowledgements
     from bot.app.outcomes import Done
     from bot.app.permissions import LocalOperator
+    from bot.app.sync_report import reply_line
     from bot.aws.session import AwsAccess
     from bot.models import AssociationRef
     from bot.util.clock import utcnow
-    from bot.wiring.findings import sync_change
+    from bot.wiring.context import Context
+    from bot.wiring.findings import findings_sync
 
     session = sim.session()
     session.events.register(
@@ -196,7 +198,8 @@ def sync_to_security_hub(sim: Sim, tmp: Path) -> None:
     store = Store(tmp / "iam.db")
     run_sweep(settings=settings, access=access, store=store)
     key = _failing_in(sim, MEMBER)
-    cases = Acknowledgements(store=store, permissions=LocalOperator(), clock=utcnow)
+    sync = findings_sync(Context(settings, store, access, utcnow))
+    cases = Acknowledgements(store=store, permissions=LocalOperator(), clock=utcnow, sync=sync)
     for change in (
         lambda: cases.acknowledge(
             "U0ALICE01",
@@ -208,16 +211,8 @@ def sync_to_security_hub(sim: Sim, tmp: Path) -> None:
     ):
         done = change()
         assert isinstance(done, Done)
-        line = sync_change(
-            settings=settings,
-            access=access,
-            store=store,
-            clock=utcnow,
-            item=done.item,
-            actor="U0ALICE01",
-            acknowledged=done.item.ack is not None,
-        )
-        assert line is not None
+        assert done.security_hub is not None
+        line = reply_line(done.security_hub)
         assert "not updated" not in line, line
     store.close()
     assert SYNC_REQUESTS

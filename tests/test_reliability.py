@@ -25,8 +25,8 @@ from bot.sim.fleet import Latency
 from bot.store import Store
 from bot.sweeping.sweep import run_sweep
 from bot.util.clock import utcnow
-from tests.conftest import Sim
 from tests.support.processes import ssm3bot
+from tests.support.sim import Sim
 
 CALLER, MEMBER = "111111111111", "222222222222"
 

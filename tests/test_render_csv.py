@@ -14,7 +14,7 @@ from bot.settings.config import Settings
 from bot.store import Store
 from bot.sweeping.sweep import run_sweep
 from bot.util.clock import iso, utcnow
-from tests.conftest import Sim
+from tests.support.sim import Sim
 
 
 def _rows(text: str) -> list[dict[str, str]]:

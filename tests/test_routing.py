@@ -16,9 +16,9 @@ from bot.scheduling.runner import Runner
 from bot.settings.config import ConfigError, Settings
 from bot.settings.routes_file import RoutesError, parse_routes
 from bot.store import Store
-from tests.conftest import Sim
 from tests.support.fleet import breaks_after
 from tests.support.recording import RecordingPublisher
+from tests.support.sim import Sim
 from tests.support.virtual_time import FakeClock
 
 MAIN = "C0MAIN0001"

@@ -18,9 +18,9 @@ from bot.scheduling.scheduler import build_scheduler
 from bot.settings.config import Settings
 from bot.store import Store
 from bot.sweeping.sweep import run_sweep
-from tests.conftest import Sim
 from tests.support.fleet import breaks_after, fail, healthy
 from tests.support.recording import RecordingPublisher
+from tests.support.sim import Sim
 from tests.support.virtual_time import FakeClock, run_until
 
 BERLIN = ZoneInfo("Europe/Berlin")

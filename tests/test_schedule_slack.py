@@ -14,11 +14,11 @@ from bot.scheduling.runner import Runner
 from bot.sim.fleet import failure_for
 from bot.slack import blocks as kit
 from bot.slack.delivery import Delivery
-from tests.conftest import Sim
 from tests.fakes.block_kit import texts
 from tests.fakes.fixtures import OPERATOR
 from tests.fakes.slack_api import FakeSlack, Message
 from tests.fakes.slack_harness import CHANNEL, SlackHarness, ack_values
+from tests.support.sim import Sim
 from tests.support.slack import slack_runner
 from tests.support.virtual_time import FakeClock
 
@@ -150,7 +150,7 @@ def test_healthz_follows_the_sweeps_and_metrics_count_them(
 def test_a_sweep_asked_for_in_slack_never_overlaps_a_running_one(
     make_harness: Harness, fake_slack: FakeSlack, sim: Sim
 ) -> None:
-    from tests.test_slack_app import wait_response
+    from tests.support.slack import wait_response
 
     h = make_harness()
     other_process = h.services.store.ledger.with_holder()

@@ -14,10 +14,10 @@ from bot.slack import blocks as kit
 from bot.store import Store
 from bot.store.ledger import STALE_CLAIM
 from bot.util.clock import utcnow
-from tests.conftest import Sim
 from tests.fakes.fixtures import OPERATOR
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import CHANNEL, SlackHarness
+from tests.support.sim import Sim
 from tests.support.slack import body_text, failing, post_digest
 from tests.support.waiting import wait_until
 

@@ -17,7 +17,7 @@ from bot.render.text import render_digest
 from bot.settings.config import Settings
 from bot.store import Store
 from bot.sweeping.sweep import run_sweep
-from tests.conftest import Sim
+from tests.support.sim import Sim
 
 REGIONS = ("eu-west-1", "us-east-1")
 

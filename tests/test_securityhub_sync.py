@@ -21,12 +21,12 @@ from bot.slack import blocks as kit
 from bot.store import Store
 from bot.sweeping.sweep import run_sweep
 from bot.util.clock import utcnow
-from tests.conftest import Sim
 from tests.fakes.fixtures import OPERATOR, slack_settings
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import ack_values
 from tests.support.bolt import InProcessSlack, services_for
 from tests.support.findings import ACCOUNT, REGION, Estate, big_estate, estate, finding, workflows
+from tests.support.sim import Sim
 from tests.support.slack import body_text, responses
 from tests.support.virtual_time import FakeClock
 

@@ -9,10 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.sim.fleet import Fault
-from tests.conftest import Sim
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import SIGNING_SECRET
 from tests.support.processes import BOT_TOKEN, captured, free_port, serve
+from tests.support.sim import Sim
 
 CALLER = "111111111111"
 

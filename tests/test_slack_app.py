@@ -16,10 +16,10 @@ from bot.models import TrackedAssociation
 from bot.sim.fleet import Fault
 from bot.slack import blocks as kit
 from bot.util.clock import utcnow
-from tests.conftest import Sim
 from tests.fakes.fixtures import GROUPIE, OPERATOR
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import CHANNEL, SlackHarness, ack_values
+from tests.support.sim import Sim
 from tests.support.slack import body_text, failing, post_digest, responses, wait_response
 
 Harness = Callable[..., SlackHarness]

@@ -20,12 +20,12 @@ from bot.slack import blocks as kit
 from bot.slack import faults
 from bot.slack.services import web_client
 from bot.store import Store
-from tests.conftest import Sim
 from tests.fakes.estate import store_estate
 from tests.fakes.fixtures import OPERATOR
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import CHANNEL, SIGNING_SECRET, SlackHarness
 from tests.support.processes import free_port
+from tests.support.sim import Sim
 from tests.support.slack import (
     body_text,
     digest_runner,

@@ -13,12 +13,12 @@ from bot.app.digests import build_digest
 from bot.core.digest import DigestView
 from bot.slack import blocks as kit
 from bot.store import Store
-from tests.conftest import Sim
 from tests.fakes.block_kit import check_home_view, check_view
 from tests.fakes.estate import store_estate
 from tests.fakes.fixtures import OPERATOR
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import InProcessSlack, ack_values
+from tests.support.sim import Sim
 from tests.support.slack import body_text, failing
 
 App = Callable[..., InProcessSlack]

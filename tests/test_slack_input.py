@@ -26,12 +26,12 @@ from bot.slack.delivery import Delivery
 from bot.store import Store
 from bot.sweeping.sweep import run_sweep
 from bot.util.clock import utcnow
-from tests.conftest import Sim
 from tests.fakes.block_kit import texts
 from tests.fakes.fixtures import OPERATOR
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import CHANNEL, SlackHarness, ack_values
 from tests.support.raw_db import raw_database
+from tests.support.sim import Sim
 from tests.support.slack import body_text, failing, post_digest, wait_response
 
 Harness = Callable[..., SlackHarness]

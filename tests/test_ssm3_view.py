@@ -20,7 +20,7 @@ from bot.sim.fleet import Fleet, SimAssociation, SimExecution, failure_for, time
 from bot.store import Store
 from bot.sweeping.sweep import run_sweep
 from bot.util.clock import utcnow
-from tests.conftest import Sim
+from tests.support.sim import Sim
 
 ACCOUNT, REGION = "111111111111", "eu-west-1"
 SCOPE = Scope(ACCOUNT, REGION)

@@ -17,7 +17,7 @@ from bot.sim.fleet import Fault, failure_for
 from bot.store import Store
 from bot.sweeping.sweep import SweepError, resolve_scopes, run_sweep
 from bot.util.clock import utcnow
-from tests.conftest import Sim
+from tests.support.sim import Sim
 
 ACCOUNTS = ("111111111111", "222222222222", "333333333333")
 

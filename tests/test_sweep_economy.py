@@ -18,8 +18,8 @@ from bot.settings.config import Settings
 from bot.sim.fleet import Fleet
 from bot.store import Store
 from bot.sweeping.sweep import IN_FLIGHT_PER_WORKER, run_sweep
-from tests.conftest import Sim
 from tests.support.raw_db import raw_database
+from tests.support.sim import Sim
 
 ACCOUNTS = tuple(str(n) * 12 for n in range(1, 7))  # the first is the caller's
 REGIONS = ("eu-west-1", "us-east-1")

@@ -18,7 +18,7 @@ from bot.scheduling.runner import Runner
 from bot.settings.config import Settings
 from bot.sim.fleet import Fault, Fleet, SimAssociation, failure_for
 from bot.store import Store
-from tests.conftest import Sim
+from tests.support.sim import Sim
 from tests.support.virtual_time import FakeClock
 
 ACCOUNTS = ("111111111111", "222222222222", "333333333333")

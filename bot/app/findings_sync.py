@@ -20,13 +20,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from bot.aws.errors import AWS_ERRORS, describe_error
-from bot.aws.securityhub import instance_of
-from bot.aws.securityhub_sync import FindingId, WriteResult, stopped_by
+from bot.app.sync_report import SyncReport
 from bot.core import findings as rule
+from bot.core.findings import FindingId, WriteResult
 from bot.models import AssociationKey, FindingRecord, InstanceKey, Scope, TrackedAssociation
+from bot.models.answers import AwsFailure
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -38,30 +36,12 @@ _ONE_AT_A_TIME = threading.Lock()  # a sweep's sync and an acknowledgement's nev
 
 
 class FindingsHub(Protocol):
-    def failed(self, scopes: Sequence[Scope] | None) -> list[Mapping[str, Any]]: ...
-    def held(self, scopes: Sequence[Scope] | None) -> list[Mapping[str, Any]]: ...
+    """Security Hub as the sync needs it; reads raise AwsFailure."""
+
+    def failed(self, scopes: Sequence[Scope] | None) -> list[rule.Finding]: ...
+    def held(self, scopes: Sequence[Scope] | None) -> list[rule.Finding]: ...
     def update(self, groups: Sequence[tuple[rule.Update, Sequence[FindingId]]]) -> WriteResult: ...
     def close(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class SyncReport:
-    """What one sync did, for the one line the person who asked reads."""
-
-    workflow: str
-    set: int = 0  # findings set to `workflow`
-    reopened: int = 0  # set back to NEW
-    in_sync: int = 0  # already as they should be
-    hand: int = 0  # changed by hand in Security Hub: left as they are
-    kept_new: int = 0  # focus instances that stay NEW: something on them is not acknowledged
-    missing: int = 0  # covered focus instances without a FAILED SSM.3 finding (yet)
-    unprocessed: int = 0  # still unprocessed after the retries
-    pending: int = 0  # not written because Security Hub stopped answering
-    error: str | None = None  # why Security Hub was not (fully) updated
-
-    @property
-    def changed(self) -> int:
-        return self.set + self.reopened
 
 
 @dataclass
@@ -99,7 +79,7 @@ class FindingsSync:
         actor: str = BOT_ACTOR,
         channel: str | None = None,
         focus: Collection[InstanceKey] = (),
-        failed: Sequence[Mapping[str, Any]] | None = None,
+        failed: Sequence[rule.Finding] | None = None,
     ) -> SyncReport:
         """Sync the findings of `scopes` (None: everything the store and Security Hub know).
         `focus`: the instances the person asked about (counted in the report); `failed`: the
@@ -112,14 +92,14 @@ class FindingsSync:
             try:
                 hub = self.hub()
                 found = [*(failed if failed is not None else hub.failed(scopes)), *hub.held(scopes)]
-                current = _parse(found, scopes)
+                current = _within(found, scopes)
                 plan = self._plan(current, desired, now)
                 groups = [
                     (u, [(f.finding_id, f.product_arn) for f in fs])
                     for u, fs in plan.groups.items()
                 ]
                 result = hub.update(groups) if groups else WriteResult()
-            except AWS_ERRORS as exc:
+            except AwsFailure as exc:
                 return self._not_read(exc, actor, channel)
             finally:
                 if hub is not None:
@@ -321,11 +301,8 @@ class FindingsSync:
             error=result.stopped,
         )
 
-    def _not_read(
-        self, exc: ClientError | BotoCoreError, actor: str, channel: str | None
-    ) -> SyncReport:
-        why = stopped_by(exc, self.region)
-        log.warning("Security Hub sync could not read the findings: %s", describe_error(exc))
+    def _not_read(self, exc: AwsFailure, actor: str, channel: str | None) -> SyncReport:
+        log.warning("Security Hub sync could not read the findings: %s", exc)
         if actor != BOT_ACTOR:
             self.store.audit.record(
                 actor=actor,
@@ -333,9 +310,9 @@ class FindingsSync:
                 outcome="not_updated",
                 now=self.clock(),
                 channel=channel,
-                detail=f"Security Hub not read ({describe_error(exc)}); retried at the next sweep",
+                detail=f"Security Hub not read ({exc}); retried at the next sweep",
             )
-        return SyncReport(workflow=self.workflow, error=why)
+        return SyncReport(workflow=self.workflow, error=exc.reason)
 
 
 def _name(item: TrackedAssociation) -> str:
@@ -368,27 +345,12 @@ def _seen(finding: rule.Finding, record: FindingRecord | None, now: datetime) ->
     return replace(base, seen_workflow=finding.workflow, seen_at=now, hand=None)
 
 
-def _parse(
-    found: Iterable[Mapping[str, Any]], scopes: Sequence[Scope] | None
-) -> list[rule.Finding]:
-    """Security Hub's findings as the rule reads them, once each, within `scopes`."""
+def _within(found: Iterable[rule.Finding], scopes: Sequence[Scope] | None) -> list[rule.Finding]:
+    """Security Hub's findings within `scopes`, once each."""
     wanted = None if scopes is None else set(scopes)
-    parsed: dict[str, rule.Finding] = {}
-    for item in found:
-        instance = instance_of(item)
-        if instance is None or (
-            wanted is not None and Scope(instance.account_id, instance.region) not in wanted
-        ):
-            continue
-        note = item.get("Note") or {}
-        parsed[str(item["Id"])] = rule.Finding(
-            finding_id=str(item["Id"]),
-            product_arn=str(item["ProductArn"]),
-            instance=instance,
-            workflow=str((item.get("Workflow") or {}).get("Status") or "NEW"),
-            compliance=str((item.get("Compliance") or {}).get("Status") or ""),
-            note_text=note.get("Text"),
-            note_by=note.get("UpdatedBy"),
-            fields=dict(item.get("UserDefinedFields") or {}),
-        )
-    return list(parsed.values())
+    kept = {
+        f.finding_id: f
+        for f in found
+        if wanted is None or Scope(f.instance.account_id, f.instance.region) in wanted
+    }
+    return list(kept.values())

@@ -24,7 +24,15 @@ def _acknowledgements(settings: Settings) -> tuple[Acknowledgements, Store]:
         raise UsageError(
             f"SSM3_DB_PATH: no database at {settings.db_path} yet; run `ssm3bot sweep` first"
         )
-    return Acknowledgements(store=store, permissions=LocalOperator(), clock=utcnow), store
+    sync = None
+    if settings.securityhub == "sync":  # SSM.3's findings follow the change
+        from bot.aws.session import AwsAccess
+        from bot.wiring.context import Context
+        from bot.wiring.findings import findings_sync
+
+        sync = findings_sync(Context(settings, store, AwsAccess.from_settings(settings), utcnow))
+    cases = Acknowledgements(store=store, permissions=LocalOperator(), clock=utcnow, sync=sync)
+    return cases, store
 
 
 def _refused(refusal: Refusal) -> str:
@@ -62,11 +70,11 @@ def cmd_ack(args: argparse.Namespace) -> int:
     cases, store = _acknowledgements(settings)
     try:
         outcome = cases.acknowledge(getpass.getuser(), ref, reason=reason, until=until)
-        line = None if isinstance(outcome, Refusal) else _security_hub(settings, store, outcome)
     finally:
         store.close()
     if isinstance(outcome, Refusal):
         raise UsageError(_refused(outcome))
+    line = _security_hub(outcome, "acknowledgement")
     a, ack = outcome.item.association, outcome.item.ack
     assert ack is not None
     assert ack.until is not None
@@ -77,23 +85,11 @@ def cmd_ack(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _security_hub(settings: Settings, store: Store, done: Done) -> str | None:
-    """SSM3_SECURITYHUB=sync: bring the association's SSM.3 findings in line; one line."""
-    import getpass
+def _security_hub(done: Done, what: str) -> str | None:
+    """SSM3_SECURITYHUB=sync: how the SSM.3 findings were brought in line, in one line."""
+    from bot.app.sync_report import reply_line
 
-    from bot.aws.session import AwsAccess
-    from bot.util.clock import utcnow
-    from bot.wiring.findings import sync_change
-
-    return sync_change(
-        settings=settings,
-        access=AwsAccess.from_settings(settings),
-        store=store,
-        clock=utcnow,
-        item=done.item,
-        actor=getpass.getuser(),
-        acknowledged=done.item.ack is not None,
-    )
+    return reply_line(done.security_hub, what=what) if done.security_hub else None
 
 
 def cmd_unack(args: argparse.Namespace) -> int:
@@ -110,11 +106,11 @@ def cmd_unack(args: argparse.Namespace) -> int:
     cases, store = _acknowledgements(settings)
     try:
         outcome = cases.unacknowledge(getpass.getuser(), ref)
-        line = None if isinstance(outcome, Refusal) else _security_hub(settings, store, outcome)
     finally:
         store.close()
     if isinstance(outcome, Refusal):
         raise UsageError(_refused(outcome))
+    line = _security_hub(outcome, "removal of the acknowledgement")
     a = outcome.item.association
     out(
         f"reopened {a.display_name} ({a.account_id} {a.region}): it is back among the failing\n"

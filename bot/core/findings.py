@@ -29,6 +29,21 @@ NOTE_LIMIT = 512  # Security Hub keeps one note a finding, at most 512 character
 ACK_WORKFLOWS = ("SUPPRESSED", "NOTIFIED")  # what SSM3_ACK_WORKFLOW may set
 
 
+FindingId = tuple[str, str]  # (Id, ProductArn): how BatchUpdateFindings names a finding
+
+
+@dataclass
+class WriteResult:
+    """What the updates came to: by finding Id, processed, left unprocessed ("Code: message")
+    or not attempted because `stopped` (one line: "throttled", "denied: ...", an error)."""
+
+    processed: set[str] = field(default_factory=set)
+    unprocessed: dict[str, str] = field(default_factory=dict)
+    not_attempted: set[str] = field(default_factory=set)
+    stopped: str | None = None
+    calls: int = 0
+
+
 @dataclass(frozen=True)
 class Finding:
     """One SSM.3 finding as Security Hub shows it now."""

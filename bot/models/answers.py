@@ -10,12 +10,14 @@ from bot.models.records import AssociationKey, Status
 
 
 class AwsFailure(Exception):
-    """AWS refused a call or did not answer: `str()` is its one readable line; `cause` the
-    error itself, for the surface that says what to grant (bot/aws/errors.py)."""
+    """AWS refused a call or did not answer: `str()` is its one readable line, `reason` the
+    few words a person is told (throttled, denied and what to grant); `cause` the error
+    itself, for the surface that says more (bot/aws/errors.py)."""
 
-    def __init__(self, line: str, cause: BaseException) -> None:
+    def __init__(self, line: str, cause: BaseException, *, reason: str | None = None) -> None:
         super().__init__(line)
         self.cause = cause
+        self.reason = reason or line
 
 
 @dataclass(frozen=True)

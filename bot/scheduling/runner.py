@@ -34,6 +34,7 @@ from bot.store import Ledger, Store
 from bot.sweeping.sweep import SweepError, SweepInterrupted, run_sweep
 from bot.sweeping.triage import TriageUnavailable, full_sweep_owed, run_triage_sweep, triage_due
 from bot.util.clock import utcnow
+from bot.wiring.context import Context
 from bot.wiring.findings import sync_scopes
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ class Runner:
         hooks: list[Callable[[], None]] | None = None,
     ) -> None:
         self.settings = settings
+        self.context = Context(settings, store, access, clock)
         self.hooks = hooks if hooks is not None else []  # more steps after each sweep
         self.store = store
         self.access = access
@@ -168,7 +170,6 @@ class Runner:
                         trigger=trigger,
                         progress=renew,
                     )
-                    self._sync(None)  # the triage read no cross-check for the full sweep's sync
                 except TriageUnavailable as exc:
                     log.warning("triage unavailable, sweeping every account-region: %s", exc)
             if summary is None:
@@ -267,7 +268,6 @@ class Runner:
             trigger=trigger,
             scopes=wanted,
         )
-        self._sync(wanted)  # sync mode: what was re-read reaches Security Hub at once
         # Counters only: a partial read says nothing about the whole estate's gauges.
         self.metrics.sweeps.labels(trigger=trigger).inc()
         self.metrics.aws_calls.inc(summary.aws_calls)
@@ -302,17 +302,6 @@ class Runner:
     def refresh_digest(self, also: Iterable[DigestMessage | None] = ()) -> bool:
         return self.digests.refresh(also)
 
-    def _sync(self, scopes: list[Scope] | None) -> None:
-        """SSM3_SECURITYHUB=sync after a read that is not a full sweep (a full sweep syncs on
-        its own, with the findings its cross-check read): an event's re-read, a triage sweep."""
-        sync_scopes(
-            settings=self.settings,
-            access=self.access,
-            store=self.store,
-            clock=self.clock,
-            scopes=scopes,
-        )
-
     def expiry_job(self) -> int:
         """End acknowledgements past their expiry; the digest then shows them as reopened."""
         expired = self.store.acks.expire(self.clock())
@@ -320,13 +309,8 @@ class Runner:
             log.info("%d acknowledgement(s) expired", len(expired))
             self.refresh_alerts(key for key, _ in expired)
             self.refresh_digest()
-            sync_scopes(  # SSM3_SECURITYHUB=sync: their findings go back to NEW
-                settings=self.settings,
-                access=self.access,
-                store=self.store,
-                clock=self.clock,
-                scopes=sorted({key.scope for key, _ in expired}),
-            )
+            # SSM3_SECURITYHUB=sync: their findings go back to NEW
+            sync_scopes(self.context, sorted({key.scope for key, _ in expired}))
         return len(expired)
 
     # -- alerts (bot/app/alerts.py) -------------------------------------------------------------

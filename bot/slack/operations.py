@@ -18,10 +18,11 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.app.acknowledgements import Acknowledgements
 from bot.app.home import HomeAudience
-from bot.app.outcomes import Refusal
+from bot.app.outcomes import Done, Refusal
 from bot.app.reruns import Reruns, StartFailed
 from bot.app.resolve import Miss, resolve
 from bot.app.sweeps import ManualSweeps, NotStarted
+from bot.app.sync_report import reply_line
 from bot.aws.actions import AwsAssociationActions
 from bot.aws.errors import AWS_ERRORS, describe_error
 from bot.core.causes import kind_label, remedy
@@ -38,7 +39,8 @@ from bot.slack.status import StatusCommand
 from bot.slack.wording import miss_message, refusal_message
 from bot.sweeping.sweep import SweepError
 from bot.util.logs import log_context
-from bot.wiring.findings import sync_change
+from bot.wiring.context import Context
+from bot.wiring.findings import findings_sync
 
 log = logging.getLogger(__name__)
 
@@ -295,8 +297,13 @@ class Operations:
 
     # -- acknowledge ----------------------------------------------------------------------------
     def _acks(self) -> Acknowledgements:
+        services = self.services
+        context = Context(services.settings, services.store, services.access, services.clock)
         return Acknowledgements(
-            store=self.store, permissions=self.services.operators, clock=self.services.clock
+            store=self.store,
+            permissions=services.operators,
+            clock=services.clock,
+            sync=findings_sync(context),
         )
 
     def open_ack(
@@ -356,7 +363,7 @@ class Operations:
                 kit.notice(
                     f":white_check_mark: {kit.mention(origin.user)} acknowledged "
                     f"{kit.ack_line(outcome.item, self.zone)}"
-                    + self._security_hub(origin, outcome.item, acknowledged=True)
+                    + self._security_hub(outcome, "acknowledgement")
                 ),
             )
 
@@ -378,26 +385,17 @@ class Operations:
                     f"{kit.inert(outcome.item.association.display_name, 80)} "
                     f"({kit.escape(key.account_id)} {kit.escape(key.region)}): "
                     "it is back among the failing."
-                    + self._security_hub(origin, outcome.item, acknowledged=False)
+                    + self._security_hub(outcome, "removal of the acknowledgement")
                 ),
             )
 
         self._guard(origin, "reopen the association", work, ref.association_id)
 
-    def _security_hub(self, origin: Origin, item: TrackedAssociation, *, acknowledged: bool) -> str:
-        """SSM3_SECURITYHUB=sync: the findings brought in line; their one line for the reply."""
-        services = self.services
-        line = sync_change(
-            settings=services.settings,
-            access=services.access,
-            store=self.store,
-            clock=services.clock,
-            item=item,
-            actor=origin.user,
-            channel=origin.channel,
-            acknowledged=acknowledged,
-        )
-        return f"\n{kit.escape(line)}" if line else ""
+    @staticmethod
+    def _security_hub(outcome: Done, what: str) -> str:
+        """SSM3_SECURITYHUB=sync: how the findings were brought in line, in one line."""
+        report = outcome.security_hub
+        return f"\n{kit.escape(reply_line(report, what=what))}" if report else ""
 
     # -- sweep ----------------------------------------------------------------------------------
     def sweep(self, origin: Origin) -> None:

@@ -25,13 +25,16 @@ from typing import Any
 
 from bot.aws.errors import AWS_ERRORS, describe_error
 from bot.aws.reader import ScopeReader
-from bot.aws.securityhub import cross_check, failed_findings, security_hub_region
+from bot.aws.securityhub import cross_check, failed_findings, parse_finding, security_hub_region
 from bot.aws.session import AwsAccess
+from bot.core.findings import Finding
 from bot.models import Scope, ScopeResult, SecurityHubCheck, SweepCoverage, SweepSummary
 from bot.settings.config import ConfigError, Settings
 from bot.store import Store
 from bot.util.clock import utcnow
 from bot.util.logs import log_context
+from bot.wiring.context import Context
+from bot.wiring.findings import after_read
 
 log = logging.getLogger(__name__)
 
@@ -171,22 +174,18 @@ def run_sweep(
             forgotten = store.sweeps.forget_other_scopes(targets, sweep_id=sweep_id, now=now())
             if forgotten:
                 log.info("no longer configured, forgotten: %s", ", ".join(map(str, forgotten)))
+        failed: list[Finding] | None = None  # what the cross-check read, for the sync
         if settings.securityhub != "off" and swept and scopes is None:
             read: list[Mapping[str, Any]] = []
             check = check_security_hub(settings, access, store, swept, now(), keep=read)
             store.sweeps.save_security_hub_check(sweep_id, check)
-            if settings.securityhub == "sync" and check.error is None:
-                from bot.wiring.findings import sync_scopes  # the use case sits above
-
-                sync_scopes(
-                    settings=settings,
-                    access=access,
-                    store=store,
-                    clock=now,
-                    scopes=None,
-                    failed=read,
-                )
-        return store.sweeps.finish(sweep_id, now(), time.monotonic() - clock)
+            if check.error is None:
+                failed = [f for f in map(parse_finding, read) if f is not None]
+        summary = store.sweeps.finish(sweep_id, now(), time.monotonic() - clock)
+        after_read(
+            Context(settings, store, access, now), coverage=kind, scopes=targets, failed=failed
+        )
+        return summary
 
 
 def _read_scopes(
