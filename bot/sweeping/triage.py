@@ -31,7 +31,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.aws.errors import AWS_ERRORS, describe_error
-from bot.aws.securityhub import failed_findings, instance_of, security_hub_region
+from bot.aws.securityhub import compare, failed_findings, instance_of, security_hub_region
 from bot.aws.session import AwsAccess
 from bot.core.slots import latest_fire
 from bot.models import InstanceKey, Scope, SecurityHubCheck, SweepSummary
@@ -136,21 +136,9 @@ def run_triage_sweep(
 
 
 def _check(plan: TriagePlan, good: set[Scope], store: Store, now: datetime) -> SecurityHubCheck:
-    """bot.aws.securityhub.cross_check's verdict, from the instance keys already read."""
-    failed = {k for k in plan.failed if Scope(k.account_id, k.region) in good}
-    ours = {
-        k
-        for k in store.associations.noncompliant_instances()
-        if Scope(k.account_id, k.region) in good
-    }
-    return SecurityHubCheck(
-        region=plan.region,
-        checked_at=now,
-        failed_instances=len(failed),
-        explained=len(failed & ours),
-        unexplained=tuple(sorted(failed - ours)),
-        sweep_only=tuple(sorted(ours - failed)),
-    )
+    """The cross-check's verdict (bot.aws.securityhub.compare), from the instances already read."""
+    noncompliant = store.associations.noncompliant_instances()
+    return compare(plan.failed, region=plan.region, swept=good, noncompliant=noncompliant, now=now)
 
 
 def triage_due(
