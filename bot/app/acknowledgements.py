@@ -13,9 +13,9 @@ from bot.app.events import AckEnded, Acknowledged
 from bot.app.findings_sync import FindingsSync
 from bot.app.outcomes import Action, Done, Refusal, Refuser
 from bot.app.permissions import Permissions
-from bot.app.resolve import resolve
+from bot.app.resolve import Target, resolve
 from bot.app.sync_report import SyncReport
-from bot.models import AssociationRef, InstanceKey, TrackedAssociation
+from bot.models import InstanceKey, TrackedAssociation
 from bot.store import Store
 from bot.util.clock import iso
 
@@ -42,7 +42,7 @@ class Acknowledgements:
         self._audit = self._refuser.audit
 
     def target(
-        self, actor: str, ref: AssociationRef, *, channel: str | None = None
+        self, actor: str, ref: Target, *, channel: str | None = None
     ) -> TrackedAssociation | Refusal:
         """What an acknowledgement of `ref` would apply to, checked as `acknowledge` checks it
         (permission, then the association, then that it fails); a form opens only for this."""
@@ -64,7 +64,7 @@ class Acknowledgements:
     def acknowledge(
         self,
         actor: str,
-        ref: AssociationRef,
+        ref: Target,
         *,
         reason: str,
         until: datetime,
@@ -87,7 +87,7 @@ class Acknowledgements:
         return Done(done, (Acknowledged(found.key, ack),), report)
 
     def unacknowledge(
-        self, actor: str, ref: AssociationRef, *, channel: str | None = None
+        self, actor: str, ref: Target, *, channel: str | None = None
     ) -> Outcome:
         found = self._permitted_target(actor, "unack", ref, channel)
         if isinstance(found, Refusal):
@@ -132,7 +132,7 @@ class Acknowledgements:
 
     # -- the checks every change makes, in order ------------------------------------------------
     def _permitted_target(
-        self, actor: str, action: Action, ref: AssociationRef, channel: str | None
+        self, actor: str, action: Action, ref: Target, channel: str | None
     ) -> TrackedAssociation | Refusal:
         return self._refuser.permitted_target(
             actor,

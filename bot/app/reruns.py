@@ -14,9 +14,9 @@ from typing import Literal, Protocol
 from bot.app.events import RerunChecked, RerunStarted
 from bot.app.outcomes import Refusal, Refuser
 from bot.app.permissions import Permissions
-from bot.app.resolve import resolve
+from bot.app.resolve import Target, resolve
 from bot.core.causes import kind_label
-from bot.models import AssociationKey, AssociationRef, Rerun, TrackedAssociation
+from bot.models import AssociationKey, Rerun, TrackedAssociation
 from bot.models.answers import AssociationState, AwsFailure
 from bot.store import Store
 from bot.util.clock import iso
@@ -87,7 +87,7 @@ class Reruns:
         self._refuser = Refuser(store, clock)
 
     def target(
-        self, actor: str, ref: AssociationRef, *, channel: str | None = None
+        self, actor: str, ref: Target, *, channel: str | None = None
     ) -> TrackedAssociation | Refusal:
         """What a re-run of `ref` would run, checked as `start` checks it (for the confirm step)."""
         return self._refuser.permitted_target(
@@ -111,7 +111,7 @@ class Reruns:
             return True
 
     def start(
-        self, actor: str, ref: AssociationRef, *, channel: str | None = None
+        self, actor: str, ref: Target, *, channel: str | None = None
     ) -> Started | StartFailed | Refusal:
         item = self.target(actor, ref, channel=channel)
         if isinstance(item, Refusal):

@@ -1,4 +1,5 @@
-"""What a person typed -> the one tracked association it names, or a clear miss."""
+"""What a person typed (an ID or ARN), or a button's exact key -> the one tracked association it
+names, or a clear miss."""
 
 from __future__ import annotations
 
@@ -35,9 +36,16 @@ class Miss:
         return ", ".join(f"{s.account_id} {s.region}" for s in self.known_in[:3])
 
 
-def resolve(store: Store, ref: AssociationRef, now: datetime) -> TrackedAssociation | Miss:
+# What names an association: what a person typed, or the exact key a button carries.
+Target = AssociationRef | AssociationKey
+
+
+def resolve(store: Store, ref: Target, now: datetime) -> TrackedAssociation | Miss:
     """The one stored association `ref` names (with its acknowledgement in force at `now`), or
-    why there is none."""
+    why there is none. An exact key (a button's) is looked up as it is."""
+    if isinstance(ref, AssociationKey):
+        found = store.associations.tracked(keys=[ref], now=now)
+        return found[0] if found else Miss("unknown", ref.association_id, ref)
     everywhere = store.associations.find(ref.association_id, now=now)
     found = [
         t
