@@ -31,11 +31,11 @@ from bot.models import AssociationKey, DigestMessage, Rerun, ScheduledJob, Track
 from bot.scheduling.runner import SweepBusy
 from bot.slack import blocks as kit
 from bot.slack import faults, parsing
-from bot.slack.history import HistoryCommand, aws_problem
-from bot.slack.home import HomeTab
+from bot.slack.flows.history import HistoryCommand, aws_problem
+from bot.slack.flows.home import HomeTab
+from bot.slack.flows.status import StatusCommand
 from bot.slack.replies import Origin, announce, delete_original, tell
 from bot.slack.services import Services
-from bot.slack.status import StatusCommand
 from bot.slack.wording import miss_message, refusal_message
 from bot.sweeping.sweep import SweepError
 from bot.util.logs import log_context

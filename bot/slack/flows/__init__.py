@@ -1,0 +1,1 @@
+"""What each Slack request does, one module a flow."""
