@@ -32,7 +32,11 @@ from bot.store import Store
 from tests.fakes.fixtures import OPERATOR, slack_settings
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import SlackHarness
-from tests.support.sim import Sim
+
+try:
+    from tests.support.sim import Sim
+except ImportError:  # before the rooms, Sim lived in the conftest
+    from tests.conftest import Sim  # type: ignore[no-redef]
 
 
 def main() -> None:
@@ -51,6 +55,7 @@ def main() -> None:
         clients = Counter[str]()
         before_aws: list[str] = []  # modules in the order they first ran, up to the AWS call
         reached: list[bool] = []
+        calls_before = [0]  # bot function calls from the request to StartAssociationsOnce
 
         def profile(frame: FrameType, event: str, arg: Any) -> None:
             if event != "call":
@@ -62,8 +67,10 @@ def main() -> None:
                     clients["ssm"] += 1
                 if frame.f_code.co_name == "start_once" and name == "bot.aws.actions":
                     reached.append(True)
-                if not reached and name not in before_aws:
-                    before_aws.append(name)
+                if not reached:
+                    calls_before[0] += 1
+                    if name not in before_aws:
+                        before_aws.append(name)
 
         threading.setprofile(profile)
         sys.setprofile(profile)
@@ -83,6 +90,7 @@ def main() -> None:
         server.stop()
     print(f"bot modules that ran code for one Re-run click: {len(modules)}")
     print(f"SSM clients opened: {clients['ssm']}")
+    print(f"bot function calls from the signed request to StartAssociationsOnce: {calls_before[0]}")
     print(f"modules from the signed request to StartAssociationsOnce ({len(before_aws)}):")
     for name in before_aws:
         print(f"  {name}")

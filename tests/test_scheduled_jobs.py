@@ -133,7 +133,7 @@ def test_every_kind_of_job_has_a_handler_in_serve(
     make_harness: Callable[..., SlackHarness],
 ) -> None:
     from bot.scheduling.runner import RESUME_SWEEP
-    from bot.slack.operations import FOLLOW_UP
+    from bot.slack.flows.reruns import FOLLOW_UP
 
     h = make_harness(sweep=False)
     # Exactly these: a kind added without a handler (or a handler left for none) shows here.

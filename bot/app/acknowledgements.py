@@ -86,9 +86,7 @@ class Acknowledgements:
         report = self._sync(done, actor, channel, acknowledged=True)
         return Done(done, (Acknowledged(found.key, ack),), report)
 
-    def unacknowledge(
-        self, actor: str, ref: Target, *, channel: str | None = None
-    ) -> Outcome:
+    def unacknowledge(self, actor: str, ref: Target, *, channel: str | None = None) -> Outcome:
         found = self._permitted_target(actor, "unack", ref, channel)
         if isinstance(found, Refusal):
             return found

@@ -136,7 +136,7 @@ class Reruns:
         a = item.association
         can_fix = rerun_can_fix(item, state)
         detail: str | None = None
-        if a.failure_kind == "reported":
+        if a.reported:
             detail = kind_label(a)
         elif not can_fix:
             detail = "SyncCompliance MANUAL"

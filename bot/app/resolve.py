@@ -42,10 +42,13 @@ Target = AssociationRef | AssociationKey
 
 def resolve(store: Store, ref: Target, now: datetime) -> TrackedAssociation | Miss:
     """The one stored association `ref` names (with its acknowledgement in force at `now`), or
-    why there is none. An exact key (a button's) is looked up as it is."""
+    why there is none. An exact key (a button's) is looked up as it is; only when it names
+    nothing stored is the ID looked for elsewhere, to say where it is."""
     if isinstance(ref, AssociationKey):
         found = store.associations.tracked(keys=[ref], now=now)
-        return found[0] if found else Miss("unknown", ref.association_id, ref)
+        if found:
+            return found[0]
+        ref = AssociationRef(ref.association_id, ref.account_id, ref.region)
     everywhere = store.associations.find(ref.association_id, now=now)
     found = [
         t

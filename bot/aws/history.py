@@ -19,6 +19,7 @@ from bot.models import (
     ComplianceItem,
     Execution,
     FailureKind,
+    is_reported,
 )
 from bot.util.clock import aware
 from bot.util.strings import unnamed
@@ -87,7 +88,11 @@ class History:
     def rerun_can_fix(self) -> bool:
         """Not for a `reported` failure, nor for a MANUAL association, which reports its
         compliance only through PutComplianceItems."""
-        return self.failure_kind != "reported" and self.sync_compliance != "MANUAL"
+        return not self.reported and self.sync_compliance != "MANUAL"
+
+    @property
+    def reported(self) -> bool:
+        return is_reported(self.failure_kind)
 
 
 def fetch_history(

@@ -41,7 +41,6 @@ FINAL = frozenset({"FindingNotFound", "DuplicatedFindingIdentifier", "FindingSiz
 FINAL_PREFIX = "InvalidInput"
 
 
-
 class Pacer:
     """At most `rate` calls a second, across every thread that shares it."""
 

@@ -103,7 +103,7 @@ def _between_sweeps(fleet: Fleet, store: Store) -> None:
     failing = [
         t
         for t in store.associations.tracked(failing_only=True, now=now)
-        if t.association.failure_kind == "execution"
+        if t.association.execution_failure
     ]
     if failing:
         first = failing[0]

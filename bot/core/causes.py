@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from bot.models.records import is_reported, is_run_failure
+
 CauseName = Literal["unreachable", "timed_out", "permissions", "bad_parameter", "unknown"]
 
 _UNREACHABLE_STATUSES = {"undeliverable", "deliverytimedout", "noinstancesintag"}
@@ -89,9 +91,9 @@ def is_patch_document(document: str | None) -> bool:
 
 def kind_label(association: FailingAssociation) -> str:
     """A few words for how it fails SSM.3: 'run failed', 'run timed out', 'reported'."""
-    if association.failure_kind == "execution":
+    if is_run_failure(association.failure_kind):
         return "run timed out" if association.detailed_status == "TimedOut" else "run failed"
-    if association.failure_kind == "reported":
+    if is_reported(association.failure_kind):
         if association.sync_compliance == "MANUAL":
             return "reported NON_COMPLIANT (SyncCompliance MANUAL)"
         return "reported NON_COMPLIANT"
@@ -100,11 +102,11 @@ def kind_label(association: FailingAssociation) -> str:
 
 def remedy(association: FailingAssociation) -> str:
     """What would make SSM.3 pass for it, in one sentence (plain text: escape for mrkdwn)."""
-    if association.failure_kind == "execution":
+    if is_run_failure(association.failure_kind):
         return (
             "A re-run can fix it once the cause is fixed: History shows which step failed and why."
         )
-    if association.failure_kind != "reported":
+    if not is_reported(association.failure_kind):
         return "Nothing to do: it makes no instance NON_COMPLIANT."
     if is_patch_document(association.document_name):
         return (
@@ -126,7 +128,7 @@ def remedy(association: FailingAssociation) -> str:
 
 def short_remedy(association: FailingAssociation) -> str:
     """`remedy` in a table cell's or a digest row's width."""
-    if association.failure_kind != "reported":
+    if not is_reported(association.failure_kind):
         return remedy(association)
     if is_patch_document(association.document_name):
         return "A re-run will not fix it: missing patches; install them (Patch Manager, SSM.2)"

@@ -39,6 +39,8 @@ from bot.models.records import (
     SweepSummary,
     SyncCompliance,
     TrackedAssociation,
+    is_reported,
+    is_run_failure,
     normalise_status,
 )
 
@@ -74,5 +76,7 @@ __all__ = [
     "SweepSummary",
     "SyncCompliance",
     "TrackedAssociation",
+    "is_reported",
+    "is_run_failure",
     "normalise_status",
 ]

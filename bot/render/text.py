@@ -48,7 +48,7 @@ def _failing_rows(items: Sequence[TrackedAssociation], now: datetime) -> list[li
         a = t.association
         since = humanize(now - t.failing_since) if t.failing_since else "?"
         # A reported failure has no run to blame: say instead that a re-run will not fix it.
-        detail = top_error(a.failed_targets) if a.failure_kind == "execution" else short_remedy(a)
+        detail = top_error(a.failed_targets) if a.execution_failure else short_remedy(a)
         rows.append(
             [
                 clip(a.display_name, 40),
@@ -58,7 +58,7 @@ def _failing_rows(items: Sequence[TrackedAssociation], now: datetime) -> list[li
                 a.failure_kind or "",
                 f"{len(a.noncompliant_instances)}/{a.total_targets}",
                 since,
-                clip(detail, ERROR_WIDTH if a.failure_kind == "execution" else 100),
+                clip(detail, ERROR_WIDTH if a.execution_failure else 100),
             ]
         )
     return rows
@@ -305,7 +305,7 @@ def render_history(history: History, now: datetime) -> str:
         f"{history.display_name} ({history.document_name}) · {account} {key.region} · "
         f"{key.association_id}",
     ]
-    if history.failure_kind == "reported" and history.remedy:
+    if history.reported and history.remedy:
         lines.append(f"Note: {history.kind or 'reported'} - {history.remedy}")
     elif not history.rerun_can_fix:
         lines.append(

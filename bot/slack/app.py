@@ -19,8 +19,8 @@ from slack_bolt.logger.messages import warning_client_prioritized_and_token_skip
 
 from bot.ops.probes import Probes
 from bot.settings.config import ConfigError
+from bot.slack.flows import Flows
 from bot.slack.listeners import register
-from bot.slack.operations import Operations
 from bot.slack.services import Services
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ def build_app(
     def on_error(error: Exception) -> None:
         log.error("unhandled error in a Slack listener: %s", error, exc_info=error)
 
-    register(app, Operations(services))
+    register(app, Flows.build(services))
     return app
 
 

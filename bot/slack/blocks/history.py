@@ -47,7 +47,7 @@ def history_message(
             )
         ),
     ]
-    if history.failure_kind == "reported" and history.remedy:
+    if history.reported and history.remedy:
         head.append(
             SectionBlock(
                 text=md(

@@ -45,7 +45,7 @@ def association_line(item: TrackedAssociation, now: datetime, badge: str = "") -
         title += f" · {inert(a.document_name, 60)}"
     failed = f"*{a.failed_target_count or len(a.failed_targets)}/{a.total_targets}* targets"
     how = escape(kind_label(a))
-    if a.failure_kind != "reported":
+    if not a.reported:
         how += f" on {failed}"
     elif a.run_failed:
         how += f" · run failed on {failed}"
@@ -57,7 +57,7 @@ def association_line(item: TrackedAssociation, now: datetime, badge: str = "") -
     error = top_error(a.failed_targets)
     if error:
         lines.append(inert(error, ERROR_CHARS))
-    if a.failure_kind == "reported":  # in full in status, History and the re-run dialog
+    if a.reported:  # in full in status, History and the re-run dialog
         lines.append(f":warning: {escape(short_remedy(a))}")
     return "\n".join(lines)
 

@@ -1,15 +1,14 @@
 """`/ssm3 history` and the History button: an association's recent runs read from AWS, and
 `aws_problem`, AWS's error in one line with what to grant, which re-runs say too. Run by
-`Operations.history`, inside its guard."""
+`Flows.show_history`, inside its guard."""
 
 from __future__ import annotations
 
-from bot.app.resolve import resolve
+from bot.app.resolve import Target, resolve
 from bot.aws.errors import AWS_ERRORS, denied_hint_for, describe_error
 from bot.aws.history import fetch_history
 from bot.models import AssociationKey, TrackedAssociation
 from bot.slack import blocks as kit
-from bot.slack import parsing
 from bot.slack.replies import Origin, tell
 from bot.slack.services import Services
 from bot.slack.wording import miss_message
@@ -32,7 +31,7 @@ class HistoryCommand:
     def _tell(self, origin: Origin, text: str) -> None:
         tell(self.client, origin, kit.notice(text))
 
-    def show(self, origin: Origin, ref: parsing.AssociationRef) -> None:
+    def show(self, origin: Origin, ref: Target) -> None:
         found = resolve(self.store, ref, self.services.clock())
         if isinstance(found, TrackedAssociation):
             key = found.key

@@ -16,8 +16,10 @@ from typing import Any
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.app.digests import RERUNS_SHOWN_FOR, DigestComposer
+from bot.app.home import HomeAudience
 from bot.core.digest import DigestView
 from bot.core.health import Health, assess, sweep_period
+from bot.core.routing import routes_of
 from bot.slack import blocks as kit
 from bot.slack.blocks.home import Mine
 from bot.slack.faults import report
@@ -37,7 +39,36 @@ class HomeState:
 class HomeTab:
     def __init__(self, services: Services, *, first_for: FirstFor | None = None) -> None:
         self.services = services
-        self.first_for = first_for
+        self.first_for = first_for if first_for is not None else self._routes_first
+        self.audience = HomeAudience(store=services.store, clock=services.clock)
+        self.composer = DigestComposer.from_settings(services.store, services.settings)
+
+    def opened(self, user: str) -> None:
+        """Someone opened the Home tab: remember them (a sweep refreshes it), publish it."""
+        self.audience.opened(user)
+        self.publish(user)
+
+    def refresh(self) -> None:
+        """After a sweep: the Home tabs of those who opened theirs lately, published anew."""
+        users = self.audience.recent()
+        if users:
+            state = self.state()  # read once: only each viewer's ordering differs
+            for user in users:
+                self.publish(user, state)
+
+    def _routes_first(self, user: str) -> Mine | None:
+        """On the Home tab, the failures of the routes the user belongs to come first."""
+
+        def members(group: str) -> frozenset[str] | None:
+            found = self.services.operators.members.members(group)  # one cache
+            return found if isinstance(found, frozenset) else None
+
+        mine = routes_of(user, self.services.settings.routes, members)
+        if not mine:
+            return None
+        return lambda t: any(
+            r.matches(t.key.account_id, t.key.region, t.association.document_name) for r in mine
+        )
 
     def view(self, user: str, state: HomeState | None = None) -> dict[str, Any]:
         """The Home tab for `user`, as views.publish takes it (from `state`, when the caller
@@ -46,16 +77,14 @@ class HomeTab:
         return kit.home_view(
             state.view,
             health=state.health,
-            first=self.first_for(user) if self.first_for else None,
+            first=self.first_for(user),
         )
 
     def state(self) -> HomeState:
         """What every Home tab shows now: the digest with recent re-runs, the health."""
         services, store = self.services, self.services.store
         settings, now = services.settings, services.clock()
-        view = DigestComposer.from_settings(store, settings).whole(
-            now, reruns_since=now - RERUNS_SHOWN_FOR
-        )
+        view = self.composer.whole(now, reruns_since=now - RERUNS_SHOWN_FOR)
         digest = view.digest
         last_digest = store.digests.latest()
         health = assess(

@@ -1,36 +1,41 @@
 """`/ssm3 status`: the digest as it stands, narrowed to an account, a region or an instance,
-or one association's status. Run by `Operations.status`, inside its guard."""
+or one association's status. Run by `Flows.show_status`, inside its guard."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 
 from slack_sdk.models.blocks import Block
 
 from bot.app.digests import RERUNS_SHOWN_FOR, DigestComposer
+from bot.app.resolve import Miss, resolve
 from bot.core.digest import matches
 from bot.models import InstanceKey, TrackedAssociation
 from bot.slack import blocks as kit
 from bot.slack import parsing
 from bot.slack.replies import Origin, tell
 from bot.slack.services import Services
-
-# The stored association a user named, or None once they were told there is none.
-Lookup = Callable[[Origin, parsing.AssociationRef], TrackedAssociation | None]
+from bot.slack.wording import miss_message
 
 
 class StatusCommand:
-    def __init__(self, services: Services, lookup: Lookup) -> None:
+    def __init__(self, services: Services) -> None:
         self.services = services
         self.store = services.store
         self.client = services.client
         self.zone = services.settings.zone
-        self.lookup = lookup
         self.composer = DigestComposer.from_settings(services.store, services.settings)
 
     def _tell(self, origin: Origin, text: str) -> None:
         tell(self.client, origin, kit.notice(text))
+
+    def lookup(self, origin: Origin, ref: parsing.AssociationRef) -> TrackedAssociation | None:
+        """The stored association the user named; tells them plainly when there is none."""
+        found = resolve(self.store, ref, self.services.clock())
+        if isinstance(found, Miss):
+            self._tell(origin, miss_message(found))
+            return None
+        return found
 
     def show(self, origin: Origin, command: parsing.Status) -> None:
         now = self.services.clock()

@@ -11,17 +11,19 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from bot.slack.operations import Operations
+from bot.slack.flows import Flows
 
 EVENT = "app_home_opened"
 
 
-def register(app: App, operations: Operations) -> None:
-    def ack_now(ack: Ack) -> None:
-        ack()
+def ack_now(ack: Ack) -> None:
+    ack()
 
-    def publish(event: dict[str, Any]) -> None:
-        if event.get("tab", "home") == "home":
-            operations.home_opened(str(event.get("user") or ""))
 
-    app.event(EVENT)(ack=ack_now, lazy=[publish])
+def home_opened(flows: Flows, event: dict[str, Any]) -> None:
+    if event.get("tab", "home") == "home":
+        flows.home.opened(str(event.get("user") or ""))
+
+
+def register(app: App, flows: Flows) -> None:
+    app.event(EVENT)(ack=ack_now, lazy=[lambda event: home_opened(flows, event)])
