@@ -88,9 +88,13 @@ def main() -> None:
         harness.stop()
         store.close()
         server.stop()
+    report(modules, clients["ssm"], before_aws, calls_before[0])
+
+
+def report(modules: Counter[str], ssm: int, before_aws: list[str], calls: int) -> None:
     print(f"bot modules that ran code for one Re-run click: {len(modules)}")
-    print(f"SSM clients opened: {clients['ssm']}")
-    print(f"bot function calls from the signed request to StartAssociationsOnce: {calls_before[0]}")
+    print(f"SSM clients opened: {ssm}")
+    print(f"bot function calls from the signed request to StartAssociationsOnce: {calls}")
     print(f"modules from the signed request to StartAssociationsOnce ({len(before_aws)}):")
     for name in before_aws:
         print(f"  {name}")
