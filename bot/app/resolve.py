@@ -40,6 +40,16 @@ class Miss:
 Target = AssociationRef | AssociationKey
 
 
+def within(tracked: list[TrackedAssociation], ref: AssociationRef) -> list[TrackedAssociation]:
+    """Those of `tracked` in the account and region `ref` names (each, when it names one)."""
+    return [
+        t
+        for t in tracked
+        if (ref.account_id is None or t.key.account_id == ref.account_id)
+        and (ref.region is None or t.key.region == ref.region)
+    ]
+
+
 def resolve(store: Store, ref: Target, now: datetime) -> TrackedAssociation | Miss:
     """The one stored association `ref` names (with its acknowledgement in force at `now`), or
     why there is none. An exact key (a button's) is looked up as it is; only when it names
@@ -50,12 +60,7 @@ def resolve(store: Store, ref: Target, now: datetime) -> TrackedAssociation | Mi
             return found[0]
         ref = AssociationRef(ref.association_id, ref.account_id, ref.region)
     everywhere = store.associations.find(ref.association_id, now=now)
-    found = [
-        t
-        for t in everywhere
-        if (ref.account_id is None or t.key.account_id == ref.account_id)
-        and (ref.region is None or t.key.region == ref.region)
-    ]
+    found = within(everywhere, ref)
     if len(found) == 1:
         return found[0]
     named = (

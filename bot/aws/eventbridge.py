@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.aws.securityhub import instance_of
+from bot.core.ids import ASSOCIATION_ID, INSTANCE_ID
 from bot.models import Scope
 from bot.models.hints import Claim, Classified, Hint, Ignored, Kind, Unusable
 from bot.settings.config import ACCOUNT_ID, REGION
@@ -48,8 +49,6 @@ MAX_BODY_BYTES = 256 * 1024
 BOT_NOTE_AUTHOR = "ssm3-bot"
 SSM3 = "SSM.3"
 FAILING_RUNS = frozenset({"Failed", "TimedOut"})
-_ASSOCIATION_ID = re.compile(r"^[0-9a-fA-F-]{36}$")
-_INSTANCE_ID = re.compile(r"^(?:i|mi)-[0-9a-f]{8,17}$")
 
 
 def classify(body: str | bytes) -> Classified:
@@ -72,8 +71,8 @@ def classify(body: str | bytes) -> Classified:
     status = _text(detail.get("status"))
     claim = Claim(
         scope=scope,
-        association_id=_match(detail.get("association-id"), _ASSOCIATION_ID),
-        instance_id=_match(detail.get("instance-id"), _INSTANCE_ID)
+        association_id=_match(detail.get("association-id"), ASSOCIATION_ID),
+        instance_id=_match(detail.get("instance-id"), INSTANCE_ID)
         if kind == "instance_association"
         else None,
         failing=True if status in FAILING_RUNS else False if status == "Success" else None,
@@ -119,7 +118,7 @@ def _compliance(detail: Mapping[str, Any], scope: Scope) -> Hint | Ignored:
     status = (_text(detail.get("compliance-status")) or "").lower()
     claim = Claim(
         scope=scope,
-        instance_id=_match(detail.get("resource-id"), _INSTANCE_ID),
+        instance_id=_match(detail.get("resource-id"), INSTANCE_ID),
         failing=True if status == "non_compliant" else False if status == "compliant" else None,
     )
     return Hint("compliance", (claim,))

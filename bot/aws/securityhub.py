@@ -8,12 +8,12 @@ covers every member account and linked region. Each finding names its instance a
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.core.findings import Finding
+from bot.core.ids import INSTANCE_AT_END
 from bot.models import InstanceKey, Scope, SecurityHubCheck
 
 if TYPE_CHECKING:
@@ -29,7 +29,6 @@ SSM3_FAILED_FILTERS: AwsSecurityFindingFiltersTypeDef = {
     "ComplianceStatus": [{"Value": "FAILED", "Comparison": "EQUALS"}],
     "RecordState": [{"Value": "ACTIVE", "Comparison": "EQUALS"}],
 }
-_INSTANCE_AT_END = re.compile(r"\b((?:i|mi)-[0-9a-f]{8,17})$")
 
 
 def instance_of(finding: Mapping[str, Any]) -> InstanceKey | None:
@@ -37,7 +36,7 @@ def instance_of(finding: Mapping[str, Any]) -> InstanceKey | None:
     resources = finding.get("Resources") or []
     if not resources:
         return None
-    match = _INSTANCE_AT_END.search(str(resources[0].get("Id", "")))
+    match = INSTANCE_AT_END.search(str(resources[0].get("Id", "")))
     account = finding.get("AwsAccountId")
     region = finding.get("Region") or resources[0].get("Region")
     if match is None or not account or not region:

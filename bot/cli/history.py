@@ -14,15 +14,16 @@ from bot.cli.common import (
     out,
     say,
 )
-from bot.settings.config import ACCOUNT_ID, REGION
+from bot.core.ids import ACCOUNT_ID, REGION
 
 
 def cmd_history(args: argparse.Namespace) -> int:
 
+    from bot.app.resolve import within
     from bot.aws.errors import AWS_ERRORS, describe_error
     from bot.aws.history import fetch_history
     from bot.aws.session import AwsAccess
-    from bot.models import AssociationKey, Scope
+    from bot.models import AssociationKey, AssociationRef, Scope
     from bot.render.reports import history_json
     from bot.render.text import render_history
     from bot.util.clock import utcnow
@@ -33,11 +34,8 @@ def cmd_history(args: argparse.Namespace) -> int:
     now = utcnow()
     found = store.associations.find(args.association_id, now=now) if store is not None else []
     stored = {t.key: t.association for t in found}
-    known = [t.key for t in found]
-    if args.account:
-        known = [k for k in known if k.account_id == args.account]
-    if args.region:
-        known = [k for k in known if k.region == args.region]
+    ref = AssociationRef(args.association_id, args.account or None, args.region or None)
+    known = [t.key for t in within(found, ref)]  # every match: the CLI shows them all
     if not known:
         if not (args.account and args.region):
             missing = (

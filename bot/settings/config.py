@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
-from bot.core.ids import ACCOUNT_ID, CHANNEL_ID, REGION
+from bot.core.ids import ACCOUNT_ID, CHANNEL_ID, REGION, SLACK_USER_OR_GROUP
 from bot.settings.values import (
     ConfigError,
     channel,
@@ -42,7 +42,6 @@ DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_ESCALATE_AFTER = timedelta(days=7)
 ORG = "org"
 
-_OPERATOR = re.compile(r"^[UWS][A-Z0-9]{2,30}$")
 
 SecurityHubMode = Literal["off", "check", "sync"]
 AckWorkflow = Literal["SUPPRESSED", "NOTIFIED"]
@@ -201,7 +200,7 @@ class Settings:
             operators=list_of(
                 get("SSM3_OPERATORS"),
                 "SSM3_OPERATORS",
-                _OPERATOR,
+                SLACK_USER_OR_GROUP,
                 "a Slack user ID (U…) or user-group ID (S…)",
             ),
             rerun_cooldown_s=int_in(

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from bot.core.ids import ACCOUNT_ID, CHANNEL_ID, REGION
+from bot.core.ids import ACCOUNT_ID, CHANNEL_ID, REGION, SLACK_USER_OR_GROUP
 from bot.core.routing import Route
 
 
@@ -19,7 +19,7 @@ class RoutesError(ValueError):
 
 
 KEYS = ("channel", "accounts", "regions", "documents", "mention")
-MENTION = re.compile(r"^[SUW][A-Z0-9]{2,30}$")
+MENTION = SLACK_USER_OR_GROUP
 # What SSM document names may contain (DocumentName's pattern), plus the glob characters.
 _DOCUMENT_CHARS = re.compile(r"^[a-zA-Z0-9_\-.:/*?\[\]!]{1,128}$")
 MAX_ROUTES = 200
