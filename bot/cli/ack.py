@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from bot.cli.common import EXIT_OK, UsageError, _existing_store, _settings, out
+from bot.cli.common import EXIT_OK, UsageError, _settings, out, required_store
 from bot.settings.config import Settings
 
 if TYPE_CHECKING:
@@ -19,11 +19,7 @@ def _acknowledgements(settings: Settings) -> tuple[Acknowledgements, Store]:
     from bot.app.permissions import LocalOperator
     from bot.util.clock import utcnow
 
-    store = _existing_store(settings)
-    if store is None:
-        raise UsageError(
-            f"SSM3_DB_PATH: no database at {settings.db_path} yet; run `ssm3bot sweep` first"
-        )
+    store = required_store(settings)
     sync = None
     if settings.securityhub == "sync":  # SSM.3's findings follow the change
         from bot.aws.session import AwsAccess

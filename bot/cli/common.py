@@ -100,6 +100,16 @@ def _existing_store(settings: Settings) -> Store | None:
     return open_store(settings)
 
 
+def required_store(
+    settings: Settings, *, otherwise: str = " yet; run `ssm3bot sweep` first"
+) -> Store:
+    """The store for a command that only reads one: its one refusal when there is none."""
+    store = _existing_store(settings)
+    if store is None:
+        raise UsageError(f"SSM3_DB_PATH: no database at {settings.db_path}{otherwise}")
+    return store
+
+
 def _print_json(document: object) -> None:
     with _results() as stream:  # streamed: an organisation's sweep document is large
         json.dump(document, stream, indent=2, sort_keys=False)

@@ -12,12 +12,11 @@ from bot.cli.common import (
     EXIT_NO_SCOPE,
     EXIT_OK,
     EXIT_STRICT,
-    UsageError,
-    _existing_store,
     _print_json,
     _settings,
     open_store,
     out,
+    required_store,
     say,
 )
 from bot.settings.config import ConfigError, Settings
@@ -135,11 +134,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
     from bot.util.clock import utcnow
 
     settings = _settings()
-    store = _existing_store(settings)
-    if store is None:
-        raise UsageError(
-            f"SSM3_DB_PATH: no database at {settings.db_path} yet; run `ssm3bot sweep` first"
-        )
+    store = required_store(settings)
     view = DigestComposer.from_settings(store, settings).whole(utcnow())
     if args.json:
         _print_json(digest_document(view.digest))

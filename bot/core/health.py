@@ -28,6 +28,7 @@ class Health:
     lines: tuple[str, ...]
     last_sweep_at: datetime | None
     max_age: timedelta
+    last_digest_at: datetime | None = None
 
     @property
     def text(self) -> str:
@@ -59,6 +60,7 @@ def assess(
             (f"unhealthy: no sweep has finished yet{suffix}; {budget}",),
             None,
             max_age,
+            last_digest_at,
         )
     age = now - finished
     when = f"{ago(age)} ({iso(finished)})"
@@ -84,4 +86,4 @@ def assess(
         )
     if last_digest_at is not None:
         lines.append(f"last digest: {ago(now - last_digest_at)} ({iso(last_digest_at)})")
-    return Health(not stale and not blind, tuple(lines), finished, max_age)
+    return Health(not stale and not blind, tuple(lines), finished, max_age, last_digest_at)

@@ -13,7 +13,7 @@ from datetime import datetime
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from bot.core.health import assess, sweep_period
+from bot.ops.freshness import assess_store
 from bot.settings.config import Settings
 from bot.store import Store
 
@@ -33,8 +33,7 @@ class StoreGauges(Collector):
         last = store.sweeps.last(finished=True)
         digest = store.digests.latest()
         failing, acknowledged, instances = store.associations.compliance_counts(now)
-        period = sweep_period(self.settings.sweep_schedule, self.settings.timezone, now)
-        health = assess(last_sweep=last, period=period, now=now)
+        health = assess_store(store, self.settings, now)
 
         def gauge(name: str, help_text: str, value: float) -> GaugeMetricFamily:
             return GaugeMetricFamily(name, help_text, value=value)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from bot.core.health import assess, sweep_period
+from bot.ops.freshness import assess_store
 from bot.ops.liveness import Liveness
 from bot.ops.metrics import Metrics
 from bot.settings.config import Settings
@@ -75,17 +75,10 @@ class Probes:
         return alive, body
 
     def _freshness(self) -> dict[str, Any]:
-        now = self.clock()
-        last_digest = self.store.digests.latest()
-        report = assess(
-            last_sweep=self.store.sweeps.last(finished=True),
-            period=sweep_period(self.settings.sweep_schedule, self.settings.timezone, now),
-            now=now,
-            last_digest_at=last_digest.posted_at if last_digest else None,
-        )
+        report = assess_store(self.store, self.settings, self.clock())
         return {
             "last_sweep": iso(report.last_sweep_at),
-            "last_digest": iso(last_digest.posted_at) if last_digest else None,
+            "last_digest": iso(report.last_digest_at),
             "sweep_stale": not report.healthy,
             "max_sweep_age_s": int(report.max_age.total_seconds()),
             "detail": list(report.lines),

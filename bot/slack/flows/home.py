@@ -18,8 +18,9 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.app.digests import RERUNS_SHOWN_FOR, DigestComposer
 from bot.app.home import HomeAudience
 from bot.core.digest import DigestView
-from bot.core.health import Health, assess, sweep_period
+from bot.core.health import Health
 from bot.core.routing import routes_of
+from bot.ops.freshness import assess_store
 from bot.slack import blocks as kit
 from bot.slack.blocks.home import Mine
 from bot.slack.faults import report
@@ -85,15 +86,7 @@ class HomeTab:
         services, store = self.services, self.services.store
         settings, now = services.settings, services.clock()
         view = self.composer.whole(now, reruns_since=now - RERUNS_SHOWN_FOR)
-        digest = view.digest
-        last_digest = store.digests.latest()
-        health = assess(
-            last_sweep=digest.last_sweep,
-            period=sweep_period(settings.sweep_schedule, settings.timezone, now),
-            now=now,
-            last_digest_at=last_digest.posted_at if last_digest else None,
-        )
-        return HomeState(view, health)
+        return HomeState(view, assess_store(store, settings, now))
 
     def publish(self, user: str, state: HomeState | None = None) -> bool:
         """Publish `user`'s Home tab; a refusal is logged (there is nobody to tell)."""
