@@ -13,12 +13,12 @@ import pytest
 from bot.app.digests import build_digest
 from bot.cli import main
 from bot.render.text import render_digest
-from bot.scheduling.runner import Runner
 from bot.settings.config import Settings
 from bot.store import Store
 from bot.util.clock import utcnow
 from tests.fakes.estate import store_estate
 from tests.support.recording import RecordingPublisher
+from tests.support.runners import make_runner
 
 ZONE = "Pacific/Kiritimati"  # UTC+14: 09:00 and 11:00 UTC fall on two local days
 CHANNEL = "C0DIGEST01"
@@ -43,7 +43,7 @@ def test_the_cli_digest_shows_the_channel_digests_escalations_and_trend_days(
         db_path=str(db), channel=CHANNEL, timezone=ZONE, escalate_after=timedelta(days=7)
     )
     publisher = RecordingPublisher()
-    runner = Runner(settings=settings, store=store, access=None, publisher=publisher)  # type: ignore[arg-type]
+    runner = make_runner(settings=settings, store=store, publisher=publisher)
     runner.post_digests_now()
     [channel_view] = publisher.views
     assert channel_view.zone == ZoneInfo(ZONE)

@@ -35,6 +35,7 @@ from bot.sweeping.sweep import run_sweep
 from tests.fakes.fixtures import OPERATOR, slack_settings
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import SlackHarness
+from tests.support.runners import make_runner
 from tests.support.sim import Sim
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -228,7 +229,6 @@ def poll_the_events_queue(sim: Sim, tmp: Path) -> set[str]:
     SQS (moto); its SQS operations are recorded as the client sends them."""
     from bot.doctor.events import events_checks
     from bot.realtime.wiring import build_poller
-    from bot.scheduling.runner import Runner
     from bot.sim.events import compliance_event
     from tests.support.sqs import MotoSqs
 
@@ -249,7 +249,7 @@ def poll_the_events_queue(sim: Sim, tmp: Path) -> set[str]:
         settings = _settings(tmp).with_changes(events_queue_url=queue.url)
         store = Store(tmp / "events.db")
         run_sweep(settings=settings, access=access, store=store)
-        runner = Runner(settings=settings, store=store, access=access, publisher=None)
+        runner = make_runner(settings=settings, store=store, access=access, publisher=None)
         poller = build_poller(runner, wait_s=1)
         assert poller is not None
         queue.send(compliance_event(MEMBER, "eu-west-1", "i-0123456789abcdef0", status="compliant"))

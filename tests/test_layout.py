@@ -160,3 +160,18 @@ def test_no_test_module_imports_another_or_the_conftest() -> None:
         if module.startswith(("tests.test_", "tests.conftest"))
     ]
     assert offenders == []
+
+
+def test_tests_build_runners_through_one_helper() -> None:
+    """A Runner is built by tests/support/runners.make_runner only, so a new collaborator of
+    the Runner is added in one place, not in every test that schedules."""
+    builds = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for path in sorted((ROOT / "tests").rglob("*.py"))
+        if path.name != "runners.py"
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name | ast.Attribute)
+        and (node.func.id if isinstance(node.func, ast.Name) else node.func.attr) == "Runner"
+    ]
+    assert builds == []

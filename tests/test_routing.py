@@ -18,6 +18,7 @@ from bot.settings.routes_file import RoutesError, parse_routes
 from bot.store import Store
 from tests.support.fleet import breaks_after
 from tests.support.recording import RecordingPublisher
+from tests.support.runners import make_runner
 from tests.support.sim import Sim
 from tests.support.virtual_time import FakeClock
 
@@ -181,7 +182,7 @@ def routed(
         ).with_changes(**changes)
         clock = FakeClock(datetime(2026, 11, 30, 9, 0, 30, tzinfo=UTC))
         publisher = RecordingPublisher()
-        runner = Runner(
+        runner = make_runner(
             settings=settings,
             store=Store(settings.db_path),
             access=sim.access(),

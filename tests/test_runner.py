@@ -20,6 +20,7 @@ from bot.store import Store
 from bot.sweeping.sweep import run_sweep
 from tests.support.fleet import breaks_after, fail, healthy
 from tests.support.recording import RecordingPublisher
+from tests.support.runners import make_runner as runner_on
 from tests.support.sim import Sim
 from tests.support.virtual_time import FakeClock, run_until
 
@@ -46,7 +47,7 @@ def make_runner(
         ).with_changes(**changes)
         clock = FakeClock(start)
         publisher = publisher or RecordingPublisher()
-        runner = Runner(
+        runner = runner_on(
             settings=settings,
             store=Store(settings.db_path),
             access=sim.access(),

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.scheduling.runner import Runner
 from bot.sim.fleet import failure_for
 from bot.slack import blocks as kit
 from bot.slack.delivery import Delivery
@@ -18,6 +17,7 @@ from tests.fakes.block_kit import texts
 from tests.fakes.fixtures import OPERATOR
 from tests.fakes.slack_api import FakeSlack, Message
 from tests.fakes.slack_harness import CHANNEL, SlackHarness, ack_values
+from tests.support.runners import make_runner
 from tests.support.sim import Sim
 from tests.support.slack import slack_runner
 from tests.support.virtual_time import FakeClock
@@ -191,10 +191,9 @@ def test_a_digest_whose_csv_cannot_be_attached_is_posted_once_and_says_why(tmp_p
         # More than a message shows (DIGEST_SHOWN): the full list goes to the thread as a CSV.
         store_estate(store, failing=60, now=start - timedelta(minutes=5))
         delivery = Delivery(client=web_client(settings), clock=clock)
-        runner = Runner(
+        runner = make_runner(
             settings=settings,
             store=store,
-            access=None,  # type: ignore[arg-type]  # posting a digest needs no AWS
             publisher=delivery,
             clock=clock,
         )

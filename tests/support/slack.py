@@ -17,6 +17,7 @@ from bot.util.clock import utcnow
 from tests.fakes.block_kit import texts
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import CHANNEL, SlackHarness
+from tests.support.runners import make_runner
 
 
 def body_text(blocks: Any) -> str:
@@ -54,10 +55,9 @@ def digest_runner(
     settings: Settings | None = None,
 ) -> Runner:
     """A Runner publishing through a Delivery on `client`, posting to `channel` (no AWS)."""
-    return Runner(
+    return make_runner(
         settings=settings or Settings(channel=channel),
         store=store,
-        access=None,  # type: ignore[arg-type]  # posting and editing digests needs no AWS
         publisher=Delivery(client=client, clock=clock),
         clock=clock,
     )
@@ -76,7 +76,7 @@ def slack_runner(h: SlackHarness, clock: Callable[[], datetime] | None = None) -
     services = h.services
     now = clock or (lambda: datetime.now(UTC) + timedelta(seconds=1))
     delivery = Delivery(client=services.client, zone=h.settings.zone, clock=now)
-    runner = Runner(
+    runner = make_runner(
         settings=h.settings,
         store=services.store,
         access=services.access,
