@@ -175,3 +175,24 @@ def test_tests_build_runners_through_one_helper() -> None:
         and (node.func.id if isinstance(node.func, ast.Name) else node.func.attr) == "Runner"
     ]
     assert builds == []
+
+
+# bot/app/ modules that are no use case: records, ports and words the use cases share.
+NOT_USE_CASES = {
+    "__init__",
+    "events",
+    "outcomes",
+    "permissions",
+    "publisher",
+    "sync_report",
+    "terms",
+}
+
+
+@pytest.mark.parametrize(
+    "use_case", sorted({p.stem for p in (BOT / "app").glob("*.py")} - NOT_USE_CASES)
+)
+def test_every_use_case_has_its_unit_tests(use_case: str) -> None:
+    """Each use case is tested on its own, on an in-memory store with the fakes of
+    tests/support/ports.py (tests/test_app_<use case>.py)."""
+    assert (ROOT / "tests" / f"test_app_{use_case}.py").is_file()
