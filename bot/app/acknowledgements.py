@@ -11,7 +11,7 @@ from datetime import datetime
 
 from bot.app.events import AckEnded, Acknowledged
 from bot.app.findings_sync import FindingsSync
-from bot.app.outcomes import Action, Done, Refusal, Refuser
+from bot.app.outcomes import Action, AuditWriter, Done, Refusal
 from bot.app.permissions import Permissions
 from bot.app.resolve import Target, resolve
 from bot.app.sync_report import SyncReport
@@ -37,9 +37,9 @@ class Acknowledgements:
         self.permissions = permissions
         self.clock = clock
         self.sync = sync  # SSM3_SECURITYHUB=sync: SSM.3's findings follow each change
-        self._refuser = Refuser(store, clock)
-        self._refuse = self._refuser.refuse
-        self._audit = self._refuser.audit
+        self._audit_log = AuditWriter(store, clock)
+        self._refuse = self._audit_log.refuse
+        self._audit = self._audit_log.audit
 
     def target(
         self, actor: str, ref: Target, *, channel: str | None = None
@@ -132,7 +132,7 @@ class Acknowledgements:
     def _permitted_target(
         self, actor: str, action: Action, ref: Target, channel: str | None
     ) -> TrackedAssociation | Refusal:
-        return self._refuser.permitted_target(
+        return self._audit_log.permitted_target(
             actor,
             action,
             decision=self.permissions.may_acknowledge(actor),

@@ -47,8 +47,9 @@ class Done:
     security_hub: SyncReport | None = None
 
 
-class Refuser:
-    """Audits a use case's refusals and changes, with the actor and where they asked."""
+class AuditWriter:
+    """Writes a use case's audit entries: each refusal (and the Refusal it returns) and each
+    change, with the actor and where they asked."""
 
     def __init__(self, store: Store, clock: Callable[[], datetime]) -> None:
         self.store = store

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Literal, Protocol
 
 from bot.app.events import RerunChecked, RerunStarted
-from bot.app.outcomes import Refusal, Refuser
+from bot.app.outcomes import AuditWriter, Refusal
 from bot.app.permissions import Permissions
 from bot.app.resolve import Target, resolve
 from bot.core.causes import kind_label
@@ -84,13 +84,13 @@ class Reruns:
         self.actions = actions
         self.clock = clock
         self.cooldown_s = cooldown_s
-        self._refuser = Refuser(store, clock)
+        self._audit_log = AuditWriter(store, clock)
 
     def target(
         self, actor: str, ref: Target, *, channel: str | None = None
     ) -> TrackedAssociation | Refusal:
         """What a re-run of `ref` would run, checked as `start` checks it (for the confirm step)."""
-        return self._refuser.permitted_target(
+        return self._audit_log.permitted_target(
             actor,
             "rerun",
             decision=self.permissions.may_rerun(actor),
@@ -122,14 +122,14 @@ class Reruns:
         )
         if not fresh:
             held = f"cooldown: started by {rerun.by} at {iso(rerun.at)}"
-            return self._refuser.refuse(
+            return self._audit_log.refuse(
                 actor, "rerun", "cooldown", held, channel, key=item.key, item=item, rerun=rerun
             )
         try:
             state = self.actions.rerun(item.key)
         except AwsFailure as exc:
             self.store.reruns.finish(rerun.id, outcome="failed", now=self.clock())
-            self._refuser.audit(
+            self._audit_log.audit(
                 actor, "rerun", "failed", key=item.key, detail=str(exc), channel=channel
             )
             return StartFailed(item, exc)
@@ -140,7 +140,9 @@ class Reruns:
             detail = kind_label(a)
         elif not can_fix:
             detail = "SyncCompliance MANUAL"
-        self._refuser.audit(actor, "rerun", "started", key=item.key, detail=detail, channel=channel)
+        self._audit_log.audit(
+            actor, "rerun", "started", key=item.key, detail=detail, channel=channel
+        )
         return Started(item, rerun, can_fix, (RerunStarted(item.key, actor, now),))
 
     def follow_up(
@@ -165,7 +167,7 @@ class Reruns:
         now = self.clock()
         self.store.reruns.finish(rerun.id, outcome=outcome, now=now)
         if error is None:
-            self._refuser.audit(
+            self._audit_log.audit(
                 BOT_ACTOR,
                 "rerun_check",
                 outcome,

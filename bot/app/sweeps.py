@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.app.events import SweepFinished
-from bot.app.outcomes import Refusal, Refuser
+from bot.app.outcomes import AuditWriter, Refusal
 from bot.app.permissions import Permissions
 from bot.models import DigestMessage, SweepSummary
 from bot.settings.config import ConfigError
@@ -56,18 +56,18 @@ class ManualSweeps:
         self.clock = clock
         self.busy = busy  # what `runner.sweep` raises when it lost the race for the lease
         self.failed: tuple[type[Exception], ...] = (*failed, ConfigError)  # nothing to list
-        self._refuser = Refuser(store, clock)
+        self._audit_log = AuditWriter(store, clock)
 
     def begin(self, actor: str, *, channel: str | None = None) -> Refusal | None:
         """Whether a sweep may start now: permission, then no sweep running. None: go."""
         decision = self.permissions.may_sweep(actor)
         if not decision.allowed:
-            return self._refuser.refuse(
+            return self._audit_log.refuse(
                 actor, "sweep", "permission", decision.reason, channel, decision=decision
             )
         if self.runner.sweep_busy():
-            return self._refuser.refuse(actor, "sweep", "busy", BUSY, channel)
-        self._refuser.audit(actor, "sweep", "started", key=None, detail=None, channel=channel)
+            return self._audit_log.refuse(actor, "sweep", "busy", BUSY, channel)
+        self._audit_log.audit(actor, "sweep", "started", key=None, detail=None, channel=channel)
         return None
 
     def run(
@@ -83,13 +83,13 @@ class ManualSweeps:
         try:
             summary = self.runner.sweep(trigger)
         except self.busy:
-            return self._refuser.refuse(actor, "sweep", "busy", BUSY, channel)
+            return self._audit_log.refuse(actor, "sweep", "busy", BUSY, channel)
         except self.failed as exc:
-            self._refuser.audit(
+            self._audit_log.audit(
                 actor, "sweep", "failed", key=None, detail=str(exc), channel=channel
             )
             return NotStarted(str(exc))
-        self._refuser.audit(
+        self._audit_log.audit(
             actor, "sweep", "done", key=None, detail=summary.sweep_id, channel=channel
         )
         self.runner.after_sweep(also)
