@@ -31,6 +31,7 @@ from bot.slack.faults import ServerErrorsRetryHandler
 from bot.slack.permissions import Operators
 from bot.store import Store
 from bot.util.clock import utcnow
+from bot.wiring.context import Context
 
 if TYPE_CHECKING:
     from bot.realtime.poller import EventPoller
@@ -95,6 +96,11 @@ class Services:
             access=AwsAccess.from_settings(settings),
             client=client,
         )
+
+    @property
+    def context(self) -> Context:
+        """What the use cases are built on: these services' settings, store, AWS and clock."""
+        return Context(self.settings, self.store, self.access, self.clock)
 
     def scheduled(self) -> Runner:
         """`serve`'s Runner, or one publishing through this Delivery where none runs (tests, a

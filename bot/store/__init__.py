@@ -15,6 +15,11 @@ migrations) and holds one repository per concern; callers go through those, neve
     store.home_viewers  who opened the Home tab lately
     store.findings      the Security Hub sync's record of SSM.3 findings (SSM3_SECURITYHUB=sync)
     store.account_names account names from Organizations
+
+Four rules of bot/core/streaks.py are applied inside the writes and reads that need them,
+so no caller can store a state that breaks them: a streak's start (`failing_since`, rows.py),
+a resolution ending the acknowledgement (associations.save_scope), which streaks may alert
+(associations.alertable_failures), and the re-run cooldown (reruns.claim, atomically).
 """
 
 from __future__ import annotations

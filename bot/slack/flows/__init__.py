@@ -30,7 +30,6 @@ from bot.slack.flows.sweeps import SweepFlow
 from bot.slack.replies import Origin, tell
 from bot.slack.services import Services
 from bot.sweeping.sweep import SweepError
-from bot.wiring.context import Context
 from bot.wiring.findings import findings_sync
 
 
@@ -65,7 +64,7 @@ class Flows:
 
     @classmethod
     def build(cls, services: Services) -> Flows:
-        context = Context(services.settings, services.store, services.access, services.clock)
+        context = services.context
         store, operators, clock = services.store, services.operators, services.clock
         guard = Guard(services.client)
         home = HomeTab(services)
