@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.imports import imported
+
 ROOT = Path(__file__).resolve().parent.parent
 BOT = ROOT / "bot"
 
@@ -54,36 +56,6 @@ def module_name(path: Path, root: Path = ROOT) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def every_import(tree: ast.AST) -> set[str]:
-    """Every module an import statement anywhere in `tree` names: module level, in functions
-    (lazy), and under TYPE_CHECKING."""
-    found: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
-            found.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return found
-
-
-def top_level_imports(path: Path) -> set[str]:
-    """Modules imported when `path` is imported: module level, not under TYPE_CHECKING and
-    not inside functions."""
-    tree = ast.parse(path.read_text())
-    found: set[str] = set()
-    for node in tree.body:
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            continue
-        for child in [node] if not isinstance(node, ast.If | ast.Try) else ast.walk(node):
-            if isinstance(child, ast.Import):
-                found.update(alias.name for alias in child.names)
-            elif isinstance(child, ast.ImportFrom) and child.module and child.level == 0:
-                found.add(child.module)
-                found.update(f"{child.module}.{alias.name}" for alias in child.names)
-    return found
-
-
 def upward_arrows(root: Path) -> list[str]:
     """Every import in `root`/bot/ that goes up or across the layers, or to a library its
     package must not touch; an unknown package is an offence too."""
@@ -97,15 +69,14 @@ def upward_arrows(root: Path) -> list[str]:
         if allowed is None:
             offenders.append(f"{name}: bot/{own}/ is in no layer (add it to BELOW)")
             continue
-        for imported in sorted(every_import(ast.parse(path.read_text()))):
-            parts = imported.split(".")
+        for target in sorted(imported(path)):
+            parts = target.split(".")
             if parts[0] == "bot" and len(parts) > 1:
-                target = parts[1]
-                if target in {own, "__version__"} or target in allowed:
+                if parts[1] in {own, "__version__"} or parts[1] in allowed:
                     continue
-                offenders.append(f"{name} imports {imported}")
+                offenders.append(f"{name} imports {target}")
             elif parts[0] in OUTSIDE_FORBIDDEN.get(own, set()):
-                offenders.append(f"{name} imports {imported}")
+                offenders.append(f"{name} imports {target}")
     return sorted(set(offenders))
 
 
@@ -156,7 +127,7 @@ def test_no_test_module_imports_another_or_the_conftest() -> None:
     offenders = [
         f"{path.relative_to(ROOT)} imports {module}"
         for path in sorted((ROOT / "tests").rglob("*.py"))
-        for module in every_import(ast.parse(path.read_text()))
+        for module in imported(path)
         if module.startswith(("tests.test_", "tests.conftest"))
     ]
     assert offenders == []
