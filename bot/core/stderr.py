@@ -23,7 +23,7 @@ _CLI_CALL = re.compile(
     r"An error occurred \((?P<code>AccessDenied\w*|UnauthorizedOperation|Forbidden)\) when "
     r"calling the (?P<operation>\w+) operation"
 )
-_ARN_SERVICE = re.compile(r"\barn:aws[a-z-]*:(?P<service>[a-z0-9-]+):[^\s\"']*")
+_ARN_SERVICE = re.compile(r"\barn:aws[a-z-]*:(?P<service>[a-z0-9-]+):[^\s\"'()]*")
 _ASSUMED = re.compile(r":assumed-role/(?P<role>[\w+=,.@-]+)/")
 _ROLE = re.compile(r":role/(?:[\w+=,.@-]+/)*(?P<role>[\w+=,.@-]+)$")
 _AGENT_TOO_OLD = re.compile(
