@@ -209,7 +209,7 @@ def test_the_watch_says_compliant_only_once_the_new_run_finished_and_the_items_t
     fixes.update_parameter(ssm, key, name="Operation", value="Scan", expected_version="1")
 
     def verdict(deadline_passed: bool = False) -> str | None:
-        run = first_run_after(ssm, key, acted_at - timedelta(seconds=1))
+        run = first_run_after(ssm, key, acted_at)
         items = (
             association_items(ssm, key.association_id, failing) if run and run.finished else None
         )
@@ -229,7 +229,7 @@ def test_a_rerun_of_a_manual_patch_scan_ends_still_failing(shown: tuple[Sim, Sho
     ssm = _ssm(sim)
     acted_at = sim.fleet.now()
     assert fixes.rerun(ssm, key) is None
-    run = first_run_after(ssm, key, acted_at - timedelta(seconds=1))
+    run = first_run_after(ssm, key, acted_at)
     assert run is not None
     assert run.finished
     items = association_items(ssm, key.association_id, showcase.instances["missing_patches"])
@@ -242,7 +242,7 @@ def test_a_run_a_closed_calendar_holds_ends_pending(shown: tuple[Sim, Showcase])
     ssm = _ssm(sim)
     acted_at = sim.fleet.now()
     assert fixes.rerun(ssm, key) is None
-    run = first_run_after(ssm, key, acted_at - timedelta(seconds=1))
+    run = first_run_after(ssm, key, acted_at)
     assert run is None
     assert outcome(run=run, items=None, deadline_passed=True) == "pending"
     assert outcome(run=None, items=None, deadline_passed=False, read_failed=True) == "unknown"

@@ -304,7 +304,7 @@ def watch_a_run(sim: Sim, tmp: Path) -> None:
     before = sim.fleet.now()
     sim.fleet.run_association(key.association_id, failures={})  # a run the watch follows
     ssm = sim.access().ssm(key.scope)
-    run = first_run_after(ssm, key, before - timedelta(seconds=1))
+    run = first_run_after(ssm, key, before)
     assert run is not None
     assert run.finished
     items = association_items(ssm, key.association_id, shown.instances["unknown"])

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.aws.compliance import ASSOCIATION_NONCOMPLIANT
@@ -37,12 +37,19 @@ class RunSeen(RunState):
 
 
 def first_run_after(ssm: SSMClient, key: AssociationKey, after: datetime) -> RunSeen | None:
-    """The oldest execution created after `after` (None: none yet). Raises AWS's errors."""
-    listed = ssm.describe_association_executions(
-        AssociationId=key.association_id,
-        Filters=[{"Key": "CreatedTime", "Value": iso(after) or "", "Type": "GREATER_THAN"}],
-        MaxResults=50,
-    ).get("AssociationExecutions", [])
+    """The oldest execution created at or after `after` (the moment before the action; None:
+    none yet). Raises AWS's errors."""
+    # The filter's value is to the second: ask from the second before, keep what is after.
+    since = after.replace(microsecond=0) - timedelta(seconds=1)
+    listed = [
+        e
+        for e in ssm.describe_association_executions(
+            AssociationId=key.association_id,
+            Filters=[{"Key": "CreatedTime", "Value": iso(since) or "", "Type": "GREATER_THAN"}],
+            MaxResults=50,
+        ).get("AssociationExecutions", [])
+        if (aware(e.get("CreatedTime")) or since) >= after
+    ]
     if not listed:
         return None
     first = min(listed, key=lambda e: aware(e.get("CreatedTime")) or after)
