@@ -131,15 +131,16 @@ def diagnose_once(failing: int, latency: float, runs: int, cold: bool) -> None:
     print("       " + ", ".join(f"{op} {n}" for op, n in sorted(calls.items())))
 
 
-def watch_once(failing: int, latency: float, run_minutes: int) -> None:
+def watch_once(failing: int, latency: float, run_minutes: int, *, works: bool = True) -> None:
     fleet = estate(failing)
     fleet.run_seconds = run_minutes * 60
     scope = fleet.scope(ACCOUNT, REGION)
-    for instance in scope.instances.values():  # the fix worked: the new run will succeed
-        instance.agent_version, instance.ping_status = "3.3.1345.0", "Online"
-        instance.last_ping = fleet.now() + timedelta(seconds=1)
     association = scope.associations[ASSOCIATION]
-    association.fix_on_rerun = True
+    if works:  # the fix worked: the new run will succeed
+        for instance in scope.instances.values():
+            instance.agent_version, instance.ping_status = "3.3.1345.0", "Online"
+            instance.last_ping = fleet.now() + timedelta(seconds=1)
+        association.fix_on_rerun = True
     failed = list(association.latest.failures) if association.latest else []
     with SimServer(fleet) as server:
         access = access_for(fleet, server.endpoint_url)
@@ -179,6 +180,7 @@ def main() -> int:
         diagnose_once(failing, args.latency, args.runs, args.cold)
     for failing in (50, 500):
         watch_once(failing, args.latency, args.run_minutes)
+        watch_once(failing, args.latency, args.run_minutes, works=False)
     return 0
 
 

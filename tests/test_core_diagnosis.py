@@ -305,3 +305,14 @@ def test_a_bad_parameter_fix_carries_what_the_modal_and_the_update_need() -> Non
     )
     assert fix.association_version == "3"
     assert fix.applicable
+
+
+def test_a_hostile_stderr_never_reaches_the_terminal_as_control_characters() -> None:
+    from bot.render.diagnosis import render_diagnosis
+
+    hostile = "\x1b]0;pwned\x07 \x1b[31mRED\x9b2J rm -rf"
+    done = diagnose(_case(outputs={"i-1": StepOutput("i-1", hostile)}), now=NOW)
+    assert done.instances[0].cause == "unknown"
+    text = render_diagnosis(done)
+    assert not any(ch in text for ch in "\x1b\x07\x9b"), repr(text)
+    assert "pwned" in text

@@ -8,7 +8,7 @@ from typing import Any
 from bot.clock import iso
 from bot.core.diagnosis import CauseGroup, Diagnosis, Fix
 from bot.core.diagnosis_words import headline
-from bot.strings import clip
+from bot.strings import clip, terminal_safe
 
 SHOWN_INSTANCES = 8
 
@@ -54,7 +54,8 @@ def _fix(fix: Fix) -> dict[str, str]:
 
 
 def render_diagnosis(diagnosis: Diagnosis) -> str:
-    """Text for a terminal (AWS-supplied strings flattened to one line each)."""
+    """Text for a terminal: AWS-supplied strings flattened to one line each, and no control
+    character (a step's stderr is anyone's text) reaches the terminal."""
     key = diagnosis.key
     name = diagnosis.association_name or key.association_id
     version = f", version {diagnosis.document_version}" if diagnosis.document_version else ""
@@ -71,7 +72,7 @@ def render_diagnosis(diagnosis: Diagnosis) -> str:
         lines += ["", "Warnings:", *(f"  - {clip(w, 300)}" for w in diagnosis.warnings)]
     calls = sum(diagnosis.aws_calls.values())
     lines += ["", f"Read at {iso(diagnosis.read_at)} with {calls} AWS calls."]
-    return "\n".join(lines) + "\n"
+    return terminal_safe("\n".join(lines) + "\n")
 
 
 def _kind(diagnosis: Diagnosis) -> str:
