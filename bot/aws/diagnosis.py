@@ -301,7 +301,8 @@ class EvidenceReader:
         return found, None
 
     def _outputs(self, wanted: Sequence[tuple[str, str]]) -> dict[str, StepOutput]:
-        self._count("GetCommandInvocation", len(wanted)) if wanted else None
+        if wanted:
+            self._count("GetCommandInvocation", len(wanted))
 
         def one(pair: tuple[str, str]) -> StepOutput:
             instance_id, command_id = pair
@@ -339,7 +340,8 @@ class EvidenceReader:
             }
             found[summary["ResourceId"]] = PatchFacts(summary["ResourceId"], missing, by_severity)
         missing_ids = [i for i in instances if i in found and found[i].missing][:PATCH_EXAMPLES]
-        self._count("ListComplianceItems", len(missing_ids)) if missing_ids else None
+        if missing_ids:
+            self._count("ListComplianceItems", len(missing_ids))
         for instance_id, titles in zip(
             missing_ids, self._parallel(self._patch_titles, missing_ids), strict=True
         ):

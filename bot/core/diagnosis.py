@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from bot.models import AssociationKey, FailureKind
 
@@ -27,18 +27,7 @@ CauseName = Literal[
     "unknown",
 ]
 # The contract's causes, in the order a surface lists them.
-CAUSES: tuple[CauseName, ...] = (
-    "unreachable",
-    "agent_outdated",
-    "permissions",
-    "bad_parameter",
-    "timed_out",
-    "stopped_by_alarm",
-    "calendar_closed",
-    "missing_patches",
-    "orphan",
-    "unknown",
-)
+CAUSES: tuple[CauseName, ...] = get_args(CauseName)
 FixKind = Literal["troubleshoot", "update_agent", "iam_statement", "update_parameter", "manual"]
 # Fixes the bot may apply (with a person's click, SSM3_FIXES=on); the rest are text.
 APPLICABLE: frozenset[FixKind] = frozenset({"troubleshoot", "update_agent", "update_parameter"})

@@ -12,8 +12,8 @@ import random
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
 
+from bot.core.diagnosis import CAUSES, CauseName
 from bot.sim.documents import SimCalendar, calendar_document
 from bot.sim.fleet import (
     LATEST_AGENT_VERSION,
@@ -32,30 +32,8 @@ from bot.sim.fleet import (
     timed_out,
 )
 
-CauseName = Literal[
-    "unreachable",
-    "agent_outdated",
-    "permissions",
-    "bad_parameter",
-    "timed_out",
-    "stopped_by_alarm",
-    "calendar_closed",
-    "missing_patches",
-    "orphan",
-    "unknown",
-]
-SHOWCASE_CAUSES: tuple[CauseName, ...] = (
-    "unreachable",
-    "agent_outdated",
-    "permissions",
-    "bad_parameter",
-    "timed_out",
-    "stopped_by_alarm",
-    "calendar_closed",
-    "missing_patches",
-    "orphan",
-    "unknown",
-)
+# One association for each cause, in the contract's order.
+SHOWCASE_CAUSES: tuple[CauseName, ...] = CAUSES
 ROLE = "app-instance-role"
 PLAYBOOKS = "arn:aws:s3:::ansible-playbooks-prod/cis/site.yml"
 ALARM = "web-5xx-high"
