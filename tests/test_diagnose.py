@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,16 @@ import pytest
 
 from bot.cli import main
 from bot.sim.documents import SimCalendar
-from bot.sim.fleet import Fault, SimAssociation, SimExecution, SimInstance, denied, generate_fleet
+from bot.sim.fleet import (
+    Fault,
+    Fleet,
+    SimAssociation,
+    SimExecution,
+    SimInstance,
+    denied,
+    generate_fleet,
+)
+from bot.sim.server import SimServer
 from bot.sim.showcase import (
     ALARM,
     CALENDAR,
@@ -62,24 +71,51 @@ WRITES = {
 }
 
 
-@pytest.fixture
-def fleet_sim(make_sim: Callable[..., Sim]) -> tuple[Sim, Showcase]:
+def _point_at(sim: Sim, folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(folder)
+    for name, value in sim.env(SSM3_REGIONS=REGION, SSM3_DB_PATH=str(folder / "d.db")).items():
+        monkeypatch.setenv(name, value)
+
+
+def _showcase() -> tuple[Fleet, Showcase]:
     fleet = generate_fleet(seed=3, accounts=1, regions=(REGION,), associations=3, failing=1)
-    shown = add_showcase(fleet, ACCOUNT, REGION)
-    return make_sim(fleet), shown
+    return fleet, add_showcase(fleet, ACCOUNT, REGION)
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sim, Showcase, Path]]:
+    """One simulator and one swept store for the tests that only read (a sweep each would
+    cost a second a test)."""
+    fleet, shown = _showcase()
+    folder = tmp_path_factory.mktemp("diagnose")
+    with SimServer(fleet) as server, pytest.MonkeyPatch.context() as patch:
+        sim = Sim(fleet, server)
+        _point_at(sim, folder, patch)
+        assert main(["sweep"]) == 0
+        yield sim, shown, folder
+    assert fleet.violations == []
+
+
+@pytest.fixture
+def at_swept(
+    swept: tuple[Sim, Showcase, Path], monkeypatch: pytest.MonkeyPatch
+) -> tuple[Sim, Showcase]:
+    sim, shown, folder = swept
+    _point_at(sim, folder, monkeypatch)
+    sim.fleet.reset_calls()
+    return sim, shown
 
 
 @pytest.fixture
 def at_fleet(
-    fleet_sim: tuple[Sim, Showcase], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    make_sim: Callable[..., Sim], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[Sim, Showcase]:
-    """The process environment pointed at the simulator, swept once into a fresh store."""
-    sim, _ = fleet_sim
-    monkeypatch.chdir(tmp_path)
-    for name, value in sim.env(SSM3_REGIONS=REGION, SSM3_DB_PATH=str(tmp_path / "d.db")).items():
-        monkeypatch.setenv(name, value)
+    """A fleet of its own, swept once into a fresh store, for a test that changes AWS."""
+    fleet, shown = _showcase()
+    sim = make_sim(fleet)
+    _point_at(sim, tmp_path, monkeypatch)
     assert main(["sweep"]) == 0
-    return fleet_sim
+    return sim, shown
 
 
 def _diagnose(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any]]:
@@ -107,9 +143,9 @@ def _assert_contract(document: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("cause", SHOWCASE_CAUSES)
 def test_diagnose_json_names_the_cause_evidence_and_fix_per_instance(
-    cause: str, at_fleet: tuple[Sim, Showcase], capsys: pytest.CaptureFixture[str]
+    cause: str, at_swept: tuple[Sim, Showcase], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _sim, shown = at_fleet
+    _sim, shown = at_swept
     association_id = shown.associations[cause]  # type: ignore[index]
     code, document = _diagnose(capsys, association_id)
     assert code == 0
@@ -200,9 +236,9 @@ EXPECTED: dict[str, Callable[[dict[str, Any], dict[str, Any]], bool]] = {
 
 
 def test_only_an_association_without_a_dispatch_role_is_warned_about_it(
-    at_fleet: tuple[Sim, Showcase], capsys: pytest.CaptureFixture[str]
+    at_swept: tuple[Sim, Showcase], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _, shown = at_fleet
+    _, shown = at_swept
     for cause in ("permissions", "unknown"):
         _, document = _diagnose(capsys, shown.associations[cause])  # type: ignore[index]
         warned = any("AssociationDispatchAssumeRole" in w for w in document["warnings"])
@@ -213,9 +249,9 @@ def test_only_an_association_without_a_dispatch_role_is_warned_about_it(
 
 @pytest.mark.parametrize("cause", SHOWCASE_CAUSES)
 def test_a_diagnosis_makes_only_the_calls_its_budget_allows(
-    cause: str, at_fleet: tuple[Sim, Showcase], capsys: pytest.CaptureFixture[str]
+    cause: str, at_swept: tuple[Sim, Showcase], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    sim, shown = at_fleet
+    sim, shown = at_swept
     sim.fleet.reset_calls()
     code, document = _diagnose(capsys, shown.associations[cause])  # type: ignore[index]
     assert code == 0
@@ -276,9 +312,9 @@ def test_stderr_is_read_on_five_instances_of_a_way_of_failing_the_rest_take_thei
 
 
 def test_the_text_form_groups_instances_by_cause_with_evidence_and_fix(
-    at_fleet: tuple[Sim, Showcase], capsys: pytest.CaptureFixture[str]
+    at_swept: tuple[Sim, Showcase], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _, shown = at_fleet
+    _, shown = at_swept
     capsys.readouterr()
     assert main(["diagnose", shown.associations["permissions"]]) == 0
     text = capsys.readouterr().out
