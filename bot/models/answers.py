@@ -20,6 +20,10 @@ class AwsFailure(Exception):
         self.reason = reason or line
 
 
+class AssociationGone(Exception):
+    """AWS says the association does not exist (DescribeAssociation)."""
+
+
 @dataclass(frozen=True)
 class AssociationState:
     """An association's Overview as DescribeAssociation reports it now."""
