@@ -15,7 +15,7 @@ from bot import __version__
 from bot.config import Settings
 from bot.health import sweep_period
 from bot.models import Scope
-from bot.models.evidence import FLEET, AckRecord, DayFigures, StreakRecord
+from bot.models.evidence import AckRecord, DayFigures, StreakRecord
 from bot.report.figures import Action, Coverage, Stats, actions_taken, coverage_of, stats
 from bot.report.model import (
     ACK_ENDS,
@@ -102,8 +102,8 @@ def gap_threshold(settings: Settings, at: datetime) -> timedelta:
 def _coverage(store: Store, settings: Settings, period: Period, end: datetime) -> Coverage:
     reads = store.evidence.reads(period.since, end)
     configured = {s.scope for s in store.sweeps.scope_states()}
-    before = store.evidence.reads(period.since - min(period.length, LOOKBACK), period.since)
-    expected = {Scope(r.account_id, r.region) for r in before if r.account_id != FLEET}
+    before = store.evidence.scopes_read(period.since - min(period.length, LOOKBACK), period.since)
+    expected = {Scope(account_id, region) for account_id, region in before}
     return coverage_of(
         reads, expected & configured, period.since, end, gap_threshold(settings, end)
     )

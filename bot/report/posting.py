@@ -86,7 +86,8 @@ class ReportPoster:
                 comment=report_comment(report, sha),
             )
         except Exception as exc:
-            log.error("posting the evidence report for %s failed, will retry: %s", period, exc)
+            name = period_name(period, self.settings.zone)
+            log.error("posting the evidence report for %s failed, will retry: %s", name, exc)
             log.debug("posting the evidence report failed", exc_info=exc)
             self.store.report_posts.failed(period.since, period.until, channel)
             return False

@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.clock import iso, parse_iso
-from bot.models.evidence import FLEET, DayFigures, Read
+from bot.models.evidence import DayFigures, Read
 from bot.store.db import Database
 
 SETTLE = timedelta(hours=6)  # a day is summarised this long after it ends: its sweeps are done
@@ -34,7 +34,7 @@ _SWEEPS = (
 )
 _READS = (  # a read is dated by its sweep's start: the time every surface goes by
     "SELECT s.account_id, s.region, w.started_at AS at, s.ok "
-    "FROM sweep_scopes s JOIN sweeps w ON w.id = s.sweep_id "
+    "FROM sweeps w JOIN sweep_scopes s ON s.sweep_id = w.id "
     "WHERE w.started_at >= ? AND w.started_at < ? "
     "UNION ALL SELECT '*', '*', started_at, coalesce(coverage, 'full') = 'full' FROM sweeps "
     "WHERE finished_at IS NOT NULL AND coalesce(coverage, 'full') IN ('full', 'triage') "
@@ -125,10 +125,30 @@ class Evidence:
         found += [
             r for r in self._raw_reads(raw_since, until) if r.at.date().isoformat() not in days
         ]
-        return sorted(
-            (r for r in found if since <= r.at < until),
-            key=lambda r: (r.at, r.account_id != FLEET, r.account_id, r.region),
-        )
+        kept = [r for r in found if since <= r.at < until]
+        kept.sort(key=_when)
+        return kept
+
+    def scopes_read(self, since: datetime, until: datetime) -> set[tuple[str, str]]:
+        """The account-regions read (well or not) at some moment of [since, until), by day."""
+        first, last = _utc_day(iso(since) or ""), _utc_day(iso(until) or "")
+        found = {
+            (r["account_id"], r["region"])
+            for r in self.db.rows(
+                "SELECT DISTINCT account_id, region FROM scope_days WHERE day >= ? AND day <= ? "
+                "AND account_id != '*'",
+                (first.isoformat(), last.isoformat()),
+            )
+        }
+        found |= {
+            (r["account_id"], r["region"])
+            for r in self.db.rows(
+                "SELECT DISTINCT s.account_id, s.region FROM sweeps w "
+                "JOIN sweep_scopes s ON s.sweep_id = w.id WHERE w.started_at >= ? AND w.started_at < ?",
+                (iso(since), iso(until)),
+            )
+        }
+        return found
 
     def _raw_reads(self, since: datetime, until: datetime) -> list[Read]:
         moments = (iso(since), iso(until))
@@ -208,13 +228,21 @@ class Evidence:
         return gone
 
     def _summarised_through(self, table: str) -> datetime:
-        """A moment before which every day is summarised in `table`: a day before the last
-        summarised day began (its days may be local ones, at most a day off UTC); the epoch
-        when nothing is summarised, so nothing may go."""
-        last = self.db.rows(f"SELECT max(day) AS day FROM {table}")[0]["day"]  # noqa: S608
-        if last is None:
+        """The moment before which every raw row belongs to a summarised day of `table`: the
+        end of its last summarised day (days are summarised whole and in order, so every day
+        before it is summarised too); the epoch when nothing is, so nothing may go."""
+        rows = self.db.rows(
+            f"SELECT day, {'zone' if table == 'daily_figures' else chr(39) + 'UTC' + chr(39)} "  # noqa: S608
+            f"AS zone FROM {table} ORDER BY day DESC LIMIT 1"
+        )
+        if not rows:
             return datetime(1970, 1, 1, tzinfo=UTC)
-        return _utc_midnight(date.fromisoformat(last)) - DAY  # a zone is at most a day off UTC
+        last = date.fromisoformat(rows[0]["day"])
+        return _midnight(last + DAY, ZoneInfo(rows[0]["zone"]))
+
+
+def _when(read: Read) -> datetime:
+    return read.at
 
 
 def _local(moment: datetime | None, zone: ZoneInfo) -> date:

@@ -77,6 +77,8 @@ def m012_report_evidence(db: SqliteDatabase) -> None:
         },
         pk=("day", "account_id", "region"),
     )
+    # Reads of a period start from its sweeps (then their scopes, by the primary key).
+    db.table("sweeps").create_index(["started_at"], if_not_exists=True)
     db.table("report_posts").create(
         {
             "since": str,

@@ -46,6 +46,7 @@ METHOD_SCOPES: dict[str, str | None] = {
     "conversations.info": "channels:read",
     "apps.connections.open": None,  # app-level token with connections:write, no bot scope
 }
+ALT_TEXT_CHARS = 1000  # files.getUploadURLExternal: alt_txt_too_large beyond this
 # Receiving slash commands needs `commands`; it is no Web API call.
 INBOUND_SCOPES = {"commands"}
 # Everything above: what an app created from manifest.yaml is granted.
@@ -384,6 +385,8 @@ class FakeSlack(LoopbackServer):
             length = 0
         if not filename or length <= 0:
             return {"ok": False, "error": "invalid_arguments"}
+        if len(str(params.get("alt_txt") or "")) > ALT_TEXT_CHARS:
+            return {"ok": False, "error": "alt_txt_too_large"}
         file_id = "F" + uuid.uuid4().hex[:10].upper()
         with self._changed:
             self.files[file_id] = UploadedFile(file_id, str(filename), length)
@@ -394,6 +397,14 @@ class FakeSlack(LoopbackServer):
         if not isinstance(entries, list) or not entries:
             return {"ok": False, "error": "invalid_arguments"}
         channel = params.get("channel_id")
+        if channel is not None and self._channel(params, "channel_id") is None:
+            return {"ok": False, "error": "channel_not_found"}
+        if (
+            channel is not None
+            and self.bot_channels is not None
+            and channel not in self.bot_channels
+        ):
+            return {"ok": False, "error": "not_in_channel"}  # sharing needs the bot in it
         thread_ts = params.get("thread_ts")
         if thread_ts and (str(channel), thread_ts) not in self.messages:
             return {"ok": False, "error": "invalid_thread_ts"}
