@@ -241,8 +241,9 @@ class Evidence:
         return _midnight(last + DAY, ZoneInfo(rows[0]["zone"]))
 
 
-def _when(read: Read) -> datetime:
-    return read.at
+def _when(read: Read) -> tuple[datetime, str, str]:
+    """Time order; at one moment the whole sweep ("*") first, then account-regions."""
+    return read.at, read.account_id, read.region
 
 
 def _local(moment: datetime | None, zone: ZoneInfo) -> date:
