@@ -8,6 +8,8 @@ import io
 import json
 import os
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -190,3 +192,21 @@ def test_no_database_is_one_line_and_exit_2(
     assert (status, out) == (2, "")
     assert "no database at" in err
     assert not (tmp_path / "none.db").exists()
+
+
+def test_the_readmes_recipe_reproduces_the_hash(
+    database: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    recipe = re.search(r"--format json \| python3 -c '([^']+)'", readme)
+    assert recipe is not None, "the README shows how to check the hash"
+    _, out, _ = run(capsys, *PERIOD, "--format", "json")
+    checked = subprocess.run(
+        [sys.executable, "-c", recipe.group(1)],
+        input=out,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    assert checked.stdout.strip() == json.loads(out)["sha256"]

@@ -17,10 +17,10 @@ from bot.app.publisher import Publisher
 from bot.clock import humanize
 from bot.config import OFF, Settings
 from bot.report import build_report, render
+from bot.report.cells import NONE
 from bot.report.html import period_name
 from bot.report.model import Report
 from bot.report.period import TICK, Period, for_slot, is_month_start
-from bot.report.sections import NONE
 from bot.schedule import cron_trigger, latest_fire
 from bot.store import Store
 

@@ -4,66 +4,15 @@ was open at the end. Pure HTML strings; every value is escaped."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
 from html import escape
-from zoneinfo import ZoneInfo
 
 from bot.clock import humanize
-from bot.models import Scope
+from bot.report.cells import NONE, Render, association, none, scopes, span, table
 from bot.report.figures import Stats
 from bot.report.model import Report
 
-NONE = "\u2013"  # an en dash: no value
 KIND_LABELS = {"execution": "run failed", "reported": "reported", "unknown": "not known"}
 OUTCOME_TAGS = {"compliant": "ok", "still_failing": "open", "pending": "warn", "unknown": "warn"}
-
-
-class Render:
-    """How values are shown: times in SSM3_TIMEZONE, accounts with their names."""
-
-    def __init__(
-        self,
-        zone: ZoneInfo,
-        names: Mapping[str, str],
-        associations: Mapping[tuple[str, str, str], tuple[str | None, str]] | None = None,
-    ) -> None:
-        self.zone = zone
-        self.names = names
-        self.associations = associations or {}  # (account, region, id) -> (name, document)
-
-    def association(self, account_id: str, region: str, association_id: str) -> str:
-        """Its name (or document) where a streak told it, its ID, its account and region."""
-        name, document = self.associations.get((account_id, region, association_id), (None, ""))
-        title = (
-            _association(name, document, association_id)
-            if (name or document)
-            else (f"<span class='id'>{escape(association_id)}</span>")
-        )
-        return f"{title}<br>{self.account(account_id)} / {escape(region)}"
-
-    def moment(self, at: datetime | None) -> str:
-        return NONE if at is None else f"{at.astimezone(self.zone):%Y-%m-%d %H:%M}"
-
-    def account(self, account_id: str | None, name: str | None = None) -> str:
-        if account_id is None:
-            return "<span class='muted'>every account-region</span>"
-        name = name or self.names.get(account_id)
-        shown = escape(account_id)
-        return f"{escape(name)} <span class='id'>{shown}</span>" if name else shown
-
-    def scope(self, report: Report) -> str:
-        d = report.deployment
-        accounts = (
-            "the organisation's active accounts"
-            if d.organisation
-            else ", ".join(d.accounts) or "the bot's own account"
-        )
-        regions = ", ".join(d.regions) or "the session's region"
-        return (
-            f"accounts: {accounts}; regions: {regions}; {d.scopes_seen} account-regions swept "
-            f"in the period; sweeps on {d.sweep_schedule}"
-        )
 
 
 def sections(report: Report, render: Render) -> list[str]:
@@ -78,53 +27,6 @@ def sections(report: Report, render: Render) -> list[str]:
     ]
 
 
-def _table(head: Sequence[str], rows: Iterable[Sequence[str]], numeric: Sequence[int] = ()) -> str:
-    """A table from already-escaped cells; `numeric` columns align right."""
-    cells = [
-        "".join(
-            f"<th class='n'>{h}</th>" if i in numeric else f"<th>{h}</th>"
-            for i, h in enumerate(head)
-        )
-    ]
-    body = [
-        "<tr>"
-        + "".join(
-            f"<td class='n'>{c}</td>" if i in numeric else f"<td>{c}</td>"
-            for i, c in enumerate(row)
-        )
-        + "</tr>"
-        for row in rows
-    ]
-    if not body:
-        return ""
-    return f"<table><thead><tr>{cells[0]}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-
-
-def _none(text: str) -> str:
-    return f"<p class='none'>{escape(text)}</p>"
-
-
-def _span(seconds: int | None) -> str:
-    if seconds is None:
-        return NONE
-    words = humanize(timedelta(seconds=seconds))
-    return "under a minute" if words == "just now" else words
-
-
-def _association(name: str | None, document: str, association_id: str) -> str:
-    """Its name over its document, or its document alone, and its ID."""
-    title = (
-        f"{escape(name)}<br><span class='muted'>{escape(document)}</span>"
-        if name
-        else escape(document)
-    )
-    return f"{title}<br><span class='id'>{escape(association_id)}</span>"
-
-
-def _scopes(scopes: Sequence[Scope], render: Render) -> str:
-    return ", ".join(f"{render.account(s.account_id)} / {escape(s.region)}" for s in scopes)
-
-
 def _coverage(report: Report, render: Render) -> str:
     c = report.coverage
     threshold = humanize(c.threshold)
@@ -137,16 +39,16 @@ def _coverage(report: Report, render: Render) -> str:
     ]
     if c.never_swept:
         parts.append(
-            f"<p><span class='tag open'>never swept</span> {_scopes(c.never_swept, render)}</p>"
+            f"<p><span class='tag open'>never swept</span> {scopes(c.never_swept, render)}</p>"
         )
     if c.not_always_swept:
         parts.append(
             "<p><span class='tag warn'>not always swept</span> "
-            f"{_scopes(c.not_always_swept, render)}</p>"
+            f"{scopes(c.not_always_swept, render)}</p>"
         )
     parts.append("<h3>Gaps</h3>")
     parts.append(
-        _table(
+        table(
             ("Account", "Region", "From", "To", "Length"),
             (
                 (
@@ -160,11 +62,11 @@ def _coverage(report: Report, render: Render) -> str:
             ),
             numeric=(4,),
         )
-        or _none("No gap: every account-region was swept throughout.")
+        or none("No gap: every account-region was swept throughout.")
     )
     parts.append("<h3>Account-regions</h3>")
     parts.append(
-        _table(
+        table(
             ("Account", "Region", "Reads", "Swept", "Gaps"),
             (
                 (
@@ -178,7 +80,7 @@ def _coverage(report: Report, render: Render) -> str:
             ),
             numeric=(2, 3, 4),
         )
-        or _none("No account-region was read in the period.")
+        or none("No account-region was read in the period.")
     )
     return "".join(parts) + "</section>"
 
@@ -212,7 +114,7 @@ def _daily(report: Report) -> str:
                 agreed,
             )
         )
-    table = _table(
+    days = table(
         (
             "Day",
             "Non-compliant instances",
@@ -235,7 +137,7 @@ def _daily(report: Report) -> str:
         "with a sweep when every instance its SSM.3 findings fail is one the sweep found "
         "non-compliant, and the other way round; the three middle columns are the day's last "
         "check.</p>"
-        + (table or _none("No sweep in the period."))
+        + (days or none("No sweep in the period."))
         + "".join(
             f"<p class='note'>Security Hub could not be read: {escape(e)}</p>" for e in errors
         )
@@ -244,7 +146,7 @@ def _daily(report: Report) -> str:
 
 
 def _stats_row(label: str, stats: Stats) -> tuple[str, ...]:
-    return (escape(label), str(stats.count), _span(stats.median_seconds), _span(stats.p90_seconds))
+    return (escape(label), str(stats.count), span(stats.median_seconds), span(stats.p90_seconds))
 
 
 def _streaks(report: Report, render: Render) -> str:
@@ -260,12 +162,12 @@ def _streaks(report: Report, render: Render) -> str:
             kind += "<br><span class='muted'>rebuilt</span>"
         rows.append(
             (
-                _association(r.association_name, r.document_name, r.association_id),
+                association(r.association_name, r.document_name, r.association_id),
                 f"{render.account(r.account_id, r.account_name)}<br>{escape(r.region)}",
                 kind,
                 render.moment(r.started_at),
                 end,
-                _span(s.resolve_seconds),
+                span(s.resolve_seconds),
             )
         )
     stats = [_stats_row("All failures resolved in the period", report.time_to_resolve)]
@@ -280,7 +182,7 @@ def _streaks(report: Report, render: Render) -> str:
         "again. <em>Run failed</em>: its latest run failed, a re-run can fix it; "
         "<em>reported</em>: its document reports non-compliance (e.g. missing patches).</p>"
         + (
-            _table(
+            table(
                 (
                     "Association",
                     "Account / region",
@@ -292,10 +194,10 @@ def _streaks(report: Report, render: Render) -> str:
                 rows,
                 numeric=(5,),
             )
-            or _none("No association failed SSM.3 in the period.")
+            or none("No association failed SSM.3 in the period.")
         )
         + "<h3>Time to resolve</h3>"
-        + _table(("", "Resolved", "Median", "90th percentile"), stats, numeric=(1, 2, 3))
+        + table(("", "Resolved", "Median", "90th percentile"), stats, numeric=(1, 2, 3))
         + "<p class='note'>Median and 90th percentile (nearest rank) of the failures resolved "
         "in the period; a failure that ended because its association was deleted or no longer "
         "swept is not counted as resolved.</p></section>"
@@ -329,8 +231,8 @@ def _acknowledgements(report: Report, render: Render) -> str:
         "how it ended: <em>expired</em>, <em>lifted</em> by a person, <em>resolved</em> (the "
         "failure ended), <em>replaced</em> by a newer one.</p>"
         + (
-            _table(("Association", "By", "Reason", "From", "Until", "Ended"), rows)
-            or _none("No acknowledgement was in force in the period.")
+            table(("Association", "By", "Reason", "From", "Until", "Ended"), rows)
+            or none("No acknowledgement was in force in the period.")
         )
         + "</section>"
     )
@@ -360,8 +262,8 @@ def _actions(report: Report, render: Render) -> str:
         "line, and the outcome the bot confirmed afterwards (SSM.3's own view of the "
         "instances).</p>"
         + (
-            _table(("Action", "Association", "By", "At", "Detail", "Outcome"), rows)
-            or _none("No re-run or fix in the period.")
+            table(("Action", "Association", "By", "At", "Detail", "Outcome"), rows)
+            or none("No re-run or fix in the period.")
         )
         + "</section>"
     )
@@ -370,7 +272,7 @@ def _actions(report: Report, render: Render) -> str:
 def _open(report: Report, render: Render) -> str:
     rows = [
         (
-            _association(
+            association(
                 i.streak.record.association_name,
                 i.streak.record.document_name,
                 i.streak.record.association_id,
@@ -390,8 +292,8 @@ def _open(report: Report, render: Render) -> str:
     return (
         f"<section><h2>6. Open at the end ({len(rows)})</h2>"
         + (
-            _table(("Association", "Account / region", "Failing since", "Acknowledged by"), rows)
-            or _none("Nothing failed SSM.3 at the end of the period.")
+            table(("Association", "Account / region", "Failing since", "Acknowledged by"), rows)
+            or none("Nothing failed SSM.3 at the end of the period.")
         )
         + "</section>"
     )
