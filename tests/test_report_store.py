@@ -48,8 +48,10 @@ def association(key: AssociationKey, status: str, *, reported: bool = False) -> 
     )
 
 
-def sweep(store: Store, at: datetime, *associations: Association, ok: bool = True) -> None:
-    sweep_id = f"{at:%Y%m%dT%H%M%SZ}"
+def sweep(
+    store: Store, at: datetime, *associations: Association, ok: bool = True, scope: Scope = SCOPE
+) -> None:
+    sweep_id = f"{at:%Y%m%dT%H%M%SZ}-{scope.region}"
     store.sweeps.begin(sweep_id, at, 1, "test")
     noncompliant = tuple(
         InstanceCompliance(i, at, 1) for a in associations for i in a.noncompliant_instances
@@ -57,7 +59,7 @@ def sweep(store: Store, at: datetime, *associations: Association, ok: bool = Tru
     store.associations.save_scope(
         sweep_id,
         ScopeResult(
-            SCOPE,
+            scope,
             ok,
             None if ok else "denied",
             associations if ok else (),
@@ -290,3 +292,35 @@ def test_a_period_is_claimed_once_a_stale_claim_taken_over_and_a_failed_one_give
     )
     one.close()
     two.close()
+
+
+def test_time_to_resolve_by_team_route(tmp_path: Path) -> None:
+    from bot.config import Settings
+    from bot.core.routing import Route
+    from bot.report import Period, build_report
+
+    store = Store(tmp_path / "s.db")
+    other = AssociationKey(SCOPE.account_id, "us-east-1", "7a1b2c3d-1111-4222-8333-444455556666")
+    sweep(store, NOW, association(A, "Failed"), association(B, "Failed"))
+    sweep(store, NOW + timedelta(hours=5), association(A, "Success"), association(B, "Failed"))
+    sweep(store, NOW + timedelta(hours=9), association(A, "Success"), association(B, "Success"))
+    east = Scope(other.account_id, other.region)
+    sweep(store, NOW + timedelta(minutes=1), association(other, "Failed"), scope=east)
+    sweep(store, NOW + timedelta(hours=2), association(other, "Success"), scope=east)
+    settings = Settings(
+        regions=("eu-west-1", "us-east-1"),
+        routes=(
+            Route(channel="C0PATCHING", regions=frozenset({"eu-west-1"})),
+            Route(channel="C0NOBODY01", accounts=frozenset({"999999999999"})),
+        ),
+    )
+    period = Period(NOW - timedelta(days=1), NOW + timedelta(days=1))
+    report = build_report(store, settings, period, NOW + timedelta(days=2))
+    by_route = {r.channel: (r.stats.count, r.stats.median_seconds) for r in report.by_route}
+    day = 24 * 3600  # the failures began a day before the first sweep saw them
+    assert by_route == {
+        "C0PATCHING": (2, ((day + 5 * 3600) + (day + 9 * 3600)) // 2),
+        "C0NOBODY01": (0, None),
+        "": (1, day + 2 * 3600),  # no team route: us-east-1
+    }
+    store.close()
