@@ -34,8 +34,6 @@ from tests.support.evidence import (
     local,
 )
 
-pytestmark = pytest.mark.xdist_group("evidence-month")  # one worker lives the month once
-
 
 @pytest.fixture(scope="module")
 def month(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Month]:
@@ -56,8 +54,8 @@ def seconds(a: datetime, b: datetime) -> int:
     return int((b - a).total_seconds())
 
 
-def test_coverage_counts_the_sweeps_that_ran_and_the_gaps_the_month_left(
-    month: Month, document: dict[str, Any]
+def check_coverage_counts_the_sweeps_that_ran_and_the_gaps_the_month_left(
+    month: Month, document: dict[str, Any], tmp_path: Path
 ) -> None:
     ran = [t for t in month.sweeps if NOVEMBER.since <= t < NOVEMBER.until]
     assert len(ran) == 30 * 4 - len(month.skipped)
@@ -97,8 +95,8 @@ def test_coverage_counts_the_sweeps_that_ran_and_the_gaps_the_month_left(
     )
 
 
-def test_every_streak_open_in_the_month_with_its_start_end_kind_and_time_to_resolve(
-    month: Month, document: dict[str, Any]
+def check_every_streak_open_in_the_month_with_its_start_end_kind_and_time_to_resolve(
+    month: Month, document: dict[str, Any], tmp_path: Path
 ) -> None:
     streaks = {s["association_id"]: s for s in document["streaks"]}
     assert set(streaks) == {f.association_id for f in month.failures.values()} | set(month.baseline)
@@ -118,8 +116,8 @@ def test_every_streak_open_in_the_month_with_its_start_end_kind_and_time_to_reso
     assert {i["association_id"] for i in document["open_items"]} == set(month.baseline)
 
 
-def test_time_to_resolve_is_the_median_and_90th_percentile_of_the_arranged_failures(
-    month: Month, document: dict[str, Any]
+def check_time_to_resolve_is_the_median_and_90th_percentile_of_the_arranged_failures(
+    month: Month, document: dict[str, Any], tmp_path: Path
 ) -> None:
     f = month.failures
     # Resolved in: B 10 h, D 32 h, E 48 h, A 50 h, C 8 d 3 h.
@@ -147,8 +145,8 @@ def test_time_to_resolve_is_the_median_and_90th_percentile_of_the_arranged_failu
     }
 
 
-def test_each_day_has_its_last_sweeps_figures_as_the_month_arranged_them(
-    month: Month, document: dict[str, Any]
+def check_each_day_has_its_last_sweeps_figures_as_the_month_arranged_them(
+    month: Month, document: dict[str, Any], tmp_path: Path
 ) -> None:
     daily = {d["date"]: d for d in document["daily"]}
     assert len(daily) == 30  # a sweep every day, the 25th's at midnight only
@@ -174,7 +172,9 @@ def test_each_day_has_its_last_sweeps_figures_as_the_month_arranged_them(
     assert daily["2026-11-25"]["sweeps"] == 1
 
 
-def test_acknowledgements_and_how_each_ended(month: Month, document: dict[str, Any]) -> None:
+def check_acknowledgements_and_how_each_ended(
+    month: Month, document: dict[str, Any], tmp_path: Path
+) -> None:
     found = {a["association_id"]: a for a in document["acknowledgements"]}
     assert set(found) == set(month.acked)
     for association_id, (start, until, how, ended) in month.acked.items():
@@ -185,7 +185,9 @@ def test_acknowledgements_and_how_each_ended(month: Month, document: dict[str, A
     assert (headline["acknowledgements_made"], headline["acknowledgements_expired"]) == (3, 1)
 
 
-def test_the_rerun_and_its_confirmed_outcome(month: Month, document: dict[str, Any]) -> None:
+def check_the_rerun_and_its_confirmed_outcome(
+    month: Month, document: dict[str, Any], tmp_path: Path
+) -> None:
     association_id, at, checked = month.rerun
     assert document["actions"] == [
         {
@@ -202,8 +204,8 @@ def test_the_rerun_and_its_confirmed_outcome(month: Month, document: dict[str, A
     ]
 
 
-def test_the_html_is_one_self_contained_file_with_its_footer(
-    month: Month, document: dict[str, Any]
+def check_the_html_is_one_self_contained_file_with_its_footer(
+    month: Month, document: dict[str, Any], tmp_path: Path
 ) -> None:
     html, sha = render(build_report(month.store, month.settings, NOVEMBER, REPORT_SLOT), "html")
     assert sha == document["sha256"]
@@ -230,7 +232,9 @@ def test_the_html_is_one_self_contained_file_with_its_footer(
     assert "compared with October 2026" in html
 
 
-def test_csv_has_one_row_per_streak(month: Month, document: dict[str, Any]) -> None:
+def check_csv_has_one_row_per_streak(
+    month: Month, document: dict[str, Any], tmp_path: Path
+) -> None:
     text, _ = render(build_report(month.store, month.settings, NOVEMBER, REPORT_SLOT), "csv")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert [r["association_id"] for r in rows] == [s["association_id"] for s in document["streaks"]]
@@ -239,7 +243,7 @@ def test_csv_has_one_row_per_streak(month: Month, document: dict[str, Any]) -> N
     }
 
 
-def test_the_same_period_made_again_later_and_after_pruning_hashes_the_same(
+def check_the_same_period_made_again_later_and_after_pruning_hashes_the_same(
     month: Month, document: dict[str, Any], tmp_path: Path
 ) -> None:
     copy = tmp_path / "copy.db"
@@ -272,7 +276,9 @@ def _count(path: Path, table: str, where: str = "") -> int:
         return int(db.execute(f"SELECT count(*) FROM {table} {where}").fetchone()[0])  # noqa: S608
 
 
-def test_the_report_is_posted_once_for_november_on_the_first(month: Month) -> None:
+def check_the_report_is_posted_once_for_november_on_the_first(
+    month: Month, document: dict[str, Any], tmp_path: Path
+) -> None:
     runner = month.runner
     assert runner.clock() == REPORT_SLOT
     assert runner.reports.post_due()
@@ -288,8 +294,8 @@ def test_the_report_is_posted_once_for_november_on_the_first(month: Month) -> No
     assert datetime(2026, 12, 1, 8, tzinfo=UTC) == REPORT_SLOT
 
 
-def test_every_figure_recomputed_from_the_store_and_the_audit_log(
-    month: Month, document: dict[str, Any]
+def check_every_figure_recomputed_from_the_store_and_the_audit_log(
+    month: Month, document: dict[str, Any], tmp_path: Path
 ) -> None:
     """The report's figures again, from the raw tables with SQL and plain Python: no code of
     the report's own. Anyone holding the database can do the same."""
@@ -403,3 +409,27 @@ def test_every_figure_recomputed_from_the_store_and_the_audit_log(
 
 def _at(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+# One test, so that one worker lives the month once: each check names what it shows, in order
+# (the post comes last: it is the only one that changes the store).
+CHECKS = (
+    check_coverage_counts_the_sweeps_that_ran_and_the_gaps_the_month_left,
+    check_every_streak_open_in_the_month_with_its_start_end_kind_and_time_to_resolve,
+    check_time_to_resolve_is_the_median_and_90th_percentile_of_the_arranged_failures,
+    check_each_day_has_its_last_sweeps_figures_as_the_month_arranged_them,
+    check_acknowledgements_and_how_each_ended,
+    check_the_rerun_and_its_confirmed_outcome,
+    check_the_html_is_one_self_contained_file_with_its_footer,
+    check_csv_has_one_row_per_streak,
+    check_the_same_period_made_again_later_and_after_pruning_hashes_the_same,
+    check_every_figure_recomputed_from_the_store_and_the_audit_log,
+    check_the_report_is_posted_once_for_november_on_the_first,
+)
+
+
+def test_the_months_report_equals_what_the_month_arranged(
+    month: Month, document: dict[str, Any], tmp_path: Path
+) -> None:
+    for check in CHECKS:
+        check(month, document, tmp_path)

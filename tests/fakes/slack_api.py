@@ -46,7 +46,6 @@ METHOD_SCOPES: dict[str, str | None] = {
     "conversations.info": "channels:read",
     "apps.connections.open": None,  # app-level token with connections:write, no bot scope
 }
-ALT_TEXT_CHARS = 1000  # files.getUploadURLExternal: alt_txt_too_large beyond this
 # Receiving slash commands needs `commands`; it is no Web API call.
 INBOUND_SCOPES = {"commands"}
 # Everything above: what an app created from manifest.yaml is granted.
@@ -385,8 +384,6 @@ class FakeSlack(LoopbackServer):
             length = 0
         if not filename or length <= 0:
             return {"ok": False, "error": "invalid_arguments"}
-        if len(str(params.get("alt_txt") or "")) > ALT_TEXT_CHARS:
-            return {"ok": False, "error": "alt_txt_too_large"}
         file_id = "F" + uuid.uuid4().hex[:10].upper()
         with self._changed:
             self.files[file_id] = UploadedFile(file_id, str(filename), length)
