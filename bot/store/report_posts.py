@@ -1,18 +1,18 @@
 """Scheduled evidence reports (the report_posts table), one per period and channel: which
 process claimed it and where it went, so a restart or a second `serve` never posts one twice.
 
-Claimed as digests are (bot/store/digests.py): the first to insert the row posts; a claim never
-completed (its process died) goes stale and may be taken over; a failed post gives it back.
+Claimed as digests are (bot/store/digests.py, whose rule for a claim that still holds is used
+here): the first to insert the row posts; a claim never completed (its process died) goes stale
+after ten minutes and may be taken over; a failed post gives it back.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from bot.clock import iso, parse_iso
 from bot.store.db import Database
-
-STALE_CLAIM = timedelta(minutes=10)
+from bot.store.digests import held
 
 
 class ReportPosts:
@@ -29,15 +29,8 @@ class ReportPosts:
             rows = self.db.rows(
                 "SELECT * FROM report_posts WHERE since = ? AND until = ? AND channel = ?", key
             )
-            if rows:
-                claimed_at = parse_iso(rows[0]["claimed_at"])
-                stale = (
-                    rows[0]["posted_at"] is None
-                    and claimed_at is not None
-                    and now - claimed_at > STALE_CLAIM
-                )
-                if not stale:
-                    return False
+            if rows and held(rows[0], now):
+                return False
             db.table("report_posts").insert(
                 {
                     "since": key[0],
