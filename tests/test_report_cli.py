@@ -171,6 +171,7 @@ def test_strings_from_aws_and_people_stay_text(
         (("--since", "last tuesday"), "--since: 'last tuesday' is not a date"),
         (("--since", "2026-11-01", "--until", "2026-11-01"), "--until must be later than --since"),
         (("--since", "2025-01-01", "--until", "2026-11-01"), "at most 400 days"),
+        (("--since", "2999-01-01", "--until", "2999-02-01"), "--since is in the future"),
         (("--out", "/"), "--out: / is a folder"),
     ],
 )

@@ -50,6 +50,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         period = Period(since or month_before(until, zone), until)
     if period.until <= period.since:
         raise UsageError("--until must be later than --since")
+    if period.since >= now:
+        raise UsageError("--since is in the future: nothing is recorded there yet")
     if period.length.days > MAX_DAYS:
         raise UsageError(f"a report covers at most {MAX_DAYS} days (the store keeps that long)")
     store = _existing_store(settings)

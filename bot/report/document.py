@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 from collections.abc import Mapping
+from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
@@ -244,6 +245,6 @@ def _open(item: OpenItem, names: Mapping[str, str]) -> dict[str, Any]:
 
 
 def _headline(headline: Headline) -> dict[str, Any]:
-    values = dict(headline.__dict__)
+    values = asdict(headline)
     values["monitored_per_mille"] = round(values.pop("monitored_share") * 1000)
     return values

@@ -9,7 +9,7 @@ import re
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from itertools import pairwise
 
@@ -169,9 +169,7 @@ def actions_taken(entries: Iterable[AuditEntry], until: datetime) -> list[Action
         elif entry.action == CHECK and key in pending:
             index = pending.pop(key)
             outcome = checked_outcome(entry)
-            taken[index] = Action(
-                **{**taken[index].__dict__, "outcome": outcome, "checked_at": entry.at}
-            )
+            taken[index] = replace(taken[index], outcome=outcome, checked_at=entry.at)
     return taken
 
 
