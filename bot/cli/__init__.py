@@ -30,7 +30,7 @@ from bot.cli.common import (
 from bot.cli.diagnose import add_diagnose
 from bot.cli.health import cmd_doctor, cmd_health
 from bot.cli.history import cmd_history
-from bot.cli.report import add_report_arguments
+from bot.cli.report import add_report
 from bot.cli.serve import cmd_demo, cmd_serve
 from bot.cli.sweep import cmd_digest, cmd_sweep
 from bot.config import ConfigError, log_format_from_env
@@ -148,10 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit_format.add_argument("--csv", action="store_true", help="CSV with a header row on stdout")
     audit.set_defaults(handler=cmd_audit)
 
-    report = command(
-        "report", help="the evidence report for auditors (no AWS calls): HTML, JSON or CSV"
-    )
-    add_report_arguments(report)
+    add_report(command)
 
     ack = command(
         "ack",

@@ -6,13 +6,18 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 from bot.cli.common import EXIT_OK, UsageError, _existing_store, _settings, out, say
 
 
-def add_report_arguments(parser: argparse.ArgumentParser) -> None:
+def add_report(command: Callable[..., argparse.ArgumentParser]) -> None:
+    """The subcommand and its arguments (`command` makes a subparser with the shared flags)."""
+    parser = command(
+        "report", help="the evidence report for auditors (no AWS calls): HTML, JSON or CSV"
+    )
     for flag, default in (("--since", "the last full calendar month"), ("--until", "")):
         parser.add_argument(
             flag,
