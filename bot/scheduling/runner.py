@@ -29,6 +29,7 @@ from bot.models import (
     SweepSummary,
 )
 from bot.ops.metrics import Metrics
+from bot.report.posting import ReportPoster
 from bot.settings.config import Settings
 from bot.store import Ledger, Store
 from bot.sweeping.sweep import SweepError, SweepInterrupted, run_sweep
@@ -97,6 +98,9 @@ class Runner:
         self._sweeping = 0
         self._idle = threading.Condition()
         self.full_sweep_trigger = cron_trigger(settings.full_sweep_schedule, settings.zone)
+        self.reports = ReportPoster(
+            settings=settings, store=store, publisher=publisher, clock=clock
+        )
 
     @property
     def sweep_period(self) -> timedelta:

@@ -16,6 +16,7 @@ from sqlite_utils.migrations import Migrations
 
 from bot.store.connection import BUSY_TIMEOUT_S, Connection
 from bot.store.initial import m001_initial
+from bot.store.report_schema import m012_failure_streaks, m012_report_evidence
 
 __all__ = ["BUSY_TIMEOUT_S", "Database", "migrations"]
 
@@ -260,6 +261,11 @@ def m009_digest_messages(db: SqliteDatabase) -> None:
 def m010_home_viewers(db: SqliteDatabase) -> None:
     """Who opened the Home tab lately, so a sweep can bring their tabs up to date."""
     db.table("home_viewers").create({"user_id": str, "opened_at": str}, pk="user_id")
+
+
+# The evidence report's (failure streaks, daily summaries, report posts): bot/store/report_schema.py.
+migrations()(m012_failure_streaks)
+migrations()(m012_report_evidence)
 
 
 class Database(Connection):
