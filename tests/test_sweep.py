@@ -339,3 +339,21 @@ def test_account_regions_no_longer_configured_leave_the_digest(
     }
     assert digest.totals.scopes == 1
     assert digest.totals.associations == summary.associations
+
+
+def test_every_read_is_dated_by_the_sweeps_clock(
+    make_sim: Callable[..., Sim], settings: Settings, store: Store
+) -> None:
+    """A sweep run on an injected clock dates each account-region's read with it (the evidence
+    report dates coverage by these), never with the wall clock."""
+    sim = _three_accounts(make_sim)
+    then = datetime(2031, 5, 4, 3, 2, 1, tzinfo=UTC)
+    summary = run_sweep(
+        settings=settings.with_changes(accounts=ACCOUNTS),
+        access=sim.access(),
+        store=store,
+        now=lambda: then,
+    )
+    reads = store.sweeps.sweep_scopes(summary.sweep_id)
+    assert len(reads) == 6
+    assert {read.swept_at for read in reads} == {then}

@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -76,8 +76,10 @@ class ScopeReader:
         detail_cap: int = DETAIL_CAP,
         prior: Mapping[str, PriorDrilldown] | None = None,
         prior_compliance: Mapping[str, InstanceCompliance] | None = None,
+        now: Callable[[], datetime] = utcnow,
     ) -> None:
         self.ssm = ssm
+        self.now = now  # the sweep's clock: a scope's read is dated as the sweep dates it
         self.scope = scope
         self.detail_cap = detail_cap
         self.prior = prior or {}
@@ -97,7 +99,7 @@ class ScopeReader:
         return dict(self._counter.by_operation)
 
     def read(self) -> ScopeResult:
-        started, clock = utcnow(), time.monotonic()
+        started, clock = self.now(), time.monotonic()
         reused = 0
         try:
             associations: dict[str, Association] = {}

@@ -103,14 +103,18 @@ def _organization_accounts(access: AwsAccess, store: Store | None, now: datetime
     return accounts
 
 
-def read_scope(access: AwsAccess, scope: Scope, store: Store) -> ScopeResult:
+def read_scope(
+    access: AwsAccess, scope: Scope, store: Store, now: Callable[[], datetime] = utcnow
+) -> ScopeResult:
     """Read one scope; AssumeRole and client errors become a failed ScopeResult, not an exception."""
     with log_context(account_id=scope.account_id, region=scope.region):
-        return _read_scope(access, scope, store)
+        return _read_scope(access, scope, store, now)
 
 
-def _read_scope(access: AwsAccess, scope: Scope, store: Store) -> ScopeResult:
-    started = utcnow()
+def _read_scope(
+    access: AwsAccess, scope: Scope, store: Store, now: Callable[[], datetime]
+) -> ScopeResult:
+    started = now()
     try:
         client = access.ssm(scope)
     except AWS_ERRORS as exc:
@@ -122,6 +126,7 @@ def _read_scope(access: AwsAccess, scope: Scope, store: Store) -> ScopeResult:
             scope,
             prior=store.associations.prior_drilldowns(scope),
             prior_compliance=store.associations.prior_compliance(scope),
+            now=now,
         ).read()
     finally:
         client.close()
@@ -216,7 +221,7 @@ def _read_scopes(
                 for scope in itertools.islice(pending, window - len(in_flight)):
                     # Each scope in a copy of this context: its log lines name the sweep.
                     task = contextvars.copy_context().run
-                    in_flight[pool.submit(task, read_scope, access, scope, store)] = scope
+                    in_flight[pool.submit(task, read_scope, access, scope, store, now)] = scope
                     sent += 1
             if not in_flight:
                 break
