@@ -10,7 +10,7 @@ import pytest
 
 from bot.app.outcomes import Refusal
 from bot.app.permissions import LocalOperator
-from bot.app.reruns import FollowUp, Reruns, Started, StartFailed
+from bot.app.reruns import Reruns, Started, StartFailed
 from bot.models import AssociationRef
 from bot.store import Store
 from tests.fakes.estate import association_id, store_estate
@@ -83,20 +83,3 @@ def test_a_reported_failure_cannot_be_fixed_by_a_rerun(memory: Store) -> None:
     healthy = memory.associations.find(association_id(2), now=NOW)[0]
     assert reruns(memory, FakeAws(sync="MANUAL")).can_fix(healthy) is False
     assert reruns(memory, FakeAws(fail=True)).can_fix(healthy) is True  # unknown: let it ask
-
-
-@pytest.mark.parametrize(
-    ("status", "outcome"),
-    [("Success", "compliant"), ("Pending", "pending"), ("Failed", "still_failing")],
-)
-def test_the_follow_up_says_whether_it_helped_and_audits_it(
-    memory: Store, status: str, outcome: str
-) -> None:
-    started = reruns(memory, FakeAws()).start("U0OPS0001", REF)
-    assert isinstance(started, Started)
-    checked = reruns(memory, FakeAws(status=status)).follow_up(started.item, started.rerun)
-    assert isinstance(checked, FollowUp)
-    assert checked.outcome == outcome
-    assert memory.reruns.last(started.item.key).outcome == outcome  # type: ignore[union-attr]
-    latest = memory.audit.entries(limit=1)[0]
-    assert (latest.actor, latest.action, latest.outcome) == ("ssm3bot", "rerun_check", outcome)

@@ -1,58 +1,77 @@
-"""Likely causes: the three that operators meet most, from what SSM and the agent report."""
+"""One set of rules for why an association fails, on every surface: History's cause per
+target and the row's cause line come from the diagnosis's rules (over what History or the
+sweep read), and a diagnosis made during the streak stands for the association from then on."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 import pytest
 
-from bot.core.causes import kind_label, likely_cause, remedy, short_remedy
-from bot.models import Association, FailedTarget
+from bot.core.causes import cause_line, kind_label, remedy, short_remedy, target_cause
+from bot.models import Association, FailedTarget, TrackedAssociation
 
 
 @pytest.mark.parametrize(
-    ("evidence", "expected"),
+    ("read", "expected"),
     [
         ({"ping_status": "ConnectionLost"}, "unreachable"),
         ({"detailed_status": "Undeliverable"}, "unreachable"),
-        ({"detailed_status": "DeliveryTimedOut", "error_code": "TIMEOUT"}, "unreachable"),
-        (
-            {"summary": "the instance has not reported to Systems Manager for 3 hours"},
-            "unreachable",
-        ),
-        (
-            {"stderr": "An error occurred (AccessDenied) when calling the GetObject operation"},
-            "permissions",
-        ),
+        ({"detailed_status": "DeliveryTimedOut"}, "unreachable"),
         (
             {
-                "stderr": "User: arn:aws:sts::1:assumed-role/x is not authorized to perform: s3:GetObject"
+                "stderr": "User: arn:aws:sts::1:assumed-role/app/i-1 is not authorized to perform: "
+                "s3:GetObject on resource: arn:aws:s3:::b/k"
             },
             "permissions",
         ),
-        ({"stderr": "bash: /opt/tool: Permission denied"}, "permissions"),
+        ({"stderr": "ssm agent: please update to latest version"}, "agent_outdated"),
         ({"detailed_status": "InvalidParameters"}, "bad_parameter"),
-        (
-            {"summary": "Parameter 'Operation' value 'Scan2' is not in the allowed values"},
-            "bad_parameter",
-        ),
-        (
-            {
-                "summary": "The operation aws:runShellScript failed with exit code 1.",
-                "error_code": "1",
-            },
-            "unknown",
-        ),
+        ({"detailed_status": "TimedOut"}, "timed_out"),
+        ({"summary": "The operation aws:runShellScript failed with exit code 1."}, "unknown"),
         ({}, "unknown"),
     ],
 )
-def test_classification(evidence: dict[str, str], expected: str) -> None:
-    cause = likely_cause(**evidence)
+def test_a_targets_cause_is_the_diagnosis_rules(read: dict[str, Any], expected: str) -> None:
+    read.setdefault("detailed_status", "Failed")
+    cause = target_cause(association=None, instance_id="i-1", **read)
     assert cause.name == expected
     assert cause.text
 
 
 def test_an_unreachable_instance_wins_over_its_old_error_text() -> None:
-    cause = likely_cause(ping_status="Inactive", stderr="AccessDenied")
+    cause = target_cause(
+        association=None,
+        instance_id="i-1",
+        detailed_status="Failed",
+        ping_status="Inactive",
+        stderr="User: arn:aws:sts::1:assumed-role/r/i is not authorized to perform: s3:GetObject",
+    )
     assert cause.name == "unreachable"
+    assert "Inactive" in cause.text
+
+
+def test_the_row_says_the_diagnosis_of_this_streak_else_what_the_stored_facts_say() -> None:
+    since = datetime(2026, 1, 1, tzinfo=UTC)
+    lost = _association(
+        failed_targets=(
+            FailedTarget("i-1", "DeliveryTimedOut"),
+            FailedTarget("i-2", "Undeliverable"),
+            FailedTarget("i-3", "TimedOut"),
+        ),
+        noncompliant_instances=("i-1", "i-2", "i-3"),
+    )
+    tracked = TrackedAssociation(lost, since, since)
+    assert cause_line(tracked) == "unreachable (2); timed out (1)"
+    diagnosed = TrackedAssociation(
+        lost, since, since, diagnosed="missing permission s3:GetObject (3)"
+    )
+    assert cause_line(diagnosed) == "missing permission s3:GetObject (3)"
+    unknown = TrackedAssociation(_association(), since, since)
+    assert cause_line(unknown) is None, "the top error says more than 'unknown'"
+    healthy = TrackedAssociation(_association(noncompliant_instances=()), since, since)
+    assert cause_line(healthy) is None
 
 
 # -- what fails SSM.3 and what fixes it -----------------------------------------------------------
@@ -75,11 +94,6 @@ def _association(**changes: object) -> Association:
     }
     values.update(changes)
     return Association(**values)  # type: ignore[arg-type]
-
-
-def test_a_timed_out_target_has_its_own_cause() -> None:
-    assert likely_cause(detailed_status="TimedOut").name == "timed_out"
-    assert likely_cause(detailed_status="DeliveryTimedOut").name == "unreachable"
 
 
 @pytest.mark.parametrize(

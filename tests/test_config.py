@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -89,6 +90,10 @@ def test_org_accounts() -> None:
         ("SSM3_EVENTS_QUEUE_URL", "https://sqs.eu-west-1.amazonaws.com/ssm3-events"),
         ("SSM3_TRIAGE", "on"),
         ("SSM3_FULL_SWEEP_SCHEDULE", "daily"),
+        ("SSM3_FIXES", "sometimes"),
+        ("SSM3_WATCH_FOR", "forever"),
+        ("SSM3_WATCH_FOR", "2d"),
+        ("SSM3_WATCH_FOR", "1m"),
     ],
 )
 def test_a_bad_value_names_its_variable(variable: str, value: str) -> None:
@@ -113,6 +118,13 @@ def test_a_schedule_that_never_fires_is_refused_at_start_up(variable: str, value
         str(raised.value)
         == f"{variable}: {value!r} never fires (no such date within the next 8 years)"
     )
+
+
+def test_fixes_and_the_watch_window() -> None:
+    assert (Settings().fixes, Settings().watch_for) == (True, timedelta(hours=2))
+    settings = Settings.from_env({"SSM3_FIXES": "off", "SSM3_WATCH_FOR": "30m"}, dotenv=None)
+    assert (settings.fixes, settings.watch_for) == (False, timedelta(minutes=30))
+    assert Settings.from_env({"SSM3_WATCH_FOR": "24h"}, dotenv=None).watch_for == timedelta(days=1)
 
 
 def test_a_leap_day_schedule_is_accepted() -> None:

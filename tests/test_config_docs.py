@@ -33,6 +33,8 @@ DEFAULTS = {
     "SSM3_TRIAGE": Settings().triage,
     "SSM3_FULL_SWEEP_SCHEDULE": Settings().full_sweep_schedule,
     "SSM3_REPORT_SCHEDULE": Settings().report_schedule,
+    "SSM3_FIXES": "on" if Settings().fixes else "off",
+    "SSM3_WATCH_FOR": "2h",
 }
 
 

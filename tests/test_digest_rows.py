@@ -65,6 +65,7 @@ def test_the_digest_shows_twice_the_rows_within_slacks_limits(
         assert "`payments-prod` (111111111111) eu-west-1" in text
         assert [action for action, _ in actions] == [
             kit.ACTION_HISTORY,
+            kit.ACTION_DIAGNOSE,
             kit.ACTION_RERUN,
             kit.ACTION_ACK,
         ]

@@ -167,11 +167,13 @@ def history_through_slack(sim: Sim, tmp: Path) -> None:
 
 
 def rerun_through_slack(sim: Sim, tmp: Path) -> None:
-    """The Re-run button by an operator: StartAssociationsOnce, then the follow-up check."""
+    """The Re-run button by an operator: StartAssociationsOnce, then the confirm-COMPLIANT
+    watch's look and verdict (ephemeral, where the command was typed)."""
     key = _failing_in(sim, MEMBER)
     with slack_app(sim, tmp) as app:
         clicked = app.click(kit.ACTION_RERUN, kit.key_value(key), user=OPERATOR, ephemeral=True)
-        app.fake.wait_for(lambda: len(_answers(app.fake, clicked.response_url)) >= 3)
+        app.fake.wait_for(lambda: len(_answers(app.fake, clicked.response_url)) >= 2)
+        app.fake.wait_for(lambda: app.fake.calls_to("chat.postEphemeral"))
     assert sim.fleet.call_count("StartAssociationsOnce", account_id=MEMBER) == 1
 
 

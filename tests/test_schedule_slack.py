@@ -122,7 +122,7 @@ def test_a_new_failure_is_alerted_with_the_digests_buttons(
         if block["type"] == "actions"
         for element in block["elements"]
     ]
-    assert actions == [kit.ACTION_HISTORY, kit.ACTION_RERUN, kit.ACTION_ACK]
+    assert actions == [kit.ACTION_HISTORY, kit.ACTION_DIAGNOSE, kit.ACTION_RERUN, kit.ACTION_ACK]
 
 
 def test_healthz_follows_the_sweeps_and_metrics_count_them(

@@ -8,7 +8,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.app.fix_followups import FIX_COMMAND, FIX_RUNBOOK
 from bot.app.jobs import MAX_ATTEMPTS, ScheduledJobs
+from bot.app.watches import WATCH
 from bot.models import ScheduledJob
 from bot.slack import blocks as kit
 from bot.store import Store
@@ -89,18 +91,17 @@ def test_a_failing_job_is_retried_then_given_up(tmp_path: Path) -> None:
 def test_a_rerun_clicked_before_a_restart_is_confirmed_after_it(
     sim: Sim, fake_slack: FakeSlack, make_harness: Callable[..., SlackHarness]
 ) -> None:
-    """The follow-up is due five minutes after the click; the process stops before that. The
-    next process, started later, checks the association and says so in the digest's thread."""
-    before = make_harness()
+    """The watch's first look is due half a minute after the click; the process stops before
+    that. The next process, started later, looks, and says so in the digest's thread."""
+    before = make_harness(followup_delay_s=300)  # no timer fires: the row is all there is
     item = failing(before)
     _, simulated = sim.fleet.find_association(item.key.association_id)
     simulated.fix_on_rerun = True
     post = post_digest(before)
-    before.services.followup_delay_s = 300
     before.click(kit.ACTION_RERUN, kit.key_value(item.key), user=OPERATOR, message_ts=post.ts)
-    [job] = wait_until(before.services.store.jobs.pending, what="the follow-up's row")
+    [job] = wait_until(before.services.store.jobs.pending, what="the watch's row")
     settings, access = before.settings, before.services.access
-    assert job.kind == "rerun_follow_up"
+    assert job.kind == WATCH
     before.stop()  # the deploy: its timer goes with it, the row stays
     before.services.store.close()
 
@@ -116,9 +117,9 @@ def test_a_rerun_clicked_before_a_restart_is_confirmed_after_it(
         assert after.services.scheduled().jobs_job() == 1  # what the scheduler runs every 10 s
         started, checked = (body_text(m.blocks) for m in fake_slack.thread(CHANNEL, post.ts)[:2])
         assert f"<@{OPERATOR}> re-ran" in started
-        assert "is COMPLIANT again after the re-run" in checked
+        assert "is COMPLIANT: the run after the re-run ended `Success`" in checked
         assert store.jobs.pending() == []
-        assert store.jobs.outcome(job.id) == "checked"
+        assert store.jobs.outcome(job.id) == "compliant"
         assert store.reruns.last(item.key).outcome == "compliant"  # type: ignore[union-attr]
         assert sim.fleet.call_count("StartAssociationsOnce", account_id=item.key.account_id) == 1
         actions = [(e.action, e.outcome) for e in store.audit.entries()]
@@ -133,8 +134,14 @@ def test_every_kind_of_job_has_a_handler_in_serve(
     make_harness: Callable[..., SlackHarness],
 ) -> None:
     from bot.scheduling.runner import RESUME_SWEEP
-    from bot.slack.flows.reruns import FOLLOW_UP
+    from bot.slack.flows.watches import FOLLOW_UP
 
     h = make_harness(sweep=False)
     # Exactly these: a kind added without a handler (or a handler left for none) shows here.
-    assert h.services.scheduled().jobs.kinds == {FOLLOW_UP, RESUME_SWEEP}
+    assert h.services.scheduled().jobs.kinds == {
+        WATCH,
+        FIX_COMMAND,
+        FIX_RUNBOOK,
+        FOLLOW_UP,
+        RESUME_SWEEP,
+    }

@@ -70,7 +70,12 @@ def test_an_alert_is_edited_when_acknowledged_and_then_when_resolved(
     h = make_harness()
     victim = new_failure(sim, h)
     [alert] = alerts_in(fake_slack, CHANNEL)
-    assert action_ids(alert) == {kit.ACTION_HISTORY, kit.ACTION_RERUN, kit.ACTION_ACK}
+    assert action_ids(alert) == {
+        kit.ACTION_HISTORY,
+        kit.ACTION_DIAGNOSE,
+        kit.ACTION_RERUN,
+        kit.ACTION_ACK,
+    }
 
     acked = h.command(f"ack {victim} for 2d OPS-42 vendor fix due", user=OPERATOR)
     wait_response(fake_slack, acked.response_url)

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from bot.app.digests import build_digest
 from bot.aws.history import History, InstanceItems, TargetDetail
-from bot.core.causes import ORPHAN_REMEDY, likely_cause
+from bot.core.causes import ORPHAN_REMEDY, target_cause
 from bot.core.digest import DigestView
 from bot.models import (
     AssociationKey,
@@ -116,7 +116,9 @@ def history(targets: int, text: str) -> History:
             ping_status="ConnectionLost",
             agent_version="3.3.1142.0",
             platform="Amazon Linux",
-            cause=likely_cause(summary=text),
+            cause=target_cause(
+                association=None, instance_id=f"i-{n:017x}", detailed_status="Failed", summary=text
+            ),
         )
         for n in range(targets)
     )

@@ -76,6 +76,7 @@ def test_opening_the_home_tab_publishes_the_failures_with_working_buttons(
         value = kit.key_value(item.key)
         assert [a for a, v in buttons if v == value] == [
             kit.ACTION_HISTORY,
+            kit.ACTION_DIAGNOSE,
             kit.ACTION_RERUN,
             kit.ACTION_ACK,
         ]

@@ -89,6 +89,7 @@ def test_digest_rows_say_the_kind_and_what_fixes_it(
     assert "targets" not in row  # its runs succeed
     assert [e["action_id"] for e in actions["elements"]] == [
         kit.ACTION_HISTORY,
+        kit.ACTION_DIAGNOSE,
         kit.ACTION_RERUN,
         kit.ACTION_ACK,
     ]
@@ -150,7 +151,7 @@ def test_history_of_a_reported_failure_shows_what_ssm3_sees(
     assert "failed or timed out" in shown
     timed_out = executed.association.failed_targets[0].instance_id
     assert f"*`{timed_out}`* `TimedOut`" in shown
-    assert "*Likely cause:* Timed out" in shown
+    assert "*Likely cause:* timed out: the run timed out" in shown
 
 
 def test_rerun_of_a_reported_failure_says_it_will_not_fix_it(

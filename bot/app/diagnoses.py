@@ -2,9 +2,11 @@
 what AWS knows about each instance it fails (`bot.aws.diagnosis`, through the member role),
 and one cause per instance with its evidence and fix (`bot.core.diagnosis_rules`).
 
-The same for every surface: `ssm3bot diagnose`, and (phase B) `/ssm3 diagnose` and the
-Diagnose button, which check who may read details before calling it. A diagnosis reads AWS
-and changes nothing, so it is not audited.
+The same for every surface: `ssm3bot diagnose`, `/ssm3 diagnose` and the Diagnose button
+(which check who may read details before calling it), and the watch after a fix that did not
+work. A diagnosis reads AWS and changes nothing there, so it is not audited; it is kept in the
+store (`store.diagnoses`), so the digest, alerts and CSV show its short form for the rest of
+the failing streak, and a Fix button names it by its ID.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from typing import Literal, Protocol
 
 from bot.core.diagnosis import Diagnosis, Evidence
 from bot.core.diagnosis_rules import diagnose
+from bot.core.diagnosis_words import short
 from bot.models import Association, AssociationKey, AssociationRef, Orphan, Scope
 from bot.models.answers import AssociationGone, AwsFailure
 from bot.store import Store
+from bot.store.diagnoses import StoredDiagnosis
 
 
 class EvidencePort(Protocol):
@@ -87,12 +91,32 @@ class Diagnoses:
             "sweep` first, or pass --account and --region",
         )
 
-    def diagnose(self, ref: AssociationRef) -> Diagnosis | NotDiagnosed:
-        located = self.locate(ref)
-        return located if isinstance(located, NotDiagnosed) else self.diagnose_key(located)
+    def diagnose(self, ref: AssociationRef, *, by: str | None = None) -> Diagnosis | NotDiagnosed:
+        found = self.diagnose_kept(ref, by=by)
+        return found if isinstance(found, NotDiagnosed) else found.diagnosis
 
-    def diagnose_key(self, key: AssociationKey) -> Diagnosis | NotDiagnosed:
-        """Read AWS for one association and diagnose every instance it fails."""
+    def diagnose_kept(
+        self, ref: AssociationRef | AssociationKey, *, by: str | None = None
+    ) -> StoredDiagnosis | NotDiagnosed:
+        """The diagnosis of the association `ref` names, as kept in the store (ID 0: there is
+        no store)."""
+        located = ref if isinstance(ref, AssociationKey) else self.locate(ref)
+        if isinstance(located, NotDiagnosed):
+            return located
+        found = self._read(located)
+        if isinstance(found, NotDiagnosed):
+            return found
+        kept = self.store.diagnoses.save(found, short=short(found), by=by) if self.store else 0
+        return StoredDiagnosis(kept, found, by)
+
+    def diagnose_key(
+        self, key: AssociationKey, *, by: str | None = None
+    ) -> Diagnosis | NotDiagnosed:
+        """Read AWS for one association and diagnose every instance it fails (kept)."""
+        found = self.diagnose_kept(key, by=by)
+        return found if isinstance(found, NotDiagnosed) else found.diagnosis
+
+    def _read(self, key: AssociationKey) -> Diagnosis | NotDiagnosed:
         stored = self._stored(key)
         orphans = [o for o in self._orphans(key.association_id) if o.scope == key.scope]
         try:

@@ -15,9 +15,18 @@ from bot.app.sync_report import SyncReport
 from bot.models import AssociationKey, Rerun, TrackedAssociation
 from bot.store import Store
 
-Action = Literal["ack", "unack", "rerun", "sweep"]
+Action = Literal["ack", "unack", "rerun", "sweep", "fix"]
 Reason = Literal[
-    "permission", "miss", "not_failing", "not_acknowledged", "cooldown", "busy", "cannot_start"
+    "permission",
+    "miss",
+    "not_failing",
+    "not_acknowledged",
+    "cooldown",
+    "busy",
+    "cannot_start",
+    "fixes_off",  # SSM3_FIXES=off
+    "stale",  # the diagnosis behind a Fix button is gone or too old
+    "not_applicable",  # that fix is text only, or the value is not one the document allows
 ]
 
 

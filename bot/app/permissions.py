@@ -18,6 +18,7 @@ class Permissions(Protocol):
     def may_rerun(self, actor: str) -> Decision: ...
     def may_acknowledge(self, actor: str) -> Decision: ...
     def may_sweep(self, actor: str) -> Decision: ...
+    def may_fix(self, actor: str) -> Decision: ...
 
 
 class LocalOperator:
@@ -31,6 +32,9 @@ class LocalOperator:
         return Decision(True)
 
     def may_sweep(self, actor: str) -> Decision:
+        return Decision(True)
+
+    def may_fix(self, actor: str) -> Decision:
         return Decision(True)
 
 
@@ -51,8 +55,8 @@ class GroupMembers(Protocol):
 class OperatorPolicy:
     """The rule (the contract, plus a decision for the manual sweep):
     - with operators set (SSM3_OPERATORS: users U…/W… and user groups S…), only they may
-      re-run, acknowledge, reopen (unack) and start a sweep;
-    - with none set, nobody may re-run (the refusal says how to enable it), while
+      re-run, apply a diagnosis's fix, acknowledge, reopen (unack) and start a sweep;
+    - with none set, nobody may re-run or apply a fix (the refusal says how to enable it), while
       acknowledging, reopening and sweeping are open to everyone: they change what the digest
       shows, never AWS.
     A group whose members cannot be read grants nothing, and the refusal says so: failing
@@ -76,6 +80,17 @@ class OperatorPolicy:
                 "and restart ssm3-bot.",
             )
         return self._operator_only(actor, "re-run associations")
+
+    def may_fix(self, actor: str) -> Decision:
+        """Applying a diagnosis's fix (it changes AWS, like a re-run)."""
+        if not self.configured:
+            return Decision(
+                False,
+                "Applying fixes is turned off because no operators are configured. To enable it, "
+                "set SSM3_OPERATORS to a comma list of Slack user IDs (U…) or user-group IDs (S…) "
+                "and restart ssm3-bot.",
+            )
+        return self._operator_only(actor, "apply fixes")
 
     def may_acknowledge(self, actor: str) -> Decision:
         """Acknowledging and reopening (unack)."""

@@ -1,7 +1,8 @@
-"""Re-run an association (StartAssociationsOnce) and, some minutes later, check whether that
-helped: permission first, the cooldown, the AWS call, the store and the audit log — the same
-for every surface. AWS is reached through `AssociationActions` (bot/aws/actions.py in
-production), so the rules test without it."""
+"""Re-run an association (StartAssociationsOnce): permission first, the cooldown, the AWS
+call, the store and the audit log — the same for every surface. Whether it helped is the
+confirm-COMPLIANT watch's to say (bot/app/watches.py), from SSM.3's view once the run
+finished. AWS is reached through `AssociationActions` (bot/aws/actions.py in production), so
+the rules test without it."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Protocol
 
-from bot.app.events import RerunChecked, RerunStarted
+from bot.app.events import RerunStarted
 from bot.app.outcomes import AuditWriter, Refusal
 from bot.app.permissions import Permissions
 from bot.app.resolve import Target, resolve
@@ -23,9 +24,6 @@ from bot.util.clock import iso
 
 log = logging.getLogger(__name__)
 
-BOT_ACTOR = "ssm3bot"  # who the follow-up check is, in the audit log
-Checked = Literal["compliant", "pending", "still_failing", "unknown"]
-
 
 class AssociationActions(Protocol):
     """What a re-run needs of AWS: the association's state now, and running it once (after
@@ -33,6 +31,15 @@ class AssociationActions(Protocol):
 
     def state(self, key: AssociationKey) -> AssociationState: ...
     def rerun(self, key: AssociationKey) -> AssociationState: ...
+
+
+def watched_instances(item: TrackedAssociation) -> tuple[str, ...]:
+    """What the watch after a re-run judges: the instances the association makes
+    NON_COMPLIANT and those its latest run failed on, as last swept."""
+    a = item.association
+    return tuple(
+        dict.fromkeys([*a.noncompliant_instances, *(t.instance_id for t in a.failed_targets)])
+    )
 
 
 def rerun_can_fix(item: TrackedAssociation, state: AssociationState | None) -> bool:
@@ -57,16 +64,6 @@ class StartFailed:
 
     item: TrackedAssociation
     error: AwsFailure
-
-
-@dataclass(frozen=True)
-class FollowUp:
-    item: TrackedAssociation
-    rerun: Rerun
-    outcome: Checked
-    state: AssociationState | None
-    error: AwsFailure | None
-    events: tuple[RerunChecked, ...]
 
 
 class Reruns:
@@ -144,35 +141,3 @@ class Reruns:
             actor, "rerun", "started", key=item.key, detail=detail, channel=channel
         )
         return Started(item, rerun, can_fix, (RerunStarted(item.key, actor, now),))
-
-    def follow_up(
-        self, item: TrackedAssociation, rerun: Rerun, *, channel: str | None = None
-    ) -> FollowUp:
-        """Some minutes after a re-run: did the association come back compliant?"""
-        key = item.key
-        state: AssociationState | None = None
-        error: AwsFailure | None = None
-        outcome: Checked
-        try:
-            state = self.actions.state(key)
-        except AwsFailure as exc:
-            error, outcome = exc, "unknown"
-        else:
-            if state.compliant:
-                outcome = "compliant"
-            elif state.status == "Pending":
-                outcome = "pending"
-            else:
-                outcome = "still_failing"
-        now = self.clock()
-        self.store.reruns.finish(rerun.id, outcome=outcome, now=now)
-        if error is None:
-            self._audit_log.audit(
-                BOT_ACTOR,
-                "rerun_check",
-                outcome,
-                key=key,
-                detail=f"re-run by {rerun.by} at {iso(rerun.at)}",
-                channel=channel,
-            )
-        return FollowUp(item, rerun, outcome, state, error, (RerunChecked(key, outcome, now),))

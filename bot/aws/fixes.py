@@ -1,5 +1,5 @@
-"""The changes a diagnosis's fix makes in AWS, each only after a person's click (phase B wires
-them to Slack; nothing calls them on its own):
+"""The changes a diagnosis's fix makes in AWS, each only after a person's click (the fix use
+case, bot/app/fixes.py, reaches them through `AwsFixes`; nothing calls them on its own):
 
 - `update_parameter`: UpdateAssociation changing one parameter. AWS resets every optional
   member a request leaves out and replaces Parameters whole, so the association is read again
@@ -19,77 +19,46 @@ AWS refusing a call is a `FixFailed` naming the policy file in iam/ that grants 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import botocore.session
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.aws.errors import AWS_ERRORS, describe_error, error_code, is_denied, policy_for
+from bot.aws.session import AwsAccess
 from bot.core.fix_texts import TROUBLESHOOT_RUNBOOK, UPDATE_AGENT_DOCUMENT
 from bot.models import AssociationKey
+from bot.models.fixes import (
+    AutomationOutcome,
+    AutomationStarted,
+    CommandOutcome,
+    CommandStarted,
+    ConcurrentEdit,
+    FixFailed,
+    InvocationSeen,
+    ParameterUpdated,
+)
 from bot.util.clock import aware
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
 
+__all__ = [
+    "AutomationOutcome",
+    "AutomationStarted",
+    "AwsFixes",
+    "CommandOutcome",
+    "CommandStarted",
+    "ConcurrentEdit",
+    "FixFailed",
+    "ParameterUpdated",
+]
+
 INSTANCES_A_COMMAND = 50  # SendCommand: InstanceIds holds at most 50
-
-
-@dataclass(frozen=True)
-class FixFailed:
-    """AWS refused or did not answer. `policy`: the file in iam/ that grants `action`."""
-
-    action: str
-    error: str
-    denied: bool
-
-    @property
-    def policy(self) -> str:
-        return policy_for(self.action)
-
-    @property
-    def message(self) -> str:
-        if self.denied:
-            return f"AWS refused {self.action}: attach {self.policy} to the role ({self.error})"
-        return f"{self.action} failed: {self.error}"
-
-
-@dataclass(frozen=True)
-class ConcurrentEdit:
-    """Someone changed the association since the diagnosis read it: nothing was written."""
-
-    key: AssociationKey
-    expected_version: str
-    found_version: str | None
-
-    @property
-    def message(self) -> str:
-        now = f"version {self.found_version}" if self.found_version else "a newer version"
-        return (
-            f"The association was changed since it was diagnosed (version {self.expected_version} "
-            f"read, {now} now): nothing was changed; diagnose it again."
-        )
-
-
-@dataclass(frozen=True)
-class ParameterUpdated:
-    key: AssociationKey
-    parameter: str
-    before: tuple[str, ...] | None
-    after: tuple[str, ...] | None
-    association_version: str | None  # the new one
-    ran: bool  # the update itself started a run (ApplyOnlyAtCronInterval off)
-
-    @property
-    def detail(self) -> str:
-        """The audit's before and after: `Operation: latestt → Install`."""
-        before = ", ".join(self.before) if self.before else "(none)"
-        after = ", ".join(self.after) if self.after else "(removed)"
-        return f"{self.parameter}: {before} → {after}"
+T = TypeVar("T")
 
 
 @cache
@@ -101,7 +70,7 @@ def _update_members() -> frozenset[str]:
 
 
 def _failed(action: str, exc: ClientError | BotoCoreError) -> FixFailed:
-    return FixFailed(action, describe_error(exc), is_denied(exc))
+    return FixFailed(action, describe_error(exc), is_denied(exc), policy_for(action))
 
 
 def update_parameter(
@@ -168,12 +137,6 @@ def rerun(ssm: SSMClient, key: AssociationKey) -> FixFailed | None:
 # -- the SSM Agent ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CommandStarted:
-    command_ids: tuple[str, ...]
-    instance_ids: tuple[str, ...]
-
-
 def update_agent(
     ssm: SSMClient, instance_ids: Sequence[str], *, comment: str = "ssm3-bot: update the SSM Agent"
 ) -> CommandStarted | FixFailed:
@@ -191,30 +154,6 @@ def update_agent(
             return _failed("ssm:SendCommand", exc)
         started.append(sent["Command"]["CommandId"])
     return CommandStarted(tuple(started), tuple(ids))
-
-
-@dataclass(frozen=True)
-class InvocationSeen:
-    instance_id: str
-    status: str  # Pending, InProgress, Success, Failed, TimedOut, Cancelled, ...
-    details: str
-
-
-@dataclass(frozen=True)
-class CommandOutcome:
-    command_id: str
-    invocations: tuple[InvocationSeen, ...]
-
-    @property
-    def finished(self) -> bool:
-        return bool(self.invocations) and all(
-            i.status not in {"Pending", "InProgress", "Delayed", "Cancelling"}
-            for i in self.invocations
-        )
-
-    @property
-    def succeeded(self) -> tuple[str, ...]:
-        return tuple(i.instance_id for i in self.invocations if i.status == "Success")
 
 
 def command_outcome(ssm: SSMClient, command_id: str) -> CommandOutcome | FixFailed:
@@ -236,12 +175,6 @@ def command_outcome(ssm: SSMClient, command_id: str) -> CommandOutcome | FixFail
 # -- the troubleshooting runbook -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class AutomationStarted:
-    execution_id: str
-    instance_id: str
-
-
 def troubleshoot(ssm: SSMClient, instance_id: str) -> AutomationStarted | FixFailed:
     try:
         started = ssm.start_automation_execution(
@@ -250,28 +183,6 @@ def troubleshoot(ssm: SSMClient, instance_id: str) -> AutomationStarted | FixFai
     except AWS_ERRORS as exc:
         return _failed("ssm:StartAutomationExecution", exc)
     return AutomationStarted(started["AutomationExecutionId"], instance_id)
-
-
-@dataclass(frozen=True)
-class AutomationOutcome:
-    execution_id: str
-    status: str
-    finished: bool
-    failure: str | None
-    failed_steps: tuple[tuple[str, str], ...]  # (step, its failure message)
-    outputs: Mapping[str, tuple[str, ...]]
-    ended_at: datetime | None
-
-    @property
-    def summary(self) -> str:
-        """One line: what the runbook found."""
-        if not self.finished:
-            return f"{TROUBLESHOOT_RUNBOOK} is {self.status}"
-        if self.status == "Success":
-            found = "; ".join(v for values in self.outputs.values() for v in values)
-            return f"{TROUBLESHOOT_RUNBOOK} passed" + (f": {found}" if found else "")
-        step = "; ".join(f"{name}: {message}" for name, message in self.failed_steps)
-        return f"{TROUBLESHOOT_RUNBOOK} {self.status}: {step or self.failure or 'no detail'}"
 
 
 _RUNNING = frozenset(
@@ -294,6 +205,7 @@ def automation_outcome(ssm: SSMClient, execution_id: str) -> AutomationOutcome |
     )
     return AutomationOutcome(
         execution_id=execution_id,
+        runbook=TROUBLESHOOT_RUNBOOK,
         status=status,
         finished=status not in _RUNNING,
         failure=execution.get("FailureMessage"),
@@ -301,3 +213,58 @@ def automation_outcome(ssm: SSMClient, execution_id: str) -> AutomationOutcome |
         outputs={k: tuple(v) for k, v in (execution.get("Outputs") or {}).items()},
         ended_at=aware(execution.get("ExecutionEndTime")),
     )
+
+
+# -- the fix use case's port (bot/app/fixes.py) ---------------------------------------------------
+
+
+class AwsFixes:
+    """The fixes through the member role of the association's account, one SSM client a call;
+    a role that cannot be assumed is a FixFailed too."""
+
+    def __init__(self, access: AwsAccess) -> None:
+        self.access = access
+
+    @contextmanager
+    def _ssm(self, key: AssociationKey) -> Iterator[SSMClient]:
+        ssm = self.access.ssm(key.scope)
+        try:
+            yield ssm
+        finally:
+            ssm.close()
+
+    def _call(self, key: AssociationKey, work: Callable[[SSMClient], T]) -> T | FixFailed:
+        try:
+            with self._ssm(key) as ssm:
+                return work(ssm)
+        except AWS_ERRORS as exc:  # the role could not be assumed
+            return _failed("sts:AssumeRole", exc)
+
+    def update_parameter(
+        self, key: AssociationKey, *, name: str, value: str | None, expected_version: str
+    ) -> ParameterUpdated | ConcurrentEdit | FixFailed:
+        return self._call(
+            key,
+            lambda ssm: update_parameter(
+                ssm, key, name=name, value=value, expected_version=expected_version
+            ),
+        )
+
+    def rerun(self, key: AssociationKey) -> FixFailed | None:
+        return self._call(key, lambda ssm: rerun(ssm, key))
+
+    def update_agent(
+        self, key: AssociationKey, instance_ids: Sequence[str]
+    ) -> CommandStarted | FixFailed:
+        return self._call(key, lambda ssm: update_agent(ssm, instance_ids))
+
+    def command_outcome(self, key: AssociationKey, command_id: str) -> CommandOutcome | FixFailed:
+        return self._call(key, lambda ssm: command_outcome(ssm, command_id))
+
+    def troubleshoot(self, key: AssociationKey, instance_id: str) -> AutomationStarted | FixFailed:
+        return self._call(key, lambda ssm: troubleshoot(ssm, instance_id))
+
+    def automation_outcome(
+        self, key: AssociationKey, execution_id: str
+    ) -> AutomationOutcome | FixFailed:
+        return self._call(key, lambda ssm: automation_outcome(ssm, execution_id))

@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 
 from bot.aws.errors import AWS_ERRORS, describe_error
 from bot.aws.reader import PAGE, parse_resource_counts
-from bot.core.causes import LikelyCause, kind_label, likely_cause, remedy
+from bot.core.causes import LikelyCause, kind_label, remedy, target_cause
 from bot.models import (
     UNSUCCESSFUL,
     Association,
@@ -138,7 +138,7 @@ def fetch_history(
     shown = targets[:detail_cap]
     agents = _agents(ssm, [t["ResourceId"] for t in shown])
     details = tuple(
-        _detail(ssm, key, target, agents.get(target["ResourceId"], {})) for target in shown
+        _detail(ssm, key, target, agents.get(target["ResourceId"], {}), stored) for target in shown
     )
     sync = description.get("SyncCompliance")
     judged = None
@@ -218,7 +218,11 @@ def _agents(ssm: SSMClient, instance_ids: list[str]) -> dict[str, dict[str, Any]
 
 
 def _detail(
-    ssm: SSMClient, key: AssociationKey, target: dict[str, Any], agent: dict[str, Any]
+    ssm: SSMClient,
+    key: AssociationKey,
+    target: dict[str, Any],
+    agent: dict[str, Any],
+    stored: Association | None,
 ) -> TargetDetail:
     instance_id = target["ResourceId"]
     info = _status_info(ssm, instance_id, key.association_id)
@@ -238,12 +242,14 @@ def _detail(
         ping_status=ping,
         agent_version=agent.get("AgentVersion"),
         platform=agent.get("PlatformName"),
-        cause=likely_cause(
+        cause=target_cause(
+            association=stored,
+            instance_id=instance_id,
             detailed_status=detailed,
-            error_code=error_code,
-            summary=summary,
+            summary=" ".join(p for p in (summary, error_code) if p) or None,
             stderr=stderr,
             ping_status=ping,
+            agent_version=agent.get("AgentVersion"),
         ),
     )
 

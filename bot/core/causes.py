@@ -1,71 +1,152 @@
-"""A one-line likely cause for a failed target: the three causes operators meet most, or unknown."""
+"""Why an association fails, in the words every surface shares — one set of rules, the
+diagnosis's (bot/core/diagnosis_rules.py), never a second guess:
+
+- `cause_line`: a failing association's cause in a row's or a cell's width (the digest row, the
+  alert, the CSV): the short form of the diagnosis someone made during this failing streak,
+  else of the same rules applied to what the sweep stored (its failed targets' status and
+  error summary: no extra AWS call; what only the step's stderr or the document can tell waits
+  for a diagnosis, and then shows here);
+- `target_cause`: one failed instance's cause, for History, from what History reads (the
+  stderr, the agent's ping);
+- `kind_label` / `remedy`: how it fails SSM.3 (a run, or reported) and what would make it pass.
+"""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from datetime import UTC, datetime
+from typing import Protocol
 
+from bot.core.diagnosis import (
+    AgentFacts,
+    AssociationFacts,
+    CauseName,
+    Diagnosis,
+    Evidence,
+    StepOutput,
+    TargetFacts,
+)
+from bot.core.diagnosis_rules import diagnose
+from bot.core.diagnosis_words import LABELS, explain, short
+from bot.models import Association, AssociationKey, TrackedAssociation
 from bot.models.records import is_reported, is_run_failure
 
-CauseName = Literal["unreachable", "timed_out", "permissions", "bad_parameter", "unknown"]
-
-_UNREACHABLE_STATUSES = {"undeliverable", "deliverytimedout", "noinstancesintag"}
-_UNREACHABLE = re.compile(r"not reported|connectionlost|could not be delivered|unreachable", re.I)
-_PERMISSIONS = re.compile(
-    r"accessdenied|access denied|not authorized|unauthorized|forbidden|permission denied|\b403\b",
-    re.I,
-)
-_BAD_PARAMETER = re.compile(
-    r"invalidparameter|invalid parameter|allowed values|invalid document|parameter .* (is )?required",
-    re.I,
-)
+_UNREAD = "not read"  # the agents: the sweep does not read them
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # a diagnosis of stored facts is dated by nothing
 
 
 @dataclass(frozen=True)
 class LikelyCause:
+    """One instance's cause: its name (the diagnosis's) and the sentence that says it."""
+
     name: CauseName
     text: str
 
 
-_TEXTS: dict[CauseName, str] = {
-    "unreachable": "Instance unreachable: the SSM agent is not reporting (stopped instance, "
-    "agent down, or no route to the SSM endpoints).",
-    "timed_out": "Timed out: the run did not finish in time (a long or hung step, or the agent "
-    "stopped reporting mid-run); raise the document's timeout or fix the step.",
-    "permissions": "Missing permissions: the instance profile or a resource policy denies an "
-    "action the document needs.",
-    "bad_parameter": "Bad document parameter: a value the document does not accept; fix the "
-    "association's parameters.",
-    "unknown": "Unknown: read the step's output for the error.",
-}
+def sweep_evidence(association: Association) -> Evidence:
+    """What the sweep stored of a failing association, as a diagnosis's evidence: its failed
+    targets (status, detailed status) and their error summaries standing in for the stderr."""
+    targets = {
+        t.instance_id: TargetFacts(
+            t.instance_id,
+            "TimedOut" if (t.detailed_status or "") == "TimedOut" else "Failed",
+            t.detailed_status,
+            t.command_id,
+        )
+        for t in association.failed_targets
+    }
+    outputs = {
+        t.instance_id: StepOutput(
+            t.instance_id, " ".join(p for p in (t.summary, t.error_code) if p) or None
+        )
+        for t in association.failed_targets
+    }
+    instances = tuple(dict.fromkeys([*association.noncompliant_instances, *targets]))
+    return Evidence(
+        association=AssociationFacts(
+            key=association.key,
+            name=association.association_name,
+            document_name=association.document_name,
+            document_version="$DEFAULT",
+            association_version=association.association_version,
+            parameters={},
+            sync_compliance=association.sync_compliance,
+            dispatch_role=_UNREAD,
+            failure_kind=association.failure_kind,
+        ),
+        instances=instances,
+        targets=targets,
+        agents_error=_UNREAD,
+        outputs=outputs,
+    )
 
 
-def likely_cause(
+def sweep_diagnosis(association: Association) -> Diagnosis:
+    """The diagnosis rules over what the sweep stored (no AWS call)."""
+    return diagnose(sweep_evidence(association), now=_EPOCH)
+
+
+def cause_line(item: TrackedAssociation) -> str | None:
+    """A failing association's cause in a few words ("missing permission s3:GetObject (4)"):
+    the diagnosis made during this streak, else the rules over the stored facts; None when
+    those can say nothing more than "unknown" for half its instances or more (the top error
+    says more then)."""
+    if not item.association.failing:
+        return None
+    if item.diagnosed:
+        return item.diagnosed
+    found = sweep_diagnosis(item.association)
+    unknown = sum(len(g.instances) for g in found.causes if g.cause == "unknown")
+    if not found.causes or unknown * 2 >= sum(len(g.instances) for g in found.causes):
+        return None  # mostly unknown: the top error says more
+    return short(found)
+
+
+def target_cause(
     *,
-    detailed_status: str | None = None,
-    error_code: str | None = None,
+    association: Association | None,
+    instance_id: str,
+    detailed_status: str | None,
     summary: str | None = None,
     stderr: str | None = None,
     ping_status: str | None = None,
+    agent_version: str | None = None,
 ) -> LikelyCause:
-    """Classify from what SSM and the agent reported; the first matching cause wins."""
-    status = (detailed_status or "").replace(" ", "").lower()
-    text = " ".join(part for part in (error_code, summary, stderr) if part)
-    name: CauseName = "unknown"
-    if (
-        ping_status in {"ConnectionLost", "Inactive"}
-        or status in _UNREACHABLE_STATUSES
-        or _UNREACHABLE.search(text)
-    ):
-        name = "unreachable"
-    elif status == "timedout":
-        name = "timed_out"
-    elif _PERMISSIONS.search(text):
-        name = "permissions"
-    elif status == "invalidparameters" or _BAD_PARAMETER.search(text):
-        name = "bad_parameter"
-    return LikelyCause(name, _TEXTS[name])
+    """One failed target's cause from what History read of it (its stderr and the agent's
+    ping), by the diagnosis's rules (without the document: a diagnosis reads that)."""
+    facts = AgentFacts(instance_id, ping_status, None, agent_version, None, None)
+    base = sweep_evidence(association) if association is not None else None
+    target = TargetFacts(
+        instance_id,
+        "TimedOut" if detailed_status == "TimedOut" else "Failed",
+        detailed_status,
+        None,
+    )
+    evidence = Evidence(
+        association=base.association if base else _bare(),
+        instances=(instance_id,),
+        targets={instance_id: target},
+        agents={instance_id: facts} if ping_status else {},
+        agents_error=None if ping_status else _UNREAD,
+        outputs={instance_id: StepOutput(instance_id, stderr or summary)},
+    )
+    found = diagnose(evidence, now=_EPOCH).instances[0]
+    return LikelyCause(
+        found.cause, f"{LABELS[found.cause]}: {explain(found.cause, found.evidence, str)}"
+    )
+
+
+def _bare() -> AssociationFacts:
+    return AssociationFacts(
+        key=AssociationKey("", "", ""),
+        name=None,
+        document_name="",
+        document_version="$DEFAULT",
+        association_version=None,
+        parameters={},
+        sync_compliance=None,
+        dispatch_role=_UNREAD,
+    )
 
 
 # -- what fails SSM.3, and what fixes it (association level) ---------------------------------------

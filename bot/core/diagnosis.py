@@ -178,6 +178,7 @@ class Fix:
     """What to do, in one line, and what an applied fix needs (phase B's buttons and modal):
     - update_parameter: `parameter`, its `value` now, `allowed_values` or `allowed_pattern`,
       and the `association_version` read (sent back, so a concurrent edit is refused);
+      `remove` when the document does not declare it (the fix takes it out);
     - update_agent / troubleshoot: `instance_ids` (exactly those), `document` (the runbook);
     - iam_statement: `statement` for `role` (shown to paste, never applied);
     - manual: `command`, when there is one to run by hand."""
@@ -194,6 +195,7 @@ class Fix:
     statement: IamStatement | None = None
     role: str | None = None
     command: str | None = None
+    remove: bool = False
 
     @property
     def applicable(self) -> bool:

@@ -6,7 +6,7 @@
 3. stopped_by_alarm — the run that failed on it names TriggeredAlarms;
 4. bad_parameter — the association's Parameters break what its document version declares
    (a value outside allowedValues, not matching allowedPattern, a required one missing, one
-   not declared);
+   not declared), or the run ended InvalidParameters and the document was not read;
 5. timed_out — its target TimedOut;
 6. agent_outdated — the step's stderr says the agent cannot run the document;
 7. permissions — the step's stderr names a call AWS refused;
@@ -136,6 +136,13 @@ def _run_cause(evidence: Evidence, instance_id: str, target: TargetFacts) -> Fou
                 document_version=evidence.document.version if evidence.document else "?",
             ),
         )
+    invalid = (target.detailed_status or "").replace(" ", "").lower() == "invalidparameters"
+    if invalid and evidence.document is None:
+        # AWS refused a parameter, and the document was not read to say which (the sweep's
+        # facts, or GetDocument refused).
+        unnamed = dict.fromkeys(("parameter", "value", "allowed_values", "allowed_pattern"))
+        fix = fix_texts.check_parameters(association.key.association_id, [instance_id])
+        return Found("bad_parameter", unnamed, fix)
     if target.status == "TimedOut":
         seconds, declared = timeout_seconds(evidence)
         return Found(

@@ -88,6 +88,8 @@ def _unknown(e: Mapping[str, Any], code: Code) -> str:
 
 
 def _bad_parameter(e: Mapping[str, Any], code: Code) -> str:
+    if e.get("parameter") is None:
+        return "AWS refused a parameter it passes (InvalidParameters)"
     name = code(str(e["parameter"]))
     value = e.get("value")
     if value is None:
@@ -131,11 +133,12 @@ _CLAUSES: dict[CauseName, Callable[[Mapping[str, Any], Code], str]] = {
 def short(diagnosis: Diagnosis) -> str:
     """A row's or a cell's worth: each cause with its count, most instances first
     ("missing permission s3:GetObject (4); unreachable (2)")."""
-    parts = []
-    for group in sorted(diagnosis.causes, key=lambda g: -len(g.instances)):
-        label = LABELS[group.cause]
+    counts: dict[str, int] = {}  # groups that read the same (evidence a row leaves out) add up
+    for group in diagnosis.causes:
         detail = _detail(group)
-        parts.append(f"{label}{' ' + detail if detail else ''} ({len(group.instances)})")
+        words = f"{LABELS[group.cause]}{' ' + detail if detail else ''}"
+        counts[words] = counts.get(words, 0) + len(group.instances)
+    parts = [f"{words} ({n})" for words, n in sorted(counts.items(), key=lambda c: -c[1])]
     return "; ".join(parts) if parts else "nothing failing"
 
 
@@ -144,6 +147,8 @@ def _detail(group: CauseGroup) -> str:
     if group.cause == "permissions":
         return str(e["action"])
     if group.cause == "bad_parameter":
+        if e.get("parameter") is None:
+            return ""
         return (
             f"{e['parameter']}={e['value']}" if e.get("value") is not None else str(e["parameter"])
         )

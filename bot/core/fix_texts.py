@@ -101,6 +101,17 @@ def update_parameter(
         allowed_values=allowed,
         allowed_pattern=pattern,
         association_version=association_version,
+        remove=declared is None,
+    )
+
+
+def check_parameters(association_id: str, instance_ids: Sequence[str]) -> Fix:
+    """AWS refused a parameter (InvalidParameters) the document read does not explain."""
+    return Fix(
+        "manual",
+        "AWS refused one of its parameters (InvalidParameters): compare them with its document "
+        f"version (ssm3bot diagnose {association_id} reads it), correct the value, then re-run.",
+        instance_ids=tuple(instance_ids),
     )
 
 

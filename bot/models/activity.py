@@ -14,7 +14,9 @@ from bot.util.clock import iso, parse_iso
 
 @dataclass(frozen=True)
 class Rerun:
-    """A re-run someone started from Slack; `outcome` is filled by the follow-up check."""
+    """A run someone started from Slack: a re-run, or a fix (`kind` "fix", `detail` what it
+    changed: `Operation: latestt → Install`); `outcome` is filled by the confirm-COMPLIANT
+    watch once it has a verdict."""
 
     id: int
     key: AssociationKey
@@ -23,6 +25,8 @@ class Rerun:
     channel: str | None
     outcome: str | None = None
     checked_at: datetime | None = None
+    kind: str = "rerun"
+    detail: str | None = None
 
 
 @dataclass(frozen=True)

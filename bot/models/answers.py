@@ -12,12 +12,16 @@ from bot.models.records import AssociationKey, Status
 class AwsFailure(Exception):
     """AWS refused a call or did not answer: `str()` is its one readable line, `reason` the
     few words a person is told (throttled, denied and what to grant); `cause` the error
-    itself, for the surface that says more (bot/aws/errors.py)."""
+    itself, for the surface that says more (bot/aws/errors.py); `denied`: refused for want of
+    a permission (trying again will not help)."""
 
-    def __init__(self, line: str, cause: BaseException, *, reason: str | None = None) -> None:
+    def __init__(
+        self, line: str, cause: BaseException, *, reason: str | None = None, denied: bool = False
+    ) -> None:
         super().__init__(line)
         self.cause = cause
         self.reason = reason or line
+        self.denied = denied
 
 
 class AssociationGone(Exception):

@@ -303,6 +303,8 @@ class TrackedAssociation:
     failing_since: datetime | None
     last_seen_at: datetime
     ack: Ack | None = None
+    # The short form of a diagnosis someone made during this failing streak (None: none yet).
+    diagnosed: str | None = None
 
     @property
     def key(self) -> AssociationKey:

@@ -12,7 +12,7 @@ import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
 
-from bot.core.causes import ORPHAN_REMEDY, remedy
+from bot.core.causes import ORPHAN_REMEDY, cause_line, remedy
 from bot.core.digest import Digest, top_error
 from bot.models import ScopeStatus, TrackedAssociation
 from bot.util.clock import iso
@@ -36,6 +36,7 @@ FAILING_COLUMNS = (
     "acknowledged_until",
     "acknowledged_reason",
     "what_fixes_it",
+    "cause",  # the diagnosis's short form (or the same rules over what the sweep stored)
 )
 SCOPE_COLUMNS = ("account_id", "account_name", "region", "swept_at", "error")
 # Instances SSM.3 fails (or Security Hub says it fails) that no failing association row explains.
@@ -88,6 +89,7 @@ def failing_row(item: TrackedAssociation) -> list[object]:
         iso(ack.until) if ack else None,
         ack.reason if ack else None,
         remedy(a),
+        cause_line(item),
     ]
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import ParamSpec
 
 from bot.aws.history import History
-from bot.core.causes import ORPHAN_REMEDY, short_remedy
+from bot.core.causes import ORPHAN_REMEDY, cause_line, short_remedy
 from bot.core.digest import DigestView, top_error
 from bot.core.trend import Trend, change, sparkline
 from bot.models import Orphan, ScopeStatus, SecurityHubCheck, SweepSummary, TrackedAssociation
@@ -48,7 +48,14 @@ def _failing_rows(items: Sequence[TrackedAssociation], now: datetime) -> list[li
         a = t.association
         since = humanize(now - t.failing_since) if t.failing_since else "?"
         # A reported failure has no run to blame: say instead that a re-run will not fix it.
-        detail = top_error(a.failed_targets) if a.execution_failure else short_remedy(a)
+        # A run failure: its cause (a diagnosis's, or the rules over the stored facts), else
+        # its top error.
+        cause = cause_line(t)
+        detail = (
+            (f"cause: {cause}" if cause else top_error(a.failed_targets))
+            if a.execution_failure
+            else short_remedy(a)
+        )
         rows.append(
             [
                 clip(a.display_name, 40),

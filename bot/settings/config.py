@@ -40,6 +40,10 @@ __all__ = ["ACCOUNT_ID", "CHANNEL_ID", "REGION", "ConfigError", "Settings"]
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_ESCALATE_AFTER = timedelta(days=7)
+DEFAULT_WATCH_FOR = timedelta(hours=2)
+# How long a re-run or a fix may be watched: long enough for a patch run, short enough that a
+# held run is called `pending` the same day.
+WATCH_FOR_RANGE = (timedelta(minutes=5), timedelta(hours=24))
 ORG = "org"
 
 
@@ -89,6 +93,8 @@ VARIABLES: tuple[str, ...] = (
     "SSM3_TRIAGE",
     "SSM3_FULL_SWEEP_SCHEDULE",
     "SSM3_REPORT_SCHEDULE",
+    "SSM3_FIXES",
+    "SSM3_WATCH_FOR",
     "AWS_REGION",
 )
 
@@ -126,6 +132,8 @@ class Settings:
     triage: TriageMode = "off"
     full_sweep_schedule: str = DEFAULT_FULL_SWEEP_SCHEDULE  # in triage mode only
     report_schedule: str = DEFAULT_REPORT_SCHEDULE  # the evidence report's post; "off": never
+    fixes: bool = True  # SSM3_FIXES: operators may apply a diagnosis's fix from Slack
+    watch_for: timedelta = DEFAULT_WATCH_FOR  # SSM3_WATCH_FOR: how long a re-run is followed
     # boto3 reads AWS_DEFAULT_REGION; many runtimes (ECS, Lambda, other SDKs) set AWS_REGION.
     aws_region: str | None = None
 
@@ -245,6 +253,10 @@ class Settings:
                 _cron_or_off,
                 DEFAULT_REPORT_SCHEDULE,
             ),
+            fixes=or_default(get("SSM3_FIXES"), "SSM3_FIXES", on_off, True),
+            watch_for=or_default(
+                get("SSM3_WATCH_FOR"), "SSM3_WATCH_FOR", _watch_for, DEFAULT_WATCH_FOR
+            ),
             aws_region=get("AWS_REGION"),
         )
 
@@ -325,6 +337,17 @@ def _routes(path: str | None) -> tuple[Route, ...]:
 
 def _cron_or_off(value: str, name: str) -> str:
     return OFF if value.lower() == OFF else cron(value, name)
+
+
+def _watch_for(value: str, name: str) -> timedelta:
+    match = re.fullmatch(r"(\d+)\s*([mh])", value.strip().lower())
+    if not match:
+        raise ConfigError(name, f"{value!r} is not a duration like 30m or 2h")
+    found = timedelta(minutes=int(match[1]) * (60 if match[2] == "h" else 1))
+    low, high = WATCH_FOR_RANGE
+    if not low <= found <= high:
+        raise ConfigError(name, f"{value!r} is not between 5m and 24h")
+    return found
 
 
 def _log_format(value: str, name: str) -> LogFormat:

@@ -47,6 +47,9 @@ _ALIASES = {
     "history": "history",
     "hist": "history",
     "why": "history",
+    "diagnose": "diagnose",
+    "diag": "diagnose",
+    "diagnosis": "diagnose",
     "rerun": "rerun",
     "re-run": "rerun",
     "run": "rerun",
@@ -83,6 +86,11 @@ class History:
 
 
 @dataclass(frozen=True)
+class Diagnose:
+    ref: AssociationRef
+
+
+@dataclass(frozen=True)
 class Rerun:
     ref: AssociationRef
 
@@ -109,7 +117,7 @@ class Audit:
     pass
 
 
-Command = Help | Status | History | Rerun | Ack | Unack | Sweep | Audit
+Command = Help | Status | History | Diagnose | Rerun | Ack | Unack | Sweep | Audit
 
 
 ParseError = InputError  # what was wrong with the command text, in words for the user
@@ -142,6 +150,8 @@ def parse_command(text: str | None) -> Command:  # noqa: PLR0911  # one return p
     _no_more(args[1:], name)
     if name == "history":
         return History(ref)
+    if name == "diagnose":
+        return Diagnose(ref)
     if name == "rerun":
         return Rerun(ref)
     return Unack(ref)

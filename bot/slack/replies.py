@@ -51,6 +51,10 @@ class Origin:
     @classmethod
     def from_action(cls, body: dict[str, Any]) -> Origin:
         container = body.get("container") or {}
+        view = body.get("view") or {}
+        # A click in a modal (the answer to a Home tab click, a diagnosis in it) is answered in
+        # that modal, like one on the Home tab itself.
+        in_modal = view.get("type") == "modal" and isinstance(view.get("id"), str)
         return cls(
             user=str((body.get("user") or {}).get("id") or ""),
             channel=(body.get("channel") or {}).get("id") or container.get("channel_id"),
@@ -59,7 +63,8 @@ class Origin:
             response_url=body.get("response_url"),
             trigger_id=body.get("trigger_id"),
             user_name=user_name(body),
-            home=(body.get("view") or {}).get("type") == "home",
+            home=view.get("type") == "home" or in_modal,
+            view_id=view.get("id") if in_modal else None,
         )
 
     @property
@@ -155,6 +160,29 @@ def announce(client: WebClient, origin: Origin, message: SlackMessage) -> None:
             client.chat_postMessage(channel=origin.channel, text=message.text, blocks=blocks)
     except (SlackApiError, SlackClientError, OSError) as exc:
         report(exc, f"announce in {origin.channel}", log)
+
+
+def tell_later(client: WebClient, origin: Origin, message: SlackMessage) -> None:
+    """An answer that comes long after the request (a watch's verdict, a fix's runbook): in
+    the thread of the message it was asked on, else ephemerally in its channel (a
+    response_url lasts 30 minutes); asked on the Home tab, the tab (published again) shows it."""
+    blocks = message.blocks_json()
+    try:
+        if origin.home:
+            return
+        if origin.in_digest:
+            client.chat_postMessage(
+                channel=str(origin.channel),
+                thread_ts=origin.message_ts,
+                text=message.text,
+                blocks=blocks,
+            )
+        elif origin.channel:
+            client.chat_postEphemeral(
+                channel=origin.channel, user=origin.user, text=message.text, blocks=blocks
+            )
+    except (SlackApiError, SlackClientError, OSError) as exc:
+        report(exc, f"tell {origin.user} later in {origin.channel}", log)
 
 
 def delete_original(origin: Origin) -> None:

@@ -22,6 +22,7 @@ from slack_sdk.http_retry.handler import RetryHandler
 
 from bot.app.jobs import ScheduledJobs
 from bot.aws.session import AwsAccess
+from bot.core.watch import FIRST_LOOK
 from bot.ops.liveness import Liveness
 from bot.ops.metrics import Metrics
 from bot.scheduling.runner import Runner
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FOLLOWUP_DELAY_S = 300.0
+FOLLOWUP_DELAY_S = FIRST_LOOK.total_seconds()  # the confirm-COMPLIANT watch's first look
 
 
 def retry_handlers() -> list[RetryHandler]:
@@ -76,7 +77,7 @@ class Services:
     after_sweep: list[Callable[[], None]] = field(default_factory=list)  # the Runner's hooks
     poller: EventPoller | None = None  # set by `serve` when SSM3_EVENTS_QUEUE_URL is set
     operators: Operators = field(init=False)
-    jobs: ScheduledJobs = field(init=False)  # work due later, as rows (re-run follow-ups)
+    jobs: ScheduledJobs = field(init=False)  # work due later, as rows (watches, fixes' follow-ups)
     delivery: Delivery = field(init=False)  # the one way digests and alerts reach Slack
     _bare_runner: Runner | None = field(default=None, init=False)
 

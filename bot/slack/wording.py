@@ -32,7 +32,8 @@ def refusal_message(refusal: Refusal, zone: ZoneInfo | None = None, cooldown_s: 
         return refusal.decision.reason
     if refusal.miss is not None:
         return miss_message(refusal.miss)
-    assert refusal.item is not None
+    if refusal.item is None:  # a refusal whose one line says it all (a fix's)
+        return kit.escape(refusal.detail)
     name = kit.inert(refusal.item.association.display_name, 80)
     if refusal.why == "cooldown":
         assert refusal.rerun is not None

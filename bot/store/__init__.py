@@ -7,7 +7,8 @@ migrations) and holds one repository per concern; callers go through those, neve
     store.associations  associations, failed targets, status history, SSM.3 compliance
     store.acks          acknowledgements
     store.audit         the append-only audit log
-    store.reruns        re-runs started from Slack
+    store.reruns        re-runs and fixes started from Slack, and their confirmed outcomes
+    store.diagnoses     diagnoses asked for: their short form and their fixes' data
     store.digests       digest messages, one per (slot, channel): claims, where they went
     store.ledger        alerts and leases (claims across processes)
     store.jobs          work due later (re-run follow-ups, sweeps to complete), claimed once
@@ -35,6 +36,7 @@ from bot.store.associations import Associations
 from bot.store.audit import AuditLog
 from bot.store.cache import Cache
 from bot.store.db import Database, migrations
+from bot.store.diagnoses import Diagnoses
 from bot.store.digests import Digests
 from bot.store.evidence import Evidence
 from bot.store.failure_streaks import FailureStreaks
@@ -61,6 +63,7 @@ class Store:
         self.associations = Associations(self._db, self.acks, self.streaks)
         self.audit = AuditLog(self._db)
         self.reruns = Reruns(self._db)
+        self.diagnoses = Diagnoses(self._db)
         self.ledger = Ledger(self._db)
         self.digests = Digests(self._db, self.ledger.holder)
         self.cache = Cache(self._db)

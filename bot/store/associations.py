@@ -24,6 +24,7 @@ from bot.models import (
 )
 from bot.store.acks import Acks
 from bot.store.db import Database
+from bot.store.diagnoses import DIAGNOSED_IN_STREAK
 from bot.store.failure_streaks import FailureStreaks
 from bot.store.rows import (
     association_row,
@@ -259,7 +260,7 @@ class Associations:
         where = " AND ".join(clauses) or "1"
         rows = self.db.rows(
             # The clauses are fixed strings chosen above; every value goes in as a parameter.
-            f"SELECT a.*, n.name AS account_name FROM associations a "  # noqa: S608
+            f"SELECT a.*, n.name AS account_name, {DIAGNOSED_IN_STREAK} FROM associations a "  # noqa: S608
             f"LEFT JOIN account_names n ON n.account_id = a.account_id WHERE {where} "
             "ORDER BY a.account_id, a.region, a.association_id",
             params,
@@ -272,6 +273,7 @@ class Associations:
                 failing_since=parse_iso(row["failing_since"]),
                 last_seen_at=parse_iso(row["last_seen_at"]),  # type: ignore[arg-type]
                 ack=acks.get(row_key(row)),
+                diagnosed=row["diagnosed"],
             )
             for row in rows
         ]

@@ -15,6 +15,7 @@ from sqlite_utils import Database as SqliteDatabase
 from sqlite_utils.migrations import Migrations
 
 from bot.store.connection import BUSY_TIMEOUT_S, Connection
+from bot.store.fix_schema import m013_diagnoses_and_fixes
 from bot.store.initial import m001_initial
 from bot.store.report_schema import m012_failure_streaks, m012_report_evidence
 
@@ -266,6 +267,8 @@ def m010_home_viewers(db: SqliteDatabase) -> None:
 # The evidence report's (failure streaks, daily summaries, report posts): bot/store/report_schema.py.
 migrations()(m012_failure_streaks)
 migrations()(m012_report_evidence)
+# Diagnoses and fixes' runs: bot/store/fix_schema.py.
+migrations()(m013_diagnoses_and_fixes)
 
 
 class Database(Connection):

@@ -95,6 +95,16 @@ class Jobs:
             [iso(due_at), why, job_id, self.holder],
         )
 
+    def cancel(self, job_id: int, now: datetime, why: str) -> bool:
+        """Close a job nobody else is running (not done, unclaimed or claimed by this
+        process); whether it was."""
+        changed = self.db.execute(
+            "UPDATE scheduled_jobs SET done_at = ?, outcome = ? WHERE id = ? AND done_at IS "
+            "NULL AND (claimed_by IS NULL OR claimed_by = ?)",
+            [iso(now), why, job_id, self.holder],
+        )
+        return changed > 0
+
     def pending(self, kind: str | None = None) -> list[ScheduledJob]:
         """Jobs not done yet (claimed or not), oldest due first."""
         rows = self.db.rows(

@@ -1,4 +1,5 @@
-"""Re-runs started from Slack: the cooldown between them and the follow-up check's outcome."""
+"""Runs started from Slack, re-runs and fixes: the cooldown between re-runs, and the outcome the
+confirm-COMPLIANT watch found."""
 
 from __future__ import annotations
 
@@ -47,6 +48,28 @@ class Reruns:
             rerun_id = int(table.last_pk or 0)
         return Rerun(rerun_id, key, by, now, channel), True
 
+    def record_fix(
+        self, key: AssociationKey, *, by: str, now: datetime, detail: str, channel: str | None
+    ) -> Rerun:
+        """A fix's run (no cooldown: a fix is not a second re-run; a re-run right after it is
+        held by the cooldown like one after a re-run)."""
+        with self.db.write() as db:
+            table = db.table("reruns")
+            table.insert(
+                {
+                    "account_id": key.account_id,
+                    "region": key.region,
+                    "association_id": key.association_id,
+                    "by": by,
+                    "at": iso(now),
+                    "channel": channel,
+                    "kind": "fix",
+                    "detail": detail,
+                }
+            )
+            rerun_id = int(table.last_pk or 0)
+        return Rerun(rerun_id, key, by, now, channel, kind="fix", detail=detail)
+
     def last(self, key: AssociationKey) -> Rerun | None:
         rows = self.db.rows(
             "SELECT * FROM reruns WHERE account_id = ? AND region = ? AND association_id = ? "
@@ -78,4 +101,6 @@ def _rerun(row: Mapping[str, Any]) -> Rerun:
         channel=row["channel"],
         outcome=row["outcome"],
         checked_at=parse_iso(row["checked_at"]),
+        kind=row.get("kind") or "rerun",
+        detail=row.get("detail"),
     )

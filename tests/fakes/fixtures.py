@@ -5,6 +5,7 @@ end-to-end test) or dispatched in this process (`make_app`)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -63,16 +64,36 @@ def make_harness(
     started: list[tuple[SlackHarness, Store]] = []
 
     def start(
-        *, sweep: bool = True, aws: Any = None, over_http: bool = False, **changes: Any
+        *,
+        sweep: bool = True,
+        aws: Any = None,
+        over_http: bool = False,
+        clock: Callable[[], datetime] | None = None,
+        followup_delay_s: float = 0.05,
+        **changes: Any,
     ) -> SlackHarness:
-        """`aws`: another simulator than the `sim` fixture's."""
+        """`aws`: another simulator than the `sim` fixture's; `clock`: the app's (and its
+        sweep's) injected clock; `followup_delay_s`: when a watch first looks (real seconds
+        for its timer; a large one leaves every look to the test's `jobs_job()`)."""
         settings = slack_settings(fake_slack, str(tmp_path / f"slack{len(started)}.db"), **changes)
         store = Store(settings.db_path)
         access = (aws or sim).access()
         if sweep:
-            run_sweep(settings=settings, access=access, store=store, trigger="test")
+            run_sweep(
+                settings=settings,
+                access=access,
+                store=store,
+                trigger="test",
+                **({"now": clock} if clock else {}),
+            )
         harness = SlackHarness(
-            settings=settings, store=store, access=access, fake=fake_slack, over_http=over_http
+            settings=settings,
+            store=store,
+            access=access,
+            fake=fake_slack,
+            over_http=over_http,
+            followup_delay_s=followup_delay_s,
+            **({"clock": clock} if clock else {}),
         )
         started.append((harness, store))
         return harness.start()

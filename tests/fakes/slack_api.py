@@ -1,7 +1,7 @@
 """A fake Slack Web API on 127.0.0.1 for tests: real HTTP, real slack_sdk clients.
 
 It implements the methods ssm3-bot calls (chat.postMessage, chat.update, chat.postEphemeral,
-views.open, views.update, views.publish (the Home tab: per user, with Slack's `not_enabled`,
+views.open, views.push, views.update, views.publish (the Home tab: per user, with Slack's `not_enabled`,
 `view_too_large` and `hash_conflict`), the three steps of files_upload_v2, auth.test,
 usergroups.users.list, conversations.info, apps.connections.open) and the `response_url`s of
 slash commands and buttons. It records every call, checks the bot token and the scopes granted
@@ -38,6 +38,7 @@ METHOD_SCOPES: dict[str, str | None] = {
     "chat.update": "chat:write",
     "chat.postEphemeral": "chat:write",
     "views.open": None,
+    "views.push": None,
     "views.update": None,
     "views.publish": None,
     "files.getUploadURLExternal": "files:write",
@@ -337,6 +338,10 @@ class FakeSlack(LoopbackServer):
         with self._changed:
             self.views[view["id"]] = view
         return {"ok": True, "view": view}
+
+    def _m_views_push(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A modal stacked on the one clicked in (same checks as views.open)."""
+        return self._m_views_open(params)
 
     def _m_views_update(self, params: dict[str, Any]) -> dict[str, Any]:
         view_id = params.get("view_id")

@@ -15,9 +15,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.app.acknowledgements import Acknowledgements
+from bot.app.jobs import ScheduledJobs
 from bot.app.permissions import LocalOperator
-from bot.app.reruns import Reruns, Started
+from bot.app.reruns import Reruns, Started, watched_instances
+from bot.app.watches import WATCH, Watches
 from bot.aws.actions import AwsAssociationActions
+from bot.aws.watch import AwsWatch
 from bot.core.slots import cron_trigger, next_fire
 from bot.models import AssociationRef, Scope
 from bot.report.period import Period
@@ -204,16 +207,34 @@ def live_a_month(tmp_path: Path) -> tuple[Month, SimServer]:
         clock=clock,
         cooldown_s=300,
     )
-    started: list[Started] = []
+    jobs = ScheduledJobs(runner.store, clock)
+    jobs.close()  # no timers: the month's clock is virtual; `check_b` takes the watch's look
+    watches = Watches(
+        store=runner.store,
+        jobs=jobs,
+        reads=AwsWatch(access),
+        clock=clock,
+        watch_for=timedelta(hours=2),
+        first_look_s=30,
+    )
 
     def rerun_b() -> None:
         outcome = reruns.start(OPERATOR, AssociationRef(b.association_id))
         assert isinstance(outcome, Started), outcome
-        started.append(outcome)
+        watches.begin(
+            outcome.item.key,
+            action="rerun",
+            by=OPERATOR,
+            acted_at=outcome.rerun.at,
+            instances=watched_instances(outcome.item),
+            rerun_id=outcome.rerun.id,
+        )
 
     def check_b() -> None:
-        follow = reruns.follow_up(started[0].item, started[0].rerun)
-        assert follow.outcome == "compliant", follow
+        [look] = runner.store.jobs.claim_due(clock.now, {WATCH})
+        verdict = watches.look(look)
+        assert verdict is not None, "the re-run's run finished: a verdict"
+        assert verdict.outcome == "compliant", verdict
 
     def ack(association_id: str, until: datetime, reason: str) -> Callable[[], None]:
         return lambda: _done(

@@ -17,7 +17,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.core.causes import ORPHAN_REMEDY, kind_label, remedy
+from bot.core.causes import ORPHAN_REMEDY, cause_line, kind_label, remedy
 from bot.core.digest import top_error
 from bot.models import (
     ComplianceItem,
@@ -29,6 +29,7 @@ from bot.models import (
 from bot.slack.blocks.base import (
     ACTION_ACK,
     ACTION_CANCEL,
+    ACTION_DIAGNOSE,
     ACTION_HISTORY,
     ACTION_RERUN,
     SlackMessage,
@@ -48,21 +49,33 @@ from bot.util.strings import account_label, clip
 
 
 def rerun_note(rerun: Any, zone: ZoneInfo | None = None) -> str:
-    """ "Re-run by @who at HH:MM", and the follow-up's verdict once it came."""
-    note = f"↻ Re-run by {mention(rerun.by)} at {slack_date(rerun.at, '{time}', zone)}"
-    if rerun.outcome == "compliant" and rerun.checked_at:
-        note += f" · back to Success at {slack_date(rerun.checked_at, '{time}', zone)}"
+    """ "Re-run by @who at HH:MM" (or "Fixed by @who at HH:MM: what changed"), and the
+    confirm-COMPLIANT watch's verdict once it came."""
+    at = slack_date(rerun.at, "{time}", zone)
+    if getattr(rerun, "kind", "rerun") == "fix":
+        changed = f": {inert(rerun.detail, 120)}" if getattr(rerun, "detail", None) else ""
+        note = f":wrench: Fixed by {mention(rerun.by)} at {at}{changed}"
+    else:
+        note = f"↻ Re-run by {mention(rerun.by)} at {at}"
+    checked = slack_date(rerun.checked_at, "{time}", zone) if rerun.checked_at else ""
+    if rerun.outcome == "compliant":
+        note += f" · COMPLIANT confirmed at {checked}"
     elif rerun.outcome == "still_failing":
-        note += " · still failing afterwards"
+        note += " · still failing after its run"
     elif rerun.outcome == "pending":
-        note += " · still running at the follow-up check"
+        note += " · no run finished in time"
+    elif rerun.outcome == "unknown":
+        note += " · could not be confirmed"
+    elif rerun.outcome is None:
+        note += " · watching its run"
     return note
 
 
 def association_buttons(
     item: TrackedAssociation, *, confirm: bool = True, block: str | None = None
 ) -> ActionsBlock:
-    """History, Re-run (with Slack's confirm dialog) and Acknowledge; `block` its block_id."""
+    """History, Diagnose, Re-run (with Slack's confirm dialog) and Acknowledge; `block` its
+    block_id."""
     a = item.association
     value = key_value(a.key)
     rerun = ButtonElement(
@@ -75,9 +88,17 @@ def association_buttons(
         block_id=block or f"a:{value}"[:255],
         elements=[
             ButtonElement(text=plain("History", 75), action_id=ACTION_HISTORY, value=value),
+            ButtonElement(text=plain("Diagnose", 75), action_id=ACTION_DIAGNOSE, value=value),
             rerun,
             ButtonElement(text=plain("Acknowledge", 75), action_id=ACTION_ACK, value=value),
         ],
+    )
+
+
+def diagnose_button(key: Any) -> ButtonElement:
+    """Diagnose: why each instance fails, with the evidence and the fix."""
+    return ButtonElement(
+        text=plain("Diagnose", 75), action_id=ACTION_DIAGNOSE, value=key_value(key)
     )
 
 
@@ -105,7 +126,7 @@ def rerun_confirm(item: TrackedAssociation) -> ConfirmObject:
         title=plain("Re-run this association?", 100),
         text=plain(
             f"Run {clip(a.display_name, 80)} again now on its targets in "
-            f"{account_label(a.account_id, a.account_name, 40)} {a.region} (StartAssociationsOnce)?",
+            f"{account_label(a.account_id, a.account_name, 40)} {a.region}?",
             300,
         ),
         confirm=plain("Re-run", 30),
@@ -154,6 +175,10 @@ def association_status(
             f"Fails SSM.3: *{escape(kind_label(a))}* · "
             + instances_line(a.noncompliant_instances, STATUS_INSTANCES)
         )
+        cause = cause_line(item)
+        if cause:
+            label = "Diagnosed" if item.diagnosed else "Cause"
+            lines.append(f"{label}: {inert(cause, 300)}")
         error = top_error(a.failed_targets)
         if error:
             lines.append(f"Top error: {inert(error, 300)}")

@@ -34,9 +34,12 @@ ACTION_HISTORY = "ssm3_history"
 ACTION_RERUN = "ssm3_rerun"
 ACTION_ACK = "ssm3_ack"
 ACTION_CANCEL = "ssm3_cancel"
-ACTION_ROW = "ssm3_row"  # a digest row's menu: its options carry the three actions above
+ACTION_DIAGNOSE = "ssm3_diagnose"
+ACTION_FIX = "ssm3_fix"  # a diagnosis's Fix button: its value names the kept diagnosis and group
+ACTION_ROW = "ssm3_row"  # a digest row's menu: its options carry the actions above
 ACTION_SWEEP = "ssm3_sweep"  # the Home tab's Sweep button
 ACK_MODAL = "ssm3_ack_modal"
+FIX_MODAL = "ssm3_fix_modal"
 
 MESSAGE_BLOCKS = 50  # a message
 VIEW_BLOCKS = 100  # a modal or the Home tab
@@ -45,9 +48,10 @@ HEADER_CHARS = 150
 # Slack refuses a message whose blocks carry about 12k characters of text; stay well below.
 TEXT_BUDGET = 9000
 # The digest packs one section a row, so its rows, not its blocks, meet the text limit first:
-# it may use more of it, still 1,500 characters below the 12,000 at which Slack (by reports,
-# and the fake API) refuses, which leaves room for what Slack counts besides the text.
-DIGEST_TEXT_BUDGET = 10_500
+# it may use more of it, still 1,400 characters below the 12,000 at which Slack (by reports,
+# and the fake API) refuses, which leaves room for what Slack counts besides the text. (It was
+# 10,500; each of forty row menus gained a Diagnose option, 8 characters, in issue 22.)
+DIGEST_TEXT_BUDGET = 10_600
 
 
 # -- text safety ---------------------------------------------------------------------------------
@@ -114,9 +118,33 @@ def row_value(action_id: str, key: AssociationKey) -> str:
 def parse_row_value(value: str | None) -> tuple[str, AssociationKey] | None:
     action_id, _, rest = (value or "").partition("|")
     key = parse_key_value(rest)
-    if key is None or action_id not in {ACTION_HISTORY, ACTION_RERUN, ACTION_ACK}:
+    if key is None or action_id not in {ACTION_HISTORY, ACTION_DIAGNOSE, ACTION_RERUN, ACTION_ACK}:
         return None
     return action_id, key
+
+
+@dataclass(frozen=True)
+class FixChoice:
+    """What a Fix button names: a kept diagnosis, one of its cause groups, and (when the
+    diagnosis answered a click on a channel message) that message, whose thread hears the
+    fix and its outcome."""
+
+    diagnosis_id: int
+    group: int
+    thread_ts: str | None = None
+
+    def value(self) -> str:
+        return f"{self.diagnosis_id}:{self.group}" + (
+            f":{self.thread_ts}" if self.thread_ts else ""
+        )
+
+
+_FIX_VALUE = re.compile(r"([0-9]{1,12}):([0-9]{1,3})(?::([0-9]{1,12}\.[0-9]{1,8}))?")
+
+
+def parse_fix_value(value: str | None) -> FixChoice | None:
+    match = _FIX_VALUE.fullmatch(value or "")
+    return FixChoice(int(match[1]), int(match[2]), match[3]) if match else None
 
 
 def new_nonce() -> str:

@@ -10,6 +10,7 @@ from bot.util.strings import clip
 HELP_LINES = (
     "`/ssm3 status` — what is failing; narrow it with an account ID, a region, an association ID or an instance ID",
     "`/ssm3 history ASSOCIATION_ID` — recent runs, failed instances, their errors and a likely cause",
+    "`/ssm3 diagnose ASSOCIATION_ID` — why each instance fails, the evidence and the fix (operators may apply it with *Fix*; the bot then confirms COMPLIANT)",
     "`/ssm3 rerun ASSOCIATION_ID` — run it again now (asks first; operators only)",
     "`/ssm3 ack ASSOCIATION_ID [for 7d] [reason…]` — acknowledge for 12h, 7d, 2w… (at most 90d); without a reason a form opens",
     "`/ssm3 unack ASSOCIATION_ID` — end the acknowledgement",
@@ -29,7 +30,7 @@ def help_message(problem: str | None = None) -> SlackMessage:
                 "*ssm3-bot* keeps State Manager association compliance (Security Hub SSM.3) in view.\n"
                 + "\n".join(f"• {line}" for line in HELP_LINES)
                 + "\nIDs may be bare (`8c1f2d3e-…`) or ARNs. The digest's buttons do the same: "
-                "*History*, *Re-run*, *Acknowledge*."
+                "*History*, *Diagnose*, *Re-run*, *Acknowledge*."
             )
         )
     )

@@ -1,7 +1,8 @@
 """One failing association as a digest row (and the alert's and Home tab's lines): its name
 (or document and short ID), document, account with its name, region, how it fails SSM.3, on
-how many instances and for how long, the top error; in the digest, one section whose accessory
-is a menu of History, Re-run… and Acknowledge…."""
+how many instances and for how long, its cause (the diagnosis's short form, bot/core/causes.py)
+or else its top error; in the digest, one section whose accessory is a menu of History,
+Diagnose, Re-run and Acknowledge."""
 
 from __future__ import annotations
 
@@ -12,12 +13,13 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import Block, Option, OverflowMenuElement, SectionBlock
 
-from bot.core.causes import kind_label, short_remedy
+from bot.core.causes import cause_line, kind_label, short_remedy
 from bot.core.digest import top_error
 from bot.models import TrackedAssociation
 from bot.slack.blocks.association import rerun_note
 from bot.slack.blocks.base import (
     ACTION_ACK,
+    ACTION_DIAGNOSE,
     ACTION_HISTORY,
     ACTION_RERUN,
     ACTION_ROW,
@@ -54,8 +56,11 @@ def association_line(item: TrackedAssociation, now: datetime, badge: str = "") -
         f"{account(a.account_id, a.account_name)} {escape(a.region)} · {how} · "
         f"*{len(a.noncompliant_instances)}* non-compliant · for *{since}*",
     ]
+    cause = cause_line(item)  # the diagnosis's short form, or the rules over the stored facts
     error = top_error(a.failed_targets)
-    if error:
+    if cause:
+        lines.append(f"{'Diagnosed' if item.diagnosed else 'Cause'}: {inert(cause, ERROR_CHARS)}")
+    elif error:
         lines.append(inert(error, ERROR_CHARS))
     if a.reported:  # in full in status, History and the re-run dialog
         lines.append(f":warning: {escape(short_remedy(a))}")
@@ -63,14 +68,16 @@ def association_line(item: TrackedAssociation, now: datetime, badge: str = "") -
 
 
 def row_menu(item: TrackedAssociation) -> OverflowMenuElement:
-    """A row's actions: History, Re-run… (which asks first) and Acknowledge… (a modal)."""
+    """A row's actions: History, Diagnose, Re-run (which asks first) and Acknowledge (a
+    modal). No ellipses: forty rows of menus spend their characters on the four words."""
     key = item.key
     return OverflowMenuElement(
         action_id=ACTION_ROW,
         options=[
             Option(text=plain("History", 75), value=row_value(ACTION_HISTORY, key)),
-            Option(text=plain("Re-run…", 75), value=row_value(ACTION_RERUN, key)),
-            Option(text=plain("Acknowledge…", 75), value=row_value(ACTION_ACK, key)),
+            Option(text=plain("Diagnose", 75), value=row_value(ACTION_DIAGNOSE, key)),
+            Option(text=plain("Re-run", 75), value=row_value(ACTION_RERUN, key)),
+            Option(text=plain("Acknowledge", 75), value=row_value(ACTION_ACK, key)),
         ],
     )
 

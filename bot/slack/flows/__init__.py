@@ -1,6 +1,6 @@
 """What each Slack request does, whichever way it was asked (slash command, button, modal), one
-module a flow: `status`, `history`, `reruns`, `acks`, `sweeps`, `home`, each run inside the
-`guard`. Listeners acknowledge Slack at once and call these from a worker thread: every AWS
+module a flow: `status`, `history`, `diagnoses`, `reruns`, `fixes`, `watches` (confirm
+COMPLIANT), `acks`, `sweeps`, `home`, each run inside the `guard`. Listeners acknowledge Slack at once and call these from a worker thread: every AWS
 call, sweep and upload happens here, after the ack. Each state change goes through its use
 case, built once here (permission first, the audit log), is shown in the digest (edited in
 place) and announced where it was asked for; each refusal is told to the person who asked."""
@@ -11,15 +11,24 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.app.acknowledgements import Acknowledgements
+from bot.app.diagnoses import Diagnoses
+from bot.app.fix_followups import FixFollowUps
+from bot.app.fixes import Fixes
 from bot.app.reruns import Reruns
 from bot.app.resolve import Miss, Target, resolve
 from bot.app.sweeps import ManualSweeps
+from bot.app.watches import Watches
 from bot.aws.actions import AwsAssociationActions
+from bot.aws.evidence import AwsEvidence
+from bot.aws.fixes import AwsFixes
+from bot.aws.watch import AwsWatch
 from bot.models import DigestMessage, SweepSummary, TrackedAssociation
 from bot.scheduling.runner import SweepBusy
 from bot.slack import blocks as kit
 from bot.slack import parsing
 from bot.slack.flows.acks import AckFlow
+from bot.slack.flows.diagnoses import DiagnoseFlow
+from bot.slack.flows.fixes import FixFlow
 from bot.slack.flows.guard import Guard
 from bot.slack.flows.history import HistoryCommand
 from bot.slack.flows.home import HomeTab
@@ -27,6 +36,7 @@ from bot.slack.flows.refresh import Refresh
 from bot.slack.flows.reruns import RerunFlow
 from bot.slack.flows.status import StatusCommand
 from bot.slack.flows.sweeps import SweepFlow
+from bot.slack.flows.watches import WatchFlow
 from bot.slack.replies import Origin, tell
 from bot.slack.services import Services
 from bot.sweeping.sweep import SweepError
@@ -61,6 +71,9 @@ class Flows:
     reruns: RerunFlow
     acks: AckFlow
     sweeps: SweepFlow
+    diagnose: DiagnoseFlow
+    fixes: FixFlow
+    watches: WatchFlow
 
     @classmethod
     def build(cls, services: Services) -> Flows:
@@ -88,15 +101,48 @@ class Flows:
             busy=(SweepBusy,),
             failed=(SweepError,),
         )
+        settings = services.settings
+        diagnoses = Diagnoses(
+            store=store, evidence=AwsEvidence(services.access, clock=clock), clock=clock
+        )
+        watches = Watches(
+            store=store,
+            jobs=services.jobs,
+            reads=AwsWatch(services.access),
+            clock=clock,
+            watch_for=settings.watch_for,
+            first_look_s=services.followup_delay_s,
+            diagnoses=diagnoses,
+        )
+        fix_actions = AwsFixes(services.access)
+        fixes = Fixes(
+            store=store,
+            permissions=operators,
+            actions=fix_actions,
+            watches=watches,
+            clock=clock,
+            enabled=settings.fixes,
+        )
+        followups = FixFollowUps(
+            actions=fix_actions,
+            watches=watches,
+            jobs=services.jobs,
+            clock=clock,
+            watch_for=settings.watch_for,
+            first_look_s=services.followup_delay_s,
+        )
         return cls(
             services=services,
             guard=guard,
             home=home,
             status=StatusCommand(services),
             history=HistoryCommand(services),
-            reruns=RerunFlow(services, reruns, guard, refresh),
+            reruns=RerunFlow(services, reruns, watches, guard, refresh),
             acks=AckFlow(services, acks, guard, refresh),
             sweeps=SweepFlow(sweeps, guard, refresh, home),
+            diagnose=DiagnoseFlow(services, diagnoses, guard, refresh),
+            fixes=FixFlow(services, fixes, followups, guard, refresh),
+            watches=WatchFlow(services, watches, refresh),
         )
 
     def resolve(self, ref: Target) -> TrackedAssociation | Miss:

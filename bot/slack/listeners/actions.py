@@ -1,7 +1,8 @@
-"""The buttons: History, Re-run (Slack's confirm dialog already asked), Acknowledge (opens the
-modal), Cancel on the slash command's re-run confirmation, a digest row's menu of the three,
-and the Home tab's Sweep. Each is acked at once; the work runs in a lazy listener. A button's
-value is parsed once, into the exact key its flow acts on.
+"""The buttons: History, Diagnose, Re-run (Slack's confirm dialog already asked), Acknowledge
+(opens the modal), Cancel on the slash command's re-run confirmation, a digest row's menu of
+those, a diagnosis's Fix, and the Home tab's Sweep. Each is acked at once; the work runs in a
+lazy listener. A button's value is parsed once, into the exact key (or kept diagnosis) its
+flow acts on.
 
 Clicked on the Home tab, History, Re-run and Sweep first open a modal saying what is under
 way (the click's trigger_id lasts 3 seconds); their answers then go into it."""
@@ -44,6 +45,22 @@ def history(flows: Flows, body: Body, action: Body) -> None:
         flows.show_history(open_working(flows.services.client, origin, working), key)
 
 
+def diagnose(flows: Flows, body: Body, action: Body) -> None:
+    origin, key = clicked(flows, body, action)
+    if key is not None:
+        working = f"Diagnosing {kit.inert(key.association_id, 60)} from AWS…"
+        flows.diagnose.show(open_working(flows.services.client, origin, working), key)
+
+
+def fix(flows: Flows, body: Body, action: Body) -> None:
+    origin = Origin.from_action(body)
+    choice = kit.parse_fix_value(action.get("value"))
+    if choice is None:
+        tell(flows.services.client, origin, kit.notice(STALE))
+        return
+    flows.fixes.clicked(origin, choice)
+
+
 def rerun(flows: Flows, body: Body, action: Body) -> None:
     origin, key = clicked(flows, body, action)
     if key is not None:
@@ -67,8 +84,9 @@ def sweep(flows: Flows, body: Body, action: Body) -> None:
 
 
 def row(flows: Flows, body: Body, action: Body) -> None:
-    """A digest row's menu: History at once, Re-run after its confirmation, Acknowledge's
-    modal; the origin is the digest itself, so answers land where the buttons' would."""
+    """A digest row's menu: History and Diagnose at once, Re-run after its confirmation,
+    Acknowledge's modal; the origin is the digest itself, so answers land where the buttons'
+    would."""
     origin = Origin.from_action(body)
     chosen = kit.parse_row_value((action.get("selected_option") or {}).get("value"))
     if chosen is None:
@@ -77,6 +95,8 @@ def row(flows: Flows, body: Body, action: Body) -> None:
     what, key = chosen
     if what == kit.ACTION_HISTORY:
         flows.show_history(origin, key)
+    elif what == kit.ACTION_DIAGNOSE:
+        flows.diagnose.show(origin, key)
     elif what == kit.ACTION_RERUN:
         flows.reruns.confirm(origin, key)
     else:
@@ -85,6 +105,8 @@ def row(flows: Flows, body: Body, action: Body) -> None:
 
 LISTENERS: dict[str, Listener] = {
     kit.ACTION_HISTORY: history,
+    kit.ACTION_DIAGNOSE: diagnose,
+    kit.ACTION_FIX: fix,
     kit.ACTION_RERUN: rerun,
     kit.ACTION_ACK: acknowledge,
     kit.ACTION_CANCEL: cancel,

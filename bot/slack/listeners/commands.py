@@ -20,6 +20,8 @@ def _working(command: parsing.Command) -> str | None:
     after the permission check, from the lazy listener.)"""
     if isinstance(command, parsing.History):
         return f"Reading the history of {kit.inert(command.ref.association_id, 60)} from AWS…"
+    if isinstance(command, parsing.Diagnose):
+        return f"Diagnosing {kit.inert(command.ref.association_id, 60)} from AWS…"
     return None
 
 
@@ -56,6 +58,8 @@ def dispatch(flows: Flows, origin: Origin, command: parsing.Command) -> None:
             flows.show_status(origin, command)
         case parsing.History(ref=ref):
             flows.show_history(origin, ref)
+        case parsing.Diagnose(ref=ref):
+            flows.diagnose.show(origin, ref)
         case parsing.Rerun(ref=ref):
             flows.reruns.confirm(origin, ref)
         case parsing.Ack(ref=ref, duration=duration, reason=reason):

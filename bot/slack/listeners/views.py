@@ -1,5 +1,6 @@
-"""The acknowledgement modal's submission: checked in the ack itself, so a bad value comes back
-as an error under its field (response_action "errors"); stored after the ack."""
+"""The modals' submissions, checked in the ack itself, so a bad value comes back as an error
+under its field (response_action "errors"), and acted on after the ack: the acknowledgement
+modal (stored), and a fix's form (applied: bot/slack/flows/fixes.py)."""
 
 from __future__ import annotations
 
@@ -110,8 +111,38 @@ def save(flows: Flows, body: dict[str, Any], view: dict[str, Any]) -> None:
     flows.acks.acknowledge(origin, context.key, reason=form.reason, until=form.until)
 
 
+def fix_submission(flows: Flows, ack: Ack, view: dict[str, Any]) -> None:
+    checked = flows.fixes.check_form(view)
+    if isinstance(checked, dict):
+        ack(response_action="errors", errors=checked)
+    else:
+        ack()
+
+
+def apply_fix(flows: Flows, body: dict[str, Any], view: dict[str, Any]) -> None:
+    checked = flows.fixes.check_form(view)
+    if isinstance(checked, dict):
+        return  # the errors went back into the form
+    context, value = checked
+    if context is None:
+        return  # a form that lost its context: nothing to apply
+    origin = Origin(
+        user=str((body.get("user") or {}).get("id") or ""),
+        channel=context.channel,
+        response_url=context.response_url,
+        trigger_id=body.get("trigger_id"),
+        home=context.home,
+        user_name=user_name(body),
+    )
+    flows.fixes.submitted(origin, context, value)
+
+
 def register(app: App, flows: Flows) -> None:
     app.view(kit.ACK_MODAL)(
         ack=lambda ack, view: ack_submission(flows, ack, view),
         lazy=[lambda body, view: save(flows, body, view)],
+    )
+    app.view(kit.FIX_MODAL)(
+        ack=lambda ack, view: fix_submission(flows, ack, view),
+        lazy=[lambda body, view: apply_fix(flows, body, view)],
     )
