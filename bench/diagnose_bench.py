@@ -10,10 +10,10 @@ every read of the budget is exercised. The store is swept first (as `serve` woul
 the diagnosis runs `--runs` times through the use case, with the document cache warm after the
 first (as in `serve`) and cold each time with `--cold`.
 
-The watch: after a re-run that stays InProgress for `--run-minutes`, the reads the watch makes
-at each poll of a backoff schedule (30 s, doubling, at most 10 minutes between polls) until the
-run finished and SSM.3's items were read, within SSM3_WATCH_FOR (2 h). The schedule is the one
-phase B is expected to use; the reads are the real ones (`bot.aws.watch`).
+The watch: after a re-run that stays InProgress for `--run-minutes`, every look the
+confirm-COMPLIANT watch takes (bot/app/watches.py on bot/aws/watch.AwsWatch, its real backoff:
+30 s doubling, at most 5 minutes apart) until the run finished and SSM.3's items were read,
+within SSM3_WATCH_FOR (2 h) — once for a re-run that fixes it, once for one that does not.
 
     .venv/bin/python bench/diagnose_bench.py [--latency 0.05] [--runs 3] [--cold]
 """
@@ -31,13 +31,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.app.diagnoses import Diagnoses
+from bot.app.jobs import ScheduledJobs
+from bot.app.watches import WATCH, Watches
 from bot.aws.evidence import AwsEvidence
 from bot.aws.session import AwsAccess
-from bot.aws.watch import association_items, first_run_after
+from bot.aws.watch import AwsWatch
 from bot.core.diagnosis import Diagnosis
-from bot.core.watch import outcome
+from bot.core.watch import FIRST_LOOK
 from bot.models import AssociationKey, AssociationRef, Scope
-from bot.settings.config import Settings
+from bot.settings.config import DEFAULT_WATCH_FOR, Settings
 from bot.sim.fleet import (
     Fleet,
     Latency,
@@ -135,6 +137,9 @@ def diagnose_once(failing: int, latency: float, runs: int, cold: bool) -> None:
 
 
 def watch_once(failing: int, latency: float, run_minutes: int, *, works: bool = True) -> None:
+    """One watched re-run through the watch use case (bot/app/watches.py) as `serve` runs it:
+    its looks are scheduled-job rows on the real backoff (30 s doubling, at most 5 min apart,
+    SETTLE for an item older than the run), each taken when due on the simulator's clock."""
     fleet = estate(failing)
     fleet.run_seconds = run_minutes * 60
     scope = fleet.scope(ACCOUNT, REGION)
@@ -145,29 +150,44 @@ def watch_once(failing: int, latency: float, run_minutes: int, *, works: bool = 
             instance.last_ping = fleet.now() + timedelta(seconds=1)
         association.fix_on_rerun = True
     failed = list(association.latest.failures) if association.latest else []
-    with SimServer(fleet) as server:
+    with tempfile.TemporaryDirectory() as scratch, SimServer(fleet) as server:
         access = access_for(fleet, server.endpoint_url)
         key = AssociationKey(ACCOUNT, REGION, ASSOCIATION)
+        store = Store(Path(scratch) / "watch.db")
+        jobs = ScheduledJobs(store, fleet.now)
+        jobs.close()  # no timers: each look is taken below when its row is due
+        watches = Watches(
+            store=store,
+            jobs=jobs,
+            reads=AwsWatch(access),
+            clock=fleet.now,
+            watch_for=DEFAULT_WATCH_FOR,
+            first_look_s=FIRST_LOOK.total_seconds(),
+        )
         ssm = access.ssm(key.scope)
         fleet.add_latency(Latency(latency))
         acted = fleet.now()
         ssm.start_associations_once(AssociationIds=[ASSOCIATION])
+        watches.begin(key, action="rerun", by="bench", acted_at=acted, instances=failed)
         fleet.reset_calls()
-        waited, gap, polls, verdict = 0.0, 30.0, 0, None
+        looks, verdict, took = 0, None, 0.0
         while verdict is None:
-            fleet.clock_offset += timedelta(seconds=gap)
-            waited += gap
-            polls += 1
-            run = first_run_after(ssm, key, acted)
-            items = association_items(ssm, ASSOCIATION, failed) if run and run.finished else None
-            verdict = outcome(run=run, items=items, deadline_passed=waited >= 7200)
-            gap = min(gap * 2, 600.0)
+            [job] = store.jobs.pending(WATCH)
+            fleet.clock_offset += max(job.due_at - fleet.now(), timedelta())
+            [claimed] = store.jobs.claim_due(fleet.now(), {WATCH})
+            store.jobs.finish(claimed.id, fleet.now(), "looked")
+            started = time.perf_counter()
+            verdict = watches.look(claimed)
+            took = max(took, time.perf_counter() - started)
+            looks += 1
         calls = {c.operation: n for c, n in fleet.calls.items() if c.service == "ssm"}
+        waited = (fleet.now() - acted).total_seconds()
+        store.close()
         assert fleet.violations == []
     print(
-        f"watch: {failing} instances, a {run_minutes}-minute run: {verdict} after {polls} polls "
-        f"({waited / 60:.0f} min), {sum(calls.values())} calls: "
-        + ", ".join(f"{op} {n}" for op, n in sorted(calls.items()))
+        f"watch: {failing} instances, a {run_minutes}-minute run: {verdict.outcome} after "
+        f"{looks} looks ({waited / 60:.0f} min; the slowest look {took:.2f} s), "
+        f"{sum(calls.values())} calls: " + ", ".join(f"{op} {n}" for op, n in sorted(calls.items()))
     )
 
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.app.jobs import ScheduledJobs
-from bot.app.watches import WATCH, Watches
+from bot.app.watches import WATCH, Watch, Watches
 from bot.core.watch import SETTLE, ItemState, Look, RunState
 from bot.models import AssociationKey, ScheduledJob
 from bot.models.answers import AwsFailure
@@ -188,3 +188,14 @@ def test_a_watch_is_its_row_a_new_process_takes_the_next_look(memory: Store) -> 
     assert verdict is not None
     assert verdict.outcome == "still_failing"
     assert verdict.watch.instances == INSTANCES
+
+
+def test_the_watch_keeps_the_moment_of_the_action_to_the_microsecond(memory: Store) -> None:
+    """A run that ended in the same second before the click is not the one to follow: the row
+    keeps the action's moment as precisely as AWS's CreatedTime."""
+    clock, reads = Clock(), FakeWatchReads()
+    watches, key = start(memory, clock, reads)
+    acted = NOW + timedelta(microseconds=654_321)
+    watches.begin(key, action="rerun", by="U0OPS0001", acted_at=acted, instances=INSTANCES)
+    [job] = memory.jobs.pending(WATCH)
+    assert Watch.from_payload(job.payload).acted_at == acted

@@ -18,7 +18,7 @@ from bot.app.watches import Watch, Watches
 from bot.core.watch import next_look
 from bot.models import AssociationKey, ScheduledJob
 from bot.models.fixes import AutomationOutcome, CommandOutcome, FixFailed
-from bot.util.clock import iso, parse_iso
+from bot.util.clock import iso, parse_iso, precise
 
 FIX_COMMAND = "fix_command"  # a scheduled job: look at the agent update's command
 FIX_RUNBOOK = "fix_runbook"  # ... at the troubleshooting runbooks
@@ -45,7 +45,7 @@ class Running:
     def payload(self) -> dict[str, Any]:
         data = asdict(self)
         data["key"] = [self.key.account_id, self.key.region, self.key.association_id]
-        data["acted_at"], data["deadline"] = iso(self.acted_at), iso(self.deadline)
+        data["acted_at"], data["deadline"] = precise(self.acted_at), iso(self.deadline)
         data["handles"], data["instances"] = list(self.handles), list(self.instances)
         data["reply_to"] = dict(self.reply_to)
         return data

@@ -37,7 +37,7 @@ from bot.core.watch import (
 from bot.models import AssociationKey, ScheduledJob
 from bot.models.answers import AwsFailure
 from bot.store import Store
-from bot.util.clock import iso, parse_iso
+from bot.util.clock import iso, parse_iso, precise
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +74,10 @@ class Watch:
     def payload(self) -> dict[str, Any]:
         data = asdict(self)
         data["key"] = [self.key.account_id, self.key.region, self.key.association_id]
-        for name in ("acted_at", "deadline", "finished_seen_at"):
+        for name in ("deadline", "finished_seen_at"):
             data[name] = iso(data[name])
+        # To the microsecond: a run that ended in the same second before the action is not its.
+        data["acted_at"] = precise(self.acted_at)
         data["instances"] = list(self.instances)
         data["reply_to"] = dict(self.reply_to)
         return data

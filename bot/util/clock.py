@@ -17,6 +17,12 @@ def iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
+def precise(moment: datetime) -> str:
+    """ISO-8601 in UTC to the microsecond (parse_iso reads it back): for a moment compared
+    with AWS's own timestamps, where the second is too coarse."""
+    return moment.astimezone(UTC).isoformat()
+
+
 def parse_iso(text: str | None) -> datetime | None:
     if not text:
         return None
