@@ -16,7 +16,7 @@ import pytest
 from bot.app.watches import WATCH
 from bot.aws.watch import association_items
 from bot.models import AssociationKey
-from bot.sim.fleet import failure_for, generate_fleet
+from bot.sim.fleet import LATEST_AGENT_VERSION, failure_for, generate_fleet
 from bot.sim.showcase import Showcase, add_showcase
 from bot.slack import blocks as kit
 from bot.store import Store
@@ -355,3 +355,59 @@ def test_a_restart_mid_watch_still_reports_the_outcome(
     finally:
         after.stop()
         store.close()
+
+
+def click_fix(h: SlackHarness, answer: dict[str, Any], label: str) -> None:
+    """Click the diagnosis's one Fix button (Slack's confirm dialog already said yes)."""
+    [fix] = buttons(answer["blocks"])[kit.ACTION_FIX]
+    assert fix["text"]["text"] == label
+    assert fix.get("confirm"), "it asks first"
+    h.click(kit.ACTION_FIX, fix["value"], user=OPERATOR, ephemeral=True)
+
+
+def test_the_agent_update_runs_on_exactly_those_instances_then_the_rerun_is_watched(
+    make_harness: Harness, fake_slack: FakeSlack, shown: tuple[Sim, Showcase]
+) -> None:
+    sim, showcase = shown
+    h = harness(make_harness, sim)
+    key = key_of(showcase, "agent_outdated")
+    old = showcase.instances["agent_outdated"]
+    scope = sim.fleet.scope(ACCOUNT, REGION)
+    others = {i for i in scope.instances if i not in old}
+    versions = {i: scope.instances[i].agent_version for i in others}
+    ts, answer = diagnose_in_digest(h, fake_slack, key)
+    click_fix(h, answer, "Fix: update the SSM Agent")
+    wait_until(lambda: any("started a fix" in t for t in thread_texts(fake_slack, ts)))
+    assert writes(sim) == {"SendCommand": 1}
+    assert all(scope.instances[i].agent_version == LATEST_AGENT_VERSION for i in old)
+    assert {i: scope.instances[i].agent_version for i in others} == versions, "only those"
+
+    look(h, sim, timedelta(minutes=5))  # the command finished: re-run, and watch that run
+    wait_until(lambda: any("I re-ran it" in t for t in thread_texts(fake_slack, ts)))
+    assert writes(sim) == {"SendCommand": 1, "StartAssociationsOnce": 1}
+    look(h, sim, timedelta(minutes=5))  # its run is InProgress
+    assert not any("is COMPLIANT" in t for t in thread_texts(fake_slack, ts))
+    look(h, sim, timedelta(minutes=6))
+    wait_until(lambda: any("is COMPLIANT" in t for t in thread_texts(fake_slack, ts)))
+    [started] = [e for e in h.services.store.audit.entries() if e.action == "fix"]
+    assert (started.actor, started.outcome) == (OPERATOR, "started")
+    assert "AWS-UpdateSSMAgent" in (started.detail or "")
+
+
+def test_the_troubleshooting_runbook_reports_what_it_found(
+    make_harness: Harness, fake_slack: FakeSlack, shown: tuple[Sim, Showcase]
+) -> None:
+    sim, showcase = shown
+    h = harness(make_harness, sim)
+    key = key_of(showcase, "unreachable")
+    ts, answer = diagnose_in_digest(h, fake_slack, key)
+    click_fix(h, answer, "Fix: run the troubleshooting runbook")
+    wait_until(lambda: any("started a fix" in t for t in thread_texts(fake_slack, ts)))
+    assert writes(sim) == {"StartAutomationExecution": len(showcase.instances["unreachable"])}
+    look(h, sim, timedelta(minutes=5))
+    [found] = wait_until(
+        lambda: [t for t in thread_texts(fake_slack, ts) if "troubleshooting runbook" in t]
+    )
+    assert "finished" in found
+    assert "AWSSupport-TroubleshootManagedInstance Failed" in found
+    assert writes(sim) == {"StartAutomationExecution": len(showcase.instances["unreachable"])}
