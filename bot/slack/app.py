@@ -14,11 +14,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import App
-from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 
 from bot.config import ConfigError
 from bot.probes import Probes
+from bot.slack.guard import MAX_BODY, SlackGuard, limit_body
 from bot.slack.listeners import register
 from bot.slack.operations import Operations
 from bot.slack.services import Services
@@ -100,17 +100,28 @@ def _events_queue(services: Services) -> dict[str, object]:
 
 
 def wsgi_app(app: App, services: Services) -> Callable[..., Iterable[bytes]]:
-    """Bolt's WSGI adapter on /slack/events, plus /healthz and /metrics."""
-    slack = SlackRequestHandler(app, path=EVENTS_PATH)
+    """/slack/events behind the guard (bot/slack/guard.py), plus /healthz and /metrics; every
+    path under the body limit."""
+    counted = services.metrics.refused
+    slack = SlackGuard(
+        app, signing_secret=str(services.settings.slack_signing_secret), counted=counted
+    )
     probes = probes_of(services)
 
     def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         found = probes.answer(environ, start_response)
         if found is not None:
             return found
-        return slack(environ, start_response)
+        if environ.get("PATH_INFO") == EVENTS_PATH:
+            return slack(environ, start_response)
+        return _not_found(start_response)
 
-    return application
+    return limit_body(application, counted=counted)
+
+
+def _not_found(start_response: StartResponse) -> list[bytes]:
+    start_response("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", "10")])
+    return [b"not found\n"]
 
 
 def http_server(
@@ -131,6 +142,7 @@ def http_server(
         threads=threads,
         ident="ssm3-bot",
         clear_untrusted_proxy_headers=True,
+        max_request_body_size=MAX_BODY + 1,  # waitress refuses at this size and above
     )
 
 
