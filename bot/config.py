@@ -74,6 +74,7 @@ VARIABLES: tuple[str, ...] = (
     "SSM3_TIMEZONE",
     "SSM3_DB_PATH",
     "SSM3_OPERATORS",
+    "SSM3_VIEWERS",
     "SSM3_RERUN_COOLDOWN",
     "SSM3_HTTP_PORT",
     "SSM3_CONCURRENCY",
@@ -109,6 +110,7 @@ class Settings:
     timezone: str = "UTC"
     db_path: str = "ssm3.db"
     operators: tuple[str, ...] = ()
+    viewers: tuple[str, ...] = ()  # SSM3_VIEWERS: who may read the details (empty: everyone)
     rerun_cooldown_s: int = 300
     http_port: int = 3000
     concurrency: int = 8
@@ -201,6 +203,12 @@ class Settings:
             operators=list_of(
                 get("SSM3_OPERATORS"),
                 "SSM3_OPERATORS",
+                _OPERATOR,
+                "a Slack user ID (U…) or user-group ID (S…)",
+            ),
+            viewers=list_of(
+                get("SSM3_VIEWERS"),
+                "SSM3_VIEWERS",
                 _OPERATOR,
                 "a Slack user ID (U…) or user-group ID (S…)",
             ),

@@ -165,7 +165,8 @@ class Runner:
                         trigger=trigger,
                         progress=renew,
                     )
-                    self._sync(None)  # the triage read no cross-check for the full sweep's sync
+                    # The triage read no cross-check for the full sweep's sync: every swept one.
+                    self._sync([state.scope for state in self.store.sweeps.scope_states()])
                 except TriageUnavailable as exc:
                     log.warning("triage unavailable, sweeping every account-region: %s", exc)
             if summary is None:
@@ -380,7 +381,7 @@ class Runner:
             ok = ok and edited
         return ok and bool(messages)
 
-    def _sync(self, scopes: list[Scope] | None) -> None:
+    def _sync(self, scopes: list[Scope]) -> None:
         """SSM3_SECURITYHUB=sync after a read that is not a full sweep (a full sweep syncs on
         its own, with the findings its cross-check read): an event's re-read, a triage sweep."""
         sync_scopes(

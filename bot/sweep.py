@@ -185,7 +185,7 @@ def run_sweep(
                     access=access,
                     store=store,
                     clock=now,
-                    scopes=None,
+                    scopes=swept,  # only what this sweep read: never the whole aggregator
                     failed=read,
                 )
         return store.sweeps.finish(sweep_id, now(), time.monotonic() - clock)

@@ -82,11 +82,12 @@ def sync_scopes(
     access: AwsAccess,
     store: Store,
     clock: Callable[[], datetime],
-    scopes: Sequence[Scope] | None,
+    scopes: Sequence[Scope],
     failed: Sequence[Mapping[str, Any]] | None = None,
 ) -> SyncReport | None:
-    """After a sweep (`scopes` None, `failed`: its cross-check's findings) or the expiry job;
-    None unless SSM3_SECURITYHUB=sync. Never raises: the next sweep tries again."""
+    """After a sweep (`scopes`: those it read; `failed`: its cross-check's findings), an
+    event's re-read or the expiry job; None unless SSM3_SECURITYHUB=sync. Never raises: the
+    next sweep tries again."""
     if settings.securityhub != "sync":
         return None
     try:

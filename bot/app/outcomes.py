@@ -14,7 +14,7 @@ from bot.app.resolve import Miss
 from bot.models import AssociationKey, Rerun, TrackedAssociation
 from bot.store import Store
 
-Action = Literal["ack", "unack", "rerun", "sweep"]
+Action = Literal["ack", "unack", "rerun", "sweep", "read"]
 Reason = Literal[
     "permission", "miss", "not_failing", "not_acknowledged", "cooldown", "busy", "cannot_start"
 ]

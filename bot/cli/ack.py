@@ -16,9 +16,10 @@ if TYPE_CHECKING:
 
 def _acknowledgements(settings: Settings) -> tuple[Acknowledgements, Store]:
     from bot.app.acknowledgements import Acknowledgements
-    from bot.app.permissions import LocalOperator
+    from bot.app.permissions import LocalOperator, require_operators_for_sync
     from bot.clock import utcnow
 
+    require_operators_for_sync(settings)
     store = _existing_store(settings)
     if store is None:
         raise UsageError(

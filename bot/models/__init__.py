@@ -39,6 +39,7 @@ from bot.models.records import (
     SweepSummary,
     SyncCompliance,
     TrackedAssociation,
+    WriteClaim,
     normalise_status,
 )
 
@@ -74,5 +75,6 @@ __all__ = [
     "SweepSummary",
     "SyncCompliance",
     "TrackedAssociation",
+    "WriteClaim",
     "normalise_status",
 ]

@@ -20,6 +20,7 @@ from bot.config import ConfigError
 from bot.probes import Probes
 from bot.slack.guard import MAX_BODY, SlackGuard, limit_body
 from bot.slack.listeners import register
+from bot.slack.members import learn_workspace
 from bot.slack.operations import Operations
 from bot.slack.services import Services
 
@@ -69,6 +70,7 @@ def build_app(
     def on_error(error: Exception) -> None:
         log.error("unhandled error in a Slack listener: %s", error, exc_info=error)
 
+    app.use(learn_workspace(services.members))
     register(app, Operations(services))
     return app
 

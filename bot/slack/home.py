@@ -16,6 +16,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot.app.membership import Requester, WorkspaceGate
 from bot.digest import Digest, build_digest
 from bot.health import Health, assess, sweep_period
 from bot.models import AssociationKey, Rerun
@@ -68,12 +69,19 @@ class HomeTab:
         )
         return HomeState(digest, health, store.reruns.started_since(now - RERUNS_SHOWN_FOR))
 
-    def publish(self, user: str, state: HomeState | None = None) -> bool:
-        """Publish `user`'s Home tab; a refusal is logged (there is nobody to tell)."""
+    def publish(
+        self, user: str, state: HomeState | None = None, *, teams: tuple[str, ...] = ()
+    ) -> bool:
+        """Publish `user`'s Home tab (`teams`: those the request named, when one did): the
+        fleet only for those who may read the details (SSM3_VIEWERS), else the line saying
+        who may; a refusal by Slack is logged (there is nobody to tell)."""
         if not user:
             return False
+        gate = WorkspaceGate(self.services.operators, Requester(user, teams), self.services.members)
+        allowed = gate.may_view(user)
+        view = self.view(user, state) if allowed.allowed else kit.closed_home_view(allowed.reason)
         try:
-            self.services.client.views_publish(user_id=user, view=self.view(user, state))
+            self.services.client.views_publish(user_id=user, view=view)
         except (SlackApiError, SlackClientError, OSError) as exc:
             report(exc, f"publish the Home tab of {user}", log)
             return False

@@ -29,8 +29,8 @@ from bot.core.routing import routes_of
 from bot.logs import log_context
 from bot.models import AssociationKey, DigestMessage, Rerun, ScheduledJob, TrackedAssociation
 from bot.runner import SweepBusy
+from bot.slack import access, faults, parsing
 from bot.slack import blocks as kit
-from bot.slack import faults, parsing
 from bot.slack.history import AWS_ERRORS, HistoryCommand, aws_problem
 from bot.slack.home import HomeTab
 from bot.slack.replies import Origin, announce, delete_original, tell
@@ -56,10 +56,10 @@ class Operations:
         services.after_sweep.append(self.refresh_homes)
         services.jobs.register(FOLLOW_UP, self._follow_up_job)
 
-    def home_opened(self, user: str) -> None:
+    def home_opened(self, user: str, teams: tuple[str, ...] = ()) -> None:
         """Someone opened the Home tab: remember them (a sweep refreshes it), publish it."""
         self.audience.opened(user)
-        self.home.publish(user)
+        self.home.publish(user, teams=teams)
 
     def refresh_homes(self) -> None:
         """After a sweep: the Home tabs of those who opened theirs lately, published anew."""
@@ -165,21 +165,18 @@ class Operations:
         )
 
     def audit(self, origin: Origin) -> None:
-        self._guard(
-            origin,
-            "read the audit log",
-            lambda: tell(
-                self.client,
-                origin,
-                kit.audit_message(self.store.audit.entries(limit=20), zone=self.zone),
-            ),
-        )
+        def work() -> None:
+            if access.may_read(self.services, origin, "audit log"):
+                entries = self.store.audit.entries(limit=20)
+                tell(self.client, origin, kit.audit_message(entries, zone=self.zone))
+
+        self._guard(origin, "read the audit log", work)
 
     # -- re-run ---------------------------------------------------------------------------------
-    def _reruns(self) -> Reruns:
+    def _reruns(self, origin: Origin) -> Reruns:
         return Reruns(
             store=self.store,
-            permissions=self.services.operators,
+            permissions=access.permissions(self.services, origin),
             actions=AwsAssociationActions(self.services.access),
             clock=self.services.clock,
             cooldown_s=self.services.settings.rerun_cooldown_s,
@@ -189,7 +186,7 @@ class Operations:
         """The slash command's confirm step: permission first, then what would run."""
 
         def work() -> None:
-            reruns = self._reruns()
+            reruns = self._reruns(origin)
             item = reruns.target(origin.user, ref, channel=origin.channel)
             if isinstance(item, Refusal):
                 self._tell(origin, refusal_message(item))
@@ -208,7 +205,7 @@ class Operations:
         )
 
     def _rerun(self, origin: Origin, key: AssociationKey) -> None:
-        reruns = self._reruns()
+        reruns = self._reruns(origin)
         outcome = reruns.start(origin.user, self._ref(key), channel=origin.channel)
         if isinstance(outcome, Refusal):
             cooldown = self.services.settings.rerun_cooldown_s
@@ -266,7 +263,7 @@ class Operations:
 
     def follow_up(self, origin: Origin, item: TrackedAssociation, rerun: Rerun) -> None:
         """Some minutes after a re-run: say whether the association came back compliant."""
-        checked = self._reruns().follow_up(item, rerun, channel=origin.channel)
+        checked = self._reruns(origin).follow_up(item, rerun, channel=origin.channel)
         name = kit.inert(item.association.display_name, 80)
         if checked.error is not None:
             announce(
@@ -293,9 +290,11 @@ class Operations:
         announce(self.client, origin, kit.notice(text))
 
     # -- acknowledge ----------------------------------------------------------------------------
-    def _acks(self) -> Acknowledgements:
+    def _acks(self, origin: Origin) -> Acknowledgements:
         return Acknowledgements(
-            store=self.store, permissions=self.services.operators, clock=self.services.clock
+            store=self.store,
+            permissions=access.permissions(self.services, origin),
+            clock=self.services.clock,
         )
 
     def open_ack(
@@ -309,7 +308,7 @@ class Operations:
         reason), its expiry preset to the duration asked for."""
 
         def work() -> None:
-            item = self._acks().target(origin.user, ref, channel=origin.channel)
+            item = self._acks(origin).target(origin.user, ref, channel=origin.channel)
             if isinstance(item, Refusal):
                 self._tell(origin, refusal_message(item))
                 return
@@ -337,7 +336,7 @@ class Operations:
         until: datetime,
     ) -> None:
         def work() -> None:
-            outcome = self._acks().acknowledge(
+            outcome = self._acks(origin).acknowledge(
                 origin.user,
                 ref,
                 reason=reason,
@@ -363,7 +362,7 @@ class Operations:
 
     def unacknowledge(self, origin: Origin, ref: parsing.AssociationRef) -> None:
         def work() -> None:
-            outcome = self._acks().unacknowledge(origin.user, ref, channel=origin.channel)
+            outcome = self._acks(origin).unacknowledge(origin.user, ref, channel=origin.channel)
             if isinstance(outcome, Refusal):
                 self._tell(origin, refusal_message(outcome))
                 return
@@ -406,7 +405,7 @@ class Operations:
         services = self.services
         sweeps = ManualSweeps(
             store=self.store,
-            permissions=services.operators,
+            permissions=access.permissions(self.services, origin),
             runner=services.scheduled(),
             clock=services.clock,
             busy=(SweepBusy,),

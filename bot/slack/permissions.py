@@ -59,14 +59,21 @@ class SlackGroupMembers:
 
 
 class Operators(OperatorPolicy):
-    """SSM3_OPERATORS with user groups read from Slack."""
+    """SSM3_OPERATORS (and SSM3_VIEWERS) with user groups read from Slack."""
 
     def __init__(
         self,
         ids: Sequence[str],
         client: WebClient,
         *,
+        viewers: Sequence[str] = (),
+        sync: bool = False,
         ttl_s: float = GROUP_TTL_S,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        super().__init__(ids, SlackGroupMembers(client, ttl_s=ttl_s, monotonic=monotonic))
+        super().__init__(
+            ids,
+            SlackGroupMembers(client, ttl_s=ttl_s, monotonic=monotonic),
+            viewers=viewers,
+            sync=sync,
+        )

@@ -11,6 +11,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
+from bot.app.membership import teams_named
 from bot.slack.operations import Operations
 
 EVENT = "app_home_opened"
@@ -20,8 +21,9 @@ def register(app: App, operations: Operations) -> None:
     def ack_now(ack: Ack) -> None:
         ack()
 
-    def publish(event: dict[str, Any]) -> None:
+    def publish(body: dict[str, Any], event: dict[str, Any]) -> None:
         if event.get("tab", "home") == "home":
-            operations.home_opened(str(event.get("user") or ""))
+            teams = teams_named(body.get("team_id"), event.get("user_team"))
+            operations.home_opened(str(event.get("user") or ""), teams)
 
     app.event(EVENT)(ack=ack_now, lazy=[publish])

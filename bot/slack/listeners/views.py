@@ -15,7 +15,7 @@ from bot.models import TrackedAssociation as Tracked
 from bot.slack import blocks as kit
 from bot.slack import parsing
 from bot.slack.operations import Operations
-from bot.slack.replies import Origin, user_name
+from bot.slack.replies import Origin, teams_of, user_name
 
 PRESETS = {value: parsing.parse_duration(value) for value, _ in kit.ACK_PRESETS}
 
@@ -113,6 +113,7 @@ def register(app: App, operations: Operations) -> None:
             trigger_id=body.get("trigger_id"),  # from the Home tab, a refusal opens a modal
             home=context.home,
             user_name=user_name(body),
+            teams=teams_of(body),
         )
         operations.acknowledge(origin, _ref(form), reason=form.reason, until=form.until)
 
