@@ -16,7 +16,14 @@ from bot.store import Store
 
 Action = Literal["ack", "unack", "rerun", "sweep", "read"]
 Reason = Literal[
-    "permission", "miss", "not_failing", "not_acknowledged", "cooldown", "busy", "cannot_start"
+    "permission",
+    "miss",
+    "not_failing",
+    "not_acknowledged",
+    "cooldown",
+    "busy",
+    "cannot_start",
+    "too_soon",
 ]
 
 

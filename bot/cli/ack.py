@@ -1,11 +1,12 @@
-"""`ssm3bot ack` and `ssm3bot unack`: the same acknowledgement as Slack's, the OS user as actor."""
+"""`ssm3bot ack` and `ssm3bot unack`: the same acknowledgement as Slack's, the process's OS
+account (its uid) as actor."""
 
 from __future__ import annotations
 
 import argparse
 from typing import TYPE_CHECKING
 
-from bot.cli.common import EXIT_OK, UsageError, _existing_store, _settings, out
+from bot.cli.common import EXIT_OK, UsageError, _existing_store, _settings, os_actor, out
 from bot.config import Settings
 
 if TYPE_CHECKING:
@@ -47,8 +48,6 @@ def _refused(refusal: Refusal) -> str:
 
 
 def cmd_ack(args: argparse.Namespace) -> int:
-    import getpass
-
     from bot.app.outcomes import Refusal
     from bot.app.terms import InputError, check_reason, parse_association, parse_duration
     from bot.clock import iso, utcnow
@@ -62,7 +61,7 @@ def cmd_ack(args: argparse.Namespace) -> int:
         raise UsageError(str(exc).replace("`", "")) from None
     cases, store = _acknowledgements(settings)
     try:
-        outcome = cases.acknowledge(getpass.getuser(), ref, reason=reason, until=until)
+        outcome = cases.acknowledge(os_actor(), ref, reason=reason, until=until)
         line = None if isinstance(outcome, Refusal) else _security_hub(settings, store, outcome)
     finally:
         store.close()
@@ -80,8 +79,6 @@ def cmd_ack(args: argparse.Namespace) -> int:
 
 def _security_hub(settings: Settings, store: Store, done: Done) -> str | None:
     """SSM3_SECURITYHUB=sync: bring the association's SSM.3 findings in line; one line."""
-    import getpass
-
     from bot.app.findings_triggers import sync_change
     from bot.aws.session import AwsAccess
     from bot.clock import utcnow
@@ -92,14 +89,12 @@ def _security_hub(settings: Settings, store: Store, done: Done) -> str | None:
         store=store,
         clock=utcnow,
         item=done.item,
-        actor=getpass.getuser(),
+        actor=os_actor(),
         acknowledged=done.item.ack is not None,
     )
 
 
 def cmd_unack(args: argparse.Namespace) -> int:
-    import getpass
-
     from bot.app.outcomes import Refusal
     from bot.app.terms import InputError, parse_association
 
@@ -110,7 +105,7 @@ def cmd_unack(args: argparse.Namespace) -> int:
         raise UsageError(str(exc).replace("`", "")) from None
     cases, store = _acknowledgements(settings)
     try:
-        outcome = cases.unacknowledge(getpass.getuser(), ref)
+        outcome = cases.unacknowledge(os_actor(), ref)
         line = None if isinstance(outcome, Refusal) else _security_hub(settings, store, outcome)
     finally:
         store.close()

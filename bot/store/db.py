@@ -414,6 +414,7 @@ def m011_security(db: SqliteDatabase) -> None:
         pk="audit_id",
         foreign_keys=[("audit_id", "audit", "id")],
     )
+    db.table("audit").create_index(["actor", "at"])  # a person's latest refusal, sweep
 
 
 class Database(Connection):
