@@ -42,7 +42,7 @@ DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_ESCALATE_AFTER = timedelta(days=7)
 ORG = "org"
 
-_OPERATOR = re.compile(r"^[UWS][A-Z0-9]{2,30}$")
+_OPERATOR = re.compile(r"[UWS][A-Z0-9]{2,30}")
 
 SecurityHubMode = Literal["off", "check", "sync"]
 AckWorkflow = Literal["SUPPRESSED", "NOTIFIED"]
@@ -51,7 +51,7 @@ LOG_FORMAT = "SSM3_LOG_FORMAT"
 TriageMode = Literal["off", "securityhub"]
 DEFAULT_FULL_SWEEP_SCHEDULE = "0 */6 * * *"
 # An SQS queue URL: scheme, host, the owning account, the queue's name (".fifo" for FIFO).
-_QUEUE_URL = re.compile(r"^https?://[^\s/?#]+/[0-9]{12}/[A-Za-z0-9_-]{1,80}(\.fifo)?$")
+_QUEUE_URL = re.compile(r"https?://[^\s/?#]+/[0-9]{12}/[A-Za-z0-9_-]{1,80}(\.fifo)?")
 # The region in an SQS endpoint's host: sqs.REGION.amazonaws.com (.cn, api.aws, vpce forms too)
 # or the legacy REGION.queue.amazonaws.com.
 _QUEUE_REGION = re.compile(
@@ -332,7 +332,7 @@ def _log_format(value: str, name: str) -> LogFormat:
 
 
 def _queue_url(value: str, name: str) -> str:
-    if not _QUEUE_URL.match(value):
+    if not _QUEUE_URL.fullmatch(value):
         raise ConfigError(
             name,
             f"{value!r} is not an SQS queue URL "

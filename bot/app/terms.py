@@ -13,11 +13,11 @@ MIN_ACK = timedelta(hours=1)
 DEFAULT_ACK = timedelta(days=7)
 MAX_REASON = 500
 
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _ARN = re.compile(
-    r"^arn:aws[a-z-]*:ssm:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):association/(?P<id>[0-9a-f-]{36})$"
+    r"arn:aws[a-z-]*:ssm:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):association/(?P<id>[0-9a-f-]{36})"
 )
-DURATION = re.compile(r"^(\d{1,4})\s*(h|hr|hrs|hour|hours|d|day|days|w|wk|wks|week|weeks)$")
+DURATION = re.compile(r"(\d{1,4})\s*(h|hr|hrs|hour|hours|d|day|days|w|wk|wks|week|weeks)")
 _UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 
 
@@ -39,10 +39,10 @@ def unwrap(word: str) -> str:
 def parse_association(word: str) -> AssociationRef:
     """A bare association ID (any case) or its ARN."""
     token = unwrap(word)
-    arn = _ARN.match(token.lower())
+    arn = _ARN.fullmatch(token.lower())
     if arn:
         return AssociationRef(arn["id"], arn["account"], arn["region"])
-    if _UUID.match(token.lower()):
+    if _UUID.fullmatch(token.lower()):
         return AssociationRef(token.lower())
     raise InputError(
         f"{show(word)} is not an association ID (like 8c1f2d3e-…) or an association ARN."
@@ -51,7 +51,7 @@ def parse_association(word: str) -> AssociationRef:
 
 def parse_duration(text: str) -> timedelta:
     """'12h', '7d', '2w', '3 days' -> a timedelta between MIN_ACK and MAX_ACK."""
-    match = DURATION.match(text.strip().lower())
+    match = DURATION.fullmatch(text.strip().lower())
     if not match:
         raise InputError(f"{show(text)} is not a duration like 12h, 7d or 2w.")
     span = int(match[1]) * _UNITS[match[2][0]]
