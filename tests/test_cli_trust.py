@@ -19,13 +19,32 @@ from bot.app.permissions import LocalOperator
 from bot.app.sweeps import ManualSweeps
 from bot.cli import main
 from bot.clock import utcnow
+from bot.models import SweepSummary
 from bot.render.audit import audit_csv, audit_json, render_audit
 from bot.store import Store
 from tests.conftest import Sim
 from tests.fakes.slack_harness import InProcessSlack
-from tests.test_app_sweeps import Busy, FakeRunner
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+class Busy(Exception):
+    pass
+
+
+class FakeRunner:
+    """A sweep that takes no time and finds nothing (the use case is what is under test)."""
+
+    def sweep_busy(self) -> bool:
+        return False
+
+    def sweep(self, trigger: str) -> SweepSummary:
+        return SweepSummary("s1", NOW, NOW, scopes=1)
+
+    def after_sweep(self, also: object = ()) -> None:
+        pass
+
+
 ME = pwd.getpwuid(os.getuid()).pw_name
 
 

@@ -31,7 +31,7 @@ from tests.fakes.fixtures import OPERATOR
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import CHANNEL, SlackHarness, ack_values
 from tests.support.raw_db import raw_database
-from tests.support.slack import body_text, failing, post_digest, wait_response
+from tests.support.slack import body_text, failing, minutes_apart, post_digest, wait_response
 
 Harness = Callable[..., SlackHarness]
 CALLER, MEMBER, STRANGER = "111111111111", "222222222222", "999999999999"
@@ -197,17 +197,20 @@ def test_unknown_ids_and_ids_from_another_account_get_a_clear_message(
         f"history {elsewhere}": f"is not in {STRANGER} {region}",
         f"status {elsewhere}": f"is not in {STRANGER} {region}",
     }
+    step = minutes_apart(h.services)  # each refusal its own row
     for text, expected in cases.items():
         typed = h.command(text, user=OPERATOR)
         [answer] = wait_response(fake_slack, typed.response_url)
         assert answer["response_type"] == "ephemeral"
         assert expected in answer["text"], text
+        step()
     # A button whose value names another account (crafted, or from an old message).
     forged = f"{STRANGER}:{region}:{aid}"
     for action in (kit.ACTION_RERUN, kit.ACTION_ACK, kit.ACTION_HISTORY):
         clicked = h.click(action, forged, user=OPERATOR)
         [answer] = wait_response(fake_slack, clicked.response_url)
         assert f"is not in {STRANGER} {region}" in answer["text"]
+        step()
 
     assert not sim.fleet.calls, "nothing reached AWS"
     assert h.services.store.acks.active() == {}

@@ -42,7 +42,7 @@ class Connection:
         self.migrations = migrations
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            owner_only(Path(self.path))
+            created_owner_only(Path(self.path))
         conn = sqlite3.connect(
             self.path, timeout=BUSY_TIMEOUT_S, check_same_thread=False, isolation_level=None
         )
@@ -55,6 +55,8 @@ class Connection:
             self.sqlite.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
             with self.write():
                 self.migrations.apply(self.sqlite)
+        if self.path != ":memory:":
+            narrowed(Path(self.path))  # a database indeed: make an older one its owner's
 
     def close(self) -> None:
         with self.lock:
@@ -128,13 +130,17 @@ class Connection:
         return str(self.rows("PRAGMA integrity_check")[0]["integrity_check"])
 
 
-def owner_only(path: Path) -> None:
+def created_owner_only(path: Path) -> None:
     """Create the database file 0600 before SQLite opens it (SQLite would create it with the
-    umask's mode, 0644 by default; its -wal and -shm copy the database's); narrow one that an
-    older version left readable by others, with its side files."""
+    umask's mode, 0644 by default; its -wal and -shm copy the database's)."""
     # An existing database (or something else there: sqlite3 says what is wrong) is kept.
     with contextlib.suppress(FileExistsError):
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OWNER_ONLY))
+
+
+def narrowed(path: Path) -> None:
+    """Narrow a database (and its side files) that an older version left readable by others,
+    when this process owns it."""
     for name in (str(path), *(f"{path}{suffix}" for suffix in SIDE_FILES)):
         try:
             found = os.stat(name)

@@ -90,3 +90,18 @@ def slack_runner(h: SlackHarness, clock: Callable[[], datetime] | None = None) -
     )
     services.runner = runner
     return runner
+
+
+def minutes_apart(services: Any) -> Callable[[], None]:
+    """Put `services` on a clock of their own, from now, and return a step that moves it a
+    minute and a second on: a person's refusals that far apart are audited one row each (a
+    refusal within the minute is counted on the row before it)."""
+    from tests.support.virtual_time import FakeClock
+
+    clock = FakeClock(utcnow())
+    services.clock = clock
+
+    def step() -> None:
+        clock.now += timedelta(seconds=61)
+
+    return step
