@@ -78,9 +78,11 @@ class HomeTab:
         if not user:
             return False
         gate = WorkspaceGate(self.services.operators, Requester(user, teams), self.services.members)
-        allowed = gate.may_view(user)
-        view = self.view(user, state) if allowed.allowed else kit.closed_home_view(allowed.reason)
         try:
+            allowed = gate.may_view(user)  # users.info may meet a refused token too
+            view = (
+                self.view(user, state) if allowed.allowed else kit.closed_home_view(allowed.reason)
+            )
             self.services.client.views_publish(user_id=user, view=view)
         except (SlackApiError, SlackClientError, OSError) as exc:
             report(exc, f"publish the Home tab of {user}", log)
