@@ -32,6 +32,14 @@ HELP: dict[str, Help] = {
         "0 done; 1 AWS could not be read; 2 unknown association or bad usage",
         "ssm3bot history 8c1f2d3e-1111-4222-8333-444455556666 --json",
     ),
+    "diagnose": Help(
+        "Why an association fails SSM.3, per instance: reads what AWS knows (its parameters\n"
+        "against its document, each node's agent and ping, the failed steps' stderr, alarms,\n"
+        "change calendars, missing patches) and names one cause each, with the evidence and\n"
+        "the fix. Changes nothing.",
+        "0 diagnosed (whatever the cause); 1 AWS could not be read; 2 unknown association or bad\nusage",
+        "ssm3bot diagnose 8c1f2d3e-1111-4222-8333-444455556666 --json",
+    ),
     "audit": Help(
         "The audit log: every state change and refusal, who, when, where, as evidence.",
         "0 done; 2 no database yet, or a bad --since",

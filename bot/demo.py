@@ -1,4 +1,5 @@
-"""`ssm3bot demo`: a simulated fleet on loopback, two real sweeps over HTTP, then the digest.
+"""`ssm3bot demo`: a simulated fleet on loopback, two real sweeps over HTTP, then the digest and
+one diagnosis of each kind (`bot/demo_diagnoses.py`).
 
 No AWS account and no Slack workspace: the simulator speaks SSM, STS and Organizations on
 127.0.0.1 and unmodified boto3 talks to it exactly as it would talk to AWS.
@@ -16,6 +17,7 @@ import boto3
 from bot.aws.session import AwsAccess
 from bot.clock import utcnow
 from bot.config import Settings
+from bot.demo_diagnoses import show_diagnoses
 from bot.digest import build_digest
 from bot.progress import ProgressBar
 from bot.render.text import render_digest
@@ -85,7 +87,11 @@ def run_demo(*, db_path: str | None, out: TextIO, err: TextIO) -> int:
                 )
                 if number == 1:
                     _between_sweeps(fleet, store)
-        out.write("\n" + render_digest(build_digest(store, utcnow())))
+            out.write("\n" + render_digest(build_digest(store, utcnow())))
+            show_diagnoses(
+                fleet, access=access, store=store, settings=settings, region=DEMO_REGIONS[0],
+                out=out, err=err,
+            )  # fmt: skip
         if db_path:
             err.write(
                 f"\nThe demo's database is kept at {path}; try `SSM3_DB_PATH={path} ssm3bot digest --json`.\n"

@@ -175,6 +175,23 @@ def test_history_explains_a_failure(org_sim: Sim, tmp_path: Path) -> None:
     assert failing["failed_targets"][0]["instance_id"] in result.stdout
 
 
+def test_diagnose_prints_only_the_contract_document_on_stdout(org_sim: Sim, tmp_path: Path) -> None:
+    env = org_sim.env(SSM3_ACCOUNTS="org", SSM3_REGIONS="eu-west-1")
+    doc = json.loads(ssm3bot(["sweep", "--json"], env, tmp_path).stdout)
+    failing = next(a for a in doc["associations"] if a["failure_kind"] == "execution")
+    result = ssm3bot(["diagnose", failing["association_id"], "--json"], env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    diagnosis = json.loads(result.stdout)
+    assert set(diagnosis) == {"association", "instances", "causes", "warnings"}
+    assert {i["instance_id"] for i in diagnosis["instances"]} >= set(
+        failing["noncompliant_instances"]
+    )
+    unknown = ssm3bot(["diagnose", "00000000-0000-4000-8000-000000000000"], env, tmp_path)
+    assert unknown.returncode == 2
+    assert "not in the store" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
+
+
 def test_history_of_an_unknown_association_is_a_usage_error(org_sim: Sim, tmp_path: Path) -> None:
     result = ssm3bot(["history", "00000000-0000-4000-8000-000000000000"], org_sim.env(), tmp_path)
     assert result.returncode == 2

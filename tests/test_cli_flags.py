@@ -77,7 +77,19 @@ def test_doctor_json_lists_every_check_with_its_fix(
 
 @pytest.mark.parametrize(
     "command",
-    ["sweep", "digest", "history", "audit", "ack", "unack", "health", "doctor", "serve", "demo"],
+    [
+        "sweep",
+        "digest",
+        "history",
+        "diagnose",
+        "audit",
+        "ack",
+        "unack",
+        "health",
+        "doctor",
+        "serve",
+        "demo",
+    ],
 )
 def test_every_subcommand_help_says_what_it_does_its_exit_codes_and_an_example(
     command: str, capsys: pytest.CaptureFixture[str]

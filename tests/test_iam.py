@@ -45,10 +45,11 @@ REGIONS = ("eu-west-1", "us-east-1")
 # Allowed to every identity whatever its policies say (AWS documents it needs no permission).
 NEEDS_NO_PERMISSION = {"sts:GetCallerIdentity"}
 
-Policy = Literal["readonly", "operator"]
+Policy = Literal["readonly", "operator", "fixes"]
 POLICY_FILES = {
     "readonly": "ssm3-readonly.json",  # the member role (and the bot's own account)
     "operator": "ssm3-operator.json",  # added to it when re-running is wanted
+    "fixes": "ssm3-fixes.json",  # ... and when operators may apply a diagnosis's fix
     "bot": "ssm3-bot.json",  # the bot's own identity (an organisation's accounts)
     "bot-accounts": "ssm3-bot-accounts.json",  # ... or the listed accounts (SSM3_ACCOUNTS)
     "bot-org": "ssm3-bot-org.json",  # ... when SSM3_ACCOUNTS=org
@@ -278,6 +279,65 @@ def poll_the_events_queue(sim: Sim, tmp: Path) -> set[str]:
     return sent
 
 
+def diagnose_each_cause(sim: Sim, tmp: Path) -> None:
+    """`ssm3bot diagnose` (and, in phase B, the Diagnose button) on an association failing for
+    each cause in a member account: every read a diagnosis makes."""
+    from bot.app.diagnoses import Diagnoses
+    from bot.clock import utcnow
+    from bot.core.diagnosis import Diagnosis
+    from bot.models import AssociationRef
+    from bot.sim.showcase import add_showcase
+
+    shown = add_showcase(sim.fleet, MEMBER, "eu-west-1")
+    store = Store(tmp / "iam.db")
+    access = sim.access()
+    run_sweep(settings=_settings(tmp), access=access, store=store)
+    cases = Diagnoses(store=store, access=access, clock=utcnow)
+    for cause, association_id in shown.associations.items():
+        found = cases.diagnose(AssociationRef(association_id))
+        assert isinstance(found, Diagnosis), found
+        assert {g.cause for g in found.causes} == {cause}
+    store.close()
+
+
+def watch_a_run(sim: Sim, tmp: Path) -> None:
+    """The confirm-COMPLIANT watch's reads: the first run after an action, then SSM.3's items."""
+    from bot.aws.watch import association_items, first_run_after
+    from bot.sim.showcase import add_showcase
+
+    shown = add_showcase(sim.fleet, MEMBER, "eu-west-1")
+    key = AssociationKey(MEMBER, "eu-west-1", shown.associations["unknown"])
+    before = sim.fleet.now()
+    sim.fleet.run_association(key.association_id, failures={})  # a run the watch follows
+    ssm = sim.access().ssm(key.scope)
+    run = first_run_after(ssm, key, before)
+    assert run is not None
+    assert run.finished
+    items = association_items(ssm, key.association_id, shown.instances["unknown"])
+    assert all(item.passes for item in items.values())
+
+
+def apply_each_fix(sim: Sim, tmp: Path) -> None:
+    """A diagnosis's fixes in a member account: one parameter updated, the SSM Agent updated
+    and its outcome read, the troubleshooting runbook started and read, a re-run."""
+    from bot.aws import fixes
+    from bot.sim.showcase import add_showcase
+
+    shown = add_showcase(sim.fleet, MEMBER, "eu-west-1")
+    key = AssociationKey(MEMBER, "eu-west-1", shown.associations["bad_parameter"])
+    ssm = sim.access().ssm(key.scope)
+    updated = fixes.update_parameter(ssm, key, name="Operation", value="Scan", expected_version="1")
+    assert isinstance(updated, fixes.ParameterUpdated), updated
+    command = fixes.update_agent(ssm, shown.instances["agent_outdated"])
+    assert isinstance(command, fixes.CommandStarted), command
+    assert isinstance(fixes.command_outcome(ssm, command.command_ids[0]), fixes.CommandOutcome)
+    runbook = fixes.troubleshoot(ssm, shown.instances["unreachable"][0])
+    assert isinstance(runbook, fixes.AutomationStarted), runbook
+    found = fixes.automation_outcome(ssm, runbook.execution_id)
+    assert isinstance(found, fixes.AutomationOutcome)
+    assert fixes.rerun(ssm, key) is None
+
+
 CODE_PATHS: tuple[CodePath, ...] = (
     CodePath("sweep", "readonly", sweep_the_organisation),
     CodePath("doctor", "readonly", doctor_on_the_organisation),
@@ -287,6 +347,9 @@ CODE_PATHS: tuple[CodePath, ...] = (
     CodePath("slack-rerun", "operator", rerun_through_slack),
     CodePath("securityhub-sync", "operator", sync_to_security_hub),
     CodePath("events", "readonly", poll_the_events_queue),
+    CodePath("diagnose", "readonly", diagnose_each_cause),
+    CodePath("watch", "readonly", watch_a_run),
+    CodePath("fixes", "fixes", apply_each_fix),
 )
 
 
@@ -331,9 +394,9 @@ def resolve(node: Any, conditions: dict[str, bool]) -> Any:
 TEMPLATE = IAM / "ssm3-member-role.yaml"
 
 
-def template_role(include_operator: bool) -> dict[str, Any]:
+def template_role(include_operator: bool, include_fixes: bool = False) -> dict[str, Any]:
     template = cfn_yaml.load(str(TEMPLATE))
-    conditions = {"IncludeOperator": include_operator}
+    conditions = {"IncludeOperator": include_operator, "IncludeFixes": include_fixes}
     role: dict[str, Any] = resolve(template["Resources"]["Ssm3Role"], conditions)
     return role
 
@@ -399,7 +462,12 @@ def test_each_action_is_in_the_policy_of_who_calls_it(called: dict[str, set[str]
 
     assert actions_of(policy_document("readonly")) == member_reads
     # The operator policy adds only what re-running needs beyond reading.
-    assert actions_of(policy_document("operator")) == ssm_operations - member_reads
+    operator = actions_of(policy_document("operator"))
+    assert operator == ssm_operations - member_reads
+    # The fixes policy adds only what applying a fix needs beyond reading and re-running.
+    fix_paths = [p.name for p in CODE_PATHS if p.policy == "fixes"]
+    fix_operations = {a for a in _union(called, fix_paths) if a.startswith("ssm:")}
+    assert actions_of(policy_document("fixes")) == fix_operations - member_reads - operator
     for service, policy in BOT_POLICY_FOR_SERVICE.items():
         assert actions_of(policy_document(policy)) == {
             a for a in everything if a.startswith(f"{service}:")
@@ -464,6 +532,16 @@ def test_every_aws_call_in_the_source_is_driven(called: dict[str, set[str]]) -> 
 def test_policy_resources_are_as_narrow_as_the_actions_allow() -> None:
     (rerun,) = policy_document("operator")["Statement"]
     assert rerun["Resource"] == "arn:aws:ssm:*:*:association/*"
+    fixes = {s["Action"][0]: s["Resource"] for s in policy_document("fixes")["Statement"]}
+    assert fixes["ssm:StartAutomationExecution"].endswith(
+        "automation-definition/AWSSupport-TroubleshootManagedInstance:*"
+    )
+    assert "arn:aws:ssm:*::document/AWS-UpdateSSMAgent" in fixes["ssm:SendCommand"]
+    assert not any(
+        r.startswith("arn:aws:ssm:*::document/")
+        and r != ("arn:aws:ssm:*::document/AWS-UpdateSSMAgent")
+        for r in fixes["ssm:SendCommand"]
+    )  # no other AWS document may be sent
     for name in ("bot", "bot-accounts"):
         (assume,) = policy_document(name)["Statement"]
         assert assume["Resource"] == f"arn:aws:iam::*:role/{Settings().role_name}"
@@ -475,7 +553,7 @@ def test_policy_resources_are_as_narrow_as_the_actions_allow() -> None:
     central = cfn_yaml.load(str(CENTRAL))
     assert queue["Resource"] == f"arn:aws:sqs:*:*:{central['Parameters']['QueueName']['Default']}"
     # GetCommandInvocation has no resource type: alone in its statement, on the member role.
-    read, stderr, _ = policy_document("readonly")["Statement"]
+    read, stderr, *_ = policy_document("readonly")["Statement"]
     assert (stderr["Action"], stderr["Resource"]) == (["ssm:GetCommandInvocation"], "*")
     assert "ssm:GetCommandInvocation" not in read["Action"]
 
@@ -654,15 +732,19 @@ def test_the_member_role_template_passes_cfn_lint() -> None:
     assert problems == []
 
 
-@pytest.mark.parametrize("include_operator", [False, True])
-def test_the_member_role_grants_what_the_policy_files_grant(include_operator: bool) -> None:
-    role = template_role(include_operator)
+@pytest.mark.parametrize(("include_operator", "include_fixes"), [(False, False), (True, True)])
+def test_the_member_role_grants_what_the_policy_files_grant(
+    include_operator: bool, include_fixes: bool
+) -> None:
+    role = template_role(include_operator, include_fixes=include_fixes)
     properties = role["Properties"]
     assert properties["RoleName"] == {"Ref": "RoleName"}
     policies = {p["PolicyName"]: actions_of(p["PolicyDocument"]) for p in properties["Policies"]}
     expected = {"ssm3-readonly": actions_of(policy_document("readonly"))}
     if include_operator:
         expected["ssm3-operator"] = actions_of(policy_document("operator"))
+    if include_fixes:
+        expected["ssm3-fixes"] = actions_of(policy_document("fixes"))
     assert policies == expected
     template = cfn_yaml.load(str(TEMPLATE))
     assert template["Parameters"]["RoleName"]["Default"] == Settings().role_name

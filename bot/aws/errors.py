@@ -43,6 +43,7 @@ THROTTLED = frozenset(
 # The files in iam/ (README: which identity each is for).
 READONLY_POLICY = "iam/ssm3-readonly.json"  # the member role (and the bot's own account)
 OPERATOR_POLICY = "iam/ssm3-operator.json"  # added to it when re-running is wanted
+FIXES_POLICY = "iam/ssm3-fixes.json"  # ... and when operators may apply a diagnosis's fix
 BOT_POLICY = "iam/ssm3-bot.json"  # the bot's own identity
 ORG_POLICY = "iam/ssm3-bot-org.json"  # ... when SSM3_ACCOUNTS=org
 SECURITYHUB_POLICY = "iam/ssm3-bot-securityhub.json"  # ... when SSM3_SECURITYHUB is on
@@ -55,6 +56,11 @@ EVENTS_CENTRAL_STACK = "iam/ssm3-events-central.yaml"  # the bus, rules and queu
 BOT_ACCOUNTS_POLICY = "iam/ssm3-bot-accounts.json"  # instead of BOT_POLICY: listed accounts
 GRANTED_BY: dict[str, str] = {
     "ssm:StartAssociationsOnce": OPERATOR_POLICY,
+    "ssm:UpdateAssociation": FIXES_POLICY,
+    "ssm:SendCommand": FIXES_POLICY,
+    "ssm:ListCommandInvocations": FIXES_POLICY,
+    "ssm:StartAutomationExecution": FIXES_POLICY,
+    "ssm:GetAutomationExecution": FIXES_POLICY,
     "sts:AssumeRole": BOT_POLICY,
     "organizations:ListAccounts": ORG_POLICY,
     "securityhub:GetFindings": SECURITYHUB_POLICY,

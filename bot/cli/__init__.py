@@ -1,4 +1,5 @@
-"""The `ssm3bot` command line: sweep, digest, history, audit, health, doctor, serve, demo.
+"""The `ssm3bot` command line: sweep, digest, history, diagnose, audit, health, doctor, serve,
+demo.
 
 The parser and `main` live here; each command group is a module of its own (`sweep`, `history`,
 `audit`, `ack`, `health`, `serve`) over what they share (`common`)."""
@@ -26,6 +27,7 @@ from bot.cli.common import (
     out,
     say,
 )
+from bot.cli.diagnose import add_diagnose
 from bot.cli.health import cmd_doctor, cmd_health
 from bot.cli.history import cmd_history
 from bot.cli.serve import cmd_demo, cmd_serve
@@ -129,6 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     history.add_argument("--json", action="store_true", help="a JSON array, one entry a match")
     history.set_defaults(handler=cmd_history)
+
+    add_diagnose(command)
 
     audit = command(
         "audit", help="the audit log (state changes and refusals) as compliance evidence"

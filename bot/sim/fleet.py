@@ -12,12 +12,23 @@ import random
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-Cause = Literal["unreachable", "permissions", "bad_parameter", "script_error", "timeout"]
+from bot.sim.documents import SimCalendar, SimDocument, catalogue
+from bot.sim.remedies import SimAutomation, SimCommand
+
+Cause = Literal[
+    "unreachable",
+    "permissions",
+    "bad_parameter",
+    "script_error",
+    "timeout",
+    "agent_outdated",
+    "stopped_by_alarm",
+]
 # The causes the generator draws from; "timeout" is only made on request (`timed_out`).
 CAUSES: tuple[Cause, ...] = ("unreachable", "permissions", "bad_parameter", "script_error")
 ComplianceStatus = Literal["COMPLIANT", "NON_COMPLIANT"]
@@ -33,6 +44,9 @@ SEVERITIES: tuple[Severity, ...] = (
 AccountState = Literal["ACTIVE", "SUSPENDED", "PENDING_CLOSURE", "CLOSED"]
 WorkflowStatus = Literal["NEW", "NOTIFIED", "RESOLVED", "SUPPRESSED"]
 ASSOCIATION_COMPLIANCE = "AWS::SSM::AssociationCompliance"
+LATEST_AGENT_VERSION = (
+    "3.3.1345.0"  # what IsLatestVersion compares with (and AWS-UpdateSSMAgent installs)
+)
 SSM3_TITLE = (
     "Amazon EC2 instances managed by Systems Manager should have an association compliance "
     "status of COMPLIANT"
@@ -49,6 +63,13 @@ class Failure:
     summary: str
     stderr: str
     status: Literal["Failed", "TimedOut"] = "Failed"
+    # A call the step was refused: GetCommandInvocation prints the AccessDenied line the AWS
+    # CLI (`cli`) or an SDK inside the agent (`go`) would, naming the instance's own role.
+    denied_action: str | None = None
+    denied_resource: str | None = None
+    denied_by: Literal["identity", "scp"] = "identity"
+    denied_style: Literal["cli", "go"] = "cli"
+    parameter: tuple[str, str] | None = None  # a bad_parameter: the name and the value refused
 
 
 @dataclass
@@ -60,6 +81,13 @@ class SimInstance:
     platform_name: str = "Amazon Linux"
     computer_name: str = "ip-10-0-0-1.ec2.internal"
     last_ping: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # The instance profile's role (what its steps' AWS calls run as) and what
+    # DescribeInstanceInformation says in IamRole (set for hybrid nodes and Default Host
+    # Management; EC2 instances with an instance profile leave it empty).
+    role_name: str = "app-instance-role"
+    iam_role: str | None = None
+    # Why AWSSupport-TroubleshootManagedInstance finds it unmanaged (when it is not Online).
+    unreachable_reason: str = "The instance is stopped: its agent cannot reach Systems Manager."
 
 
 @dataclass
@@ -72,16 +100,32 @@ class SimExecution:
     failures: dict[str, Failure]
     command_id: str
     association_version: str = "1"
+    triggered_alarms: tuple[str, ...] = ()  # CloudWatch alarms that stopped it
+    # Until then the run is InProgress (its outcome is decided, not yet visible).
+    finishes_at: datetime | None = None
+    clock: Callable[[], datetime] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def finished(self) -> bool:
+        if self.finishes_at is None:
+            return True
+        now = self.clock() if self.clock else datetime.now(UTC)
+        return now >= self.finishes_at
 
     @property
     def status(self) -> str:
-        """Failed if any target failed, else TimedOut if any timed out, else Success."""
+        """InProgress until it finishes; then Failed if any target failed, else TimedOut if any
+        timed out, else Success."""
+        if not self.finished:
+            return "InProgress"
         statuses = {failure.status for failure in self.failures.values()}
         if "Failed" in statuses:
             return "Failed"
         return "TimedOut" if statuses else "Success"
 
     def counts(self) -> dict[str, int]:
+        if not self.finished:
+            return {"InProgress": len(self.instance_ids)} if self.instance_ids else {}
         failed = sum(1 for f in self.failures.values() if f.status == "Failed")
         timed_out = len(self.failures) - failed
         succeeded = len(self.instance_ids) - failed - timed_out
@@ -89,6 +133,8 @@ class SimExecution:
         return {name: n for name, n in pairs if n}
 
     def target_status(self, instance_id: str) -> str:
+        if not self.finished:
+            return "InProgress"
         failure = self.failures.get(instance_id)
         return failure.status if failure else "Success"
 
@@ -107,9 +153,33 @@ class SimAssociation:
     fix_on_rerun: bool = False
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     compliance_severity: Literal["CRITICAL", "HIGH", "MEDIUM", "LOW", "UNSPECIFIED"] = "UNSPECIFIED"
+    # What DescribeAssociation reports and UpdateAssociation changes.
+    parameters: dict[str, list[str]] = field(default_factory=dict)
+    document_version: str = "$DEFAULT"
+    version: int = 1  # AssociationVersion: every UpdateAssociation adds one
+    updated_at: datetime | None = None
+    calendar_names: tuple[str, ...] = ()
+    alarm_names: tuple[str, ...] = ()
+    dispatch_role: str | None = None  # AssociationDispatchAssumeRole
+    apply_only_at_cron: bool = False
+    output_bucket: str | None = None
+    max_concurrency: str | None = None
+    max_errors: str | None = None
+    # How a new run behaves: how long it stays InProgress (None: the fleet's `run_seconds`),
+    # and how long its step takes on instances whose run timed out (None: longer than any
+    # timeout, so a new run times out again).
+    run_seconds: float | None = None
+    step_seconds: int | None = None
 
     @property
     def latest(self) -> SimExecution | None:
+        """The newest finished execution: what the status, the Overview and the compliance
+        items reflect while a newer run is InProgress."""
+        return next((e for e in self.executions if e.finished), None)
+
+    @property
+    def newest(self) -> SimExecution | None:
+        """The newest execution, finished or still InProgress."""
         return self.executions[0] if self.executions else None
 
     @property
@@ -175,6 +245,14 @@ class SimScope:
     config_resource_types: frozenset[str] | None = None
     # Explicit compliance items (PutComplianceItems), by (ResourceId, ComplianceType).
     compliance: dict[tuple[str, str], list[ComplianceItem]] = field(default_factory=dict)
+    # The account's own documents here (AWS's are the fleet's), its change calendars, the
+    # state of CloudWatch alarms associations name, Run Command's commands and Automation's
+    # executions, by ID.
+    documents: dict[str, SimDocument] = field(default_factory=dict)
+    calendars: dict[str, SimCalendar] = field(default_factory=dict)
+    alarms: dict[str, Literal["OK", "ALARM", "INSUFFICIENT_DATA"]] = field(default_factory=dict)
+    commands: dict[str, SimCommand] = field(default_factory=dict)
+    automations: dict[str, SimAutomation] = field(default_factory=dict)
 
     def associations_of(self, instance_id: str) -> Iterator[SimAssociation]:
         for association in self.associations.values():
@@ -388,6 +466,12 @@ class Fleet:
         self.update_rejections: list[UpdateRejection] = []
         self.imported_events: list[dict[str, Any]] = []
         self._securityhub_home: str | None = None
+        # AWS's own documents (every account sees them); each account's are in its scopes.
+        self.documents: dict[str, SimDocument] = catalogue()
+        # How long a new association run stays InProgress, and a command or an Automation
+        # execution runs, unless an association says otherwise (0: done at once).
+        self.run_seconds = 0.0
+        self.command_seconds = 0.0
         caller = self.add_account(caller_account, "security-tooling")
         self.caller_credentials = self._issue(
             caller.account_id, f"arn:aws:iam::{caller_account}:user/ssm3-bot", temporary=False
@@ -425,6 +509,12 @@ class Fleet:
             if key not in self.scopes:
                 self.scopes[key] = SimScope(account_id, region)
             return self.scopes[key]
+
+    def find_document(self, scope: SimScope, name: str) -> SimDocument | None:
+        """A document by name or ARN: the account's own in that region, else AWS's."""
+        bare = name.rsplit("/", 1)[-1] if name.startswith("arn:") else name
+        with self.lock:
+            return scope.documents.get(bare) or self.documents.get(bare)
 
     def find_association(self, association_id: str) -> tuple[SimScope, SimAssociation]:
         with self.lock:
@@ -545,27 +635,27 @@ class Fleet:
         *,
         failures: dict[str, Failure] | None = None,
         at: datetime | None = None,
+        seconds: float = 0.0,
+        triggered_alarms: tuple[str, ...] = (),
     ) -> SimExecution:
-        """Record a new execution: the given instances fail, every other target succeeds."""
+        """Record a new execution: the given instances fail, every other target succeeds; it
+        stays InProgress for `seconds` after it starts."""
         with self.lock:
             _, association = self.find_association(association_id)
+            started = at or self.now()
             execution = SimExecution(
                 execution_id=str(uuid.uuid4()),
-                created_at=at or self.now(),
+                created_at=started,
                 instance_ids=association.instance_ids,
                 failures=dict(failures or {}),
                 command_id=str(uuid.uuid4()),
+                association_version=str(association.version),
+                triggered_alarms=triggered_alarms,
+                finishes_at=started + timedelta(seconds=seconds) if seconds > 0 else None,
+                clock=self.now,
             )
             association.executions.insert(0, execution)
             return execution
-
-    def rerun(self, association_id: str) -> SimExecution:
-        """What StartAssociationsOnce does: run again now; transient failures may clear."""
-        with self.lock:
-            _, association = self.find_association(association_id)
-            latest = association.latest
-            failures = {} if association.fix_on_rerun or latest is None else dict(latest.failures)
-            return self.run_association(association_id, failures=failures)
 
     def delete_association(self, association_id: str, *, keep_compliance: bool = True) -> None:
         """Delete an association. `keep_compliance` leaves its Association items behind as
@@ -592,12 +682,14 @@ class Fleet:
         *,
         at: datetime | None = None,
         title: str | None = None,
+        execution: SimExecution | None = None,
     ) -> None:
         """What a MANUAL association's document does: PutComplianceItems of type Association,
-        item Id = the association ID, one PARTIAL upload for each instance given."""
+        item Id = the association ID, one PARTIAL upload for each instance given (from
+        `execution`, else its latest finished run)."""
         with self.lock:
             scope, association = self.find_association(association_id)
-            latest = association.latest
+            latest = execution or association.latest
             when = at or (latest.created_at if latest else self.now())
             for instance_id, status in statuses.items():
                 item = ComplianceItem(
@@ -641,6 +733,46 @@ class Fleet:
                 for item_id, title, status in items
             ]
             self.scope(account_id, region).put_items(instance_id, compliance_type, entries)
+
+    def put_patches(
+        self,
+        account_id: str,
+        region: str,
+        instance_id: str,
+        missing: Sequence[tuple[str, str, Severity]],  # (id, title, severity)
+        *,
+        at: datetime | None = None,
+    ) -> None:
+        """What a patch scan reports: a COMPLETE upload of Patch items, the missing ones
+        NON_COMPLIANT at their severity (an empty list: nothing missing, one COMPLIANT item)."""
+        with self.lock:
+            when = at or self.now()
+            entries = [
+                ComplianceItem(
+                    resource_id=instance_id,
+                    compliance_type="Patch",
+                    item_id=item_id,
+                    title=title,
+                    status="NON_COMPLIANT",
+                    execution_time=when,
+                    severity=severity,
+                    execution_type="Command",
+                    details={"Classification": "SecurityUpdates", "PatchState": "Missing"},
+                )
+                for item_id, title, severity in missing
+            ] or [
+                ComplianceItem(
+                    resource_id=instance_id,
+                    compliance_type="Patch",
+                    item_id="kernel.x86_64:0:6.1.0",
+                    title="kernel",
+                    status="COMPLIANT",
+                    execution_time=when,
+                    execution_type="Command",
+                    details={"Classification": "SecurityUpdates", "PatchState": "Installed"},
+                )
+            ]
+            self.scope(account_id, region).put_items(instance_id, "Patch", entries)
 
     def compliance_items(
         self, account_id: str, region: str, instance_id: str
@@ -769,7 +901,22 @@ _TEMPLATES: tuple[tuple[str, str, str, int], ...] = (
     ("defender-signatures", "AWS-RunPowerShellScript", "rate(1 day)", 24),
     ("inspector-agent", "AmazonInspector2-ConfigureInspectorSsmPlugin", "rate(7 days)", 168),
 )
+# Each template's parameters, accepted by its document (a run with other values fails).
+_TEMPLATE_PARAMETERS: dict[str, dict[str, list[str]]] = {
+    "patch-scan": {"Operation": ["Scan"]},
+    "patch-install-sunday": {"Operation": ["Install"], "RebootOption": ["RebootIfNeeded"]},
+    "falcon-sensor": {"action": ["Install"], "name": ["FalconSensor-Linux"]},
+    "log-rotation": {"commands": ["logrotate -f /etc/logrotate.conf"]},
+    "defender-signatures": {"commands": ["Update-MpSignature"]},
+}
 _ENVIRONMENTS = ("prod", "staging", "web", "batch", "data", "ci", "edge", "core")
+# What a patch scan finds missing (ids and titles as Patch Manager reports them).
+MISSING_PATCHES: tuple[tuple[str, str, Severity], ...] = (
+    ("ALAS2023-2025-812", "openssl-3.0.8-1.amzn2023.0.20.x86_64", "CRITICAL"),
+    ("ALAS2023-2025-797", "kernel-6.1.119-129.201.amzn2023.x86_64", "HIGH"),
+    ("ALAS2023-2025-779", "curl-8.5.0-1.amzn2023.0.5.x86_64", "MEDIUM"),
+    ("ALAS2023-2025-760", "sudo-1.9.15-1.p5.amzn2023.0.2.x86_64", "HIGH"),
+)
 _ACCOUNT_NAMES = ("security-tooling", "payments-prod", "sandbox", "data-platform", "web-prod")
 
 
@@ -797,28 +944,14 @@ def failure_for(cause: Cause, document: str, rng: random.Random) -> Failure:
         )
     if cause == "permissions":
         bucket = rng.choice(("patch-baselines-prod", "ssm-output-logs", "ansible-playbooks"))
-        message = (
-            f"An error occurred (AccessDenied) when calling the GetObject operation: "
-            f"User: arn:aws:sts::role/EC2-SSM is not authorized to perform: s3:GetObject "
-            f"on resource: arn:aws:s3:::{bucket}/config.json"
-        )
-        return Failure(
-            cause,
-            "Failed",
-            "1",
-            "1 out of 1 plugin processed, 0 success, 1 failed, 0 timedout, 0 skipped. "
-            f"The operation {plugin} failed: AccessDenied.",
-            message,
-        )
+        # The stderr line is written by GetCommandInvocation, naming the instance's own role.
+        return denied(plugin, "s3:GetObject", f"arn:aws:s3:::{bucket}/config.json")
     if cause == "bad_parameter":
-        value = rng.choice(("Scan2", "Instal", "latestt"))
-        return Failure(
-            cause,
-            "InvalidParameters",
-            "",
-            f"Parameter 'Operation' value '{value}' is not in the allowed values for {document}.",
-            f"Invalid parameter value '{value}': allowed values are Scan, Install.",
-        )
+        name, values = BAD_PARAMETERS.get(document, _BAD_DEFAULT)
+        value = rng.choice(values)
+        return bad_parameter(document, name, value)
+    if cause == "agent_outdated":
+        return agent_outdated()
     code = rng.choice(("1", "2", "127"))
     return Failure(
         cause,
@@ -828,6 +961,76 @@ def failure_for(cause: Cause, document: str, rng: random.Random) -> Failure:
         f"The operation {plugin} failed with exit code {code}.",
         f"/var/lib/amazon/ssm/i/document/orchestration/_script.sh: line 4: command exited {code}\n"
         "yum: error: cannot find a valid baseurl for repo: amzn2-core/2/x86_64",
+    )
+
+
+def denied(
+    plugin: str,
+    action: str,
+    resource: str | None,
+    *,
+    by: Literal["identity", "scp"] = "identity",
+    style: Literal["cli", "go"] = "cli",
+) -> Failure:
+    """A step refused `action` on `resource`: the AccessDenied line is printed on stderr."""
+    return Failure(
+        "permissions",
+        "Failed",
+        "1",
+        "1 out of 1 plugin processed, 0 success, 1 failed, 0 timedout, 0 skipped. "
+        f"The operation {plugin} failed: AccessDenied.",
+        "",
+        denied_action=action,
+        denied_resource=resource,
+        denied_by=by,
+        denied_style=style,
+    )
+
+
+# A parameter of each document and three values it does not accept (what `failure_for` draws).
+BAD_PARAMETERS: dict[str, tuple[str, tuple[str, str, str]]] = {
+    "AWS-RunPatchBaseline": ("Operation", ("Scan2", "Instal", "latestt")),
+    "AWS-RunPatchBaselineAssociation": ("Operation", ("Scan2", "Instal", "latestt")),
+    "AWS-GatherSoftwareInventory": ("applications", ("enabled", "On", "yes")),
+    "AWS-UpdateSSMAgent": ("allowDowngrade", ("True", "yes", "1")),
+    "AmazonCloudWatch-ManageAgent": ("action", ("restart", "Configure", "reload")),
+    "AWS-ConfigureAWSPackage": ("action", ("Instal", "install", "Upgrade")),
+    "AWS-ApplyAnsiblePlaybooks": ("Check", ("true", "yes", "0")),
+    "AWS-RunShellScript": ("executionTimeout", ("0", "1h", "200000")),
+    "AWS-RunPowerShellScript": ("executionTimeout", ("0", "1h", "200000")),
+    "AmazonInspector2-ConfigureInspectorSsmPlugin": ("Operation", ("Instal", "install", "Enable")),
+}
+_BAD_DEFAULT = ("Operation", ("Scan2", "Instal", "latestt"))
+
+
+def bad_parameter(document: str, name: str, value: str) -> Failure:
+    """The run refused a parameter value the document does not accept (the association's
+    `parameters` must hold it, as `generate_fleet` and the tests set them)."""
+    return Failure(
+        "bad_parameter",
+        "InvalidParameters",
+        "",
+        f"Parameter '{name}' value '{value}' is not valid for {document}.",
+        f"Invalid parameter value '{value}' for parameter '{name}'.",
+        parameter=(name, value),
+    )
+
+
+def agent_outdated(kind: Literal["schema", "plugin"] = "schema") -> Failure:
+    """The agent is too old for the document: its error, word for word (amazon-ssm-agent)."""
+    stderr = (
+        "Document with schema version 2.2 is not supported by this version of ssm agent, please "
+        "update to latest version"
+        if kind == "schema"
+        else "Plugin with name aws:runDocument is not supported by this version of ssm agent, "
+        "please update to latest version. Step name: runDocument"
+    )
+    return Failure(
+        "agent_outdated",
+        "Failed",
+        "",
+        "1 out of 1 plugin processed, 0 success, 1 failed, 0 timedout, 0 skipped.",
+        stderr,
     )
 
 
@@ -987,6 +1190,7 @@ def _add_extras(
             sync_compliance="MANUAL",
             target_key="tag:QSConfigId-ssm3",
             target_value="patch-scan",
+            parameters={"Operation": ["Scan"]},
         )
         targets = list(association.instance_ids)
         bad = set(rng.sample(targets, min(len(targets), rng.randint(*manual_noncompliant))))
@@ -994,6 +1198,14 @@ def _add_extras(
             i: "NON_COMPLIANT" if i in bad else "COMPLIANT" for i in targets
         }
         fleet.report_compliance(association.association_id, statuses)
+        for position, instance_id in enumerate(sorted(bad)):  # what the scan found missing
+            fleet.put_patches(
+                scope.account_id,
+                scope.region,
+                instance_id,
+                MISSING_PATCHES[: 2 + position % 3],
+                at=association.executions[0].created_at,
+            )
     if patch_noise:
         for instance_id in rng.sample(instance_ids, min(len(instance_ids), rng.randint(2, 4))):
             fleet.put_compliance(
@@ -1022,6 +1234,7 @@ def _add_extras(
             "rate(6 hours)",
             6,
             target_value="batch",
+            parameters={"commands": ["/opt/backup/run-nightly.sh"]},
         )
         latest = association.executions[0]
         slow = rng.sample(list(association.instance_ids), rng.randint(1, 2))
@@ -1083,6 +1296,7 @@ def _populate(
             instance_ids=targets,
             target_value=environment,
             created_at=now - timedelta(days=90),
+            parameters={k: list(v) for k, v in _TEMPLATE_PARAMETERS.get(stem, {}).items()},
         )
         scope.associations[association.association_id] = association
         is_failing = n in failing_indexes and bool(targets)
@@ -1115,3 +1329,6 @@ def _populate(
                     command_id=_uuid(rng),
                 ),
             )
+        refused = [f.parameter for f in association.executions[0].failures.values() if f.parameter]
+        if refused:  # the association holds the value its runs refuse
+            association.parameters[refused[0][0]] = [refused[0][1]]

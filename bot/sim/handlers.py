@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from bot.sim.agent import stderr_of
 from bot.sim.fleet import (
+    LATEST_AGENT_VERSION,
     SEVERITIES,
     SSM3_TITLE,
     ComplianceItem,
@@ -27,6 +29,8 @@ from bot.sim.fleet import (
     SimFinding,
     SimScope,
 )
+from bot.sim.remedies import SimCommand
+from bot.sim.runs import start_run
 
 WORKFLOW_STATUSES = ("NEW", "NOTIFIED", "RESOLVED", "SUPPRESSED")
 
@@ -108,6 +112,13 @@ def _resource_count(execution: SimExecution) -> str:
 
 
 def _overview(association: SimAssociation) -> dict[str, Any]:
+    newest = association.newest
+    if newest is not None and not newest.finished:
+        return {
+            "Status": "Pending",
+            "DetailedStatus": "InProgress",
+            "AssociationStatusAggregatedCount": newest.counts(),
+        }
     latest = association.latest
     if latest is None:
         return {
@@ -126,16 +137,19 @@ def _association_item(association: SimAssociation) -> dict[str, Any]:
     item: dict[str, Any] = {
         "Name": association.document,
         "AssociationId": association.association_id,
-        "AssociationVersion": "1",
-        "DocumentVersion": "$DEFAULT",
-        "Targets": [{"Key": association.target_key, "Values": [association.target_value]}],
+        "AssociationVersion": str(association.version),
+        "DocumentVersion": association.document_version,
+        "Targets": [{"Key": association.target_key, "Values": [association.target_value]}]
+        if association.target_key
+        else [],
         "Overview": _overview(association),
-        "ScheduleExpression": association.schedule,
     }
+    if association.schedule:
+        item["ScheduleExpression"] = association.schedule
     if association.name:
         item["AssociationName"] = association.name
-    if association.latest:
-        item["LastExecutionDate"] = association.latest.created_at
+    if association.newest:
+        item["LastExecutionDate"] = association.newest.created_at
     return item
 
 
@@ -167,14 +181,39 @@ def describe_association(fleet: Fleet, caller: Caller, params: Mapping[str, Any]
         description: dict[str, Any] = {
             **item,
             "Date": association.created_at,
-            "LastUpdateAssociationDate": association.created_at,
+            "LastUpdateAssociationDate": association.updated_at or association.created_at,
             "Overview": _overview(association),
             "SyncCompliance": association.sync_compliance,
-            "ApplyOnlyAtCronInterval": False,
+            "ApplyOnlyAtCronInterval": association.apply_only_at_cron,
+            "ComplianceSeverity": association.compliance_severity,
         }
+        description.update(_description_extras(association))
         if association.latest and not association.latest.failures:
             description["LastSuccessfulExecutionDate"] = association.latest.created_at
         return {"AssociationDescription": description}
+
+
+def _description_extras(association: SimAssociation) -> dict[str, Any]:
+    """The members DescribeAssociation has only when they are set."""
+    extras: dict[str, Any] = {}
+    if association.parameters:
+        extras["Parameters"] = {k: list(v) for k, v in association.parameters.items()}
+    if association.calendar_names:
+        extras["CalendarNames"] = list(association.calendar_names)
+    if association.alarm_names:
+        extras["AlarmConfiguration"] = {
+            "IgnorePollAlarmFailure": False,
+            "Alarms": [{"Name": name} for name in association.alarm_names[:1]],
+        }
+    if association.dispatch_role:
+        extras["AssociationDispatchAssumeRole"] = association.dispatch_role
+    if association.output_bucket:
+        extras["OutputLocation"] = {"S3Location": {"OutputS3BucketName": association.output_bucket}}
+    if association.max_concurrency:
+        extras["MaxConcurrency"] = association.max_concurrency
+    if association.max_errors:
+        extras["MaxErrors"] = association.max_errors
+    return extras
 
 
 def describe_association_executions(
@@ -188,21 +227,42 @@ def describe_association_executions(
                 executions = [e for e in executions if e.status == flt["Value"]]
             elif flt["Key"] == "ExecutionId":
                 executions = [e for e in executions if e.execution_id == flt["Value"]]
+            elif flt["Key"] == "CreatedTime":
+                executions = _created(executions, flt["Type"], flt["Value"])
         page, token = _page(executions, params, 50, 50)
-        items = [
-            {
-                "AssociationId": association.association_id,
-                "AssociationVersion": e.association_version,
-                "ExecutionId": e.execution_id,
-                "Status": e.status,
-                "DetailedStatus": e.status,
-                "CreatedTime": e.created_at,
-                "LastExecutionDate": e.created_at,
-                "ResourceCountByStatus": _resource_count(e),
-            }
-            for e in page
-        ]
+        items = [_execution_item(association, e) for e in page]
         return _with_token({"AssociationExecutions": items}, token)
+
+
+def _created(executions: list[SimExecution], kind: str, value: str) -> list[SimExecution]:
+    """The CreatedTime filter: its value is an ISO-8601 time (e.g. 2019-06-13T16:59:14Z)."""
+    moment = _timestamp(value)
+    if kind == "GREATER_THAN":
+        return [e for e in executions if e.created_at > moment]
+    if kind == "LESS_THAN":
+        return [e for e in executions if e.created_at < moment]
+    return [e for e in executions if e.created_at == moment]
+
+
+def _execution_item(association: SimAssociation, e: SimExecution) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "AssociationId": association.association_id,
+        "AssociationVersion": e.association_version,
+        "ExecutionId": e.execution_id,
+        "Status": e.status,
+        "DetailedStatus": e.status,
+        "CreatedTime": e.created_at,
+        "LastExecutionDate": e.created_at,
+        "ResourceCountByStatus": _resource_count(e),
+    }
+    if association.alarm_names:
+        item["AlarmConfiguration"] = {
+            "IgnorePollAlarmFailure": False,
+            "Alarms": [{"Name": name} for name in association.alarm_names[:1]],
+        }
+    if e.triggered_alarms and e.finished:
+        item["TriggeredAlarms"] = [{"Name": e.triggered_alarms[0], "State": "ALARM"}]
+    return item
 
 
 def describe_association_execution_targets(
@@ -213,9 +273,9 @@ def describe_association_execution_targets(
         execution = _execution(association, params.get("ExecutionId"))
         rows: list[tuple[str, str, str]] = []
         for instance_id in execution.instance_ids:
-            failure = execution.failures.get(instance_id)
-            status = failure.status if failure else "Success"
-            rows.append((instance_id, status, failure.detailed_status if failure else "Success"))
+            failure = execution.failures.get(instance_id) if execution.finished else None
+            status = execution.target_status(instance_id)
+            rows.append((instance_id, status, failure.detailed_status if failure else status))
         for flt in params.get("Filters") or []:
             if flt["Key"] == "Status":
                 rows = [r for r in rows if r[1] == flt["Value"]]
@@ -259,8 +319,8 @@ def describe_instance_associations_status(
             info: dict[str, Any] = {
                 "AssociationId": association.association_id,
                 "Name": association.document,
-                "DocumentVersion": "$DEFAULT",
-                "AssociationVersion": "1",
+                "DocumentVersion": association.document_version,
+                "AssociationVersion": latest.association_version,
                 "InstanceId": instance_id,
                 "ExecutionDate": latest.created_at,
                 "Status": failure.status if failure else "Success",
@@ -312,7 +372,7 @@ def describe_instance_information(
                     "PingStatus": instance.ping_status,
                     "LastPingDateTime": instance.last_ping,
                     "AgentVersion": instance.agent_version,
-                    "IsLatestVersion": instance.agent_version == "3.3.1345.0",
+                    "IsLatestVersion": instance.agent_version == LATEST_AGENT_VERSION,
                     "PlatformType": instance.platform,
                     "PlatformName": instance.platform_name,
                     "ResourceType": "EC2Instance",
@@ -320,6 +380,7 @@ def describe_instance_information(
                     "AssociationStatus": "Failed" if "Failed" in statuses else "Success",
                     "SourceId": instance.instance_id,
                     "SourceType": "AWS::EC2::Instance",
+                    **({"IamRole": instance.iam_role} if instance.iam_role else {}),
                 }
             )
         return _with_token({"InstanceInformationList": items}, token)
@@ -331,10 +392,19 @@ def get_command_invocation(
     with fleet.lock:
         scope = _scope(fleet, caller)
         command_id, instance_id = str(params.get("CommandId")), str(params.get("InstanceId"))
+        command = scope.commands.get(command_id)
+        if command is not None and instance_id in command.instance_ids:
+            return _sent_invocation(command, instance_id)
         for association in scope.associations.values():
             for execution in association.executions:
                 if execution.command_id == command_id and instance_id in execution.instance_ids:
-                    failure = execution.failures.get(instance_id)
+                    failure = execution.failures.get(instance_id) if execution.finished else None
+                    status = execution.target_status(instance_id)
+                    stderr = (
+                        stderr_of(failure, scope.account_id, scope.instances.get(instance_id))
+                        if failure
+                        else ""
+                    )
                     return {
                         "CommandId": command_id,
                         "InstanceId": instance_id,
@@ -345,12 +415,30 @@ def get_command_invocation(
                         "ExecutionStartDateTime": execution.created_at.strftime(
                             "%Y-%m-%dT%H:%M:%SZ"
                         ),
-                        "Status": failure.status if failure else "Success",
-                        "StatusDetails": failure.detailed_status if failure else "Success",
+                        "Status": status,
+                        "StatusDetails": failure.detailed_status if failure else status,
                         "StandardOutputContent": "",
-                        "StandardErrorContent": failure.stderr if failure else "",
+                        "StandardErrorContent": stderr[:8000],  # AWS keeps the first 8,000
                     }
         raise ApiError("InvocationDoesNotExist", "An error occurred (InvocationDoesNotExist)")
+
+
+def _sent_invocation(command: SimCommand, instance_id: str) -> dict[str, Any]:
+    result = command.result(instance_id)
+    return {
+        "CommandId": command.command_id,
+        "InstanceId": instance_id,
+        "Comment": command.comment,
+        "DocumentName": command.document,
+        "DocumentVersion": "1",
+        "PluginName": "aws:runShellScript",
+        "ResponseCode": result.response_code,
+        "ExecutionStartDateTime": command.requested_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "Status": result.status,
+        "StatusDetails": result.status_details,
+        "StandardOutputContent": result.stdout[:24000],
+        "StandardErrorContent": result.stderr[:8000],
+    }
 
 
 def _exit_code(code: str) -> int:
@@ -544,8 +632,9 @@ def start_associations_once(
     with fleet.lock:
         for association_id in ids:
             _association(fleet, caller, association_id)
-        for association_id in ids:
-            fleet.rerun(association_id)
+        scope = _scope(fleet, caller)
+        for association_id in ids:  # see bot.sim.runs: what a new run repeats or clears
+            start_run(fleet, scope, scope.associations[association_id])
     return {}
 
 

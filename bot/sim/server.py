@@ -22,6 +22,7 @@ from xml.sax.saxutils import escape
 from bot.sim.fleet import Call, Credential, Fleet
 from bot.sim.handlers import HANDLERS, ApiError, Caller
 from bot.sim.loopback import LoopbackServer
+from bot.sim.remedy_api import HANDLERS as REMEDY_HANDLERS
 from bot.sim.restjson import REST_JSON_SERVICES, route
 from bot.sim.shapes import check_output
 
@@ -32,6 +33,7 @@ _TARGETS = {
     "StarlingDoveService": "config",
 }
 _STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/"
+_HANDLERS = {**HANDLERS, **REMEDY_HANDLERS}
 
 
 class SimServer(LoopbackServer):
@@ -116,7 +118,7 @@ class _Handler(BaseHTTPRequestHandler):
             if fault is not None:
                 raise ApiError(fault.error_code, fault.message, fault.http_status)
             caller = self._authenticate(service, credential, region)
-            handler = HANDLERS.get((service, operation))
+            handler = _HANDLERS.get((service, operation))
             if handler is None:
                 raise ApiError(
                     "InvalidAction", f"The simulator does not implement {service}:{operation}"
