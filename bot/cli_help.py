@@ -45,6 +45,13 @@ HELP: dict[str, Help] = {
         "0 done; 2 no database yet, or a bad --since",
         "ssm3bot audit --since 2026-11-01 --csv > audit.csv",
     ),
+    "report": Help(
+        "The evidence report for a period (default: the last full calendar month): sweep\n"
+        "coverage and gaps, SSM.3 each day, every failure streak and its time to resolve,\n"
+        "acknowledgements, re-runs and fixes, Security Hub's agreement. Makes no AWS call.",
+        "0 done; 2 no database yet, a bad --since/--until, or a period over 400 days",
+        "ssm3bot report --since 2026-10-01 --until 2026-11-01 --out october.html",
+    ),
     "ack": Help(
         "Acknowledge a failing association, as Slack's Acknowledge does: audited, with the OS\n"
         "user as actor; it ends on expiry, on `unack`, or when the failure ends.",

@@ -50,6 +50,8 @@ LogFormat = Literal["text", "json"]
 LOG_FORMAT = "SSM3_LOG_FORMAT"
 TriageMode = Literal["off", "securityhub"]
 DEFAULT_FULL_SWEEP_SCHEDULE = "0 */6 * * *"
+DEFAULT_REPORT_SCHEDULE = "0 9 1 * *"  # the 1st of the month: the month before
+OFF = "off"
 # An SQS queue URL: scheme, host, the owning account, the queue's name (".fifo" for FIFO).
 _QUEUE_URL = re.compile(r"https?://[^\s/?#]+/[0-9]{12}/[A-Za-z0-9_-]{1,80}(\.fifo)?")
 # The region in an SQS endpoint's host: sqs.REGION.amazonaws.com (.cn, api.aws, vpce forms too)
@@ -88,6 +90,7 @@ VARIABLES: tuple[str, ...] = (
     "SSM3_EVENTS_QUEUE_URL",
     "SSM3_TRIAGE",
     "SSM3_FULL_SWEEP_SCHEDULE",
+    "SSM3_REPORT_SCHEDULE",
     "AWS_REGION",
 )
 
@@ -125,6 +128,7 @@ class Settings:
     events_queue_url: str | None = None  # None: no real-time poller
     triage: TriageMode = "off"
     full_sweep_schedule: str = DEFAULT_FULL_SWEEP_SCHEDULE  # in triage mode only
+    report_schedule: str = DEFAULT_REPORT_SCHEDULE  # the evidence report's post; "off": never
     # boto3 reads AWS_DEFAULT_REGION; many runtimes (ECS, Lambda, other SDKs) set AWS_REGION.
     aws_region: str | None = None
 
@@ -244,6 +248,12 @@ class Settings:
                 cron,
                 DEFAULT_FULL_SWEEP_SCHEDULE,
             ),
+            report_schedule=or_default(
+                get("SSM3_REPORT_SCHEDULE"),
+                "SSM3_REPORT_SCHEDULE",
+                _cron_or_off,
+                DEFAULT_REPORT_SCHEDULE,
+            ),
             aws_region=get("AWS_REGION"),
         )
 
@@ -320,6 +330,10 @@ def _routes(path: str | None) -> tuple[Route, ...]:
         return load_routes(path)
     except RoutesError as exc:
         raise ConfigError("SSM3_ROUTES_FILE", str(exc)) from None
+
+
+def _cron_or_off(value: str, name: str) -> str:
+    return OFF if value.lower() == OFF else cron(value, name)
 
 
 def _log_format(value: str, name: str) -> LogFormat:

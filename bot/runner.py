@@ -31,6 +31,7 @@ from bot.models import (
     Scope,
     SweepSummary,
 )
+from bot.report.posting import ReportPoster
 from bot.schedule import cron_trigger, latest_fire, period
 from bot.store import Ledger, Store
 from bot.sweep import SweepError, SweepInterrupted, run_sweep
@@ -92,6 +93,9 @@ class Runner:
         self._sweeping = 0
         self._idle = threading.Condition()
         self.full_sweep_trigger = cron_trigger(settings.full_sweep_schedule, settings.zone)
+        self.reports = ReportPoster(
+            settings=settings, store=store, publisher=publisher, clock=clock
+        )
 
     @property
     def sweep_period(self) -> timedelta:

@@ -11,6 +11,8 @@
   (bot/app/jobs.py); a job every JOBS_EVERY runs whatever is due, whichever process stored it.
 - The sweep's misfire grace is half its period (a run later than that is not worth it: the
   next is near); the digest's is unlimited, since being late beats being silent.
+- The evidence report (SSM3_REPORT_SCHEDULE) is claimed per period like the digest, with a
+  reconcile job of its own; the store's upkeep (summaries, pruning) runs hourly.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from bot.runner import Runner
 EXPIRY_EVERY = timedelta(minutes=1)
 RECONCILE_EVERY = timedelta(minutes=5)
 JOBS_EVERY = timedelta(seconds=10)
+UPKEEP_EVERY = timedelta(hours=1)
 
 
 def build_scheduler(runner: Runner) -> BackgroundScheduler:
@@ -68,4 +71,9 @@ def build_scheduler(runner: Runner) -> BackgroundScheduler:
         every(JOBS_EVERY),
         id="scheduled-jobs",
     )
+    reports = runner.reports
+    if reports.trigger is not None:
+        scheduler.add_job(reports.post_due, reports.trigger, id="report", misfire_grace_time=None)
+        scheduler.add_job(reports.post_due, every(RECONCILE_EVERY), id="report-reconcile")
+    scheduler.add_job(reports.upkeep, every(UPKEEP_EVERY), id="evidence-upkeep")
     return scheduler

@@ -32,6 +32,7 @@ DEFAULTS = {
     "SSM3_ESCALATE_AFTER": "7d",
     "SSM3_TRIAGE": Settings().triage,
     "SSM3_FULL_SWEEP_SCHEDULE": Settings().full_sweep_schedule,
+    "SSM3_REPORT_SCHEDULE": Settings().report_schedule,
 }
 
 

@@ -46,12 +46,14 @@ def test_assumed_role_credentials_that_expire_while_running_are_refreshed(
     make_sim: Callable[..., Sim], settings: Settings, store: Store
 ) -> None:
     """A `serve` process lives for weeks; its AssumeRole credentials last an hour. Here they
-    last two seconds, with refresh windows scaled to match."""
+    last four seconds, refreshed when three or fewer are left: every call then starts with at
+    least three seconds of validity, enough for one call on a busy machine (with two seconds
+    and a one-second window, a call slower than a second under load met ExpiredToken)."""
     sim = make_sim(
-        seed=3, accounts=(CALLER, MEMBER), regions=("eu-west-1",), credential_lifetime_s=2
+        seed=3, accounts=(CALLER, MEMBER), regions=("eu-west-1",), credential_lifetime_s=4
     )
     fleet = sim.fleet
-    access = sim.access(refresh_window_s=(1, 1))
+    access = sim.access(refresh_window_s=(3, 3))
     swept = settings.with_changes(accounts=(CALLER, MEMBER), regions=("eu-west-1",))
 
     first = run_sweep(settings=swept, access=access, store=store)

@@ -338,10 +338,21 @@ def test_the_jobs_are_configured_on_purpose(
     scheduler.start(paused=True)  # jobs get their final options when the scheduler starts
     jobs = {job.id: job for job in scheduler.get_jobs()}
     scheduler.shutdown(wait=False)
-    assert set(jobs) == {"sweep", "digest", "ack-expiry", "digest-reconcile", "scheduled-jobs"}
+    assert set(jobs) == {
+        "sweep",
+        "digest",
+        "ack-expiry",
+        "digest-reconcile",
+        "scheduled-jobs",
+        "report",
+        "report-reconcile",
+        "evidence-upkeep",
+    }
     assert all(job.coalesce and job.max_instances == 1 for job in jobs.values())
     assert jobs["sweep"].misfire_grace_time == 1800
     assert jobs["digest"].misfire_grace_time is None
+    assert jobs["report"].misfire_grace_time is None
+    assert str(jobs["report"].trigger) == str(runner.reports.trigger)
     assert str(jobs["digest"].trigger.timezone) == "Europe/Berlin"
 
 

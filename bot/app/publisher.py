@@ -1,4 +1,4 @@
-"""Where digests and alerts go: the port the scheduled jobs publish through (Slack's Delivery in
+"""Where digests, alerts and the evidence report go: the port the scheduled jobs publish through (Slack's Delivery in
 production, a recorder in tests)."""
 
 from __future__ import annotations
@@ -33,4 +33,10 @@ class Publisher(Protocol):
         self, message: AlertMessage, states: Sequence[AlertState], mentions: Sequence[str]
     ) -> bool:
         """Edit a posted alert to show its associations as they stand now (False: refused)."""
+        ...
+
+    def post_file(
+        self, channel: str, *, filename: str, content: str, title: str, comment: str
+    ) -> str:
+        """Share a file in `channel` with `comment` (the evidence report); its file ID."""
         ...

@@ -1,8 +1,8 @@
-"""The `ssm3bot` command line: sweep, digest, history, diagnose, audit, health, doctor, serve,
-demo.
+"""The `ssm3bot` command line: sweep, digest, history, diagnose, audit, report, health, doctor,
+serve, demo.
 
 The parser and `main` live here; each command group is a module of its own (`sweep`, `history`,
-`audit`, `ack`, `health`, `serve`) over what they share (`common`)."""
+`audit`, `report`, `ack`, `health`, `serve`) over what they share (`common`)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ from bot.cli.common import (
 from bot.cli.diagnose import add_diagnose
 from bot.cli.health import cmd_doctor, cmd_health
 from bot.cli.history import cmd_history
+from bot.cli.report import add_report
 from bot.cli.serve import cmd_demo, cmd_serve
 from bot.cli.sweep import cmd_digest, cmd_sweep
 from bot.config import ConfigError, log_format_from_env
@@ -146,6 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
     audit_format.add_argument("--json", action="store_true", help="a JSON array on stdout")
     audit_format.add_argument("--csv", action="store_true", help="CSV with a header row on stdout")
     audit.set_defaults(handler=cmd_audit)
+
+    add_report(command)
 
     ack = command(
         "ack",

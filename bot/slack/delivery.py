@@ -146,6 +146,22 @@ class Delivery:
         with self._edits:
             return self._edit(message.channel, message.ts, rendered, "alert")
 
+    def post_file(
+        self, channel: str, *, filename: str, content: str, title: str, comment: str
+    ) -> str:
+        """Share a file (the evidence report) in the channel with a comment; its file ID."""
+        reply = retrying_upload(
+            lambda: self.client.files_upload_v2(
+                channel=channel,
+                filename=filename,
+                content=content.encode("utf-8"),
+                title=title,
+                initial_comment=comment,
+            )
+        )
+        shared = reply.get("files") or [reply.get("file") or {}]
+        return str(shared[0].get("id") or "")
+
     def _edit(self, channel: str, ts: str, rendered: SlackMessage, what: str) -> bool:
         """chat.update; False (logged once) when Slack refused it after its retries."""
         try:

@@ -15,6 +15,9 @@ migrations) and holds one repository per concern; callers go through those, neve
     store.home_viewers  who opened the Home tab lately
     store.findings      the Security Hub sync's record of SSM.3 findings (SSM3_SECURITYHUB=sync)
     store.account_names account names from Organizations
+    store.streaks       every failing streak: start, end, kind, how it ended (the report's)
+    store.evidence      reads and daily figures for the report, their summaries, pruning
+    store.report_posts  scheduled evidence reports, one per period and channel: claims
 """
 
 from __future__ import annotations
@@ -28,10 +31,13 @@ from bot.store.audit import AuditLog
 from bot.store.cache import Cache
 from bot.store.db import Database, migrations
 from bot.store.digests import Digests
+from bot.store.evidence import Evidence
+from bot.store.failure_streaks import FailureStreaks
 from bot.store.findings import FindingRecords
 from bot.store.home import HomeViewers
 from bot.store.jobs import Jobs
 from bot.store.ledger import Ledger
+from bot.store.report_posts import ReportPosts
 from bot.store.reruns import Reruns
 from bot.store.sweeps import Sweeps
 
@@ -45,8 +51,9 @@ class Store:
         self._db = Database(path)
         self.path = self._db.path
         self.acks = Acks(self._db)
-        self.sweeps = Sweeps(self._db, self.acks)
-        self.associations = Associations(self._db, self.acks)
+        self.streaks = FailureStreaks(self._db)
+        self.sweeps = Sweeps(self._db, self.acks, self.streaks)
+        self.associations = Associations(self._db, self.acks, self.streaks)
         self.audit = AuditLog(self._db)
         self.reruns = Reruns(self._db)
         self.ledger = Ledger(self._db)
@@ -56,6 +63,8 @@ class Store:
         self.jobs = Jobs(self._db)
         self.findings = FindingRecords(self._db)
         self.account_names = AccountNames(self._db)
+        self.evidence = Evidence(self._db)
+        self.report_posts = ReportPosts(self._db, self.ledger.holder)
 
     def close(self) -> None:
         self._db.close()

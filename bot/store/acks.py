@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.clock import iso
+from bot.clock import iso, parse_iso
 from bot.models import Ack, AssociationKey
+from bot.models.evidence import AckRecord
 from bot.store.db import Database
 from bot.store.rows import row_key, to_ack
 
@@ -84,3 +85,26 @@ class Acks:
                 "WHERE account_id = ? AND region = ? AND association_id = ? AND ended_at IS NULL",
                 (iso(now), by, reason, key.account_id, key.region, key.association_id),
             )
+
+    def overlapping(self, since: datetime, until: datetime) -> list[AckRecord]:
+        """Every acknowledgement in force at some moment of [since, until), however it ended."""
+        rows = self.db.rows(
+            "SELECT * FROM acks WHERE created_at < ? AND coalesce(ended_at, until, '9999') > ? "
+            "AND coalesce(until, '9999') > ? ORDER BY created_at, id",
+            (iso(until), iso(since), iso(since)),
+        )
+        return [
+            AckRecord(
+                account_id=r["account_id"],
+                region=r["region"],
+                association_id=r["association_id"],
+                by=r["by"],
+                by_name=r.get("by_name"),
+                reason=r["reason"] or "",
+                created_at=parse_iso(r["created_at"]),  # type: ignore[arg-type]
+                until=parse_iso(r["until"]),
+                ended_at=parse_iso(r["ended_at"]),
+                end_reason=r["end_reason"],
+            )
+            for r in rows
+        ]

@@ -25,6 +25,7 @@ from bot.models import (
 )
 from bot.store.acks import Acks
 from bot.store.db import Database
+from bot.store.failure_streaks import FailureStreaks
 from bot.store.rows import (
     association_row,
     instance_compliance_row,
@@ -37,11 +38,12 @@ from bot.store.rows import (
 
 class Associations:
     """Reads and writes the associations; ending a streak ends its acknowledgement (via `acks`,
-    in the same transaction)."""
+    in the same transaction) and is recorded with its start (via `streak_log`)."""
 
-    def __init__(self, db: Database, acks: Acks) -> None:
+    def __init__(self, db: Database, acks: Acks, streak_log: FailureStreaks) -> None:
         self.db = db
         self.acks = acks
+        self.streak_log = streak_log
 
     def prior_drilldowns(self, scope: Scope) -> dict[str, PriorDrilldown]:
         """What the last sweep learnt of a scope's associations (drill-downs, SyncCompliance),
@@ -185,6 +187,9 @@ class Associations:
                 reason="deleted",
             )
             db.table("associations").delete((scope.account_id, scope.region, association_id))
+        self.streak_log.track(
+            previous, list(zip(result.associations, rows, strict=True)), gone, scope, now
+        )
         for table in ("failed_targets", "instance_compliance", "orphans"):
             db.execute(f"DELETE FROM {table} WHERE account_id = ? AND region = ?", params)  # noqa: S608
         self.db.insert_many("associations", rows)

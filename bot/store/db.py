@@ -15,6 +15,7 @@ from sqlite_utils import Database as SqliteDatabase
 from sqlite_utils.migrations import Migrations
 
 from bot.store.connection import BUSY_TIMEOUT_S, Connection
+from bot.store.report_schema import m012_failure_streaks, m012_report_evidence
 
 __all__ = ["BUSY_TIMEOUT_S", "Database", "migrations"]
 
@@ -415,6 +416,11 @@ def m011_security(db: SqliteDatabase) -> None:
         foreign_keys=[("audit_id", "audit", "id")],
     )
     db.table("audit").create_index(["actor", "at"])  # a person's latest refusal, sweep
+
+
+# The evidence report's (failure streaks, daily summaries, report posts): bot/store/report_schema.py.
+migrations()(m012_failure_streaks)
+migrations()(m012_report_evidence)
 
 
 class Database(Connection):

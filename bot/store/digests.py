@@ -34,16 +34,8 @@ class Digests:
             rows = self.db.rows(
                 "SELECT * FROM digest_messages WHERE slot = ? AND channel = ?", (iso(slot), channel)
             )
-            if rows:
-                row = rows[0]
-                claimed_at = parse_iso(row["claimed_at"])
-                stale = (
-                    row["posted_at"] is None
-                    and claimed_at is not None
-                    and now - claimed_at > STALE_CLAIM
-                )
-                if not stale:
-                    return False
+            if rows and held(rows[0], now):
+                return False
             db.table("digest_messages").insert(
                 {
                     "slot": iso(slot),
@@ -162,6 +154,13 @@ class Digests:
             (iso(slot), MANUAL),
         )
         return [_message(row) for row in rows]
+
+
+def held(row: Mapping[str, Any], now: datetime) -> bool:
+    """Whether a claim row still holds: posted, or claimed too recently to be a dead process's
+    (scheduled reports are claimed the same way: bot/store/report_posts.py)."""
+    claimed_at = parse_iso(row["claimed_at"])
+    return row["posted_at"] is not None or claimed_at is None or now - claimed_at <= STALE_CLAIM
 
 
 def _message(row: Mapping[str, Any]) -> DigestMessage:

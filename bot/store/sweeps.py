@@ -20,14 +20,16 @@ from bot.models import (
 )
 from bot.store.acks import Acks
 from bot.store.db import Database
+from bot.store.failure_streaks import FailureStreaks
 
 
 class Sweeps:
     """Sweeps begin, store their scopes (bot/store/associations.py) and finish here."""
 
-    def __init__(self, db: Database, acks: Acks) -> None:
+    def __init__(self, db: Database, acks: Acks, streak_log: FailureStreaks) -> None:
         self.db = db
         self.acks = acks
+        self.streak_log = streak_log
 
     def begin(
         self,
@@ -180,6 +182,7 @@ class Sweeps:
                         }
                     )
                     self.acks.end(key, now, by=None, reason="unswept")
+                self.streak_log.end_scope(scope, now)
                 for table in (  # the sweeps' own record (sweeps, sweep_scopes) stays
                     "failed_targets",
                     "instance_compliance",

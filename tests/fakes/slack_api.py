@@ -399,6 +399,14 @@ class FakeSlack(LoopbackServer):
         if not isinstance(entries, list) or not entries:
             return {"ok": False, "error": "invalid_arguments"}
         channel = params.get("channel_id")
+        if channel is not None and self._channel(params, "channel_id") is None:
+            return {"ok": False, "error": "channel_not_found"}
+        if (
+            channel is not None
+            and self.bot_channels is not None
+            and channel not in self.bot_channels
+        ):
+            return {"ok": False, "error": "not_in_channel"}  # sharing needs the bot in it
         thread_ts = params.get("thread_ts")
         if thread_ts and (str(channel), thread_ts) not in self.messages:
             return {"ok": False, "error": "invalid_thread_ts"}

@@ -19,12 +19,22 @@ class PostedAlert:
     mentions: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class PostedFile:
+    channel: str
+    filename: str
+    content: str
+    title: str
+    comment: str
+
+
 class RecordingPublisher:
     def __init__(self) -> None:
         self.posted: list[tuple[str, Digest]] = []  # (channel, digest)
         self.updates: list[tuple[DigestMessage, Digest]] = []
         self.alert_posts: list[PostedAlert] = []
         self.alert_updates: list[tuple[AlertMessage, list[AlertState], tuple[str, ...]]] = []
+        self.files: list[PostedFile] = []
         self.fail_next = False
         self._lock = threading.Lock()
         self._ts = 0
@@ -75,3 +85,11 @@ class RecordingPublisher:
     ) -> bool:
         self.alert_updates.append((message, list(states), tuple(mentions)))
         return True
+
+    def post_file(
+        self, channel: str, *, filename: str, content: str, title: str, comment: str
+    ) -> str:
+        self._maybe_fail()
+        with self._lock:
+            self.files.append(PostedFile(channel, filename, content, title, comment))
+            return f"F{len(self.files):08d}"
