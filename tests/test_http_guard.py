@@ -394,3 +394,23 @@ def test_no_mutation_of_a_real_request_gets_a_500_or_a_traceback(
         one()
     finally:
         logging.getLogger().removeHandler(handler)
+
+
+# -- Bolt's parser, mended ----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("user", "reason"),
+    [("U0OPERATOR", "payload migration, OPS-9"), ("U0PAYLOAD1", "OPS-9")],
+    ids=["text says payload", "user name says payload"],
+)
+def test_a_command_whose_form_says_payload_is_not_lost(
+    make_harness: Harness, fake_slack: FakeSlack, user: str, reason: str
+) -> None:
+    """Bolt took any form body containing "payload" for a click, found no payload field and
+    lost the command (404, "dispatch_failed" in Slack)."""
+    h = make_harness(operators=("U0OPERATOR", "U0PAYLOAD1"))
+    item = h.services.store.associations.tracked(failing_only=True)[0]
+    reply = h.command(f"ack {item.key.association_id} for 1d {reason}", user=user)
+    assert reply.status == 200
+    h.executor.shutdown(wait=True)
+    [ack] = h.services.store.acks.active().values()
+    assert (ack.by, ack.reason) == (user, reason)

@@ -18,6 +18,7 @@ from slack_bolt.logger.messages import warning_client_prioritized_and_token_skip
 
 from bot.config import ConfigError
 from bot.probes import Probes
+from bot.slack import bolt_body
 from bot.slack.guard import MAX_BODY, SlackGuard, limit_body
 from bot.slack.listeners import register
 from bot.slack.members import learn_workspace
@@ -47,6 +48,7 @@ def build_app(
     """A Bolt app with every /ssm3 command, button and modal registered on `services`;
     slow work runs on `executor` (a pool of LISTENER_THREADS by default)."""
     settings = services.settings
+    bolt_body.install()  # a form body saying "payload" is no longer taken for a click
     socket = settings.socket_mode if socket_mode is None else socket_mode
     if not socket and not settings.slack_signing_secret:
         raise ConfigError(
