@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from contextlib import closing
+
 from bot.app.resolve import Target, resolve
 from bot.aws.errors import AWS_ERRORS, denied_hint_for, describe_error
 from bot.aws.history import fetch_history
@@ -52,7 +54,8 @@ class HistoryCommand:
             return
         try:
             stored = found.association if isinstance(found, TrackedAssociation) else None
-            history = fetch_history(self.services.access.ssm(key.scope), key, stored=stored)
+            with closing(self.services.access.ssm(key.scope)) as ssm:  # its connections too
+                history = fetch_history(ssm, key, stored=stored)
         except AWS_ERRORS as exc:
             problem = aws_problem(exc, key, self.services.settings.role_name)
             self._tell(
