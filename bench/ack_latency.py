@@ -27,17 +27,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot.app.digests import DigestComposer
 from bot.sim.fleet import Latency, generate_fleet
 from bot.sim.server import SimServer
 from bot.slack import blocks as kit
 from bot.slack.delivery import Delivery
 from bot.slack.services import web_client
 from bot.store import Store
-from bot.sweep import run_sweep
-from tests.conftest import Sim
+from bot.sweeping.sweep import run_sweep
+from bot.util.clock import utcnow
 from tests.fakes.fixtures import OPERATOR, slack_settings
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import CHANNEL, SIGNING_SECRET, SignedRequests
+from tests.support.sim import Sim
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -59,7 +61,9 @@ def main() -> int:
         settings = slack_settings(fake, os.path.join(scratch, "bench.db"))
         store = Store(settings.db_path)
         run_sweep(settings=settings, access=sim.access(), store=store, trigger="bench")
-        post = Delivery(client=web_client(settings), store=store).post_digest(CHANNEL)
+        post = Delivery(client=web_client(settings)).post_digest(
+            CHANNEL, DigestComposer(store=store).whole(utcnow())
+        )
         port = free_port()
         env = sim.env(
             SLACK_BOT_TOKEN=fake.token,

@@ -31,13 +31,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.app.diagnoses import Diagnoses
+from bot.aws.evidence import AwsEvidence
 from bot.aws.session import AwsAccess
 from bot.aws.watch import association_items, first_run_after
-from bot.clock import utcnow
-from bot.config import Settings
 from bot.core.diagnosis import Diagnosis
 from bot.core.watch import outcome
 from bot.models import AssociationKey, AssociationRef, Scope
+from bot.settings.config import Settings
 from bot.sim.fleet import (
     Fleet,
     Latency,
@@ -51,7 +51,8 @@ from bot.sim.fleet import (
 )
 from bot.sim.server import SimServer
 from bot.store import Store
-from bot.sweep import run_sweep
+from bot.sweeping.sweep import run_sweep
+from bot.util.clock import utcnow
 
 ACCOUNT, REGION = "111111111111", "eu-west-1"
 ASSOCIATION = "5d0c1b2a-1111-4222-8333-444455556666"
@@ -109,11 +110,13 @@ def diagnose_once(failing: int, latency: float, runs: int, cold: bool) -> None:
                   access=access, store=store)  # fmt: skip
         access.ssm(Scope(ACCOUNT, REGION)).close()  # the client's model parsed, as in `serve`
         fleet.add_latency(Latency(latency))
-        cases = Diagnoses(store=store, access=access, clock=utcnow)
+        cases = Diagnoses(store=store, evidence=AwsEvidence(access, clock=utcnow), clock=utcnow)
         times, calls = [], {}
         for _ in range(runs):
             if cold:
-                cases = Diagnoses(store=store, access=access, clock=utcnow)
+                cases = Diagnoses(
+                    store=store, evidence=AwsEvidence(access, clock=utcnow), clock=utcnow
+                )
             fleet.reset_calls()
             started = time.perf_counter()
             found = cases.diagnose(AssociationRef(ASSOCIATION))

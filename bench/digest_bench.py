@@ -22,14 +22,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
 
-from bot.clock import utcnow
-from bot.digest import build_digest
+from bot.app.digests import build_digest
+from bot.core.digest import DigestView
 from bot.models import Association, FailedTarget, InstanceCompliance, Scope, ScopeResult
 from bot.render.documents import digest_document
 from bot.render.spreadsheet import digest_csv
 from bot.render.text import render_digest
 from bot.sim.fleet import CAUSES, failure_for
 from bot.store import Store
+from bot.util.clock import utcnow
 
 REGIONS = ("eu-west-1", "us-east-1", "eu-central-1", "ap-southeast-2")
 T = TypeVar("T")
@@ -137,7 +138,7 @@ def main() -> int:
         print(f"store filled in {time.perf_counter() - started:.1f} s", flush=True)
         now = utcnow()
         build_median, build_best, digest = timed(lambda: build_digest(store, now), args.repeat)
-        text_median, text_best, _ = timed(lambda: render_digest(digest), args.repeat)
+        text_median, text_best, _ = timed(lambda: render_digest(DigestView(digest)), args.repeat)
         json_median, json_best, _ = timed(lambda: json.dumps(digest_document(digest)), args.repeat)
         csv_median, csv_best, csv_text = timed(lambda: digest_csv(digest), args.repeat)
         store.close()

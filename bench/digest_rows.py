@@ -19,7 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.digest import build_digest
+from bot.app.digests import build_digest
+from bot.core.digest import DigestView
 from bot.slack import blocks as kit
 from bot.store import Store
 from tests.fakes.block_kit import check_message
@@ -35,7 +36,7 @@ def measure(failing: int, named: bool) -> tuple[int, int, int, str]:
             store_estate(store, failing=failing, now=NOW)
             if named:
                 store.account_names.remember({"111111111111": "payments-prod"}, now=NOW)
-            message = kit.digest_message(build_digest(store, NOW))
+            message = kit.digest_message(DigestView(build_digest(store, NOW)))
         finally:
             store.close()
     blocks = message.blocks_json()

@@ -21,13 +21,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.aws.session import AwsAccess
-from bot.config import Settings
 from bot.doctor import run_doctor
 from bot.doctor.aws import ACCESS_OPTIONS
+from bot.settings.config import Settings
 from bot.sim.fleet import Fault, Latency, generate_fleet
 from bot.sim.server import SimServer
-from tests.conftest import Sim
 from tests.fakes.slack_api import FakeSlack
+from tests.support.sim import Sim
 
 REGIONS = ("eu-west-1", "us-east-1", "eu-central-1", "ap-southeast-2", "us-west-2", "sa-east-1")
 

@@ -4,7 +4,7 @@
 
 Everything runs on loopback in this process: the simulator (every AWS call waits
 --latency-ms first), moto's SQS server, the fake Slack Web API, and the bot's Runner and
-poller exactly as `serve` wires them (bot/events/wiring.py), with the production long poll
+poller exactly as `serve` wires them (bot/realtime/wiring.py), with the production long poll
 (WaitTimeSeconds=20: a receive returns as soon as a message is there).
 
 1. Latency: --events times, one at a time, an association that was healthy fails in the
@@ -33,20 +33,20 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.config import Settings
-from bot.events.wiring import build_poller
-from bot.runner import Runner
+from bot.realtime.wiring import build_poller
+from bot.scheduling.runner import Runner
+from bot.settings.config import Settings
 from bot.sim.events import association_event, compliance_event, instance_association_event
 from bot.sim.fleet import Fleet, Latency, SimAssociation, failure_for, generate_fleet
 from bot.sim.server import SimServer
 from bot.slack.delivery import Delivery
 from bot.slack.services import web_client
 from bot.store import Store
-from bot.sweep import run_sweep
-from tests.conftest import Sim
+from bot.sweeping.sweep import run_sweep
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import CHANNEL
 from tests.support.realtime import ALERT
+from tests.support.sim import Sim
 from tests.support.sqs import MotoSqs, Queue
 
 REGIONS = ("eu-west-1", "us-east-1", "eu-central-1", "ap-southeast-2")
@@ -91,9 +91,7 @@ class Bench:
         run_sweep(settings=self.settings, access=access, store=self.store, trigger="bench")
         time.sleep(1.1)  # a failure is news only in a later second than the first sweep's
         fleet.add_latency(Latency(latency_ms / 1000))
-        delivery = Delivery(
-            client=web_client(self.settings), store=self.store, zone=self.settings.zone
-        )
+        delivery = Delivery(client=web_client(self.settings), zone=self.settings.zone)
         self.runner = Runner(
             settings=self.settings,
             store=self.store,

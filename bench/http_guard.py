@@ -30,15 +30,15 @@ from ack_latency import free_port, wait_healthy
 
 from bot.sim.fleet import generate_fleet
 from bot.sim.server import SimServer
-from tests.conftest import Sim
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import SIGNING_SECRET, SignedRequests
+from tests.support.sim import Sim
 
 UNGUARDED = """
 import sys
 from waitress import serve
 from slack_bolt.adapter.wsgi import SlackRequestHandler
-from bot.config import Settings
+from bot.settings.config import Settings
 from bot.slack.app import build_app
 from bot.slack.services import Services
 services = Services.from_settings(Settings.from_env(dotenv=None))

@@ -36,9 +36,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from bot.aws.session import AwsAccess
-from bot.config import Settings
 from bot.models import Scope
-from bot.sweep import resolve_scopes
+from bot.settings.config import Settings
+from bot.sweeping.sweep import resolve_scopes
 
 PAGE = 50
 UNSUCCESSFUL = ("Failed", "TimedOut")

@@ -83,9 +83,9 @@ def run_process(command: list[str], env: Mapping[str, str], stdin: str | None = 
 def sweep_twice_in_one_process() -> int:
     """Child mode: two sweeps in one process, as `serve` runs them; waits between them."""
     from bot.aws.session import AwsAccess
-    from bot.config import Settings
+    from bot.settings.config import Settings
     from bot.store import Store
-    from bot.sweep import run_sweep
+    from bot.sweeping.sweep import run_sweep
 
     settings = Settings.from_env()
     access = AwsAccess.from_settings(settings)

@@ -21,12 +21,12 @@ from pathlib import Path
 from digest_bench import fill, timed
 
 from bot.app.jobs import ScheduledJobs
-from bot.clock import utcnow
-from bot.config import Settings
-from bot.liveness import Liveness
-from bot.metrics import Metrics
-from bot.probes import Probes
+from bot.ops.liveness import Liveness
+from bot.ops.metrics import Metrics
+from bot.ops.probes import Probes
+from bot.settings.config import Settings
 from bot.store import Store
+from bot.util.clock import utcnow
 
 
 def main() -> int:

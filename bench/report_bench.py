@@ -28,12 +28,12 @@ from typing import Any, TypeVar
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.clock import iso  # noqa: E402
-from bot.config import Settings  # noqa: E402
 from bot.report import build_report, render  # noqa: E402
 from bot.report.period import Period, last_full_month  # noqa: E402
 from bot.report.posting import ReportPoster  # noqa: E402
+from bot.settings.config import Settings  # noqa: E402
 from bot.store import Database, Store  # noqa: E402
+from bot.util.clock import iso  # noqa: E402
 
 T = TypeVar("T")
 END = datetime(2026, 12, 1, 9, tzinfo=UTC)

@@ -28,12 +28,12 @@ from bot.sim.fleet import Fleet, Latency
 from bot.sim.server import SimServer
 from bot.slack import blocks as kit
 from bot.store import Store
-from bot.sweep import run_sweep
-from tests.conftest import Sim
+from bot.sweeping.sweep import run_sweep
 from tests.fakes.fixtures import OPERATOR, slack_settings
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import SlackHarness, ack_values
 from tests.support.findings import REGION, big_estate
+from tests.support.sim import Sim
 from tests.support.slack import responses
 
 

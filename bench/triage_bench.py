@@ -57,9 +57,9 @@ ALL_REGIONS = (
 def child(mode: str) -> int:
     """In the bot's own process: one sweep of `mode` with the settings of the environment."""
     from bot.aws.session import AwsAccess
-    from bot.config import Settings
     from bot.models import Scope
-    from bot.runner import Runner
+    from bot.scheduling.runner import Runner
+    from bot.settings.config import Settings
     from bot.store import Store
 
     settings = Settings.from_env(dotenv=None)

@@ -1,6 +1,6 @@
 """The screens in the README, rendered from the code so they cannot go stale.
 
-A fixed moment, the demo's simulated organisation (`bot/demo.py`) swept twice over loopback with
+A fixed moment, the demo's simulated organisation (`bot/cli/demo.py`) swept twice over loopback with
 unmodified boto3, a route for the payments team, then the real Block Kit builders, drawn as text
 (`bot/slack/blocks/preview.py`). Run `python docs/screens.py` to rewrite the README's screens;
 `--check` exits 1 when the README differs (tests/test_readme_screens.py runs that).
@@ -20,13 +20,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.app.digests import DigestBook  # noqa: E402
-from bot.config import Settings  # noqa: E402
+from bot.app.digests import DigestComposer  # noqa: E402
+from bot.cli.demo import DEMO_ACCOUNTS, DEMO_OPERATOR, DEMO_REGIONS, demo_access, demo_fleet  # noqa: E402
+from bot.core.health import assess, sweep_period  # noqa: E402
 from bot.core.routing import Route  # noqa: E402
-from bot.demo import DEMO_ACCOUNTS, DEMO_OPERATOR, DEMO_REGIONS, demo_access, demo_fleet  # noqa: E402
-from bot.digest import build_digest  # noqa: E402
-from bot.health import assess, sweep_period  # noqa: E402
 from bot.models import AlertState  # noqa: E402
+from bot.settings.config import Settings  # noqa: E402
 from bot.sim.fleet import Fleet, failure_for  # noqa: E402
 from bot.sim.server import SimServer  # noqa: E402
 from bot.slack.blocks import digest_message  # noqa: E402
@@ -34,7 +33,7 @@ from bot.slack.blocks.alert import alert_update  # noqa: E402
 from bot.slack.blocks.home import home_view  # noqa: E402
 from bot.slack.blocks.preview import preview  # noqa: E402
 from bot.store import Store  # noqa: E402
-from bot.sweep import run_sweep  # noqa: E402
+from bot.sweeping.sweep import run_sweep  # noqa: E402
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 MAIN, PAYMENTS = "C0SECURITY", "C0PAYMENTS"
@@ -90,7 +89,7 @@ def _screens() -> dict[str, str]:
                 at=NOW - timedelta(minutes=30),
             )
             run_sweep(settings=settings, access=access, store=store, now=at(NOW))
-        book = DigestBook(
+        book = DigestComposer(
             store=store, channels=settings.channels, escalate_after=settings.escalate_after
         )
         found = {
@@ -137,20 +136,21 @@ def _between_sweeps(fleet: Fleet, store: Store) -> None:
     fleet.delete_association(failing[1].key.association_id, keep_compliance=True)
 
 
-def _digest(book: DigestBook, channel: str) -> str:
+def _digest(book: DigestComposer, channel: str) -> str:
     message = digest_message(book.compose(channel, NOW), shown=4)
     return preview(message.blocks_json(), NAMES)
 
 
 def _home(store: Store, settings: Settings) -> str:
-    digest = build_digest(store, NOW)
+    view = DigestComposer(store=store).whole(NOW)
+    digest = view.digest
     health = assess(
         last_sweep=digest.last_sweep,
         period=sweep_period(settings.sweep_schedule, settings.timezone, NOW),
         now=NOW,
     )
     mine = frozenset({DEMO_ACCOUNTS[1]})
-    view = home_view(digest, health=health, first=lambda t: t.key.account_id in mine, shown=4)
+    view = home_view(view, health=health, first=lambda t: t.key.account_id in mine, shown=4)
     return preview(view["blocks"], NAMES)
 
 

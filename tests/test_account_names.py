@@ -8,14 +8,15 @@ import csv
 import io
 from collections.abc import Callable
 
-from bot.clock import utcnow
-from bot.digest import build_digest
+from bot.app.digests import build_digest
+from bot.core.digest import DigestView
 from bot.render.spreadsheet import digest_csv
 from bot.render.text import render_digest
 from bot.slack import blocks as kit
-from tests.conftest import Sim
+from bot.util.clock import utcnow
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import CHANNEL, InProcessSlack
+from tests.support.sim import Sim
 from tests.support.slack import body_text, post_by_hand, wait_response
 
 App = Callable[..., InProcessSlack]
@@ -35,7 +36,7 @@ def test_account_names_appear_wherever_organizations_knows_them(
     assert {t.association.account_name for t in items} == set(names.values())
     label = {a: f"{n} ({a})" for a, n in names.items()}
 
-    terminal = render_digest(digest)
+    terminal = render_digest(DigestView(digest))
     assert all(label[t.key.account_id] in terminal for t in items)
     rows = list(csv.DictReader(io.StringIO(digest_csv(digest))))
     assert {(r["account_id"], r["account_name"]) for r in rows} == set(names.items())

@@ -13,23 +13,15 @@ import pytest
 from bot.app.acknowledgements import Acknowledgements
 from bot.app.events import AckEnded, Acknowledged
 from bot.app.outcomes import Done, Refusal
-from bot.app.permissions import Decision, LocalOperator, OperatorPolicy, Unreadable
+from bot.app.permissions import LocalOperator, OperatorPolicy, Unreadable
 from bot.cli import main
 from bot.models import AssociationRef
 from bot.store import Store
 from tests.fakes.estate import association_id, store_estate
+from tests.support.ports import Nobody
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 UNTIL = NOW + timedelta(days=7)
-
-
-class Nobody:
-    """Permissions that refuse every change."""
-
-    def may_rerun(self, actor: str) -> Decision:
-        return Decision(False, "Only operators may do that.")
-
-    may_acknowledge = may_sweep = may_rerun
 
 
 @pytest.fixture

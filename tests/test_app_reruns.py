@@ -7,42 +7,16 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from botocore.exceptions import ClientError
 
 from bot.app.outcomes import Refusal
-from bot.app.permissions import Decision, LocalOperator
+from bot.app.permissions import LocalOperator
 from bot.app.reruns import FollowUp, Reruns, Started, StartFailed
-from bot.aws.actions import AssociationState
-from bot.models import AssociationKey, AssociationRef
+from bot.models import AssociationRef
 from bot.store import Store
 from tests.fakes.estate import association_id, store_estate
+from tests.support.ports import FakeAws, OnlyOps
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-
-
-class FakeAws:
-    """An AssociationActions that records starts and answers a chosen state."""
-
-    def __init__(self, status: str = "Failed", sync: str = "AUTO", fail: bool = False) -> None:
-        self.started: list[AssociationKey] = []
-        self.status, self.sync, self.fail = status, sync, fail
-
-    def state(self, key: AssociationKey) -> AssociationState:
-        if self.fail:
-            raise ClientError(
-                {"Error": {"Code": "AccessDenied", "Message": "no"}}, "DescribeAssociation"
-            )
-        return AssociationState(key, None, self.status, None, self.sync, {self.status: 1}, None)  # type: ignore[arg-type]
-
-    def start_once(self, key: AssociationKey) -> None:
-        self.started.append(key)
-
-
-class OnlyOps:
-    def may_rerun(self, actor: str) -> Decision:
-        return Decision(actor == "U0OPS0001", "Only operators may re-run.")
-
-    may_acknowledge = may_sweep = may_rerun
 
 
 @pytest.fixture

@@ -3,49 +3,23 @@ entries, and the scheduled sweep's after-sweep step (alerts, resolutions, digest
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import pytest
 
 from bot.app.outcomes import Refusal
-from bot.app.permissions import Decision, LocalOperator
+from bot.app.permissions import LocalOperator
 from bot.app.sweeps import Finished, ManualSweeps, NotStarted
-from bot.models import DigestMessage, SweepSummary
+from bot.models import DigestMessage
 from bot.store import Store
-from bot.sweep import SweepError
+from bot.sweeping.sweep import SweepError
+from tests.support.ports import FakeRunner, Nobody
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
 class Busy(Exception):
     pass
-
-
-class FakeRunner:
-    def __init__(self, *, busy: bool = False, race: bool = False, error: bool = False) -> None:
-        self.busy, self.race, self.error = busy, race, error
-        self.after: list[list[DigestMessage | None]] = []
-
-    def sweep_busy(self) -> bool:
-        return self.busy
-
-    def sweep(self, trigger: str) -> SweepSummary:
-        if self.race:
-            raise Busy
-        if self.error:
-            raise SweepError("cannot list the accounts to sweep")
-        return SweepSummary("s1", NOW, NOW, scopes=2, associations=5, failing=1)
-
-    def after_sweep(self, also: Iterable[DigestMessage | None] = ()) -> None:
-        self.after.append(list(also))
-
-
-class Nobody:
-    def may_sweep(self, actor: str) -> Decision:
-        return Decision(False, "Only operators may sweep.")
-
-    may_rerun = may_acknowledge = may_sweep
 
 
 def sweeps(runner: FakeRunner, permissions: object = None) -> tuple[ManualSweeps, Store]:
@@ -56,6 +30,7 @@ def sweeps(runner: FakeRunner, permissions: object = None) -> tuple[ManualSweeps
         runner=runner,
         clock=lambda: NOW,
         busy=(Busy,),
+        failed=(SweepError,),
     )
     return cases, store
 
@@ -65,7 +40,7 @@ def outcomes(store: Store) -> list[tuple[str, str | None]]:
 
 
 def test_a_sweep_takes_the_after_sweep_step_and_is_audited() -> None:
-    runner = FakeRunner()
+    runner = FakeRunner(NOW)
     cases, store = sweeps(runner)
     assert cases.begin("U0ALICE01") is None
     clicked_in = DigestMessage(NOW, "C0DIGEST01", "manual", posted_at=NOW, ts="1.2")
@@ -78,7 +53,7 @@ def test_a_sweep_takes_the_after_sweep_step_and_is_audited() -> None:
 
 @pytest.mark.parametrize(
     ("runner", "permissions", "why"),
-    [(FakeRunner(), Nobody(), "permission"), (FakeRunner(busy=True), None, "busy")],
+    [(FakeRunner(NOW), Nobody(), "permission"), (FakeRunner(NOW, busy=True), None, "busy")],
 )
 def test_a_sweep_that_may_not_start_is_refused(
     runner: FakeRunner, permissions: object, why: str
@@ -91,11 +66,11 @@ def test_a_sweep_that_may_not_start_is_refused(
 
 
 def test_losing_the_race_for_the_lease_and_a_sweep_that_cannot_start() -> None:
-    cases, store = sweeps(FakeRunner(race=True))
+    cases, store = sweeps(FakeRunner(NOW, race=Busy))
     raced = cases.run("U0ALICE01", trigger="slack")
     assert isinstance(raced, Refusal)
     assert raced.why == "busy"
-    cases, store = sweeps(FakeRunner(error=True))
+    cases, store = sweeps(FakeRunner(NOW, error=SweepError("cannot list the accounts to sweep")))
     failed = cases.run("U0ALICE01", trigger="slack")
     assert isinstance(failed, NotStarted)
     assert outcomes(store) == [("failed", "cannot list the accounts to sweep")]

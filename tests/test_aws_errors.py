@@ -24,9 +24,9 @@ from bot.aws.errors import (
     policy_for,
 )
 from bot.sim.fleet import Fault
-from tests.conftest import Sim
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import SlackHarness
+from tests.support.sim import Sim
 from tests.support.slack import body_text, failing, wait_response
 
 Harness = Callable[..., SlackHarness]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.causes import kind_label, likely_cause, remedy, short_remedy
+from bot.core.causes import kind_label, likely_cause, remedy, short_remedy
 from bot.models import Association, FailedTarget
 
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Sim
 from tests.support.processes import ssm3bot
+from tests.support.sim import Sim
 
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Sim
 from tests.support.processes import ssm3bot
+from tests.support.sim import Sim
 
 CALLER, MEMBER, DENIED = "111111111111", "222222222222", "333333333333"
 HOSTILE_ID = "\x1b]0;pwned\x07\x1b[31mRED"

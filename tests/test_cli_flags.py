@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import build_parser, main
-from tests.conftest import Sim
+from tests.support.sim import Sim
 
 
 def test_global_flags_work_after_the_subcommand_too() -> None:

@@ -18,12 +18,12 @@ from bot.app.outcomes import Refusal
 from bot.app.permissions import LocalOperator
 from bot.app.sweeps import ManualSweeps
 from bot.cli import main
-from bot.clock import utcnow
 from bot.models import SweepSummary
 from bot.render.audit import audit_csv, audit_json, render_audit
 from bot.store import Store
-from tests.conftest import Sim
+from bot.util.clock import utcnow
 from tests.fakes.slack_harness import InProcessSlack
+from tests.support.sim import Sim
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -198,7 +198,7 @@ def test_a_person_starts_one_sweep_every_five_minutes() -> None:
     now = [NOW]
     cases = ManualSweeps(
         store=store, permissions=LocalOperator(), runner=FakeRunner(), clock=lambda: now[0],
-        busy=(Busy,),
+        busy=(Busy,), failed=(RuntimeError,),
     )  # fmt: skip
     assert cases.begin("U0ALICE01") is None
     cases.run("U0ALICE01", trigger="slack")

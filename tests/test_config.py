@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, Settings, read_dotenv
+from bot.settings.config import ConfigError, Settings, read_dotenv
 
 
 def test_defaults_match_the_contract() -> None:

@@ -1,4 +1,4 @@
-"""Every variable bot/config.py reads is declared in Settings' VARIABLES, named in .env.example
+"""Every variable bot/settings/config.py reads is declared in Settings' VARIABLES, named in .env.example
 with its default and a one-line comment, and in the README's configuration table; and nothing
 else is."""
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import VARIABLES, Settings
+from bot.settings.config import VARIABLES, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 # `NAME=` or `# NAME=` (commented out at its default) at the start of a line.
@@ -37,7 +37,7 @@ DEFAULTS = {
 
 
 def read_in_config() -> list[str]:
-    source = (ROOT / "bot" / "config.py").read_text(encoding="utf-8")
+    source = (ROOT / "bot" / "settings" / "config.py").read_text(encoding="utf-8")
     return re.findall(r"\bget\(\s*\"([A-Z][A-Z0-9_]+)\"\s*\)", source)
 
 

@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.app.digests import build_digest
+from bot.core.digest import DigestView
 from bot.core.trend import GAP, change, daily, since, sparkline
-from bot.digest import build_digest
 from bot.models import SweepSummary
 from bot.render.text import render_digest
 from bot.slack import blocks as kit
@@ -78,9 +79,9 @@ def test_the_digest_and_home_tab_show_the_trend_from_stored_sweeps(store: Store)
     assert digest.trend is not None
     assert digest.trend.failing[-4:] == (8, 6, None, 2)
     assert digest.trend.noncompliant[-4:] == (16, 12, None, 4)
-    header = kit.digest_message(digest).blocks_json()[1]["text"]["text"]
+    header = kit.digest_message(DigestView(digest)).blocks_json()[1]["text"]["text"]
     assert f"Last 14 days: failing `{GAP * 10}█▇{GAP}▃` 8 → *2*" in header
     assert f"instances non-compliant `{GAP * 10}█▇{GAP}▃` 16 → *4*" in header
-    home = kit.home_view(digest, health=None)
+    home = kit.home_view(DigestView(digest), health=None)
     assert header in [b.get("text", {}).get("text") for b in home["blocks"]]
-    assert "Last 14 days: failing ··········█▇·▃ 8 -> 2" in render_digest(digest)
+    assert "Last 14 days: failing ··········█▇·▃ 8 -> 2" in render_digest(DigestView(digest))

@@ -21,8 +21,8 @@ from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from bot.config import Settings
-from bot.probes import HEALTH_PATH
+from bot.ops.probes import HEALTH_PATH
+from bot.settings.config import Settings
 from bot.slack.serve import STOP_GRACE_S
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -34,7 +34,7 @@ from bot.sim.showcase import (
     Showcase,
     add_showcase,
 )
-from tests.conftest import Sim
+from tests.support.sim import Sim
 
 ACCOUNT = "111111111111"
 REGION = "eu-west-1"

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from bot.config import Settings
 from bot.models import AssociationKey
-from bot.runner import Runner
+from bot.scheduling.runner import Runner
+from bot.settings.config import Settings
 from bot.slack import blocks as kit
 from bot.slack.services import web_client
 from bot.store import Store

@@ -15,18 +15,18 @@ import pytest
 from botocore.exceptions import NoCredentialsError
 
 from bot.cli import main
-from bot.config import ConfigError, Settings
 from bot.core.routing import Route
 from bot.doctor import Report, render_report, run_doctor
 from bot.doctor.aws import SSM_READS, judge_identity_error, records_association_compliance
 from bot.doctor.checks import Check
 from bot.doctor.render import to_ascii
 from bot.doctor.slack import REQUIRED_SCOPES, slack_checks
+from bot.settings.config import ConfigError, Settings
 from bot.sim.fleet import Fault, Latency
-from tests.conftest import Sim
 from tests.fakes.fixtures import manifest_scopes
 from tests.fakes.slack_api import ALL_SCOPES, FakeSlack
 from tests.fakes.slack_harness import CHANNEL
+from tests.support.sim import Sim
 
 CALLER, MEMBER, OTHER = "111111111111", "222222222222", "333333333333"
 REGIONS = ("eu-west-1", "us-east-1")

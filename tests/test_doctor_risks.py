@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.config import Settings
 from bot.doctor.risks import risks
+from bot.settings.config import Settings
 
 
 def statuses(settings: Settings, dotenv: Path | None = None) -> dict[str, str]:

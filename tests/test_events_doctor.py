@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
-from bot.config import Settings
 from bot.doctor.events import events_checks, judge_queue_error
-from tests.conftest import Sim
+from bot.settings.config import Settings
+from tests.support.sim import Sim
 from tests.support.sqs import MotoSqs, Queue
 
 

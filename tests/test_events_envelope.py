@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from bot.events.envelope import MAX_BODY_BYTES, Claim, Hint, Ignored, Unusable, classify
+from bot.aws.eventbridge import MAX_BODY_BYTES, classify
 from bot.models import Scope
+from bot.models.hints import Claim, Hint, Ignored, Unusable
 from bot.sim.events import compliance_event
 
 ACCOUNT, REGION = "222222222222", "eu-west-1"

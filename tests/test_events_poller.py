@@ -10,11 +10,10 @@ from collections.abc import Callable
 
 import pytest
 
-from bot.events.poller import EventPoller
+from bot.realtime.poller import EventPoller
 from bot.sim.events import compliance_event, findings_imported_event, instance_association_event
 from bot.sim.fleet import Fault
 from bot.store import Store
-from tests.conftest import Sim
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import SlackHarness
 from tests.support.realtime import (
@@ -23,6 +22,7 @@ from tests.support.realtime import (
     healthy_associations,
     start_poller,
 )
+from tests.support.sim import Sim
 from tests.support.slack import slack_runner
 from tests.support.sqs import MotoSqs, Queue
 

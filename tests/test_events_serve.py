@@ -14,11 +14,11 @@ import time
 from pathlib import Path
 
 from bot.sim.events import compliance_event, instance_association_event
-from tests.conftest import Sim
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import CHANNEL, SIGNING_SECRET, SignedRequests
 from tests.support.processes import captured, free_port, serve, ssm3bot, wait_healthy
 from tests.support.realtime import alerts, break_association, healthy_associations
+from tests.support.sim import Sim
 from tests.support.slack import wait_response
 from tests.support.sqs import MotoSqs
 

@@ -13,14 +13,15 @@ import pytest
 
 from bot.app.diagnoses import Diagnoses
 from bot.aws import fixes
+from bot.aws.evidence import AwsEvidence
 from bot.aws.watch import association_items, first_run_after
-from bot.clock import utcnow
 from bot.core.diagnosis import Diagnosis
 from bot.core.watch import outcome
 from bot.models import AssociationKey, AssociationRef
 from bot.sim.fleet import LATEST_AGENT_VERSION, Fault, SimInstance, generate_fleet
 from bot.sim.showcase import Showcase, add_showcase
-from tests.conftest import Sim
+from bot.util.clock import utcnow
+from tests.support.sim import Sim
 
 ACCOUNT = "111111111111"
 REGION = "eu-west-1"
@@ -53,9 +54,9 @@ def _key(shown: Showcase, cause: str) -> AssociationKey:
 
 
 def _diagnosis(sim: Sim, key: AssociationKey) -> Diagnosis:
-    found = Diagnoses(store=None, access=sim.access(), clock=utcnow).diagnose(
-        AssociationRef(key.association_id, key.account_id, key.region)
-    )
+    found = Diagnoses(
+        store=None, evidence=AwsEvidence(sim.access(), clock=utcnow), clock=utcnow
+    ).diagnose(AssociationRef(key.association_id, key.account_id, key.region))
     assert isinstance(found, Diagnosis), found
     return found
 

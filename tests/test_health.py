@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.clock import utcnow
-from bot.crontab import cron_trigger, crontab_weekdays
-from bot.health import assess, sweep_period
+from bot.core.crontab import cron_trigger, crontab_weekdays
+from bot.core.health import assess, sweep_period
 from bot.models import Scope, ScopeResult, SweepSummary
 from bot.store import Store
+from bot.util.clock import utcnow
 from tests.support.processes import ssm3bot
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -24,7 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.probes import probe_server
+from bot.ops.probes import probe_server
 from bot.slack import blocks as kit
 from bot.slack.app import probes_of, wsgi_app
 from bot.slack.guard import MAX_BODY

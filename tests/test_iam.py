@@ -28,15 +28,16 @@ from cfnlint.decode import cfn_yaml
 from bot.aws.actions import association_state, start_once
 from bot.aws.history import fetch_history
 from bot.aws.session import AwsAccess
-from bot.config import Settings
 from bot.models import AssociationKey
+from bot.settings.config import Settings
 from bot.slack import blocks as kit
 from bot.store import Store
-from bot.sweep import run_sweep
-from tests.conftest import Sim
+from bot.sweeping.sweep import run_sweep
 from tests.fakes.fixtures import OPERATOR, slack_settings
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import SlackHarness
+from tests.support.runners import make_runner
+from tests.support.sim import Sim
 
 ROOT = Path(__file__).resolve().parent.parent
 IAM = ROOT / "iam"
@@ -184,12 +185,14 @@ def sync_to_security_hub(sim: Sim, tmp: Path) -> None:
     """SSM3_SECURITYHUB=sync: a sweep, an acknowledgement and its removal write SSM.3's
     findings (BatchUpdateFindings with the bot's own identity in the aggregation home region)."""
     from bot.app.acknowledgements import Acknowledgements
-    from bot.app.findings_triggers import sync_change
     from bot.app.outcomes import Done
     from bot.app.permissions import LocalOperator
+    from bot.app.sync_report import reply_line
     from bot.aws.session import AwsAccess
-    from bot.clock import utcnow
     from bot.models import AssociationRef
+    from bot.util.clock import utcnow
+    from bot.wiring.context import Context
+    from bot.wiring.findings import findings_sync
 
     session = sim.session()
     session.events.register(
@@ -203,7 +206,8 @@ def sync_to_security_hub(sim: Sim, tmp: Path) -> None:
     store = Store(tmp / "iam.db")
     run_sweep(settings=settings, access=access, store=store)
     key = _failing_in(sim, MEMBER)
-    cases = Acknowledgements(store=store, permissions=LocalOperator(), clock=utcnow)
+    sync = findings_sync(Context(settings, store, access, utcnow))
+    cases = Acknowledgements(store=store, permissions=LocalOperator(), clock=utcnow, sync=sync)
     for change in (
         lambda: cases.acknowledge(
             "U0ALICE01",
@@ -215,16 +219,8 @@ def sync_to_security_hub(sim: Sim, tmp: Path) -> None:
     ):
         done = change()
         assert isinstance(done, Done)
-        line = sync_change(
-            settings=settings,
-            access=access,
-            store=store,
-            clock=utcnow,
-            item=done.item,
-            actor="U0ALICE01",
-            acknowledged=done.item.ack is not None,
-        )
-        assert line is not None
+        assert done.security_hub is not None
+        line = reply_line(done.security_hub)
         assert "not updated" not in line, line
     store.close()
     assert SYNC_REQUESTS
@@ -239,8 +235,7 @@ def poll_the_events_queue(sim: Sim, tmp: Path) -> set[str]:
     """The real-time poller's receive, re-read and delete, and doctor's queue check, on a real
     SQS (moto); its SQS operations are recorded as the client sends them."""
     from bot.doctor.events import events_checks
-    from bot.events.wiring import build_poller
-    from bot.runner import Runner
+    from bot.realtime.wiring import build_poller
     from bot.sim.events import compliance_event
     from tests.support.sqs import MotoSqs
 
@@ -261,7 +256,7 @@ def poll_the_events_queue(sim: Sim, tmp: Path) -> set[str]:
         settings = _settings(tmp).with_changes(events_queue_url=queue.url)
         store = Store(tmp / "events.db")
         run_sweep(settings=settings, access=access, store=store)
-        runner = Runner(settings=settings, store=store, access=access, publisher=None)
+        runner = make_runner(settings=settings, store=store, access=access, publisher=None)
         poller = build_poller(runner, wait_s=1)
         assert poller is not None
         queue.send(compliance_event(MEMBER, "eu-west-1", "i-0123456789abcdef0", status="compliant"))
@@ -283,16 +278,17 @@ def diagnose_each_cause(sim: Sim, tmp: Path) -> None:
     """`ssm3bot diagnose` (and, in phase B, the Diagnose button) on an association failing for
     each cause in a member account: every read a diagnosis makes."""
     from bot.app.diagnoses import Diagnoses
-    from bot.clock import utcnow
+    from bot.aws.evidence import AwsEvidence
     from bot.core.diagnosis import Diagnosis
     from bot.models import AssociationRef
     from bot.sim.showcase import add_showcase
+    from bot.util.clock import utcnow
 
     shown = add_showcase(sim.fleet, MEMBER, "eu-west-1")
     store = Store(tmp / "iam.db")
     access = sim.access()
     run_sweep(settings=_settings(tmp), access=access, store=store)
-    cases = Diagnoses(store=store, access=access, clock=utcnow)
+    cases = Diagnoses(store=store, evidence=AwsEvidence(access, clock=utcnow), clock=utcnow)
     for cause, association_id in shown.associations.items():
         found = cases.diagnose(AssociationRef(association_id))
         assert isinstance(found, Diagnosis), found
@@ -799,7 +795,7 @@ def _patterns(template: Path) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("template", [CENTRAL, MEMBER_EVENTS], ids=lambda p: p.name)
 def test_every_rule_forwards_exactly_the_kinds_the_bot_handles(template: Path) -> None:
-    from bot.events.envelope import DETAIL_TYPES
+    from bot.aws.eventbridge import DETAIL_TYPES
 
     for pattern in _patterns(template):
         kinds = {kind for branch in pattern["$or"] for kind in branch["detail-type"]}

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from bot import logs
 from bot.cli import main
-from bot.logs import JsonFormatter, log_context
-from bot.redact import MASK, Redactor
+from bot.util import logs
+from bot.util.logs import JsonFormatter, log_context
+from bot.util.redact import MASK, Redactor
 from tests.support.processes import BOT_TOKEN
 
 

@@ -10,7 +10,7 @@ import pytest
 from bot.aws.reader import DETAIL_CAP, ScopeReader, parse_resource_counts
 from bot.models import Scope
 from bot.sim.fleet import failure_for
-from tests.conftest import Sim
+from tests.support.sim import Sim
 
 SSM_READS = (
     "ListAssociations",

@@ -19,14 +19,14 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from bot.clock import utcnow
-from bot.config import Settings
 from bot.models import Scope
+from bot.settings.config import Settings
 from bot.sim.fleet import Latency
 from bot.store import Store
-from bot.sweep import run_sweep
-from tests.conftest import Sim
+from bot.sweeping.sweep import run_sweep
+from bot.util.clock import utcnow
 from tests.support.processes import ssm3bot
+from tests.support.sim import Sim
 
 CALLER, MEMBER = "111111111111", "222222222222"
 

@@ -7,13 +7,14 @@ import csv
 import io
 from datetime import timedelta
 
-from bot.clock import iso, utcnow
-from bot.config import Settings
-from bot.digest import build_digest, top_error
+from bot.app.digests import build_digest
+from bot.core.digest import top_error
 from bot.render.spreadsheet import FAILING_COLUMNS, digest_csv, failing_csv, safe_cell
+from bot.settings.config import Settings
 from bot.store import Store
-from bot.sweep import run_sweep
-from tests.conftest import Sim
+from bot.sweeping.sweep import run_sweep
+from bot.util.clock import iso, utcnow
+from tests.support.sim import Sim
 
 
 def _rows(text: str) -> list[dict[str, str]]:

@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.cli import main
-from bot.clock import iso
 from bot.report import last_full_month
 from bot.store import Store
+from bot.util.clock import iso
 from tests.fakes.estate import association_id, store_estate
 
 NOW = datetime(2026, 11, 10, 9, tzinfo=UTC)

@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.core.slots import cron_trigger
 from bot.models import AssociationKey, AuditEntry, Scope
 from bot.models.evidence import FLEET, Read
 from bot.report.chart import axis_top
 from bot.report.figures import actions_taken, checked_outcome, coverage_of, gaps_between, stats
 from bot.report.period import Period, for_slot, last_full_month, previous
-from bot.schedule import cron_trigger
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 HOUR = timedelta(hours=1)

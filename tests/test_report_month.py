@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
-from bot.clock import iso
 from bot.report import build_report, render
 from bot.report.posting import RAW_DAYS, ReportPoster
 from bot.store import Store
+from bot.util.clock import iso
 from tests.support.evidence import (
     BERLIN,
     CHANNEL,

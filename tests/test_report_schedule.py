@@ -16,13 +16,14 @@ import pytest
 from slack_sdk import WebClient
 
 from bot.aws.session import AwsAccess
-from bot.config import Settings
-from bot.runner import Runner
-from bot.scheduler import build_scheduler
+from bot.scheduling.runner import Runner
+from bot.scheduling.scheduler import build_scheduler
+from bot.settings.config import Settings
 from bot.slack.delivery import Delivery
 from bot.store import Store
 from tests.fakes.slack_api import FakeSlack
 from tests.support.recording import RecordingPublisher
+from tests.support.runners import make_runner as runner_on
 from tests.support.virtual_time import FakeClock, run_until
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -54,7 +55,7 @@ def make_runner(tmp_path: Path) -> Make:
         clock = FakeClock(start)
         publisher = RecordingPublisher()
         access = AwsAccess(session=boto3.Session(region_name="eu-west-1"))
-        runner = Runner(
+        runner = runner_on(
             settings=settings, store=store, access=access, publisher=publisher, clock=clock
         )
         return runner, publisher, clock
@@ -153,7 +154,7 @@ def test_the_report_is_shared_as_an_html_file_in_the_channel_through_slack(
 ) -> None:
     runner, _, _ = make_runner(berlin(12, 1, 9), first_sweep=berlin(11, 2))
     client = WebClient(token=fake_slack.token, base_url=fake_slack.api_url)
-    runner.reports.publisher = Delivery(client=client, store=runner.store)
+    runner.reports.publisher = Delivery(client=client)
     assert runner.reports.post_due()
     [shared] = fake_slack.files.values()
     assert (shared.channel, shared.filename) == (CHANNEL, "ssm3-evidence-2026-11.html")
@@ -172,7 +173,7 @@ def test_slack_refusing_the_file_leaves_the_period_to_try_again(
     runner, _, clock = make_runner(berlin(12, 1, 9), first_sweep=berlin(11, 2))
     fake_slack.bot_channels = {"C0SOMEWHERE"}  # the bot was never invited to the channel
     client = WebClient(token=fake_slack.token, base_url=fake_slack.api_url)
-    runner.reports.publisher = Delivery(client=client, store=runner.store)
+    runner.reports.publisher = Delivery(client=client)
     assert not runner.reports.post_due()
     assert "not_in_channel" in caplog.text
     assert fake_slack.calls_to("files.completeUploadExternal", ok=False)

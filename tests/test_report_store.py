@@ -295,9 +295,9 @@ def test_a_period_is_claimed_once_a_stale_claim_taken_over_and_a_failed_one_give
 
 
 def test_time_to_resolve_by_team_route(tmp_path: Path) -> None:
-    from bot.config import Settings
     from bot.core.routing import Route
     from bot.report import Period, build_report
+    from bot.settings.config import Settings
 
     store = Store(tmp_path / "s.db")
     other = AssociationKey(SCOPE.account_id, "us-east-1", "7a1b2c3d-1111-4222-8333-444455556666")

@@ -11,14 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, Settings
 from bot.core.routing import Route, channels, mention_markup
-from bot.routes_file import RoutesError, parse_routes
-from bot.runner import Runner
+from bot.scheduling.runner import Runner
+from bot.settings.config import ConfigError, Settings
+from bot.settings.routes_file import RoutesError, parse_routes
 from bot.store import Store
-from tests.conftest import Sim
 from tests.support.fleet import breaks_after
 from tests.support.recording import RecordingPublisher
+from tests.support.runners import make_runner
+from tests.support.sim import Sim
 from tests.support.virtual_time import FakeClock
 
 MAIN = "C0MAIN0001"
@@ -181,7 +182,7 @@ def routed(
         ).with_changes(**changes)
         clock = FakeClock(datetime(2026, 11, 30, 9, 0, 30, tzinfo=UTC))
         publisher = RecordingPublisher()
-        runner = Runner(
+        runner = make_runner(
             settings=settings,
             store=Store(settings.db_path),
             access=sim.access(),

@@ -12,15 +12,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.config import Settings
 from bot.render.text import render_digest
-from bot.runner import Runner
-from bot.scheduler import build_scheduler
+from bot.scheduling.runner import Runner
+from bot.scheduling.scheduler import build_scheduler
+from bot.settings.config import Settings
 from bot.store import Store
-from bot.sweep import run_sweep
-from tests.conftest import Sim
+from bot.sweeping.sweep import run_sweep
 from tests.support.fleet import breaks_after, fail, healthy
 from tests.support.recording import RecordingPublisher
+from tests.support.runners import make_runner as runner_on
+from tests.support.sim import Sim
 from tests.support.virtual_time import FakeClock, run_until
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -46,7 +47,7 @@ def make_runner(
         ).with_changes(**changes)
         clock = FakeClock(start)
         publisher = publisher or RecordingPublisher()
-        runner = Runner(
+        runner = runner_on(
             settings=settings,
             store=Store(settings.db_path),
             access=sim.access(),
@@ -275,7 +276,7 @@ def test_an_expired_acknowledgement_reopens_and_the_next_digest_names_it(
     assert latest.changes is not None
     assert [t.key for t in latest.changes.reopened] == [target.key]
     assert target.key in {t.key for t in latest.failing}
-    text = render_digest(latest)
+    text = render_digest(publisher.views[-1])
     assert f"[reopened] {target.association.display_name}" in text
 
 
@@ -297,7 +298,7 @@ def test_the_next_digest_says_what_is_new_and_what_resolved(
     assert changes is not None
     assert {k.association_id for k in changes.new} == {broken}
     assert [r.key for r in changes.resolved] == [fixed.key]
-    assert "RESOLVED SINCE THE LAST DIGEST (1)" in render_digest(publisher.digests[-1])
+    assert "RESOLVED SINCE THE LAST DIGEST (1)" in render_digest(publisher.views[-1])
 
 
 def test_sweeps_and_expiries_update_todays_digest_in_place(

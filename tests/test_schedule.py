@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.health import sweep_period
-from bot.schedule import cron_trigger, latest_fire, next_fire, period
+from bot.core.health import sweep_period
+from bot.core.slots import cron_trigger, latest_fire, next_fire, period
 
 FALL_BACK = {
     # zone: the UTC hour at which the repeated local hour begins on its fall-back night

@@ -10,15 +10,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.runner import Runner
 from bot.sim.fleet import failure_for
 from bot.slack import blocks as kit
 from bot.slack.delivery import Delivery
-from tests.conftest import Sim
 from tests.fakes.block_kit import texts
 from tests.fakes.fixtures import OPERATOR
 from tests.fakes.slack_api import FakeSlack, Message
 from tests.fakes.slack_harness import CHANNEL, SlackHarness, ack_values
+from tests.support.runners import make_runner
+from tests.support.sim import Sim
 from tests.support.slack import slack_runner
 from tests.support.virtual_time import FakeClock
 
@@ -150,7 +150,7 @@ def test_healthz_follows_the_sweeps_and_metrics_count_them(
 def test_a_sweep_asked_for_in_slack_never_overlaps_a_running_one(
     make_harness: Harness, fake_slack: FakeSlack, sim: Sim
 ) -> None:
-    from tests.test_slack_app import wait_response
+    from tests.support.slack import wait_response
 
     h = make_harness()
     other_process = h.services.store.ledger.with_holder()
@@ -171,7 +171,7 @@ def test_a_sweep_asked_for_in_slack_never_overlaps_a_running_one(
 
 
 def test_a_digest_whose_csv_cannot_be_attached_is_posted_once_and_says_why(tmp_path: Path) -> None:
-    from bot.config import Settings
+    from bot.settings.config import Settings
     from bot.slack.services import web_client
     from bot.store import Store
     from tests.fakes.estate import store_estate
@@ -190,11 +190,10 @@ def test_a_digest_whose_csv_cannot_be_attached_is_posted_once_and_says_why(tmp_p
         store = Store(settings.db_path)
         # More than a message shows (DIGEST_SHOWN): the full list goes to the thread as a CSV.
         store_estate(store, failing=60, now=start - timedelta(minutes=5))
-        delivery = Delivery(client=web_client(settings), store=store, clock=clock)
-        runner = Runner(
+        delivery = Delivery(client=web_client(settings), clock=clock)
+        runner = make_runner(
             settings=settings,
             store=store,
-            access=None,  # type: ignore[arg-type]  # posting a digest needs no AWS
             publisher=delivery,
             clock=clock,
         )

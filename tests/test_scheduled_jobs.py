@@ -9,15 +9,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.app.jobs import MAX_ATTEMPTS, ScheduledJobs
-from bot.clock import utcnow
 from bot.models import ScheduledJob
 from bot.slack import blocks as kit
 from bot.store import Store
 from bot.store.ledger import STALE_CLAIM
-from tests.conftest import Sim
+from bot.util.clock import utcnow
 from tests.fakes.fixtures import OPERATOR
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import CHANNEL, SlackHarness
+from tests.support.sim import Sim
 from tests.support.slack import body_text, failing, post_digest
 from tests.support.waiting import wait_until
 
@@ -132,8 +132,8 @@ def test_a_rerun_clicked_before_a_restart_is_confirmed_after_it(
 def test_every_kind_of_job_has_a_handler_in_serve(
     make_harness: Callable[..., SlackHarness],
 ) -> None:
-    from bot.runner import RESUME_SWEEP
-    from bot.slack.operations import FOLLOW_UP
+    from bot.scheduling.runner import RESUME_SWEEP
+    from bot.slack.flows.reruns import FOLLOW_UP
 
     h = make_harness(sweep=False)
     # Exactly these: a kind added without a handler (or a handler left for none) shows here.

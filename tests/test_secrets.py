@@ -15,13 +15,12 @@ from typing import Any
 
 import pytest
 
-from bot.config import Settings
-from bot.redact import MASK, Redactor
+from bot.settings.config import Settings
 from bot.sim.fleet import Fault
 from bot.slack import blocks as kit
 from bot.store import Store
-from bot.sweep import run_sweep
-from tests.conftest import Sim
+from bot.sweeping.sweep import run_sweep
+from bot.util.redact import MASK, Redactor
 from tests.fakes.fixtures import GROUP, GROUPIE, OPERATOR
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import CHANNEL, SignedRequests
@@ -34,6 +33,7 @@ from tests.support.processes import (
     serve,
     wait_healthy,
 )
+from tests.support.sim import Sim
 from tests.support.slack import body_text, responses
 
 CALLER, MEMBER = "111111111111", "222222222222"

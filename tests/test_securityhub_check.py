@@ -9,14 +9,15 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.app.digests import build_digest
 from bot.aws.securityhub import cross_check, instance_of
-from bot.config import Settings
-from bot.digest import build_digest
+from bot.core.digest import DigestView
 from bot.models import InstanceKey, Scope
 from bot.render.text import render_digest
+from bot.settings.config import Settings
 from bot.store import Store
-from bot.sweep import run_sweep
-from tests.conftest import Sim
+from bot.sweeping.sweep import run_sweep
+from tests.support.sim import Sim
 
 REGIONS = ("eu-west-1", "us-east-1")
 
@@ -56,7 +57,7 @@ def test_security_hub_and_the_sweep_agree_on_a_fleet_config_records(
     assert hub.fleet.call_count("GetFindings", region="eu-west-1") == 1
     assert not any(
         "Security Hub" in line
-        for line in render_digest(build_digest(store, datetime.now(UTC))).splitlines()
+        for line in render_digest(DigestView(build_digest(store, datetime.now(UTC)))).splitlines()
     )
 
 
@@ -80,7 +81,7 @@ def test_config_lag_shows_as_instances_security_hub_still_fails(
     assert set(check.unexplained) == fixed - still_noncompliant
     assert check.unexplained
     assert check.explained == check.failed_instances - len(check.unexplained)
-    text = render_digest(build_digest(store, datetime.now(UTC)))
+    text = render_digest(DigestView(build_digest(store, datetime.now(UTC))))
     assert (
         f"Security Hub fails {len(check.unexplained)} instance(s) the sweep finds compliant" in text
     )
@@ -103,7 +104,7 @@ def test_a_region_config_does_not_record_shows_as_failures_security_hub_misses(
     assert missed
     assert set(check.sweep_only) == missed
     assert check.unexplained == ()
-    text = render_digest(build_digest(store, datetime.now(UTC)))
+    text = render_digest(DigestView(build_digest(store, datetime.now(UTC))))
     assert f"The sweep finds {len(missed)} instance(s) NON_COMPLIANT that Security Hub" in text
 
 
@@ -124,7 +125,7 @@ def test_an_unreadable_security_hub_is_reported_once_and_never_fails_the_sweep(
 ) -> None:
     hub.fleet.scope(hub.fleet.caller_account, "eu-west-1").ssm3_control = None  # Security Hub off
     access = hub.access()
-    with caplog.at_level(logging.DEBUG, logger="bot.sweep"):
+    with caplog.at_level(logging.DEBUG, logger="bot.sweeping.sweep"):
         first = run_sweep(settings=settings, access=access, store=store)
         second = run_sweep(settings=settings, access=access, store=store)
     assert first.scopes_failed == second.scopes_failed == 0
@@ -139,7 +140,7 @@ def test_an_unreadable_security_hub_is_reported_once_and_never_fails_the_sweep(
         if r.levelno >= logging.WARNING and "Security Hub" in r.getMessage()
     ]
     assert len(warnings) == 1, "once per streak of failed checks"
-    text = render_digest(build_digest(store, datetime.now(UTC)))
+    text = render_digest(DigestView(build_digest(store, datetime.now(UTC))))
     assert "Security Hub (eu-west-1) could not be read: GetFindings: InvalidAccessException" in text
 
 

@@ -18,16 +18,17 @@ import pytest
 
 from bot.app.acknowledgements import Acknowledgements
 from bot.app.findings_sync import FindingsSync
-from bot.app.findings_triggers import for_settings, sync_change
 from bot.app.outcomes import Done
 from bot.app.permissions import LocalOperator
-from bot.clock import utcnow
-from bot.config import Settings
+from bot.app.sync_report import reply_line
 from bot.models import AssociationRef, Scope
+from bot.settings.config import Settings
 from bot.sim.fleet import Fleet
 from bot.store import Store
-from bot.sweep import run_sweep
-from tests.conftest import Sim
+from bot.sweeping.sweep import run_sweep
+from bot.util.clock import utcnow
+from bot.wiring.context import Context
+from bot.wiring.findings import findings_sync
 from tests.support.findings import (
     ACCOUNT,
     REGION,
@@ -37,6 +38,7 @@ from tests.support.findings import (
     suppressed_by_someone,
     workflows,
 )
+from tests.support.sim import Sim
 
 TEAM_B = "222222222222"
 THEIRS = "Acknowledged in ssm3-bot: team B's baseline, by U0TEAMB01 until 2027-01-01: CHG-9"
@@ -53,26 +55,29 @@ class Deployment:
     def sweep(self) -> None:
         run_sweep(settings=self.settings, access=self.sim.access(), store=self.store)
 
+    def sync(self) -> FindingsSync:
+        sync = findings_sync(Context(self.settings, self.store, self.sim.access(), utcnow))
+        assert sync is not None
+        return sync
+
+    def cases(self) -> Acknowledgements:
+        """`ssm3bot ack`'s use case: its Security Hub sync included."""
+        return Acknowledgements(
+            store=self.store, permissions=LocalOperator(), clock=utcnow, sync=self.sync()
+        )
+
     def ack(self, association_id: str, reason: str = "OPS-1") -> str | None:
-        cases = Acknowledgements(store=self.store, permissions=LocalOperator(), clock=utcnow)
-        done = cases.acknowledge(
+        done = self.cases().acknowledge(
             "U0OPS00001", AssociationRef(association_id), reason=reason,
             until=utcnow() + timedelta(days=7),
         )  # fmt: skip
         assert isinstance(done, Done)
-        return self._sync(done)
+        return reply_line(done.security_hub) if done.security_hub else None
 
     def unack(self, association_id: str) -> str | None:
-        cases = Acknowledgements(store=self.store, permissions=LocalOperator(), clock=utcnow)
-        done = cases.unacknowledge("U0OPS00001", AssociationRef(association_id))
+        done = self.cases().unacknowledge("U0OPS00001", AssociationRef(association_id))
         assert isinstance(done, Done)
-        return self._sync(done)
-
-    def _sync(self, done: Done) -> str | None:
-        return sync_change(
-            settings=self.settings, access=self.sim.access(), store=self.store, clock=utcnow,
-            item=done.item, actor="U0OPS00001", acknowledged=done.item.ack is not None,
-        )  # fmt: skip
+        return reply_line(done.security_hub) if done.security_hub else None
 
 
 @pytest.fixture
@@ -208,7 +213,7 @@ def test_a_write_is_claimed_before_it_is_sent_and_settled_by_the_next_sync(
         "U0OPS00001", AssociationRef(world.primary), reason="OPS-1",
         until=utcnow() + timedelta(days=7),
     )  # fmt: skip
-    real = for_settings(mine.settings, sim.access(), mine.store, utcnow)
+    real = mine.sync()
     stopping = FindingsSync(
         store=mine.store, hub=lambda: StopsAfterWriting(real.hub()), workflow="SUPPRESSED",
         region=REGION, clock=utcnow,
@@ -250,7 +255,7 @@ def test_a_claim_whose_write_never_landed_is_dropped(
         "U0OPS00001", AssociationRef(world.primary), reason="OPS-1",
         until=utcnow() + timedelta(days=7),
     )  # fmt: skip
-    real = for_settings(mine.settings, sim.access(), mine.store, utcnow)
+    real = mine.sync()
     stopping = FindingsSync(
         store=mine.store, hub=lambda: StopsBeforeWriting(real.hub()), workflow="SUPPRESSED",
         region=REGION, clock=utcnow,

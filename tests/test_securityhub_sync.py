@@ -13,20 +13,20 @@ from typing import Any
 
 import pytest
 
-from bot.clock import utcnow
-from bot.config import Settings
 from bot.render.audit import audit_json
-from bot.runner import Runner
+from bot.settings.config import Settings
 from bot.sim.fleet import Fault, Fleet, UpdateRejection
 from bot.slack import blocks as kit
 from bot.store import Store
-from bot.sweep import run_sweep
-from tests.conftest import Sim
+from bot.sweeping.sweep import run_sweep
+from bot.util.clock import utcnow
 from tests.fakes.fixtures import OPERATOR, slack_settings
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import ack_values
 from tests.support.bolt import InProcessSlack, services_for
 from tests.support.findings import ACCOUNT, REGION, Estate, big_estate, estate, finding, workflows
+from tests.support.runners import make_runner
+from tests.support.sim import Sim
 from tests.support.slack import body_text, responses
 from tests.support.virtual_time import FakeClock
 
@@ -194,7 +194,7 @@ def test_expiry_sets_the_findings_back_to_new(make_synced: Callable[..., Synced]
     s.command(f"ack {e.primary} for 1d OPS-2")
     assert set(workflows(s.fleet, e.alone).values()) == {"SUPPRESSED"}
     services = s.slack.services
-    runner = Runner(
+    runner = make_runner(
         settings=services.settings,
         store=s.store,
         access=services.access,
@@ -385,7 +385,7 @@ def test_an_events_re_read_syncs_at_once_without_waiting_for_a_sweep(
     s.command(f"ack {e.primary} for 7d OPS-11")
     _runs(s, e.primary)(passed=True)
     services = s.slack.services
-    runner = Runner(
+    runner = make_runner(
         settings=services.settings,
         store=s.store,
         access=services.access,
@@ -406,7 +406,7 @@ def test_a_triage_sweep_syncs_too(make_synced: Callable[..., Synced]) -> None:
     s.command(f"ack {e.primary} for 7d OPS-12")
     _runs(s, e.primary)(passed=True)
     services = s.slack.services
-    runner = Runner(
+    runner = make_runner(
         settings=services.settings,
         store=s.store,
         access=services.access,

@@ -9,10 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.sim.fleet import Fault
-from tests.conftest import Sim
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import SIGNING_SECRET
 from tests.support.processes import BOT_TOKEN, captured, free_port, serve
+from tests.support.sim import Sim
 
 CALLER = "111111111111"
 
@@ -53,7 +53,9 @@ def test_serve_logs_a_scope_not_swept_redacted_and_without_library_chatter(
         # `serve` without --debug, as it runs in production; a fresh store: it sweeps at once.
         process = serve(env, tmp_path, debug=False)
         try:
-            line = _wait_for_line(tmp_path, r"WARNING bot\.sweep: scope \S+ not swept: .*")
+            line = _wait_for_line(
+                tmp_path, r"WARNING bot\.sweeping\.sweep: scope \S+ not swept: .*"
+            )
         finally:
             process.terminate()
             process.wait(timeout=20)

@@ -15,17 +15,17 @@ from typing import Any
 
 import pytest
 
-from bot.clock import utcnow
-from bot.config import Settings
+from bot.settings.config import Settings
 from bot.slack.serve import Serving
 from bot.slack.services import Services, web_client
 from bot.store import Store
-from bot.sweep import run_sweep
-from tests.conftest import Sim
+from bot.sweeping.sweep import run_sweep
+from bot.util.clock import utcnow
 from tests.fakes.fixtures import OPERATOR, slack_settings
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.socket_mode import FakeSocketMode
 from tests.support.processes import free_port
+from tests.support.sim import Sim
 from tests.support.waiting import wait_until
 
 APP_TOKEN = "xapp-1-A0SSM3APP-1-socketmodefake"

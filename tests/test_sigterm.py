@@ -8,14 +8,14 @@ import signal
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.runner import RESUME_SWEEP
+from bot.scheduling.runner import RESUME_SWEEP
 from bot.sim.fleet import Latency
 from bot.slack.serve import STOP_GRACE_S
 from bot.store import Store
-from tests.conftest import Sim
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import SIGNING_SECRET
 from tests.support.processes import BOT_TOKEN, captured, free_port, serve
+from tests.support.sim import Sim
 from tests.support.waiting import wait_until
 
 ACCOUNTS = ("111111111111", "222222222222")

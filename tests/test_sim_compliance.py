@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from bot.sim.fleet import Fleet, SimAssociation, SimExecution, SimInstance, timed_out
-from tests.conftest import Sim
+from tests.support.sim import Sim
 
 ACCOUNT = "111111111111"
 REGION = "eu-west-1"

@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 from bot.sim.documents import SimCalendar
 from bot.sim.fleet import LATEST_AGENT_VERSION, Fleet, generate_fleet
 from bot.sim.showcase import ALARM, CALENDAR, PLAYBOOKS, ROLE, Showcase, add_showcase
-from tests.conftest import Sim
+from tests.support.sim import Sim
 
 ACCOUNT = "111111111111"
 REGION = "eu-west-1"

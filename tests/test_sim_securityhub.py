@@ -10,7 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from bot.sim.fleet import Fleet, SimAssociation, SimInstance, UpdateRejection
-from tests.conftest import Sim
+from tests.support.sim import Sim
 
 ADMIN, MEMBER = "111111111111", "222222222222"
 HOME, OTHER = "eu-west-1", "us-east-1"

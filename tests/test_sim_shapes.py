@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from bot.sim.handlers import HANDLERS
 from bot.sim.shapes import check_output, known_operations
-from tests.conftest import Sim
+from tests.support.sim import Sim
 
 
 def test_every_simulated_operation_exists_in_botocore() -> None:

@@ -12,11 +12,11 @@ from typing import Any
 
 from bot.core.routing import Route
 from bot.slack import blocks as kit
-from tests.conftest import Sim
 from tests.fakes.fixtures import GROUPIE, OPERATOR
 from tests.fakes.slack_api import FakeSlack, Message
 from tests.fakes.slack_harness import CHANNEL, SlackHarness, ack_values
 from tests.support.fleet import fail, healthy
+from tests.support.sim import Sim
 from tests.support.slack import body_text, slack_runner, wait_response
 
 Harness = Callable[..., SlackHarness]

@@ -12,18 +12,18 @@ from urllib.parse import urlencode
 
 import pytest
 
-from bot.clock import utcnow
 from bot.models import TrackedAssociation
 from bot.sim.fleet import Fault
 from bot.slack import blocks as kit
-from tests.conftest import Sim
+from bot.util.clock import utcnow
 from tests.fakes.fixtures import GROUPIE, OPERATOR
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import CHANNEL, SlackHarness, ack_values
+from tests.support.sim import Sim
 from tests.support.slack import (
+    MinuteClock,
     body_text,
     failing,
-    minutes_apart,
     post_digest,
     responses,
     wait_response,
@@ -355,12 +355,12 @@ def test_rerun_confirmation_still_asks_when_aws_cannot_say(
 def test_a_refusal_for_an_unknown_id_records_the_id_typed(
     make_harness: Harness, fake_slack: FakeSlack
 ) -> None:
-    h = make_harness()
-    step = minutes_apart(h.services)  # each refusal its own row
+    clock = MinuteClock()  # each refusal its own audit row
+    h = make_harness(clock=clock)
     unknown = "3f1c2d3e-1111-4222-8333-444455556666"
     for text in (f"rerun {unknown}", f"unack {unknown}", f"ack {unknown} for 1d OPS-1"):
         wait_response(fake_slack, h.command(text, user=OPERATOR).response_url)
-        step()
+        clock.step()
     entries = h.services.store.audit.entries()
     assert [(e.action, e.outcome, e.association_id) for e in reversed(entries)] == [
         ("rerun", "refused", None),

@@ -13,9 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.app.digests import build_digest
 from bot.aws.history import History, InstanceItems, TargetDetail
-from bot.causes import ORPHAN_REMEDY, likely_cause
-from bot.digest import build_digest
+from bot.core.causes import ORPHAN_REMEDY, likely_cause
+from bot.core.digest import DigestView
 from bot.models import (
     AssociationKey,
     AuditEntry,
@@ -73,7 +74,7 @@ def test_digest_stays_valid_and_inert_for_any_text(name: str, error: str, reason
     store.associations.save_scope(
         "x", ScopeResult(Scope("222222222222", "us-east-1"), False, error, (), NOW, 0.1), NOW
     )
-    blocks = accepted(kit.digest_message(build_digest(store, NOW)))
+    blocks = accepted(kit.digest_message(DigestView(build_digest(store, NOW))))
     assert_inert(blocks)
     store.close()
 
@@ -92,7 +93,7 @@ def test_digest_summarises_many_acknowledged_and_unswept(store: Store) -> None:
             ),
             NOW,
         )
-    message = kit.digest_message(build_digest(store, NOW))
+    message = kit.digest_message(DigestView(build_digest(store, NOW)))
     blocks = accepted(message)
     body = "\n".join(t for _, t in texts(blocks))
     assert "*Acknowledged (300)*" in body
@@ -239,7 +240,7 @@ def test_digest_with_orphans_and_security_hub_stays_valid_and_inert(
         SecurityHubCheck("eu-west-1", NOW, 7, 2, hostile, hostile[:2], error=error),
     )
     digest = build_digest(store, NOW)
-    blocks = accepted(kit.digest_message(digest))
+    blocks = accepted(kit.digest_message(DigestView(digest)))
     assert_inert(blocks)
     body = "\n".join(t for _, t in texts(blocks))
     assert ("*Orphaned compliance items" in body) is (orphans > 0)

@@ -15,10 +15,10 @@ from bot.slack.blocks.base import MESSAGE_BLOCKS, TEXT_BUDGET, VIEW_BLOCKS, Budg
 PACKAGE = Path(kit.__file__).parent
 ALLOWED = (
     "bot.models",
-    "bot.digest",
-    "bot.causes",
-    "bot.strings",
-    "bot.clock",
+    "bot.core.digest",
+    "bot.core.causes",
+    "bot.util.strings",
+    "bot.util.clock",
     "bot.core.",
     "bot.slack.",
 )

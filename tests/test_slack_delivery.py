@@ -15,16 +15,17 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import SectionBlock
 
-from bot.clock import iso
-from bot.config import Settings
-from bot.digest import build_digest
+from bot.app.digests import build_digest
+from bot.core.digest import DigestView
 from bot.models import DigestMessage, InstanceKey, SecurityHubCheck
 from bot.render.spreadsheet import FAILING_COLUMNS, INSTANCE_COLUMNS, failing_row
-from bot.runner import Runner
+from bot.scheduling.runner import Runner
+from bot.settings.config import Settings
 from bot.slack.blocks import DIGEST_SHOWN, digest_message
 from bot.slack.delivery import Delivery
 from bot.slack.services import web_client
 from bot.store import Store
+from bot.util.clock import iso
 from tests.fakes.block_kit import texts
 from tests.fakes.estate import store_estate
 from tests.fakes.slack_api import FakeSlack
@@ -40,7 +41,7 @@ def client_for(fake: FakeSlack) -> WebClient:
 
 
 def delivery(fake: FakeSlack, store: Store) -> Delivery:
-    return Delivery(client=client_for(fake), store=store, clock=lambda: NOW)
+    return Delivery(client=client_for(fake), clock=lambda: NOW)
 
 
 def runner(fake: FakeSlack, store: Store) -> Runner:
@@ -171,7 +172,7 @@ def test_a_digest_built_without_limits_would_be_rejected(
 ) -> None:
     """The limit tests can fail: the same builder with its caps lifted is refused."""
     store_estate(store, failing=60, now=NOW)
-    message = digest_message(build_digest(store, NOW), shown=60)
+    message = digest_message(DigestView(build_digest(store, NOW)), shown=60)
     unlimited = [block.to_dict() for block in message.blocks]
     assert len(unlimited) <= 50  # the budget still holds when asked for more...
     from bot.slack import blocks as kit

@@ -13,20 +13,20 @@ from pathlib import Path
 
 import pytest
 
-from bot.clock import utcnow
-from bot.config import Settings
 from bot.models import AssociationKey
+from bot.settings.config import Settings
 from bot.sim.fleet import Fault, Latency
 from bot.slack import blocks as kit
 from bot.slack import faults
 from bot.slack.services import web_client
 from bot.store import Store
-from tests.conftest import Sim
+from bot.util.clock import utcnow
 from tests.fakes.estate import store_estate
 from tests.fakes.fixtures import OPERATOR
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import CHANNEL, SIGNING_SECRET, SlackHarness
 from tests.support.processes import free_port
+from tests.support.sim import Sim
 from tests.support.slack import (
     body_text,
     digest_runner,

@@ -26,8 +26,7 @@ from bot.slack.app import build_app
 from bot.slack.parsing import _ALIASES, ParseError, parse_command
 from bot.slack.services import Services, web_client
 from bot.store import Store
-from bot.sweep import run_sweep
-from tests.conftest import Sim
+from bot.sweeping.sweep import run_sweep
 from tests.fakes.block_kit import check_message
 from tests.fakes.fixtures import GROUPIE, OPERATOR, slack_settings
 from tests.fakes.slack_api import FakeSlack
@@ -39,6 +38,7 @@ from tests.fakes.slack_harness import (
     SlackHarness,
     sign,
 )
+from tests.support.sim import Sim
 from tests.support.slack import responses
 
 USERS = (OPERATOR, GROUPIE, "U0NOBODY01")

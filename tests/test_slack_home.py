@@ -9,15 +9,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.digest import build_digest
+from bot.app.digests import build_digest
+from bot.core.digest import DigestView
 from bot.slack import blocks as kit
 from bot.store import Store
-from tests.conftest import Sim
 from tests.fakes.block_kit import check_home_view, check_view
 from tests.fakes.estate import store_estate
 from tests.fakes.fixtures import OPERATOR
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import InProcessSlack, ack_values
+from tests.support.sim import Sim
 from tests.support.slack import body_text, failing
 
 App = Callable[..., InProcessSlack]
@@ -152,7 +153,7 @@ def test_a_large_home_tab_fits_and_puts_the_viewers_associations_first(store: St
     keys = store_estate(store, failing=200, now=now)
     theirs = set(keys[150:153])  # late in the digest's order
     view = kit.home_view(
-        build_digest(store, now),
+        DigestView(build_digest(store, now)),
         health=None,
         first=lambda item: item.key in theirs,
     )

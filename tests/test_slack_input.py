@@ -14,24 +14,25 @@ from typing import Any
 
 import pytest
 
+from bot.app.digests import build_digest
 from bot.aws.history import fetch_history
-from bot.clock import utcnow
-from bot.config import Settings
-from bot.digest import DigestChanges, build_digest
+from bot.core.digest import DigestChanges, DigestView
 from bot.models import SnapshotItem
 from bot.render.text import render_digest, render_history, render_sweep
+from bot.settings.config import Settings
 from bot.sim.fleet import Fault, Fleet, generate_fleet
 from bot.slack import blocks as kit
 from bot.slack.delivery import Delivery
 from bot.store import Store
-from bot.sweep import run_sweep
-from tests.conftest import Sim
+from bot.sweeping.sweep import run_sweep
+from bot.util.clock import utcnow
 from tests.fakes.block_kit import texts
 from tests.fakes.fixtures import OPERATOR
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import CHANNEL, SlackHarness, ack_values
 from tests.support.raw_db import raw_database
-from tests.support.slack import body_text, failing, minutes_apart, post_digest, wait_response
+from tests.support.sim import Sim
+from tests.support.slack import MinuteClock, body_text, failing, post_digest, wait_response
 
 Harness = Callable[..., SlackHarness]
 CALLER, MEMBER, STRANGER = "111111111111", "222222222222", "999999999999"
@@ -129,7 +130,7 @@ def test_aws_text_is_inert_on_every_slack_surface(
     audit = h.command("audit")
     [audited] = wait_response(fake_slack, audit.response_url)
     # The scheduler's surfaces: an alert, and a digest that names what changed and resolved.
-    delivery = Delivery(client=h.services.client, store=h.services.store)
+    delivery = Delivery(client=h.services.client)
     store = h.services.store
     delivery.post_alerts(CHANNEL, store.associations.tracked(failing_only=True)[:3], ["S0ROUTE001"])
     resolved = SnapshotItem(item.key, HOSTILE, HOSTILE, None, acknowledged=False)
@@ -137,7 +138,7 @@ def test_aws_text_is_inert_on_every_slack_surface(
         build_digest(store, utcnow()),
         changes=DigestChanges(utcnow(), frozenset({item.key}), (resolved,), ()),
     )
-    delivery.post_digest(CHANNEL, changed)
+    delivery.post_digest(CHANNEL, DigestView(changed))
 
     assert all(c.ok for c in fake_slack.calls), [(c.method, c.error) for c in fake_slack.calls]
     assert_inert(fake_slack)
@@ -166,7 +167,7 @@ def test_aws_text_cannot_drive_a_terminal(make_sim: Callable[..., Sim], tmp_path
     failing_items = store.associations.tracked(failing_only=True)
     key = failing_items[0].key
     printed = [
-        render_digest(build_digest(store, now)),
+        render_digest(DigestView(build_digest(store, now))),
         render_sweep(summary, store.sweeps.sweep_scopes(summary.sweep_id), failing_items, now),
         render_history(fetch_history(sim.access().ssm(key.scope), key), now),
     ]
@@ -182,7 +183,8 @@ def test_aws_text_cannot_drive_a_terminal(make_sim: Callable[..., Sim], tmp_path
 def test_unknown_ids_and_ids_from_another_account_get_a_clear_message(
     make_harness: Harness, fake_slack: FakeSlack, sim: Sim
 ) -> None:
-    h = make_harness()
+    clock = MinuteClock()  # each refusal its own audit row
+    h = make_harness(clock=clock)
     item = failing(h)
     aid, region = item.key.association_id, item.key.region
     sim.fleet.reset_calls()
@@ -197,20 +199,19 @@ def test_unknown_ids_and_ids_from_another_account_get_a_clear_message(
         f"history {elsewhere}": f"is not in {STRANGER} {region}",
         f"status {elsewhere}": f"is not in {STRANGER} {region}",
     }
-    step = minutes_apart(h.services)  # each refusal its own row
     for text, expected in cases.items():
         typed = h.command(text, user=OPERATOR)
         [answer] = wait_response(fake_slack, typed.response_url)
         assert answer["response_type"] == "ephemeral"
         assert expected in answer["text"], text
-        step()
+        clock.step()
     # A button whose value names another account (crafted, or from an old message).
     forged = f"{STRANGER}:{region}:{aid}"
     for action in (kit.ACTION_RERUN, kit.ACTION_ACK, kit.ACTION_HISTORY):
         clicked = h.click(action, forged, user=OPERATOR)
         [answer] = wait_response(fake_slack, clicked.response_url)
         assert f"is not in {STRANGER} {region}" in answer["text"]
-        step()
+        clock.step()
 
     assert not sim.fleet.calls, "nothing reached AWS"
     assert h.services.store.acks.active() == {}

@@ -10,15 +10,15 @@ from typing import Any
 
 import pytest
 
-from bot.causes import ORPHAN_REMEDY
+from bot.core.causes import ORPHAN_REMEDY
 from bot.models import TrackedAssociation
 from bot.slack import blocks as kit
-from bot.sweep import run_sweep
-from tests.conftest import Sim
+from bot.sweeping.sweep import run_sweep
 from tests.fakes.block_kit import texts
 from tests.fakes.fixtures import OPERATOR
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import CHANNEL, SlackHarness
+from tests.support.sim import Sim
 from tests.support.slack import post_digest
 
 Harness = Callable[..., SlackHarness]

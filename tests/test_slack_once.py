@@ -12,11 +12,11 @@ from urllib.parse import urlencode
 from bot.sim.fleet import Latency
 from bot.slack import blocks as kit
 from bot.slack.once import SeenRequests, identity
-from tests.conftest import Sim
 from tests.fakes.fixtures import GROUPIE, OPERATOR
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import CHANNEL, Reply, SlackHarness
 from tests.support.raw_db import raw_database
+from tests.support.sim import Sim
 from tests.support.slack import body_text, failing, responses, wait_response
 
 Harness = Callable[..., SlackHarness]

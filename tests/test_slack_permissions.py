@@ -10,15 +10,15 @@ from typing import Any
 
 import pytest
 
-from bot.config import Settings
 from bot.models import TrackedAssociation
+from bot.settings.config import Settings
 from bot.slack import blocks as kit
 from bot.slack.permissions import Operators
 from bot.slack.services import web_client
-from tests.conftest import Sim
 from tests.fakes.fixtures import GROUP, GROUPIE, OPERATOR
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import CHANNEL, Reply, SlackHarness, ack_values
+from tests.support.sim import Sim
 from tests.support.slack import failing, wait_response
 
 Harness = Callable[..., SlackHarness]

@@ -15,10 +15,10 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.conftest import Sim
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import SIGNING_SECRET, sign
 from tests.support.processes import free_port, ssm3bot, wait_healthy
+from tests.support.sim import Sim
 
 
 @pytest.mark.parametrize(

@@ -15,14 +15,14 @@ import pytest
 
 from bot.slack import blocks as kit
 from bot.store import Store
-from tests.conftest import Sim
 from tests.fakes.fixtures import GROUP, GROUPIE, OPERATOR, slack_settings
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import TEAM, InProcessSlack
 from tests.support.bolt import InProcessSlack as AppOn
 from tests.support.bolt import services_for
 from tests.support.findings import estate, workflows
-from tests.support.slack import body_text, minutes_apart, responses
+from tests.support.sim import Sim
+from tests.support.slack import MinuteClock, body_text, responses
 
 GUEST, STRANGER, VIEWER, MEMBER = "U0GUEST001", "U0STRANGER", "U0VIEWER01", "U0MEMBER01"
 OTHER_TEAM = "T0OTHERORG"
@@ -73,7 +73,7 @@ def synced_app(
         )
         store = Store(settings.db_path)
         stores.append(store)
-        from bot.sweep import run_sweep
+        from bot.sweeping.sweep import run_sweep
 
         run_sweep(settings=settings, access=sim.access(), store=store)
         return AppOn(services_for(settings, store, sim.access()), fake_slack), world
@@ -113,12 +113,12 @@ def test_in_sync_mode_a_non_operator_changes_no_finding_and_an_operator_does(
 def test_people_of_another_workspace_change_nothing_and_are_audited(
     make_app: Callable[..., InProcessSlack], directory: FakeSlack, sim: Sim
 ) -> None:
-    app = make_app(operators=())  # without operators, acknowledging and sweeping are open
+    clock = MinuteClock()  # each refusal its own audit row
+    app = make_app(operators=(), clock=clock)  # without operators, anyone may ack and sweep
     store = app.services.store
     item = store.associations.tracked(failing_only=True)[0]
     key = kit.key_value(item.key)
     aid = item.key.association_id
-    step = minutes_apart(app.services)  # each refusal its own audit row
     attempts = []
     for attempt in (
         lambda: app.command(f"ack {aid} for 1d mine", user="U0ALICE01", team=OTHER_TEAM),
@@ -127,7 +127,7 @@ def test_people_of_another_workspace_change_nothing_and_are_audited(
         lambda: app.command("sweep", user=STRANGER),
     ):
         attempts.append(attempt())
-        step()
+        clock.step()
     for reply in attempts:
         assert "you are in another one (Slack Connect)" in answers(app, reply)
     assert store.acks.active() == {}
@@ -177,12 +177,12 @@ def test_a_user_record_that_cannot_be_read_refuses_the_change(
 def test_viewers_alone_read_history_audit_and_the_home_tabs_fleet(
     make_app: Callable[..., InProcessSlack], fake_slack: FakeSlack, sim: Sim
 ) -> None:
-    app = make_app(viewers=(VIEWER,))
+    clock = MinuteClock()  # each refusal its own audit row
+    app = make_app(viewers=(VIEWER,), clock=clock)
     store = app.services.store
     item = store.associations.tracked(failing_only=True)[0]
     aid = item.key.association_id
     sim.fleet.reset_calls()
-    step = minutes_apart(app.services)  # each refusal its own audit row
     refused = []
     for attempt in (
         lambda: app.command(f"history {aid}", user=MEMBER),
@@ -190,7 +190,7 @@ def test_viewers_alone_read_history_audit_and_the_home_tabs_fleet(
         lambda: app.command("audit", user=MEMBER),
     ):
         refused.append(attempt())
-        step()
+        clock.step()
     for reply in refused:
         text = answers(app, reply)
         assert f"Only the viewers ({VIEWER}, ) and the operators" not in text

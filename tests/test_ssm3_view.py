@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 
-from bot.clock import utcnow
-from bot.config import Settings
 from bot.models import InstanceKey, Scope
 from bot.render.documents import sweep_document
+from bot.settings.config import Settings
 from bot.sim.fleet import Fleet, SimAssociation, SimExecution, failure_for, timed_out
 from bot.store import Store
-from bot.sweep import run_sweep
-from tests.conftest import Sim
+from bot.sweeping.sweep import run_sweep
+from bot.util.clock import utcnow
+from tests.support.sim import Sim
 
 ACCOUNT, REGION = "111111111111", "eu-west-1"
 SCOPE = Scope(ACCOUNT, REGION)

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.clock import utcnow
 from bot.models import (
     Association,
     AssociationKey,
@@ -19,6 +18,7 @@ from bot.models import (
     ScopeResult,
 )
 from bot.store import Store, migrations
+from bot.util.clock import utcnow
 from tests.support.raw_db import raw_database
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.clock import utcnow
-from bot.config import ConfigError, Settings
 from bot.models import Scope
+from bot.settings.config import ConfigError, Settings
 from bot.sim.fleet import Fault, failure_for
 from bot.store import Store
-from bot.sweep import SweepError, resolve_scopes, run_sweep
-from tests.conftest import Sim
+from bot.sweeping.sweep import SweepError, resolve_scopes, run_sweep
+from bot.util.clock import utcnow
+from tests.support.sim import Sim
 
 ACCOUNTS = ("111111111111", "222222222222", "333333333333")
 
@@ -325,7 +325,7 @@ def test_failing_since_traces_a_streak_longer_than_a_page_of_executions(
 def test_account_regions_no_longer_configured_leave_the_digest(
     sim: Sim, settings: Settings, store: Store
 ) -> None:
-    from bot.digest import build_digest
+    from bot.app.digests import build_digest
 
     access = sim.access()
     run_sweep(settings=settings.with_changes(accounts=ACCOUNTS[:2]), access=access, store=store)
@@ -339,3 +339,21 @@ def test_account_regions_no_longer_configured_leave_the_digest(
     }
     assert digest.totals.scopes == 1
     assert digest.totals.associations == summary.associations
+
+
+def test_every_read_is_dated_by_the_sweeps_clock(
+    make_sim: Callable[..., Sim], settings: Settings, store: Store
+) -> None:
+    """A sweep run on an injected clock dates each account-region's read with it (the evidence
+    report dates coverage by these), never with the wall clock."""
+    sim = _three_accounts(make_sim)
+    then = datetime(2031, 5, 4, 3, 2, 1, tzinfo=UTC)
+    summary = run_sweep(
+        settings=settings.with_changes(accounts=ACCOUNTS),
+        access=sim.access(),
+        store=store,
+        now=lambda: then,
+    )
+    reads = store.sweeps.sweep_scopes(summary.sweep_id)
+    assert len(reads) == 6
+    assert {read.swept_at for read in reads} == {then}

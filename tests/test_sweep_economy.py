@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 
-import bot.sweep
-from bot.config import Settings
+import bot.sweeping.sweep
 from bot.models import ScopeResult
+from bot.settings.config import Settings
 from bot.sim.fleet import Fleet
 from bot.store import Store
-from bot.sweep import IN_FLIGHT_PER_WORKER, run_sweep
-from tests.conftest import Sim
+from bot.sweeping.sweep import IN_FLIGHT_PER_WORKER, run_sweep
 from tests.support.raw_db import raw_database
+from tests.support.sim import Sim
 
 ACCOUNTS = tuple(str(n) * 12 for n in range(1, 7))  # the first is the caller's
 REGIONS = ("eu-west-1", "us-east-1")
@@ -216,7 +216,7 @@ def test_the_sweep_holds_only_a_window_of_results_in_memory(
     stored = 0
     most_alive = 0
     most_ahead = 0
-    read_scope = bot.sweep.read_scope
+    read_scope = bot.sweeping.sweep.read_scope
 
     def tracking_read_scope(*args: Any) -> ScopeResult:
         nonlocal started, most_ahead
@@ -231,7 +231,7 @@ def test_the_sweep_holds_only_a_window_of_results_in_memory(
         stored = done
         most_alive = max(most_alive, sum(1 for ref in results if ref() is not None))
 
-    monkeypatch.setattr(bot.sweep, "read_scope", tracking_read_scope)
+    monkeypatch.setattr(bot.sweeping.sweep, "read_scope", tracking_read_scope)
     summary = run_sweep(settings=settings, access=org.access(), store=store, progress=progress)
 
     assert summary.scopes == len(results) == 12 > window + 1
@@ -243,7 +243,7 @@ def test_the_sweep_holds_only_a_window_of_results_in_memory(
 def test_the_organisations_accounts_are_listed_again_once_the_list_is_old(
     org: Sim, org_settings: Settings, store: Store
 ) -> None:
-    from bot.sweep import ORG_ACCOUNTS_TTL
+    from bot.sweeping.sweep import ORG_ACCOUNTS_TTL
 
     start = datetime.now(UTC)
     access = org.access()

@@ -9,14 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.clock import ago
-from bot.digest import build_digest
+from bot.app.digests import build_digest
+from bot.core.digest import DigestView
 from bot.doctor import Check, Report, render_report
-from bot.redact import Redactor
 from bot.render.audit import render_audit
 from bot.render.text import render_digest
 from bot.store import Store
-from bot.strings import clip, one_line, terminal_safe
+from bot.util.clock import ago
+from bot.util.redact import Redactor
+from bot.util.strings import clip, one_line, terminal_safe
 from tests.fakes.estate import store_estate
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
@@ -64,6 +65,6 @@ def test_the_terminal_digest_says_an_acknowledgement_ends_in_utc(tmp_path: Path)
     [key, *_] = store_estate(store, failing=2, now=NOW)
     until = datetime(2026, 12, 5, 11, 30, tzinfo=UTC)
     store.acks.acknowledge(key, by="U0OPERATOR", reason="OPS-1", until=until, now=NOW)
-    text = render_digest(build_digest(store, NOW))
+    text = render_digest(DigestView(build_digest(store, NOW)))
     store.close()
     assert "until 2026-12-05 11:30 UTC" in text

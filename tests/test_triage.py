@@ -11,14 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Settings
-from bot.digest import build_digest
-from bot.health import assess
+from bot.app.digests import build_digest
+from bot.core.health import assess
 from bot.models import Scope
-from bot.runner import Runner
+from bot.scheduling.runner import Runner
+from bot.settings.config import Settings
 from bot.sim.fleet import Fault, Fleet, SimAssociation, failure_for
 from bot.store import Store
-from tests.conftest import Sim
+from tests.support.runners import make_runner
+from tests.support.sim import Sim
 from tests.support.virtual_time import FakeClock
 
 ACCOUNTS = ("111111111111", "222222222222", "333333333333")
@@ -81,7 +82,7 @@ def failing_scopes(store: Store) -> set[Scope]:
 def runner(estate: Sim, tmp_path: Path) -> Iterator[Runner]:
     settings = settings_for(tmp_path)
     store = Store(settings.db_path)
-    yield Runner(settings=settings, store=store, access=estate.access(), publisher=None)
+    yield make_runner(settings=settings, store=store, access=estate.access(), publisher=None)
     store.close()
 
 
@@ -192,7 +193,7 @@ def test_a_full_sweep_owed_since_its_slot_is_made_up_by_the_next_scheduled_sweep
 ) -> None:
     clock = FakeClock(datetime(2026, 11, 30, 10, 30, tzinfo=UTC))
     settings = settings_for(tmp_path, full_sweep_schedule="0 */6 * * *")
-    runner = Runner(
+    runner = make_runner(
         settings=settings,
         store=Store(settings.db_path),
         access=estate.access(),

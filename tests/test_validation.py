@@ -5,16 +5,19 @@ names this machine."""
 
 from __future__ import annotations
 
+import importlib
 import json
+import pkgutil
 import re
 from pathlib import Path
 
 import pytest
 
 from bot.app.terms import InputError, parse_association, parse_duration
-from bot.config import ConfigError, Settings
-from bot.events.envelope import Unusable, classify
-from bot.routes_file import RoutesError, parse_routes
+from bot.aws.eventbridge import classify
+from bot.models.hints import Unusable
+from bot.settings.config import ConfigError, Settings
+from bot.settings.routes_file import RoutesError, parse_routes
 from bot.sim.events import compliance_event
 from bot.slack.blocks.history import _OUTPUT_URL
 
@@ -22,15 +25,19 @@ ROOT = Path(__file__).resolve().parent.parent
 AID = "3f1c2d3e-1111-4222-8333-444455556666"
 
 
-def test_no_validating_pattern_in_bot_is_anchored_for_re_match() -> None:
-    """A pattern written `^…$` is the sign of `re.match` validation; none is left (the
-    simulator, which is not the bot's input handling, aside)."""
+def test_no_pattern_in_bot_is_anchored_with_a_dollar_that_lets_a_newline_through() -> None:
+    """A pattern written `^…$` is the sign of `re.match` validation, which `$` lets a trailing
+    newline through: every module-level pattern in bot/ (the simulator aside) ends `\\Z`, or
+    is unanchored and used with `fullmatch`."""
     anchored = []
-    for path in (ROOT / "bot").rglob("*.py"):
-        if "sim" in path.parts:
+    for module in pkgutil.walk_packages([str(ROOT / "bot")], prefix="bot."):
+        if module.name.startswith("bot.sim") or module.name == "bot.__main__":
             continue
-        for found in re.finditer(r're\.compile\(\s*r"\^[^"]*\$"', path.read_text()):
-            anchored.append(f"{path.relative_to(ROOT)}: {found.group(0)}")
+        for name, value in vars(importlib.import_module(module.name)).items():
+            if isinstance(value, re.Pattern) and isinstance(value.pattern, str):
+                text = value.pattern
+                if text.startswith("^") and text.endswith("$") and not text.endswith("\\$"):
+                    anchored.append(f"{module.name}.{name}: {text}")
     assert anchored == []
 
 

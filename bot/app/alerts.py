@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.app.digests import DigestBook
+from bot.app.digests import DigestComposer
 from bot.core.routing import mentions_for
 from bot.models import AlertMessage, AlertState, AssociationKey, TrackedAssociation
 from bot.store import Store
@@ -26,7 +26,7 @@ class AlertDesk:
         self,
         *,
         store: Store,
-        book: DigestBook,
+        book: DigestComposer,
         publisher: Publisher | None,
         clock: Callable[[], datetime],
         failed: Callable[[str, str, Exception], None],

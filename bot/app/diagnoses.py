@@ -9,21 +9,26 @@ and changes nothing, so it is not audited.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Protocol
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from bot.aws.diagnosis import AssociationGone, read_evidence
-from bot.aws.documents import DocumentCache
-from bot.aws.errors import describe_error, iam_hint, is_denied
-from bot.aws.session import AwsAccess
-from bot.core.diagnosis import Diagnosis
+from bot.core.diagnosis import Diagnosis, Evidence
 from bot.core.diagnosis_rules import diagnose
 from bot.models import Association, AssociationKey, AssociationRef, Orphan, Scope
+from bot.models.answers import AssociationGone, AwsFailure
 from bot.store import Store
+
+
+class EvidencePort(Protocol):
+    """What a diagnosis needs of AWS (bot/aws/diagnosis.AwsEvidence in production): the
+    evidence for one association and the calls it took; raises AwsFailure or
+    AssociationGone."""
+
+    def read(
+        self, key: AssociationKey, *, stored: Association | None, orphans: Iterable[Orphan]
+    ) -> tuple[Evidence, dict[str, int]]: ...
 
 
 @dataclass(frozen=True)
@@ -43,14 +48,12 @@ class Diagnoses:
         self,
         *,
         store: Store | None,
-        access: AwsAccess,
+        evidence: EvidencePort,
         clock: Callable[[], datetime],
-        documents: DocumentCache | None = None,
     ) -> None:
         self.store = store
-        self.access = access
+        self.evidence = evidence
         self.clock = clock
-        self.documents = documents or DocumentCache(clock=clock)
 
     def locate(self, ref: AssociationRef) -> AssociationKey | NotDiagnosed:
         """The one account-region `ref` names: as stored (a deleted association by its stored
@@ -93,13 +96,7 @@ class Diagnoses:
         stored = self._stored(key)
         orphans = [o for o in self._orphans(key.association_id) if o.scope == key.scope]
         try:
-            ssm = self.access.ssm(key.scope)
-        except (ClientError, BotoCoreError) as exc:
-            return self._failed(key, exc)
-        try:
-            evidence, calls = read_evidence(
-                ssm, key, stored=stored, orphans=orphans, documents=self.documents
-            )
+            evidence, calls = self.evidence.read(key, stored=stored, orphans=orphans)
         except AssociationGone:
             return NotDiagnosed(
                 key.association_id,
@@ -107,20 +104,14 @@ class Diagnoses:
                 f"association {key.association_id} does not exist in {key.account_id} {key.region}",
                 key=key,
             )
-        except (ClientError, BotoCoreError) as exc:
-            return self._failed(key, exc)
-        finally:
-            ssm.close()
+        except AwsFailure as exc:
+            return NotDiagnosed(
+                key.association_id,
+                "aws_error",
+                f"{key.account_id}/{key.region}: {exc.reason}",
+                key=key,
+            )
         return diagnose(evidence, now=self.clock(), aws_calls=calls)
-
-    def _failed(self, key: AssociationKey, exc: ClientError | BotoCoreError) -> NotDiagnosed:
-        hint = f" ({iam_hint('ssm:DescribeAssociation')})" if is_denied(exc) else ""
-        return NotDiagnosed(
-            key.association_id,
-            "aws_error",
-            f"{key.account_id}/{key.region}: {describe_error(exc)}{hint}",
-            key=key,
-        )
 
     def _stored(self, key: AssociationKey) -> Association | None:
         if self.store is None:

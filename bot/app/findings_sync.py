@@ -22,13 +22,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from bot.aws.errors import describe_error
-from bot.aws.securityhub import instance_of
-from bot.aws.securityhub_sync import FindingId, WriteResult, stopped_by
+from bot.app.sync_report import SyncReport
 from bot.core import findings as rule
 from bot.core import ownership
+from bot.core.findings import FindingId, WriteResult
 from bot.core.ownership import Bounds
 from bot.models import (
     AssociationKey,
@@ -38,6 +35,7 @@ from bot.models import (
     TrackedAssociation,
     WriteClaim,
 )
+from bot.models.answers import AwsFailure
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -49,30 +47,12 @@ _ONE_AT_A_TIME = threading.Lock()  # a sweep's sync and an acknowledgement's nev
 
 
 class FindingsHub(Protocol):
-    def failed(self, scopes: Sequence[Scope]) -> list[Mapping[str, Any]]: ...
-    def held(self, scopes: Sequence[Scope]) -> list[Mapping[str, Any]]: ...
+    """Security Hub as the sync needs it; reads raise AwsFailure."""
+
+    def failed(self, scopes: Sequence[Scope]) -> list[rule.Finding]: ...
+    def held(self, scopes: Sequence[Scope]) -> list[rule.Finding]: ...
     def update(self, groups: Sequence[tuple[rule.Update, Sequence[FindingId]]]) -> WriteResult: ...
     def close(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class SyncReport:
-    """What one sync did, for the one line the person who asked reads."""
-
-    workflow: str
-    set: int = 0  # findings set to `workflow`
-    reopened: int = 0  # set back to NEW
-    in_sync: int = 0  # already as they should be
-    hand: int = 0  # changed by hand in Security Hub: left as they are
-    kept_new: int = 0  # focus instances that stay NEW: something on them is not acknowledged
-    missing: int = 0  # covered focus instances without a FAILED SSM.3 finding (yet)
-    unprocessed: int = 0  # still unprocessed after the retries
-    pending: int = 0  # not written because Security Hub stopped answering
-    error: str | None = None  # why Security Hub was not (fully) updated
-
-    @property
-    def changed(self) -> int:
-        return self.set + self.reopened
 
 
 @dataclass
@@ -110,7 +90,7 @@ class FindingsSync:
         actor: str = BOT_ACTOR,
         channel: str | None = None,
         focus: Collection[InstanceKey] = (),
-        failed: Sequence[Mapping[str, Any]] | None = None,
+        failed: Sequence[rule.Finding] | None = None,
     ) -> SyncReport:
         """Sync the findings of `scopes`, narrowed to the account-regions this deployment
         sweeps. `focus`: the instances the person asked about (counted in the report);
@@ -127,7 +107,7 @@ class FindingsSync:
             try:
                 hub = self.hub()
                 found = [*(failed if failed is not None else hub.failed(asked)), *hub.held(asked)]
-                current = _parse(found, bounds)
+                current = _within(found, bounds)
                 plan = self._plan(current, desired, now)
                 groups = [
                     (u, [(f.finding_id, f.product_arn) for f in fs])
@@ -135,7 +115,7 @@ class FindingsSync:
                 ]
                 self._claim(plan, now)  # recorded before it is sent
                 result = hub.update(groups) if groups else WriteResult()
-            except (ClientError, BotoCoreError) as exc:
+            except AwsFailure as exc:
                 return self._not_read(exc, actor, channel)
             finally:
                 if hub is not None:
@@ -330,11 +310,8 @@ class FindingsSync:
             error=result.stopped,
         )
 
-    def _not_read(
-        self, exc: ClientError | BotoCoreError, actor: str, channel: str | None
-    ) -> SyncReport:
-        why = stopped_by(exc, self.region)
-        log.warning("Security Hub sync could not read the findings: %s", describe_error(exc))
+    def _not_read(self, exc: AwsFailure, actor: str, channel: str | None) -> SyncReport:
+        log.warning("Security Hub sync could not read the findings: %s", exc)
         if actor != BOT_ACTOR:
             self.store.audit.record(
                 actor=actor,
@@ -342,9 +319,9 @@ class FindingsSync:
                 outcome="not_updated",
                 now=self.clock(),
                 channel=channel,
-                detail=f"Security Hub not read ({describe_error(exc)}); retried at the next sweep",
+                detail=f"Security Hub not read ({exc}); retried at the next sweep",
             )
-        return SyncReport(workflow=self.workflow, error=why)
+        return SyncReport(workflow=self.workflow, error=exc.reason)
 
 
 def _name(item: TrackedAssociation) -> str:
@@ -377,23 +354,8 @@ def _seen(finding: rule.Finding, record: FindingRecord | None, now: datetime) ->
     return replace(base, seen_workflow=finding.workflow, seen_at=now, hand=None)
 
 
-def _parse(found: Iterable[Mapping[str, Any]], bounds: Bounds) -> list[rule.Finding]:
-    """Security Hub's findings as the rule reads them, once each, within `bounds` (whatever
-    else the aggregator shows is never looked at again)."""
-    parsed: dict[str, rule.Finding] = {}
-    for item in found:
-        instance = instance_of(item)
-        if instance is None or not bounds.within(instance):
-            continue
-        note = item.get("Note") or {}
-        parsed[str(item["Id"])] = rule.Finding(
-            finding_id=str(item["Id"]),
-            product_arn=str(item["ProductArn"]),
-            instance=instance,
-            workflow=str((item.get("Workflow") or {}).get("Status") or "NEW"),
-            compliance=str((item.get("Compliance") or {}).get("Status") or ""),
-            note_text=note.get("Text"),
-            note_by=note.get("UpdatedBy"),
-            fields=dict(item.get("UserDefinedFields") or {}),
-        )
-    return list(parsed.values())
+def _within(found: Iterable[rule.Finding], bounds: Bounds) -> list[rule.Finding]:
+    """Security Hub's findings within `bounds`, once each (whatever else the aggregator shows
+    is never looked at again)."""
+    kept = {f.finding_id: f for f in found if bounds.within(f.instance)}
+    return list(kept.values())

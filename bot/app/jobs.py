@@ -4,7 +4,7 @@ a crash between now and then loses nothing.
 
 Two things run a job, and the row's claim makes sure only one does: a timer armed in the
 process that scheduled it (on time, to the second), and `run_due`, which the scheduler calls
-every few seconds (bot/scheduler.py) and at start-up, and which picks up whatever the timers
+every few seconds (bot/scheduling/scheduler.py) and at start-up, and which picks up whatever the timers
 did not: jobs of a process that stopped, in this process or another.
 """
 
@@ -16,10 +16,10 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.clock import utcnow
-from bot.logs import log_context
 from bot.models import ScheduledJob
 from bot.store import Store
+from bot.util.clock import utcnow
+from bot.util.logs import log_context
 
 log = logging.getLogger(__name__)
 

@@ -11,6 +11,7 @@ from typing import Literal
 from bot.app.events import Event
 from bot.app.permissions import Decision
 from bot.app.resolve import Miss
+from bot.app.sync_report import SyncReport
 from bot.models import AssociationKey, Rerun, TrackedAssociation
 from bot.store import Store
 
@@ -45,14 +46,17 @@ class Refusal:
 
 @dataclass(frozen=True)
 class Done:
-    """The change happened: the association as it is now, and the events."""
+    """The change happened: the association as it is now, and the events; `security_hub`,
+    what the sync that followed did (SSM3_SECURITYHUB=sync, acknowledgements only)."""
 
     item: TrackedAssociation
     events: tuple[Event, ...]
+    security_hub: SyncReport | None = None
 
 
-class Refuser:
-    """Audits a use case's refusals and changes, with the actor and where they asked."""
+class AuditWriter:
+    """Writes a use case's audit entries: each refusal (and the Refusal it returns) and each
+    change, with the actor and where they asked."""
 
     def __init__(self, store: Store, clock: Callable[[], datetime]) -> None:
         self.store = store

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from bot.config import Settings
+    from bot.settings.config import Settings
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class Decision:
 def require_operators_for_sync(settings: Settings) -> None:
     """`serve` and `ack`/`unack` refuse to start when SSM3_SECURITYHUB=sync has no operators to
     keep acknowledging (which then writes Security Hub) to: one ConfigError naming both."""
-    from bot.config import ConfigError
+    from bot.settings.config import ConfigError
 
     if settings.securityhub == "sync" and not settings.operators:
         raise ConfigError(

@@ -3,24 +3,23 @@ production, a recorder in tests)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Protocol
 
-from bot.digest import Digest
+from bot.core.digest import DigestView
 from bot.models import AlertMessage, AlertState, DigestMessage, TrackedAssociation
 
 
 class Publisher(Protocol):
     """Where digests and alerts go (Slack in production, a recorder in tests)."""
 
-    def post_digest(self, channel: str, digest: Digest) -> str:
-        """Post `digest` to `channel`; the message's ts."""
+    def post_digest(self, channel: str, view: DigestView) -> str:
+        """Post the digest `view` shows to `channel`; the message's ts."""
         ...
 
-    def update_digest(self, message: DigestMessage, compose: Callable[[], Digest]) -> bool:
-        """Edit a posted digest to show `compose()`, called when the edit's turn comes (edits
-        queue up, and each shows the store as it is then, never an older state). False when
-        Slack refused (the publisher logged why)."""
+    def update_digest(self, message: DigestMessage, view: DigestView) -> bool:
+        """Edit a posted digest to show `view` (the caller composes it from the store as it is
+        when the edit's turn comes). False when Slack refused (the publisher logged why)."""
         ...
 
     def post_alerts(

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from bot.app.outcomes import Refusal, Refuser
+from bot.app.outcomes import AuditWriter, Refusal
 from bot.app.permissions import Permissions
 from bot.models import AssociationKey
 from bot.store import Store
@@ -19,7 +19,7 @@ class Reading:
         self, *, store: Store, permissions: Permissions, clock: Callable[[], datetime]
     ) -> None:
         self.permissions = permissions
-        self._refuser = Refuser(store, clock)
+        self._audit_log = AuditWriter(store, clock)
 
     def check(
         self,
@@ -34,7 +34,7 @@ class Reading:
         decision = self.permissions.may_view(actor)
         if decision.allowed:
             return None
-        return self._refuser.refuse(
+        return self._audit_log.refuse(
             actor,
             "read",
             "permission",

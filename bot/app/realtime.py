@@ -1,7 +1,7 @@
 """Real time: what a burst of queued EventBridge events does, the same for any queue adapter.
 
 Each event is a hint, never the truth. The burst's account-regions are re-read once each,
-through the sweep's own steps (bot/runner.py `refresh_scopes`: store, alert through the ledger,
+through the sweep's own steps (bot/scheduling/runner.py `refresh_scopes`: store, alert through the ledger,
 edit the digest), and only then is each message judged:
 
 - handled: re-read as a sweep would; delete.
@@ -25,8 +25,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from bot.events.envelope import Claim, Classified, Hint, Ignored, Unusable
 from bot.models import AssociationKey, Scope, SweepSummary
+from bot.models.hints import Claim, Classified, Hint, Ignored, Unusable
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ KEEP: frozenset[Outcome] = frozenset({"unusable", "retry"})  # left on the queue
 
 
 class ScopeRefresher(Protocol):
-    """The sweep's steps for a few account-regions (bot/runner.py Runner)."""
+    """The sweep's steps for a few account-regions (bot/scheduling/runner.py Runner)."""
 
     def refresh_scopes(self, scopes: Sequence[Scope], trigger: str = "event") -> SweepSummary: ...
 

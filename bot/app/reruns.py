@@ -1,6 +1,7 @@
 """Re-run an association (StartAssociationsOnce) and, some minutes later, check whether that
 helped: permission first, the cooldown, the AWS call, the store and the audit log — the same
-for every surface. AWS is reached through `AssociationActions`, so the rules test without it."""
+for every surface. AWS is reached through `AssociationActions` (bot/aws/actions.py in
+production), so the rules test without it."""
 
 from __future__ import annotations
 
@@ -10,53 +11,36 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from bot.app.events import RerunChecked, RerunStarted
-from bot.app.outcomes import Refusal, Refuser
+from bot.app.outcomes import AuditWriter, Refusal
 from bot.app.permissions import Permissions
-from bot.app.resolve import resolve
-from bot.aws.actions import AssociationState, association_state, start_once
-from bot.aws.errors import describe_error
-from bot.aws.session import AwsAccess
-from bot.causes import kind_label
-from bot.clock import iso
-from bot.models import AssociationKey, AssociationRef, Rerun, TrackedAssociation
+from bot.app.resolve import Target, resolve
+from bot.core.causes import kind_label
+from bot.models import AssociationKey, Rerun, TrackedAssociation
+from bot.models.answers import AssociationState, AwsFailure
 from bot.store import Store
+from bot.util.clock import iso
 
 log = logging.getLogger(__name__)
 
 BOT_ACTOR = "ssm3bot"  # who the follow-up check is, in the audit log
-AWS_ERRORS = (ClientError, BotoCoreError)
 Checked = Literal["compliant", "pending", "still_failing", "unknown"]
 
 
 class AssociationActions(Protocol):
-    """What a re-run needs of AWS: the association's state now, and running it once."""
+    """What a re-run needs of AWS: the association's state now, and running it once (after
+    reading its state, on the same connection). Both raise AwsFailure."""
 
     def state(self, key: AssociationKey) -> AssociationState: ...
-    def start_once(self, key: AssociationKey) -> None: ...
+    def rerun(self, key: AssociationKey) -> AssociationState: ...
 
 
-class AwsAssociationActions:
-    """AssociationActions through the member role of the association's account."""
-
-    def __init__(self, access: AwsAccess) -> None:
-        self.access = access
-
-    def state(self, key: AssociationKey) -> AssociationState:
-        ssm = self.access.ssm(key.scope)
-        try:
-            return association_state(ssm, key)
-        finally:
-            ssm.close()
-
-    def start_once(self, key: AssociationKey) -> None:
-        ssm = self.access.ssm(key.scope)
-        try:
-            start_once(ssm, key)
-        finally:
-            ssm.close()
+def rerun_can_fix(item: TrackedAssociation, state: AssociationState | None) -> bool:
+    """Whether a re-run can change its compliance: the stored kind of a failing association;
+    for another, its SyncCompliance as AWS says (unknown: assume it can)."""
+    if item.association.failing:
+        return item.association.rerun_can_fix
+    return state is None or state.rerun_can_fix
 
 
 @dataclass(frozen=True)
@@ -72,7 +56,7 @@ class StartFailed:
     """AWS refused or did not answer; recorded, so the cooldown does not hold."""
 
     item: TrackedAssociation
-    error: ClientError | BotoCoreError
+    error: AwsFailure
 
 
 @dataclass(frozen=True)
@@ -81,7 +65,7 @@ class FollowUp:
     rerun: Rerun
     outcome: Checked
     state: AssociationState | None
-    error: ClientError | BotoCoreError | None
+    error: AwsFailure | None
     events: tuple[RerunChecked, ...]
 
 
@@ -100,13 +84,13 @@ class Reruns:
         self.actions = actions
         self.clock = clock
         self.cooldown_s = cooldown_s
-        self._refuser = Refuser(store, clock)
+        self._audit_log = AuditWriter(store, clock)
 
     def target(
-        self, actor: str, ref: AssociationRef, *, channel: str | None = None
+        self, actor: str, ref: Target, *, channel: str | None = None
     ) -> TrackedAssociation | Refusal:
         """What a re-run of `ref` would run, checked as `start` checks it (for the confirm step)."""
-        return self._refuser.permitted_target(
+        return self._audit_log.permitted_target(
             actor,
             "rerun",
             decision=self.permissions.may_rerun(actor),
@@ -116,23 +100,18 @@ class Reruns:
         )
 
     def can_fix(self, item: TrackedAssociation) -> bool:
-        """Whether a re-run can change its compliance: the stored kind of a failing association;
-        for another, its SyncCompliance from AWS (when AWS does not say: assume it can, and the
-        re-run itself reads it again)."""
+        """Whether a re-run can change its compliance (for an association not failing, AWS is
+        asked its SyncCompliance; when it does not say, the re-run itself reads it again)."""
         if item.association.failing:
-            return item.association.rerun_can_fix
+            return rerun_can_fix(item, None)
         try:
-            return self.actions.state(item.key).rerun_can_fix
-        except AWS_ERRORS as exc:
-            log.warning(
-                "could not read the SyncCompliance of %s: %s",
-                item.key.association_id,
-                describe_error(exc),
-            )
+            return rerun_can_fix(item, self.actions.state(item.key))
+        except AwsFailure as exc:
+            log.warning("could not read the SyncCompliance of %s: %s", item.key.association_id, exc)
             return True
 
     def start(
-        self, actor: str, ref: AssociationRef, *, channel: str | None = None
+        self, actor: str, ref: Target, *, channel: str | None = None
     ) -> Started | StartFailed | Refusal:
         item = self.target(actor, ref, channel=channel)
         if isinstance(item, Refusal):
@@ -143,26 +122,27 @@ class Reruns:
         )
         if not fresh:
             held = f"cooldown: started by {rerun.by} at {iso(rerun.at)}"
-            return self._refuser.refuse(
+            return self._audit_log.refuse(
                 actor, "rerun", "cooldown", held, channel, key=item.key, item=item, rerun=rerun
             )
         try:
-            state = self.actions.state(item.key)
-            self.actions.start_once(item.key)
-        except AWS_ERRORS as exc:
+            state = self.actions.rerun(item.key)
+        except AwsFailure as exc:
             self.store.reruns.finish(rerun.id, outcome="failed", now=self.clock())
-            self._refuser.audit(
-                actor, "rerun", "failed", key=item.key, detail=describe_error(exc), channel=channel
+            self._audit_log.audit(
+                actor, "rerun", "failed", key=item.key, detail=str(exc), channel=channel
             )
             return StartFailed(item, exc)
         a = item.association
-        can_fix = a.rerun_can_fix if a.failing else state.rerun_can_fix
+        can_fix = rerun_can_fix(item, state)
         detail: str | None = None
-        if a.failure_kind == "reported":
+        if a.reported:
             detail = kind_label(a)
         elif not can_fix:
             detail = "SyncCompliance MANUAL"
-        self._refuser.audit(actor, "rerun", "started", key=item.key, detail=detail, channel=channel)
+        self._audit_log.audit(
+            actor, "rerun", "started", key=item.key, detail=detail, channel=channel
+        )
         return Started(item, rerun, can_fix, (RerunStarted(item.key, actor, now),))
 
     def follow_up(
@@ -171,11 +151,11 @@ class Reruns:
         """Some minutes after a re-run: did the association come back compliant?"""
         key = item.key
         state: AssociationState | None = None
-        error: ClientError | BotoCoreError | None = None
+        error: AwsFailure | None = None
         outcome: Checked
         try:
             state = self.actions.state(key)
-        except AWS_ERRORS as exc:
+        except AwsFailure as exc:
             error, outcome = exc, "unknown"
         else:
             if state.compliant:
@@ -187,7 +167,7 @@ class Reruns:
         now = self.clock()
         self.store.reruns.finish(rerun.id, outcome=outcome, now=now)
         if error is None:
-            self._refuser.audit(
+            self._audit_log.audit(
                 BOT_ACTOR,
                 "rerun_check",
                 outcome,

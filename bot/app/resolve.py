@@ -1,4 +1,5 @@
-"""What a person typed -> the one tracked association it names, or a clear miss."""
+"""What a person typed (an ID or ARN), or a button's exact key -> the one tracked association it
+names, or a clear miss."""
 
 from __future__ import annotations
 
@@ -35,16 +36,31 @@ class Miss:
         return ", ".join(f"{s.account_id} {s.region}" for s in self.known_in[:3])
 
 
-def resolve(store: Store, ref: AssociationRef, now: datetime) -> TrackedAssociation | Miss:
-    """The one stored association `ref` names (with its acknowledgement in force at `now`), or
-    why there is none."""
-    everywhere = store.associations.find(ref.association_id, now=now)
-    found = [
+# What names an association: what a person typed, or the exact key a button carries.
+Target = AssociationRef | AssociationKey
+
+
+def within(tracked: list[TrackedAssociation], ref: AssociationRef) -> list[TrackedAssociation]:
+    """Those of `tracked` in the account and region `ref` names (each, when it names one)."""
+    return [
         t
-        for t in everywhere
+        for t in tracked
         if (ref.account_id is None or t.key.account_id == ref.account_id)
         and (ref.region is None or t.key.region == ref.region)
     ]
+
+
+def resolve(store: Store, ref: Target, now: datetime) -> TrackedAssociation | Miss:
+    """The one stored association `ref` names (with its acknowledgement in force at `now`), or
+    why there is none. An exact key (a button's) is looked up as it is; only when it names
+    nothing stored is the ID looked for elsewhere, to say where it is."""
+    if isinstance(ref, AssociationKey):
+        found = store.associations.tracked(keys=[ref], now=now)
+        if found:
+            return found[0]
+        ref = AssociationRef(ref.association_id, ref.account_id, ref.region)
+    everywhere = store.associations.find(ref.association_id, now=now)
+    found = within(everywhere, ref)
     if len(found) == 1:
         return found[0]
     named = (

@@ -11,19 +11,18 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.app.events import SweepFinished
-from bot.app.outcomes import Refusal, Refuser
+from bot.app.outcomes import AuditWriter, Refusal
 from bot.app.permissions import Decision, Permissions
-from bot.config import ConfigError
 from bot.models import DigestMessage, SweepSummary
+from bot.settings.config import ConfigError
 from bot.store import Store
-from bot.sweep import SweepError
 
 BUSY = "a sweep is already running"
 PER_PERSON = timedelta(minutes=5)  # one manual sweep a person this often
 
 
 class SweepRunner(Protocol):
-    """The scheduled jobs' sweep (bot/runner.py): the same lease, the same metrics."""
+    """The scheduled jobs' sweep (bot/scheduling/runner.py): the same lease, the same metrics."""
 
     def sweep_busy(self) -> bool: ...
     def sweep(self, trigger: str) -> SweepSummary: ...
@@ -52,6 +51,7 @@ class ManualSweeps:
         runner: SweepRunner,
         clock: Callable[[], datetime],
         busy: tuple[type[Exception], ...],
+        failed: tuple[type[Exception], ...],
         per_person: timedelta = PER_PERSON,
     ) -> None:
         self.store = store
@@ -60,13 +60,14 @@ class ManualSweeps:
         self.permissions = permissions
         self.clock = clock
         self.busy = busy  # what `runner.sweep` raises when it lost the race for the lease
-        self._refuser = Refuser(store, clock)
+        self.failed: tuple[type[Exception], ...] = (*failed, ConfigError)  # nothing to list
+        self._audit_log = AuditWriter(store, clock)
 
     def begin(self, actor: str, *, channel: str | None = None) -> Refusal | None:
         """Whether a sweep may start now: permission, then no sweep running. None: go."""
         decision = self.permissions.may_sweep(actor)
         if not decision.allowed:
-            return self._refuser.refuse(
+            return self._audit_log.refuse(
                 actor, "sweep", "permission", decision.reason, channel, decision=decision
             )
         started = self.store.audit.last(actor, "sweep", "started", self.clock() - self.per_person)
@@ -78,12 +79,12 @@ class ManualSweeps:
                 f"every {minutes} minutes (the scheduled sweeps run anyway). Try again after "
                 f"{again}."
             )
-            return self._refuser.refuse(
+            return self._audit_log.refuse(
                 actor, "sweep", "too_soon", text, channel, decision=Decision(False, text)
             )
         if self.runner.sweep_busy():
-            return self._refuser.refuse(actor, "sweep", "busy", BUSY, channel)
-        self._refuser.audit(actor, "sweep", "started", key=None, detail=None, channel=channel)
+            return self._audit_log.refuse(actor, "sweep", "busy", BUSY, channel)
+        self._audit_log.audit(actor, "sweep", "started", key=None, detail=None, channel=channel)
         return None
 
     def run(
@@ -99,13 +100,13 @@ class ManualSweeps:
         try:
             summary = self.runner.sweep(trigger)
         except self.busy:
-            return self._refuser.refuse(actor, "sweep", "busy", BUSY, channel)
-        except (SweepError, ConfigError) as exc:
-            self._refuser.audit(
+            return self._audit_log.refuse(actor, "sweep", "busy", BUSY, channel)
+        except self.failed as exc:
+            self._audit_log.audit(
                 actor, "sweep", "failed", key=None, detail=str(exc), channel=channel
             )
             return NotStarted(str(exc))
-        self._refuser.audit(
+        self._audit_log.audit(
             actor, "sweep", "done", key=None, detail=summary.sweep_id, channel=channel
         )
         self.runner.after_sweep(also)

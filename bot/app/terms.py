@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from bot.core.ids import ASSOCIATION_ARN, ASSOCIATION_ID
 from bot.models import AssociationRef
 
 MAX_ACK = timedelta(days=90)
@@ -13,11 +14,7 @@ MIN_ACK = timedelta(hours=1)
 DEFAULT_ACK = timedelta(days=7)
 MAX_REASON = 500
 
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-_ARN = re.compile(
-    r"arn:aws[a-z-]*:ssm:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):association/(?P<id>[0-9a-f-]{36})"
-)
-DURATION = re.compile(r"(\d{1,4})\s*(h|hr|hrs|hour|hours|d|day|days|w|wk|wks|week|weeks)")
+DURATION = re.compile(r"^(\d{1,4})\s*(h|hr|hrs|hour|hours|d|day|days|w|wk|wks|week|weeks)\Z")
 _UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 
 
@@ -39,10 +36,10 @@ def unwrap(word: str) -> str:
 def parse_association(word: str) -> AssociationRef:
     """A bare association ID (any case) or its ARN."""
     token = unwrap(word)
-    arn = _ARN.fullmatch(token.lower())
+    arn = ASSOCIATION_ARN.match(token.lower())
     if arn:
         return AssociationRef(arn["id"], arn["account"], arn["region"])
-    if _UUID.fullmatch(token.lower()):
+    if ASSOCIATION_ID.match(token.lower()):
         return AssociationRef(token.lower())
     raise InputError(
         f"{show(word)} is not an association ID (like 8c1f2d3e-…) or an association ARN."

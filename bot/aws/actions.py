@@ -1,39 +1,21 @@
 """The one change ssm3-bot makes in AWS: run an association again now (StartAssociationsOnce),
-plus the read that tells whether that helped."""
+plus the read that tells whether that helped; `AwsAssociationActions` is the re-run use case's
+port (bot/app/reruns.py) over them, one SSM client a call."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from bot.clock import aware
-from bot.models import AssociationKey, Status, normalise_status
+from bot.aws.errors import AWS_ERRORS, describe_error
+from bot.aws.session import AwsAccess
+from bot.models import AssociationKey, normalise_status
+from bot.models.answers import AssociationState, AwsFailure
+from bot.util.clock import aware
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
-
-
-@dataclass(frozen=True)
-class AssociationState:
-    """An association's Overview as DescribeAssociation reports it now."""
-
-    key: AssociationKey
-    name: str | None
-    status: Status
-    detailed_status: str | None
-    sync_compliance: str | None
-    counts: dict[str, int]
-    last_execution_at: datetime | None
-
-    @property
-    def compliant(self) -> bool:
-        return self.status == "Success"
-
-    @property
-    def rerun_can_fix(self) -> bool:
-        """MANUAL associations report compliance only through PutComplianceItems."""
-        return self.sync_compliance != "MANUAL"
 
 
 def start_once(ssm: SSMClient, key: AssociationKey) -> None:
@@ -56,3 +38,33 @@ def association_state(ssm: SSMClient, key: AssociationKey) -> AssociationState:
         counts={str(k): int(v) for k, v in aggregated.items()},
         last_execution_at=aware(description.get("LastExecutionDate")),
     )
+
+
+class AwsAssociationActions:
+    """The re-run's port through the member role of the association's account: AWS's errors
+    become AwsFailure, and each call opens one SSM client and closes it."""
+
+    def __init__(self, access: AwsAccess) -> None:
+        self.access = access
+
+    @contextmanager
+    def _ssm(self, key: AssociationKey) -> Iterator[SSMClient]:
+        try:
+            ssm = self.access.ssm(key.scope)
+            try:
+                yield ssm
+            finally:
+                ssm.close()
+        except AWS_ERRORS as exc:
+            raise AwsFailure(describe_error(exc), exc) from exc
+
+    def state(self, key: AssociationKey) -> AssociationState:
+        with self._ssm(key) as ssm:
+            return association_state(ssm, key)
+
+    def rerun(self, key: AssociationKey) -> AssociationState:
+        """Its state as it was, then StartAssociationsOnce: one client for both."""
+        with self._ssm(key) as ssm:
+            state = association_state(ssm, key)
+            start_once(ssm, key)
+            return state

@@ -21,7 +21,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.aws.calls import CallCounter, same_second
-from bot.clock import aware
 from bot.models import (
     Association,
     ComplianceItem,
@@ -31,6 +30,7 @@ from bot.models import (
     Scope,
     SyncCompliance,
 )
+from bot.util.clock import aware
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient

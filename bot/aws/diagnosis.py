@@ -26,12 +26,11 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from bot.aws.documents import DocumentCache, read_document
-from bot.aws.errors import describe_error, error_code, iam_hint, is_denied
+from bot.aws.errors import AWS_ERRORS, describe_error, error_code, iam_hint, is_denied
 from bot.aws.reader import PAGE, parse_resource_counts
-from bot.clock import aware, parse_iso
 from bot.core.diagnosis import (
     AgentFacts,
     AssociationFacts,
@@ -45,21 +44,18 @@ from bot.core.diagnosis import (
 )
 from bot.core.diagnosis_rules import plan_reads
 from bot.models import UNSUCCESSFUL, Association, AssociationKey, Orphan
+from bot.models.answers import AssociationGone
+from bot.util.clock import aware, parse_iso
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
 
-AWS_ERRORS = (ClientError, BotoCoreError)
 INSTANCES_A_CALL = 50  # DescribeInstanceInformation: MaxResults 50
 RESOURCES_A_FILTER = 20  # a compliance filter takes at most 20 values
 PATCH_EXAMPLES = 5  # instances whose missing patches' titles are read
 WORKERS = 8
 RUNNING = frozenset({"InProgress", "Pending"})
 T = TypeVar("T")
-
-
-class AssociationGone(Exception):
-    """DescribeAssociation says the association does not exist."""
 
 
 class EvidenceReader:

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from bot.clock import utcnow
 from bot.core.diagnosis import DeclaredParameter, DocumentFacts
+from bot.util.clock import utcnow
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient

@@ -6,6 +6,10 @@ from __future__ import annotations
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+# Everything a boto3 call raises for AWS's refusal or silence: the tuple every `except` names.
+AWS_ERRORS = (ClientError, BotoCoreError)
+AwsError = ClientError | BotoCoreError
+
 # AWS's codes for "this identity may not do that" (SSM, STS, EC2, Organizations, Security Hub...).
 DENIED = frozenset(
     {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess"}
@@ -128,3 +132,11 @@ def denied_hint(operation: str, *, account: str, role: str) -> str:
             "IncludeOperator=true)"
         )
     return f"the role in account {account} lacks {action}: attach {policy_for(action)} to it"
+
+
+def denied_hint_for(exc: BaseException, *, account: str, role: str) -> str | None:
+    """For a refused call in a swept account, what to grant to whom (plain text); None when
+    `exc` is no denial."""
+    if not isinstance(exc, ClientError) or not is_denied(exc):
+        return None
+    return denied_hint(exc.operation_name, account=account, role=role)

@@ -28,15 +28,14 @@ from typing import TYPE_CHECKING, Any
 import botocore.session
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bot.aws.errors import describe_error, error_code, is_denied, policy_for
-from bot.clock import aware
+from bot.aws.errors import AWS_ERRORS, describe_error, error_code, is_denied, policy_for
 from bot.core.fix_texts import TROUBLESHOOT_RUNBOOK, UPDATE_AGENT_DOCUMENT
 from bot.models import AssociationKey
+from bot.util.clock import aware
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
 
-AWS_ERRORS = (ClientError, BotoCoreError)
 INSTANCES_A_COMMAND = 50  # SendCommand: InstanceIds holds at most 50
 
 

@@ -7,12 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
-from bot.aws.errors import describe_error
+from bot.aws.errors import AWS_ERRORS, describe_error
 from bot.aws.reader import PAGE, parse_resource_counts
-from bot.causes import LikelyCause, kind_label, likely_cause, remedy
-from bot.clock import aware
+from bot.core.causes import LikelyCause, kind_label, likely_cause, remedy
 from bot.models import (
     UNSUCCESSFUL,
     Association,
@@ -20,8 +19,10 @@ from bot.models import (
     ComplianceItem,
     Execution,
     FailureKind,
+    is_reported,
 )
-from bot.strings import unnamed
+from bot.util.clock import aware
+from bot.util.strings import unnamed
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
@@ -87,7 +88,11 @@ class History:
     def rerun_can_fix(self) -> bool:
         """Not for a `reported` failure, nor for a MANUAL association, which reports its
         compliance only through PutComplianceItems."""
-        return self.failure_kind != "reported" and self.sync_compliance != "MANUAL"
+        return not self.reported and self.sync_compliance != "MANUAL"
+
+    @property
+    def reported(self) -> bool:
+        return is_reported(self.failure_kind)
 
 
 def fetch_history(
@@ -190,7 +195,7 @@ def compliance_items(ssm: SSMClient, instance_id: str) -> InstanceItems:
                         document_name=details.get("DocumentName"),
                     )
                 )
-    except (ClientError, BotoCoreError) as exc:
+    except AWS_ERRORS as exc:
         return InstanceItems(instance_id, tuple(found), describe_error(exc))
     # NON_COMPLIANT first: those are what fail SSM.3.
     found.sort(key=lambda i: (not i.noncompliant, i.association_id))

@@ -17,17 +17,16 @@ from __future__ import annotations
 import itertools
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from bot.aws.calls import CallCounter, same_second
 from bot.aws.compliance import ASSOCIATION_NONCOMPLIANT, ComplianceView
-from bot.aws.errors import describe_error
-from bot.clock import aware, utcnow
+from bot.aws.errors import AWS_ERRORS, describe_error
 from bot.models import (
     UNSUCCESSFUL,
     Association,
@@ -38,6 +37,7 @@ from bot.models import (
     ScopeResult,
     normalise_status,
 )
+from bot.util.clock import aware, utcnow
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
@@ -76,8 +76,10 @@ class ScopeReader:
         detail_cap: int = DETAIL_CAP,
         prior: Mapping[str, PriorDrilldown] | None = None,
         prior_compliance: Mapping[str, InstanceCompliance] | None = None,
+        now: Callable[[], datetime] = utcnow,
     ) -> None:
         self.ssm = ssm
+        self.now = now  # the sweep's clock: a scope's read is dated as the sweep dates it
         self.scope = scope
         self.detail_cap = detail_cap
         self.prior = prior or {}
@@ -97,7 +99,7 @@ class ScopeReader:
         return dict(self._counter.by_operation)
 
     def read(self) -> ScopeResult:
-        started, clock = utcnow(), time.monotonic()
+        started, clock = self.now(), time.monotonic()
         reused = 0
         try:
             associations: dict[str, Association] = {}
@@ -107,7 +109,7 @@ class ScopeReader:
                 associations[association.association_id] = association
             noncompliant = self._compliance.noncompliant_instances()
             reconciled, compliance, orphans = self._compliance.reconcile(associations, noncompliant)
-        except (ClientError, BotoCoreError) as exc:
+        except AWS_ERRORS as exc:
             return ScopeResult(
                 self.scope,
                 ok=False,

@@ -8,11 +8,12 @@ covers every member account and linked region. Each finding names its instance a
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from bot.core.findings import Finding
+from bot.core.ids import INSTANCE_AT_END
 from bot.models import InstanceKey, Scope, SecurityHubCheck
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from mypy_boto3_securityhub.type_defs import AwsSecurityFindingFiltersTypeDef
 
     from bot.aws.session import AwsAccess
-    from bot.config import Settings
+    from bot.settings.config import Settings
 
 FINDINGS_PAGE = 100
 SSM3_FAILED_FILTERS: AwsSecurityFindingFiltersTypeDef = {
@@ -28,7 +29,6 @@ SSM3_FAILED_FILTERS: AwsSecurityFindingFiltersTypeDef = {
     "ComplianceStatus": [{"Value": "FAILED", "Comparison": "EQUALS"}],
     "RecordState": [{"Value": "ACTIVE", "Comparison": "EQUALS"}],
 }
-_INSTANCE_AT_END = re.compile(r"\b((?:i|mi)-[0-9a-f]{8,17})$")
 
 
 def instance_of(finding: Mapping[str, Any]) -> InstanceKey | None:
@@ -36,7 +36,7 @@ def instance_of(finding: Mapping[str, Any]) -> InstanceKey | None:
     resources = finding.get("Resources") or []
     if not resources:
         return None
-    match = _INSTANCE_AT_END.search(str(resources[0].get("Id", "")))
+    match = INSTANCE_AT_END.search(str(resources[0].get("Id", "")))
     account = finding.get("AwsAccountId")
     region = finding.get("Region") or resources[0].get("Region")
     if match is None or not account or not region:
@@ -44,11 +44,44 @@ def instance_of(finding: Mapping[str, Any]) -> InstanceKey | None:
     return InstanceKey(str(account), str(region), match.group(1))
 
 
-def failed_findings(client: SecurityHubClient) -> Iterator[Mapping[str, Any]]:
-    """Every ACTIVE, FAILED SSM.3 finding the caller can see, page by page."""
+def parse_finding(item: Mapping[str, Any]) -> Finding | None:
+    """A per-instance SSM.3 finding as the sync's rule reads it (None: it names no instance)."""
+    instance = instance_of(item)
+    if instance is None:
+        return None
+    note = item.get("Note") or {}
+    return Finding(
+        finding_id=str(item["Id"]),
+        product_arn=str(item["ProductArn"]),
+        instance=instance,
+        workflow=str((item.get("Workflow") or {}).get("Status") or "NEW"),
+        compliance=str((item.get("Compliance") or {}).get("Status") or ""),
+        note_text=note.get("Text"),
+        note_by=note.get("UpdatedBy"),
+        fields=dict(item.get("UserDefinedFields") or {}),
+    )
+
+
+def scope_filters(scopes: Sequence[Scope] | None) -> dict[str, list[dict[str, str]]]:
+    """Account and Region filters covering `scopes` (a superset when several: the caller
+    keeps only the findings of its scopes)."""
+    if not scopes:
+        return {}
+    return {
+        "AwsAccountId": [
+            {"Value": a, "Comparison": "EQUALS"} for a in sorted({s.account_id for s in scopes})
+        ],
+        "Region": [
+            {"Value": r, "Comparison": "EQUALS"} for r in sorted({s.region for s in scopes})
+        ],
+    }
+
+
+def findings(client: SecurityHubClient, filters: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    """Every finding GetFindings returns for `filters`, page by page (100 a page)."""
     token: str | None = None
     while True:
-        kwargs: dict[str, Any] = {"Filters": SSM3_FAILED_FILTERS, "MaxResults": FINDINGS_PAGE}
+        kwargs: dict[str, Any] = {"Filters": filters, "MaxResults": FINDINGS_PAGE}
         if token:
             kwargs["NextToken"] = token
         page = client.get_findings(**kwargs)
@@ -56,6 +89,13 @@ def failed_findings(client: SecurityHubClient) -> Iterator[Mapping[str, Any]]:
         token = page.get("NextToken")
         if not token:
             return
+
+
+def failed_findings(
+    client: SecurityHubClient, scopes: Sequence[Scope] | None = None
+) -> Iterator[Mapping[str, Any]]:
+    """Every ACTIVE, FAILED SSM.3 finding the caller can see (in `scopes`, when given)."""
+    return findings(client, {**SSM3_FAILED_FILTERS, **scope_filters(scopes)})
 
 
 def cross_check(
@@ -66,17 +106,24 @@ def cross_check(
     noncompliant: Iterable[InstanceKey],
     now: datetime,
 ) -> SecurityHubCheck:
-    """Set Security Hub's failed instances beside the sweep's, within the swept scopes.
+    """Set Security Hub's failed instances beside the sweep's, within the swept scopes."""
+    failed = (key for key in map(instance_of, findings) if key is not None)
+    return compare(failed, region=region, swept=swept, noncompliant=noncompliant, now=now)
 
-    `swept`: the account-regions the sweep read; an instance elsewhere is neither side's.
-    `noncompliant`: the instances the sweep found NON_COMPLIANT there.
-    """
+
+def compare(
+    failed_instances: Iterable[InstanceKey],
+    *,
+    region: str,
+    swept: Iterable[Scope],
+    noncompliant: Iterable[InstanceKey],
+    now: datetime,
+) -> SecurityHubCheck:
+    """The instances Security Hub fails beside the sweep's NON_COMPLIANT ones, within the
+    swept scopes: `swept`, the account-regions the sweep read (an instance elsewhere is
+    neither side's); `noncompliant`, the instances the sweep found NON_COMPLIANT there."""
     scopes = set(swept)
-    failed = {
-        key
-        for key in map(instance_of, findings)
-        if key is not None and Scope(key.account_id, key.region) in scopes
-    }
+    failed = {key for key in failed_instances if Scope(key.account_id, key.region) in scopes}
     ours = {k for k in noncompliant if Scope(k.account_id, k.region) in scopes}
     return SecurityHubCheck(
         region=region,

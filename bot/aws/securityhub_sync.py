@@ -17,16 +17,17 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bot.aws.errors import describe_error, error_code, iam_hint, is_denied, is_throttled
-from bot.aws.securityhub import FINDINGS_PAGE
-from bot.core.findings import ACK_WORKFLOWS, MARKER, Update
+from bot.aws.errors import AWS_ERRORS, describe_error, error_code, iam_hint, is_denied, is_throttled
+from bot.aws.securityhub import failed_findings, parse_finding, scope_filters
+from bot.aws.securityhub import findings as all_findings
+from bot.core.findings import ACK_WORKFLOWS, MARKER, Finding, FindingId, Update, WriteResult
 from bot.models import Scope
+from bot.models.answers import AwsFailure
 
 if TYPE_CHECKING:
     from mypy_boto3_securityhub import SecurityHubClient
@@ -38,8 +39,6 @@ WRITE_ATTEMPTS = 3  # botocore's attempts per call: a throttled ack is told so i
 # UnprocessedFindings codes a retry cannot change.
 FINAL = frozenset({"FindingNotFound", "DuplicatedFindingIdentifier", "FindingSizeExceeded"})
 FINAL_PREFIX = "InvalidInput"
-
-FindingId = tuple[str, str]  # (Id, ProductArn)
 
 
 class Pacer:
@@ -70,18 +69,6 @@ class Pacer:
 PACER = Pacer()
 
 
-@dataclass
-class WriteResult:
-    """What the updates came to: by finding Id, processed, left unprocessed ("Code: message")
-    or not attempted because `stopped` (one line: "throttled", "denied: ...", an error)."""
-
-    processed: set[str] = field(default_factory=set)
-    unprocessed: dict[str, str] = field(default_factory=dict)
-    not_attempted: set[str] = field(default_factory=set)
-    stopped: str | None = None
-    calls: int = 0
-
-
 def stopped_by(exc: ClientError | BotoCoreError, region: str) -> str:
     """Why Security Hub was not updated, in a few words for the person who asked."""
     if is_throttled(exc):
@@ -93,21 +80,6 @@ def stopped_by(exc: ClientError | BotoCoreError, region: str) -> str:
     if error_code(exc) == "InvalidAccessException":
         return f"Security Hub is not enabled for the bot's account in {region}"
     return describe_error(exc)
-
-
-def _scope_filters(scopes: Sequence[Scope] | None) -> dict[str, list[dict[str, str]]]:
-    """Account and Region filters covering `scopes` (a superset when several: the caller
-    keeps only the findings of its scopes)."""
-    if not scopes:
-        return {}
-    return {
-        "AwsAccountId": [
-            {"Value": a, "Comparison": "EQUALS"} for a in sorted({s.account_id for s in scopes})
-        ],
-        "Region": [
-            {"Value": r, "Comparison": "EQUALS"} for r in sorted({s.region for s in scopes})
-        ],
-    }
 
 
 SSM3_ACTIVE: dict[str, list[dict[str, str]]] = {
@@ -127,36 +99,27 @@ class SecurityHubWriter:
     def close(self) -> None:
         self.client.close()
 
-    def failed(self, scopes: Sequence[Scope] | None) -> list[Mapping[str, Any]]:
+    def failed(self, scopes: Sequence[Scope] | None) -> list[Finding]:
         """ACTIVE, FAILED SSM.3 findings in these account-regions (None: all visible)."""
-        filters = {
-            **SSM3_ACTIVE,
-            "ComplianceStatus": [{"Value": "FAILED", "Comparison": "EQUALS"}],
-            **_scope_filters(scopes),
-        }
-        return list(self._pages(filters))
+        return self._read(lambda: failed_findings(self.client, scopes))
 
-    def held(self, scopes: Sequence[Scope] | None) -> list[Mapping[str, Any]]:
+    def held(self, scopes: Sequence[Scope] | None) -> list[Finding]:
         """ACTIVE SSM.3 findings the bot holds in an acknowledgement workflow."""
         filters = {
             **SSM3_ACTIVE,
             "NoteUpdatedBy": [{"Value": MARKER, "Comparison": "EQUALS"}],
             "WorkflowStatus": [{"Value": w, "Comparison": "EQUALS"} for w in ACK_WORKFLOWS],
-            **_scope_filters(scopes),
+            **scope_filters(scopes),
         }
-        return list(self._pages(filters))
+        return self._read(lambda: all_findings(self.client, filters))
 
-    def _pages(self, filters: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
-        token: str | None = None
-        while True:
-            kwargs: dict[str, Any] = {"Filters": filters, "MaxResults": FINDINGS_PAGE}
-            if token:
-                kwargs["NextToken"] = token
-            page = self.client.get_findings(**kwargs)
-            yield from page.get("Findings", [])
-            token = page.get("NextToken")
-            if not token:
-                return
+    def _read(self, pages: Callable[[], Iterable[Mapping[str, Any]]]) -> list[Finding]:
+        """The findings parsed (those naming no instance dropped); AWS's refusal or silence
+        as AwsFailure, with what stopped the sync in a few words."""
+        try:
+            return [f for f in map(parse_finding, pages()) if f is not None]
+        except AWS_ERRORS as exc:
+            raise AwsFailure(describe_error(exc), exc, reason=stopped_by(exc, self.region)) from exc
 
     def update(self, groups: Sequence[tuple[Update, Sequence[FindingId]]]) -> WriteResult:
         """Apply each update to its findings, 100 a call, paced; retry what stays unprocessed."""
@@ -195,7 +158,7 @@ class SecurityHubWriter:
                 Note={"Text": update.note, "UpdatedBy": MARKER},
                 UserDefinedFields=update.fields(),
             )
-        except (ClientError, BotoCoreError) as exc:
+        except AWS_ERRORS as exc:
             result.stopped = stopped_by(exc, self.region)
             result.not_attempted.update(i for i, _ in chunk)
             return []

@@ -22,8 +22,8 @@ import boto3
 from botocore.config import Config
 from botocore.credentials import ReadOnlyCredentials, RefreshableCredentials
 
-from bot.config import Settings
 from bot.models import Scope
+from bot.settings.config import Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_config import ConfigServiceClient

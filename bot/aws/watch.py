@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from bot.aws.compliance import ASSOCIATION_NONCOMPLIANT
 from bot.aws.reader import PAGE, parse_resource_counts
-from bot.clock import aware, iso
 from bot.core.watch import ItemState, RunState
 from bot.models import AssociationKey
+from bot.util.clock import aware, iso
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
-from bot import __version__, redact
+from bot import __version__
 from bot.cli.ack import cmd_ack, cmd_unack
 from bot.cli.audit import cmd_audit
 from bot.cli.common import (
@@ -33,9 +33,10 @@ from bot.cli.history import cmd_history
 from bot.cli.report import add_report
 from bot.cli.serve import cmd_demo, cmd_serve
 from bot.cli.sweep import cmd_digest, cmd_sweep
-from bot.config import ConfigError, log_format_from_env
-from bot.logs import stderr_handler
-from bot.strings import one_line
+from bot.settings.config import ConfigError, log_format_from_env
+from bot.util import redact
+from bot.util.logs import stderr_handler
+from bot.util.strings import one_line
 
 __all__ = [
     "EXIT_BROKEN_PIPE",
@@ -93,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, **kwargs: Any) -> argparse.ArgumentParser:
-        from bot.cli_help import HELP, epilog
+        from bot.cli.help import HELP, epilog
 
         sub: argparse.ArgumentParser = commands.add_parser(
             name,

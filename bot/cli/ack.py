@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from bot.cli.common import EXIT_OK, UsageError, _existing_store, _settings, os_actor, out
-from bot.config import Settings
+from bot.cli.common import EXIT_OK, UsageError, _settings, os_actor, out, required_store
+from bot.settings.config import Settings
 
 if TYPE_CHECKING:
     from bot.app.acknowledgements import Acknowledgements
@@ -18,15 +18,19 @@ if TYPE_CHECKING:
 def _acknowledgements(settings: Settings) -> tuple[Acknowledgements, Store]:
     from bot.app.acknowledgements import Acknowledgements
     from bot.app.permissions import LocalOperator, require_operators_for_sync
-    from bot.clock import utcnow
+    from bot.util.clock import utcnow
 
     require_operators_for_sync(settings)
-    store = _existing_store(settings)
-    if store is None:
-        raise UsageError(
-            f"SSM3_DB_PATH: no database at {settings.db_path} yet; run `ssm3bot sweep` first"
-        )
-    return Acknowledgements(store=store, permissions=LocalOperator(), clock=utcnow), store
+    store = required_store(settings)
+    sync = None
+    if settings.securityhub == "sync":  # SSM.3's findings follow the change
+        from bot.aws.session import AwsAccess
+        from bot.wiring.context import Context
+        from bot.wiring.findings import findings_sync
+
+        sync = findings_sync(Context(settings, store, AwsAccess.from_settings(settings), utcnow))
+    cases = Acknowledgements(store=store, permissions=LocalOperator(), clock=utcnow, sync=sync)
+    return cases, store
 
 
 def _refused(refusal: Refusal) -> str:
@@ -50,7 +54,7 @@ def _refused(refusal: Refusal) -> str:
 def cmd_ack(args: argparse.Namespace) -> int:
     from bot.app.outcomes import Refusal
     from bot.app.terms import InputError, check_reason, parse_association, parse_duration
-    from bot.clock import iso, utcnow
+    from bot.util.clock import iso, utcnow
 
     settings = _settings()
     try:
@@ -62,11 +66,11 @@ def cmd_ack(args: argparse.Namespace) -> int:
     cases, store = _acknowledgements(settings)
     try:
         outcome = cases.acknowledge(os_actor(), ref, reason=reason, until=until)
-        line = None if isinstance(outcome, Refusal) else _security_hub(settings, store, outcome)
     finally:
         store.close()
     if isinstance(outcome, Refusal):
         raise UsageError(_refused(outcome))
+    line = _security_hub(outcome, "acknowledgement")
     a, ack = outcome.item.association, outcome.item.ack
     assert ack is not None
     assert ack.until is not None
@@ -77,21 +81,11 @@ def cmd_ack(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _security_hub(settings: Settings, store: Store, done: Done) -> str | None:
-    """SSM3_SECURITYHUB=sync: bring the association's SSM.3 findings in line; one line."""
-    from bot.app.findings_triggers import sync_change
-    from bot.aws.session import AwsAccess
-    from bot.clock import utcnow
+def _security_hub(done: Done, what: str) -> str | None:
+    """SSM3_SECURITYHUB=sync: how the SSM.3 findings were brought in line, in one line."""
+    from bot.app.sync_report import reply_line
 
-    return sync_change(
-        settings=settings,
-        access=AwsAccess.from_settings(settings),
-        store=store,
-        clock=utcnow,
-        item=done.item,
-        actor=os_actor(),
-        acknowledged=done.item.ack is not None,
-    )
+    return reply_line(done.security_hub, what=what) if done.security_hub else None
 
 
 def cmd_unack(args: argparse.Namespace) -> int:
@@ -106,11 +100,11 @@ def cmd_unack(args: argparse.Namespace) -> int:
     cases, store = _acknowledgements(settings)
     try:
         outcome = cases.unacknowledge(os_actor(), ref)
-        line = None if isinstance(outcome, Refusal) else _security_hub(settings, store, outcome)
     finally:
         store.close()
     if isinstance(outcome, Refusal):
         raise UsageError(_refused(outcome))
+    line = _security_hub(outcome, "removal of the acknowledgement")
     a = outcome.item.association
     out(
         f"reopened {a.display_name} ({a.account_id} {a.region}): it is back among the failing\n"

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import argparse
 
-from bot.cli.common import EXIT_OK, UsageError, _existing_store, _print_json, _settings, out
+from bot.cli.common import (
+    EXIT_OK,
+    UsageError,
+    _print_json,
+    _settings,
+    out,
+    required_store,
+)
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from bot.clock import parse_user_time
     from bot.render.audit import audit_csv, audit_json, render_audit
+    from bot.util.clock import parse_user_time
 
     settings = _settings()
     since = None
@@ -18,11 +25,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
             since = parse_user_time(args.since, settings.zone)
         except ValueError as exc:
             raise UsageError(f"--since: {exc}") from None
-    store = _existing_store(settings)
-    if store is None:
-        raise UsageError(
-            f"SSM3_DB_PATH: no database at {settings.db_path}; nothing has been recorded there"
-        )
+    store = required_store(settings, otherwise="; nothing has been recorded there")
     entries = list(reversed(store.audit.entries(since=since)))  # oldest first, like any log
     if args.json:
         _print_json(audit_json(entries))

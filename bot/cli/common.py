@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, TextIO
 
-from bot import redact
-from bot.config import ConfigError, Settings
-from bot.strings import one_line
+from bot.settings.config import ConfigError, Settings
+from bot.util import redact
+from bot.util.strings import one_line
 
 if TYPE_CHECKING:
     from bot.store import Store
@@ -32,7 +32,7 @@ class UsageError(Exception):
 def say(message: str, level: int = logging.ERROR) -> None:
     """One line on stderr (errors, and what happened besides the results); AWS's and users'
     text in it cannot drive the terminal. With SSM3_LOG_FORMAT=json, a JSON line like the logs'."""
-    from bot import logs
+    from bot.util import logs
 
     if logs.json_enabled():
         logs.emit(one_line(message), level)
@@ -110,6 +110,16 @@ def _existing_store(settings: Settings) -> Store | None:
     if settings.db_path != ":memory:" and not path.is_file() and not path.is_dir():
         return None
     return open_store(settings)
+
+
+def required_store(
+    settings: Settings, *, otherwise: str = " yet; run `ssm3bot sweep` first"
+) -> Store:
+    """The store for a command that only reads one: its one refusal when there is none."""
+    store = _existing_store(settings)
+    if store is None:
+        raise UsageError(f"SSM3_DB_PATH: no database at {settings.db_path}{otherwise}")
+    return store
 
 
 def _print_json(document: object) -> None:

@@ -32,16 +32,21 @@ def add_diagnose(command: Callable[..., argparse.ArgumentParser]) -> None:
 
 def cmd_diagnose(args: argparse.Namespace) -> int:
     from bot.app.diagnoses import Diagnoses, NotDiagnosed
+    from bot.aws.evidence import AwsEvidence
     from bot.aws.session import AwsAccess
-    from bot.clock import utcnow
     from bot.models import AssociationRef
     from bot.render.diagnosis import diagnosis_json, render_diagnosis
+    from bot.util.clock import utcnow
 
     settings = _settings()
     _check_scope_options(args.account, args.region)
     store = _existing_store(settings)
     try:
-        cases = Diagnoses(store=store, access=AwsAccess.from_settings(settings), clock=utcnow)
+        cases = Diagnoses(
+            store=store,
+            evidence=AwsEvidence(AwsAccess.from_settings(settings), clock=utcnow),
+            clock=utcnow,
+        )
         found = cases.diagnose(AssociationRef(args.association_id, args.account, args.region))
     finally:
         if store is not None:

@@ -14,19 +14,21 @@ from bot.cli.common import (
     out,
     say,
 )
-from bot.config import ACCOUNT_ID, REGION
+from bot.core.ids import ACCOUNT_ID, REGION
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from botocore.exceptions import BotoCoreError, ClientError
 
-    from bot.aws.errors import describe_error
+    from contextlib import closing
+
+    from bot.app.resolve import within
+    from bot.aws.errors import AWS_ERRORS, describe_error
     from bot.aws.history import fetch_history
     from bot.aws.session import AwsAccess
-    from bot.clock import utcnow
-    from bot.models import AssociationKey, Scope
+    from bot.models import AssociationKey, AssociationRef, Scope
     from bot.render.reports import history_json
     from bot.render.text import render_history
+    from bot.util.clock import utcnow
 
     settings = _settings()
     _check_scope_options(args.account, args.region)
@@ -34,11 +36,8 @@ def cmd_history(args: argparse.Namespace) -> int:
     now = utcnow()
     found = store.associations.find(args.association_id, now=now) if store is not None else []
     stored = {t.key: t.association for t in found}
-    known = [t.key for t in found]
-    if args.account:
-        known = [k for k in known if k.account_id == args.account]
-    if args.region:
-        known = [k for k in known if k.region == args.region]
+    ref = AssociationRef(args.association_id, args.account or None, args.region or None)
+    known = [t.key for t in within(found, ref)]  # every match: the CLI shows them all
     if not known:
         if not (args.account and args.region):
             missing = (
@@ -53,10 +52,9 @@ def cmd_history(args: argparse.Namespace) -> int:
     documents: list[dict[str, object]] = []
     for key in known:
         try:
-            history = fetch_history(
-                access.ssm(Scope(key.account_id, key.region)), key, stored=stored.get(key)
-            )
-        except (ClientError, BotoCoreError) as exc:
+            with closing(access.ssm(Scope(key.account_id, key.region))) as ssm:
+                history = fetch_history(ssm, key, stored=stored.get(key))
+        except AWS_ERRORS as exc:
             say(f"{key.account_id}/{key.region}: {describe_error(exc)}")
             return EXIT_NO_SCOPE
         if args.json:

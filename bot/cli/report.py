@@ -31,9 +31,9 @@ def add_report(command: Callable[..., argparse.ArgumentParser]) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from bot.clock import parse_user_time, utcnow
     from bot.report import build_report, render
     from bot.report.period import MAX_DAYS, Period, last_full_month, month_before
+    from bot.util.clock import parse_user_time, utcnow
 
     settings = _settings()
     zone = settings.zone

@@ -20,7 +20,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from bot.demo import run_demo
+    from bot.cli.demo import run_demo
 
     code: int = run_demo(db_path=args.db, out=sys.stdout, err=sys.stderr)
     return code

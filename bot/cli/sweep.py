@@ -8,20 +8,19 @@ import logging
 import sys
 from typing import TYPE_CHECKING
 
-from bot import redact
 from bot.cli.common import (
     EXIT_NO_SCOPE,
     EXIT_OK,
     EXIT_STRICT,
-    UsageError,
-    _existing_store,
     _print_json,
     _settings,
     open_store,
     out,
+    required_store,
     say,
 )
-from bot.config import ConfigError, Settings
+from bot.settings.config import ConfigError, Settings
+from bot.util import redact
 
 if TYPE_CHECKING:
     from bot.models import SweepSummary
@@ -29,11 +28,11 @@ if TYPE_CHECKING:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from bot.aws.session import AwsAccess
-    from bot.clock import utcnow
-    from bot.progress import ProgressBar
+    from bot.cli.progress import ProgressBar
     from bot.render.documents import sweep_document
     from bot.render.text import render_sweep
-    from bot.sweep import SweepError, run_sweep
+    from bot.sweeping.sweep import SweepError, run_sweep
+    from bot.util.clock import utcnow
 
     settings = _settings()
     if args.post:
@@ -105,13 +104,13 @@ def _post_digest(settings: Settings, store: object) -> bool:
     from slack_sdk.errors import SlackApiError, SlackClientError
 
     from bot.aws.session import AwsAccess
-    from bot.runner import Runner
+    from bot.scheduling.runner import Runner
     from bot.slack.delivery import Delivery
     from bot.slack.services import web_client
     from bot.store import Store
 
     assert isinstance(store, Store)
-    delivery = Delivery(client=web_client(settings), store=store, zone=settings.zone)
+    delivery = Delivery(client=web_client(settings), zone=settings.zone)
     runner = Runner(
         settings=settings, store=store, access=AwsAccess.from_settings(settings), publisher=delivery
     )
@@ -129,20 +128,16 @@ def _post_digest(settings: Settings, store: object) -> bool:
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
-    from bot.clock import utcnow
-    from bot.digest import build_digest
+    from bot.app.digests import DigestComposer
     from bot.render.documents import digest_document
     from bot.render.text import render_digest
+    from bot.util.clock import utcnow
 
     settings = _settings()
-    store = _existing_store(settings)
-    if store is None:
-        raise UsageError(
-            f"SSM3_DB_PATH: no database at {settings.db_path} yet; run `ssm3bot sweep` first"
-        )
-    digest = build_digest(store, utcnow())
+    store = required_store(settings)
+    view = DigestComposer.from_settings(store, settings).whole(utcnow())
     if args.json:
-        _print_json(digest_document(digest))
+        _print_json(digest_document(view.digest))
     else:
-        out(render_digest(digest))
+        out(render_digest(view))
     return EXIT_OK

@@ -30,7 +30,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from bot.clock import iso
 from bot.core import fix_texts
 from bot.core.diagnosis import (
     CauseGroup,
@@ -45,6 +44,7 @@ from bot.core.diagnosis import (
 from bot.core.diagnosis_groups import group
 from bot.core.parameters import parameter_problems, timeout_seconds
 from bot.core.stderr import agent_too_old, denied_call, first_error_line
+from bot.util.clock import iso
 
 STDERR_SAMPLE = 5  # GetCommandInvocation: at most this many instances per way of failing
 PATCH_DOCUMENTS = ("AWS-RunPatchBaseline", "AWS-RunPatchBaselineAssociation")

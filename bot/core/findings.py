@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from bot.clock import iso
 from bot.core.ownership import claimable, owned
 from bot.models import Ack, AssociationKey, EndedAck, FindingRecord, InstanceKey
-from bot.strings import clip
+from bot.util.clock import iso
+from bot.util.strings import clip
 
 # The marker every note the bot writes carries (the real-time poller tells the bot's own
 # updates from the "Security Hub Findings - Imported" events by it), and its two fields.
@@ -29,6 +29,21 @@ FIELD_UNTIL = "ssm3bot:until"
 NO_EXPIRY = "none"
 NOTE_LIMIT = 512  # Security Hub keeps one note a finding, at most 512 characters
 ACK_WORKFLOWS = ("SUPPRESSED", "NOTIFIED")  # what SSM3_ACK_WORKFLOW may set
+
+
+FindingId = tuple[str, str]  # (Id, ProductArn): how BatchUpdateFindings names a finding
+
+
+@dataclass
+class WriteResult:
+    """What the updates came to: by finding Id, processed, left unprocessed ("Code: message")
+    or not attempted because `stopped` (one line: "throttled", "denied: ...", an error)."""
+
+    processed: set[str] = field(default_factory=set)
+    unprocessed: dict[str, str] = field(default_factory=dict)
+    not_attempted: set[str] = field(default_factory=set)
+    stopped: str | None = None
+    calls: int = 0
 
 
 @dataclass(frozen=True)

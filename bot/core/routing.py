@@ -2,7 +2,7 @@
 
 An association goes to every route whose given keys all match (an absent key matches
 anything). A channel gets the union of its routes; SSM3_CHANNEL's route matches everything.
-Pure data and matching: no I/O here (the file is read by bot/routes_file.py).
+Pure data and matching: no I/O here (the file is read by bot/settings/routes_file.py).
 """
 
 from __future__ import annotations

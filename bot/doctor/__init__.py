@@ -13,10 +13,10 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.aws.session import AwsAccess
-from bot.config import ConfigError, Settings
 from bot.doctor import aws, events, local, risks, slack
 from bot.doctor.checks import Check, Report
 from bot.doctor.render import render_report
+from bot.settings.config import ConfigError, Settings
 
 __all__ = ["Check", "Report", "render_report", "run_doctor"]
 

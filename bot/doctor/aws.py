@@ -15,9 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from bot.aws.errors import (
+    AWS_ERRORS,
     BOT_POLICY,
     DENIED,
     MEMBER_ROLE_STACK,
@@ -28,7 +29,6 @@ from bot.aws.errors import (
 )
 from bot.aws.securityhub import security_hub_region
 from bot.aws.session import AwsAccess
-from bot.config import ConfigError, Settings
 from bot.doctor.aws_reads import (
     NEEDS_ASSOCIATION,
     SSM_READS,
@@ -55,7 +55,8 @@ from bot.doctor.aws_ssm3 import (
 )
 from bot.doctor.checks import WHERE, Check, Finding, grouped
 from bot.models import Scope
-from bot.sweep import SweepError, resolve_scopes
+from bot.settings.config import ConfigError, Settings
+from bot.sweeping.sweep import SweepError, resolve_scopes
 
 __all__ = [
     "ACCESS_OPTIONS",
@@ -88,7 +89,7 @@ def aws_checks(settings: Settings, make_access: Callable[[], AwsAccess]) -> list
     try:
         access = make_access()
         arn, account = access.caller_arn, access.caller_account
-    except (ClientError, BotoCoreError) as exc:
+    except AWS_ERRORS as exc:
         return [judge_identity_error(exc)]
     checks = [Check(SECTION, "pass", f"AWS identity {arn} (account {account})")]
     try:
@@ -207,7 +208,7 @@ def _assume(access: AwsAccess, account_id: str) -> Finding | None:
     """None when the role was assumed; else why not, and what to deploy."""
     try:
         access.credentials_for(account_id)
-    except (ClientError, BotoCoreError) as exc:
+    except AWS_ERRORS as exc:
         access.forget(account_id)
         reason = error_code(exc) if isinstance(exc, ClientError) else describe_error(exc)
         role = access.role_name
@@ -236,7 +237,7 @@ def probe_scope(access: AwsAccess, scope: Scope) -> ScopeProbe:
     reads = ReadProbe()
     try:
         ssm = access.ssm(scope)
-    except (ClientError, BotoCoreError) as exc:  # credentials, region
+    except AWS_ERRORS as exc:  # credentials, region
         reads.unreachable = describe_error(exc)
         return ScopeProbe(reads, None, None)
     try:

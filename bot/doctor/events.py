@@ -7,9 +7,8 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from bot.aws.errors import (
+    AWS_ERRORS,
     EVENTS_CENTRAL_STACK,
     EVENTS_POLICY,
     describe_error,
@@ -17,8 +16,8 @@ from bot.aws.errors import (
     is_denied,
 )
 from bot.aws.session import AwsAccess
-from bot.config import Settings
 from bot.doctor.checks import Check
+from bot.settings.config import Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.literals import QueueAttributeFilterType
@@ -47,7 +46,7 @@ def events_checks(settings: Settings, make_access: Callable[[], AwsAccess]) -> l
             attributes: dict[str, str] = {str(k): str(v) for k, v in reply["Attributes"].items()}
         finally:
             client.close()
-    except (ClientError, BotoCoreError) as exc:
+    except AWS_ERRORS as exc:
         return [judge_queue_error(url, exc)]
     return judge_queue(url, attributes)
 

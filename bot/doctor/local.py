@@ -6,8 +6,8 @@ import os
 from datetime import datetime
 from pathlib import Path
 
-from bot.config import ConfigError, Settings
 from bot.doctor.checks import Check
+from bot.settings.config import ConfigError, Settings
 
 SECTION = "Configuration"
 
@@ -55,7 +55,7 @@ def database(settings: Settings) -> Check:
 
 
 def schedules(settings: Settings, now: datetime) -> Check:
-    from bot.schedule import cron_trigger, next_fire
+    from bot.core.slots import cron_trigger, next_fire
 
     zone = settings.zone
     parts = []

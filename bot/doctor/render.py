@@ -3,8 +3,10 @@ Plain ASCII when the terminal cannot show the marks (stdout not UTF-8)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.doctor.checks import Report, Status
-from bot.strings import one_line
+from bot.util.strings import one_line
 
 MARKS: dict[Status, str] = {"pass": "✔", "warn": "!", "fail": "✘", "skip": "-"}
 ASCII_MARKS: dict[Status, str] = {
@@ -57,3 +59,16 @@ def to_ascii(text: str) -> str:
     for wide, narrow in _ASCII.items():
         text = text.replace(wide, narrow)
     return text.encode("ascii", "replace").decode("ascii")
+
+
+def doctor_json(report: Report) -> dict[str, Any]:
+    return {
+        "exit_code": report.exit_code,
+        "passed": report.count("pass"),
+        "warnings": report.count("warn"),
+        "failed": report.count("fail"),
+        "checks": [
+            {"section": c.section, "status": c.status, "text": c.text, "fix": c.fix}
+            for c in report.checks
+        ],
+    }

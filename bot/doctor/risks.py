@@ -8,8 +8,8 @@ import stat
 from pathlib import Path
 
 from bot.app.permissions import require_operators_for_sync
-from bot.config import ConfigError, Settings
 from bot.doctor.checks import Check
+from bot.settings.config import ConfigError, Settings
 
 SECTION = "Security"
 PROXY_NOTE = (

@@ -16,8 +16,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 
-from bot.config import Settings
 from bot.doctor.checks import Check
+from bot.settings.config import Settings
 
 SECTION = "Slack"
 TIMEOUT_S = 5

@@ -40,6 +40,8 @@ from bot.models.records import (
     SyncCompliance,
     TrackedAssociation,
     WriteClaim,
+    is_reported,
+    is_run_failure,
     normalise_status,
 )
 
@@ -76,5 +78,7 @@ __all__ = [
     "SyncCompliance",
     "TrackedAssociation",
     "WriteClaim",
+    "is_reported",
+    "is_run_failure",
     "normalise_status",
 ]

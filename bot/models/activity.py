@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.clock import iso, parse_iso
 from bot.models.records import AssociationKey, TrackedAssociation
+from bot.util.clock import iso, parse_iso
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from bot.strings import unnamed
+from bot.util.strings import unnamed
 
 Status = Literal["Success", "Failed", "Pending"]
 SyncCompliance = Literal["AUTO", "MANUAL"]
 # What fails SSM.3 and so what fixes it: a failed or timed-out run (a re-run can fix it), or
 # compliance reported NON_COMPLIANT some other way (MANUAL sync, e.g. missing patches).
 FailureKind = Literal["execution", "reported"]
+
+
+def is_reported(kind: str | None) -> bool:
+    """SSM.3 fails it on what is reported, with no failed run to blame: a re-run cannot fix it."""
+    return kind == "reported"
+
+
+def is_run_failure(kind: str | None) -> bool:
+    """Its latest run failed or timed out where SSM.3 fails it: a re-run can fix it."""
+    return kind == "execution"
+
+
 UNSUCCESSFUL = ("Failed", "TimedOut")  # target and execution statuses that make a run fail
 
 
@@ -194,8 +206,16 @@ class Association:
         return "reported"
 
     @property
+    def reported(self) -> bool:
+        return is_reported(self.failure_kind)
+
+    @property
+    def execution_failure(self) -> bool:
+        return is_run_failure(self.failure_kind)
+
+    @property
     def rerun_can_fix(self) -> bool:
-        return self.failure_kind != "reported"
+        return not self.reported
 
     @property
     def display_name(self) -> str:  # unnamed: its document and short ID, never a bare UUID

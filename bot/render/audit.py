@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.clock import iso
 from bot.models import AuditEntry
 from bot.render.spreadsheet import safe_cell
 from bot.render.text import table
-from bot.strings import clip, terminal_safe
+from bot.util.clock import iso
+from bot.util.strings import clip, terminal_safe
 
 FIELDS = (
     "id",

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.clock import iso
 from bot.core.diagnosis import CauseGroup, Diagnosis, Fix
 from bot.core.diagnosis_words import headline
-from bot.strings import clip, terminal_safe
+from bot.models import is_reported, is_run_failure
+from bot.util.clock import iso
+from bot.util.strings import clip, terminal_safe
 
 SHOWN_INSTANCES = 8
 
@@ -76,9 +77,9 @@ def render_diagnosis(diagnosis: Diagnosis) -> str:
 
 
 def _kind(diagnosis: Diagnosis) -> str:
-    if diagnosis.failure_kind == "execution":
+    if is_run_failure(diagnosis.failure_kind):
         return "its latest run failed (a re-run can fix it once the cause is fixed)"
-    if diagnosis.failure_kind == "reported":
+    if is_reported(diagnosis.failure_kind):
         return "reported NON_COMPLIANT (a re-run alone will not fix it)"
     return "not known from the store (run `ssm3bot sweep` to judge it)"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from bot.clock import iso
-from bot.digest import Digest
+from bot.core.digest import Digest
 from bot.models import Orphan, ScopeStatus, SecurityHubCheck, SweepSummary, TrackedAssociation
+from bot.util.clock import iso
 
 
 def association_json(tracked: TrackedAssociation) -> dict[str, Any]:

@@ -1,28 +1,15 @@
-"""JSON forms of `doctor`, `health` and `history` (`--json`): the same facts as their text."""
+"""JSON forms of `health` and `history` (`--json`): the same facts as their text (doctor's is
+bot/doctor/render.py's)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from bot.clock import iso
+from bot.util.clock import iso
 
 if TYPE_CHECKING:
     from bot.aws.history import History
-    from bot.doctor.checks import Report
-    from bot.health import Health
-
-
-def doctor_json(report: Report) -> dict[str, Any]:
-    return {
-        "exit_code": report.exit_code,
-        "passed": report.count("pass"),
-        "warnings": report.count("warn"),
-        "failed": report.count("fail"),
-        "checks": [
-            {"section": c.section, "status": c.status, "text": c.text, "fix": c.fix}
-            for c in report.checks
-        ],
-    }
+    from bot.core.health import Health
 
 
 def health_json(health: Health) -> dict[str, Any]:

@@ -12,10 +12,10 @@ import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
 
-from bot.causes import ORPHAN_REMEDY, remedy
-from bot.clock import iso
-from bot.digest import Digest, top_error
+from bot.core.causes import ORPHAN_REMEDY, remedy
+from bot.core.digest import Digest, top_error
 from bot.models import ScopeStatus, TrackedAssociation
+from bot.util.clock import iso
 
 FAILING_COLUMNS = (
     "account_id",

@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 from typing import ParamSpec
 
 from bot.aws.history import History
-from bot.causes import ORPHAN_REMEDY, short_remedy
-from bot.clock import ago, humanize, iso
+from bot.core.causes import ORPHAN_REMEDY, short_remedy
+from bot.core.digest import DigestView, top_error
 from bot.core.trend import Trend, change, sparkline
-from bot.digest import Digest, top_error
 from bot.models import Orphan, ScopeStatus, SecurityHubCheck, SweepSummary, TrackedAssociation
-from bot.strings import account_label, clip, terminal_safe
+from bot.util.clock import ago, humanize, iso
+from bot.util.strings import account_label, clip, terminal_safe
 
 ERROR_WIDTH = 70
 P = ParamSpec("P")
@@ -48,7 +48,7 @@ def _failing_rows(items: Sequence[TrackedAssociation], now: datetime) -> list[li
         a = t.association
         since = humanize(now - t.failing_since) if t.failing_since else "?"
         # A reported failure has no run to blame: say instead that a re-run will not fix it.
-        detail = top_error(a.failed_targets) if a.failure_kind == "execution" else short_remedy(a)
+        detail = top_error(a.failed_targets) if a.execution_failure else short_remedy(a)
         rows.append(
             [
                 clip(a.display_name, 40),
@@ -58,7 +58,7 @@ def _failing_rows(items: Sequence[TrackedAssociation], now: datetime) -> list[li
                 a.failure_kind or "",
                 f"{len(a.noncompliant_instances)}/{a.total_targets}",
                 since,
-                clip(detail, ERROR_WIDTH if a.failure_kind == "execution" else 100),
+                clip(detail, ERROR_WIDTH if a.execution_failure else 100),
             ]
         )
     return rows
@@ -106,8 +106,9 @@ def security_hub_lines(check: SecurityHubCheck | None) -> list[str]:
 
 
 def trend_line(trend: Trend | None) -> str | None:
-    """'Last 14 days: failing ▁▂▅█ 3 -> 12 · instances non-compliant …', with two days or more."""
-    if trend is None or trend.known < 2:
+    """'Last 14 days: failing ▁▂▅█ 3 -> 12 · instances non-compliant …', when the view shows a
+    trend."""
+    if trend is None:
         return None
 
     def part(label: str, values: Sequence[int | None]) -> str:
@@ -134,21 +135,23 @@ FAILING_HEADERS = (
 
 
 @_for_terminal
-def escalation_text(digest: Digest) -> str:
+def escalation_text(view: DigestView) -> str:
+    digest = view.digest
     after = humanize(digest.escalate_after) if digest.escalate_after else "long"
     named = ", ".join(
         f"{t.association.display_name} "
         f"({account_label(t.key.account_id, t.association.account_name)} {t.key.region}, "
         f"{humanize(digest.generated_at - t.failing_since)})"
-        for t in digest.escalated[:5]
+        for t in view.escalated_named
         if t.failing_since is not None
     )
-    more = f" and {len(digest.escalated) - 5} more" if len(digest.escalated) > 5 else ""
+    more = f" and {view.escalated_more} more" if view.escalated_more else ""
     return f"OLDER THAN {after}: {len(digest.escalated)} failing - {named}{more}"
 
 
-def render_digest(digest: Digest) -> str:
+def render_digest(view: DigestView) -> str:
     """The digest as a person reads it in a terminal."""
+    digest = view.digest
     now = digest.generated_at
     t = digest.totals
     lines = [f"SSM.3 digest · {now:%Y-%m-%d %H:%M} UTC"]
@@ -160,7 +163,7 @@ def render_digest(digest: Digest) -> str:
         )
     else:
         lines.append("No sweep has finished yet: run `ssm3bot sweep`.")
-    lines += [line for line in (trend_line(digest.trend),) if line]
+    lines += [line for line in (trend_line(view.trend),) if line]
     changes = digest.changes
     if t.failing == 0 and t.scopes_failed == 0 and not digest.orphans:
         resolved = (
@@ -169,15 +172,15 @@ def render_digest(digest: Digest) -> str:
             else ""
         )
         lines.append(f"All {t.associations} associations compliant.{resolved}")
-        lines += security_hub_lines(digest.security_hub)
+        lines += security_hub_lines(view.security_hub)
         return "\n".join(lines) + "\n"
     lines.append(
         f"{t.failing} failing association{'s' if t.failing != 1 else ''} "
         f"({t.acknowledged} acknowledged) · {t.noncompliant_instances} instances non-compliant · "
         f"{t.scopes_failed} account-region{'s' if t.scopes_failed != 1 else ''} not swept"
     )
-    lines += ([escalation_text(digest)] if digest.escalated else []) + security_hub_lines(
-        digest.security_hub
+    lines += ([escalation_text(view)] if digest.escalated else []) + security_hub_lines(
+        view.security_hub
     )
     if changes is not None:
         lines.append(
@@ -302,7 +305,7 @@ def render_history(history: History, now: datetime) -> str:
         f"{history.display_name} ({history.document_name}) · {account} {key.region} · "
         f"{key.association_id}",
     ]
-    if history.failure_kind == "reported" and history.remedy:
+    if history.reported and history.remedy:
         lines.append(f"Note: {history.kind or 'reported'} - {history.remedy}")
     elif not history.rerun_can_fix:
         lines.append(

@@ -12,8 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot import __version__
-from bot.config import Settings
-from bot.health import sweep_period
+from bot.core.health import sweep_period
 from bot.models import Scope
 from bot.models.evidence import AckRecord, DayFigures, StreakRecord
 from bot.report.figures import Action, Coverage, Stats, actions_taken, coverage_of, stats
@@ -28,6 +27,7 @@ from bot.report.model import (
     Streak,
 )
 from bot.report.period import Period, previous
+from bot.settings.config import Settings
 from bot.store import Store
 
 LOOKBACK = timedelta(days=31)  # account-regions read this long before a period are expected in it

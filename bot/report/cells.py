@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 from html import escape
 from zoneinfo import ZoneInfo
 
-from bot.clock import humanize
 from bot.models import Scope
 from bot.report.model import Report
+from bot.util.clock import humanize
 
 NONE = "\u2013"  # an en dash: no value
 

@@ -16,13 +16,13 @@ from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
-from bot.clock import iso
 from bot.models import Scope
 from bot.models.evidence import DayFigures
 from bot.render.spreadsheet import safe_cell
 from bot.report.figures import Action, Stats
 from bot.report.model import Acknowledgement, Headline, OpenItem, Report, Streak
 from bot.report.period import Period
+from bot.util.clock import iso
 
 UNHASHED = ("generated_at", "sha256")
 STREAK_COLUMNS = (

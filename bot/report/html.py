@@ -11,13 +11,13 @@ from datetime import timedelta
 from html import escape
 from zoneinfo import ZoneInfo
 
-from bot.clock import humanize
 from bot.report.cells import NONE, Render
 from bot.report.chart import daily_chart, period_days
 from bot.report.model import Headline, Report
 from bot.report.period import TICK, Period, is_month_start
 from bot.report.sections import sections
 from bot.report.style import CSS
+from bot.util.clock import humanize
 
 # (field, label, which way is better: -1 lower, 1 higher, 0 neither, how to show it)
 HEADLINE = (

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.base import BaseTrigger
 
-from bot.schedule import latest_fire
+from bot.core.slots import latest_fire
 
 MAX_DAYS = 400  # the store keeps what a report needs for at least this long
 TICK = timedelta(microseconds=1)  # a period's last moment is just before its end

@@ -14,15 +14,15 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.app.publisher import Publisher
-from bot.clock import humanize
-from bot.config import OFF, Settings
+from bot.core.slots import cron_trigger, latest_fire
 from bot.report import build_report, render
 from bot.report.cells import NONE
 from bot.report.html import period_name
 from bot.report.model import Report
 from bot.report.period import TICK, Period, for_slot, is_month_start
-from bot.schedule import cron_trigger, latest_fire
+from bot.settings.config import OFF, Settings
 from bot.store import Store
+from bot.util.clock import humanize
 
 log = logging.getLogger(__name__)
 

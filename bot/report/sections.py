@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from html import escape
 
-from bot.clock import humanize
 from bot.report.cells import NONE, Render, association, none, scopes, span, table
 from bot.report.figures import Stats
 from bot.report.model import Report
+from bot.util.clock import humanize
 
 KIND_LABELS = {"execution": "run failed", "reported": "reported", "unknown": "not known"}
 OUTCOME_TAGS = {"compliant": "ok", "still_failing": "open", "pending": "warn", "unknown": "warn"}

@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import App
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 
-from bot.config import ConfigError
-from bot.probes import Probes
+from bot.ops.probes import Probes
+from bot.settings.config import ConfigError
 from bot.slack import bolt_body
+from bot.slack.flows import Flows
 from bot.slack.guard import MAX_BODY, SlackGuard, limit_body
 from bot.slack.listeners import register
 from bot.slack.members import learn_workspace
-from bot.slack.operations import Operations
 from bot.slack.services import Services
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ def build_app(
         log.error("unhandled error in a Slack listener: %s", error, exc_info=error)
 
     app.use(learn_workspace(services.members))
-    register(app, Operations(services))
+    register(app, Flows.build(services))
     return app
 
 
@@ -84,7 +84,7 @@ def _not_client_token_notice(record: logging.LogRecord) -> bool:
 
 
 def probes_of(services: Services) -> Probes:
-    """/healthz and /metrics for this process (bot/probes.py)."""
+    """/healthz and /metrics for this process (bot/ops/probes.py)."""
     return Probes(
         liveness=services.liveness,
         metrics=services.metrics,

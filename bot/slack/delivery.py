@@ -2,9 +2,9 @@
 files in its thread when the message had to summarise), edit it in place, post alerts with
 their route's mention and edit them as their story goes on.
 
-Which digest a channel gets, what it compares with, and what is remembered about each
-message are decided in bot/app/ (DigestBook, Runner, AlertDesk): Delivery only renders and talks
-to Slack. Edits are serialised, and each renders the store as it is when its turn comes.
+Which digest a channel gets, what it compares with and which re-runs it shows, and what is
+remembered about each message, are decided in bot/app/ (DigestComposer, DigestDesk, AlertDesk):
+Delivery only renders what it is given and talks to Slack; it reads no store.
 """
 
 from __future__ import annotations
@@ -18,14 +18,13 @@ from zoneinfo import ZoneInfo
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.clock import utcnow
-from bot.digest import Digest
+from bot.core.digest import Digest, DigestView
 from bot.models import AlertMessage, AlertState, DigestMessage, TrackedAssociation
 from bot.render.spreadsheet import digest_csv, instances_csv, scopes_csv
 from bot.slack.blocks import SlackMessage, alert_message, digest_message
 from bot.slack.blocks.alert import alert_update
 from bot.slack.faults import retrying_upload
-from bot.store import Store
+from bot.util.clock import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -39,23 +38,18 @@ class Delivery:
         self,
         *,
         client: WebClient,
-        store: Store,
         zone: ZoneInfo | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.client = client
-        self.store = store  # read only: re-runs shown beside their association
         self.zone = zone
         self.clock = clock
-        self._edits = threading.Lock()  # one edit at a time, each from the store as it is then
+        self._edits = threading.Lock()  # one chat.update at a time
 
-    def render(self, digest: Digest, since: datetime | None) -> SlackMessage:
-        reruns = self.store.reruns.started_since(since) if since is not None else {}
-        return digest_message(digest, reruns=reruns, zone=self.zone)
-
-    def post_digest(self, channel: str, digest: Digest) -> str:
+    def post_digest(self, channel: str, view: DigestView) -> str:
         """Post the digest; when it had to summarise, attach the full lists in its thread."""
-        message = self.render(digest, None)
+        digest = view.digest
+        message = digest_message(view)
         reply = self.client.chat_postMessage(
             channel=channel, text=message.text, blocks=message.blocks_json()
         )
@@ -115,17 +109,12 @@ class Delivery:
                 )
             )
 
-    def update_digest(self, message: DigestMessage, compose: Callable[[], Digest]) -> bool:
-        """Edit a posted digest to show `compose()`; False (logged) if Slack refused.
-
-        Edits are taken one at a time and each composes the store as it is when its turn comes,
-        so a slow edit from an earlier state can never land after a newer one.
-        """
+    def update_digest(self, message: DigestMessage, view: DigestView) -> bool:
+        """Edit a posted digest to show `view`; False (logged) if Slack refused."""
         if message.ts is None:
             return False
         with self._edits:
-            rendered = self.render(compose(), message.posted_at)
-            return self._edit(message.channel, message.ts, rendered, "the digest")
+            return self._edit(message.channel, message.ts, digest_message(view), "the digest")
 
     def post_alerts(
         self, channel: str, items: Sequence[TrackedAssociation], mentions: Sequence[str] = ()

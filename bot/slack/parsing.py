@@ -6,7 +6,6 @@ says what was wrong; the listener shows it above the help.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
@@ -23,8 +22,9 @@ from bot.app.terms import (
 from bot.app.terms import DURATION as _DURATION
 from bot.app.terms import show as _show
 from bot.app.terms import unwrap as _unwrap
-from bot.config import ACCOUNT_ID, REGION
+from bot.core.ids import INSTANCE_ID
 from bot.models import AssociationRef
+from bot.settings.config import ACCOUNT_ID, REGION
 
 # Names other modules read here (the terms themselves live in bot/app/terms.py, for every surface).
 __all__ = [
@@ -39,7 +39,6 @@ __all__ = [
     "parse_duration",
 ]
 
-_INSTANCE = re.compile(r"m?i-[0-9a-f]{8,17}")
 
 _ALIASES = {
     "status": "status",
@@ -158,7 +157,7 @@ def _status(args: list[str]) -> Status:
         return Status("account", lowered)
     if REGION.fullmatch(lowered):
         return Status("region", lowered)
-    if _INSTANCE.fullmatch(lowered):
+    if INSTANCE_ID.match(lowered):
         return Status("instance", lowered)
     try:
         ref = parse_association(token)

@@ -23,11 +23,10 @@ from typing import TYPE_CHECKING, TextIO
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt.error import BoltError
 
-from bot import logs
-from bot.config import ConfigError, Settings
-from bot.liveness import scheduler_alive, socket_mode_connected
-from bot.probes import ServerThread, probe_server
-from bot.scheduler import build_scheduler
+from bot.ops.liveness import scheduler_alive, socket_mode_connected
+from bot.ops.probes import ServerThread, probe_server
+from bot.scheduling.scheduler import build_scheduler
+from bot.settings.config import ConfigError, Settings
 from bot.slack.app import (
     LISTENER_THREADS,
     SOCKET_PING_S,
@@ -38,6 +37,7 @@ from bot.slack.app import (
     probes_of,
 )
 from bot.slack.services import Services
+from bot.util import logs
 
 if TYPE_CHECKING:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -169,7 +169,7 @@ class Serving:
 def start_events(services: Services, *, err: TextIO) -> None:
     """The real-time poller (SSM3_EVENTS_QUEUE_URL) on a daemon thread, over the scheduled
     Runner's own sweep steps, as `services.poller`; nothing when no queue is configured."""
-    from bot.events.wiring import build_poller
+    from bot.realtime.wiring import build_poller
 
     poller = build_poller(services.scheduled())
     if poller is not None:

@@ -22,19 +22,20 @@ from slack_sdk.http_retry.handler import RetryHandler
 
 from bot.app.jobs import ScheduledJobs
 from bot.aws.session import AwsAccess
-from bot.clock import utcnow
-from bot.config import ConfigError, Settings
-from bot.liveness import Liveness
-from bot.metrics import Metrics
-from bot.runner import Runner
+from bot.ops.liveness import Liveness
+from bot.ops.metrics import Metrics
+from bot.scheduling.runner import Runner
+from bot.settings.config import ConfigError, Settings
 from bot.slack.delivery import Delivery
 from bot.slack.faults import ServerErrorsRetryHandler
 from bot.slack.members import SlackDirectory
-from bot.slack.permissions import Operators
+from bot.slack.permissions import Operators, SlackPermissions
 from bot.store import Store
+from bot.util.clock import utcnow
+from bot.wiring.context import Context
 
 if TYPE_CHECKING:
-    from bot.events.poller import EventPoller
+    from bot.realtime.poller import EventPoller
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,7 @@ class Services:
     poller: EventPoller | None = None  # set by `serve` when SSM3_EVENTS_QUEUE_URL is set
     operators: Operators = field(init=False)  # SSM3_OPERATORS and SSM3_VIEWERS
     members: SlackDirectory = field(init=False)  # the workspace and its people (the team rule)
+    permissions: SlackPermissions = field(init=False)  # what every Slack use case is built with
     jobs: ScheduledJobs = field(init=False)  # work due later, as rows (re-run follow-ups)
     delivery: Delivery = field(init=False)  # the one way digests and alerts reach Slack
     _bare_runner: Runner | None = field(default=None, init=False)
@@ -89,12 +91,11 @@ class Services:
             sync=self.settings.securityhub == "sync",
         )
         self.members = SlackDirectory(self.client)
+        self.permissions = SlackPermissions(self.operators, self.members)
         self.jobs = ScheduledJobs(self.store, self.clock)
         self.liveness.add("database", self.store.ping)
         self.metrics.watch(self.store, self.settings, self.clock)
-        self.delivery = Delivery(
-            client=self.client, store=self.store, zone=self.settings.zone, clock=self.clock
-        )
+        self.delivery = Delivery(client=self.client, zone=self.settings.zone, clock=self.clock)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
@@ -105,6 +106,11 @@ class Services:
             access=AwsAccess.from_settings(settings),
             client=client,
         )
+
+    @property
+    def context(self) -> Context:
+        """What the use cases are built on: these services' settings, store, AWS and clock."""
+        return Context(self.settings, self.store, self.access, self.clock)
 
     def scheduled(self) -> Runner:
         """`serve`'s Runner, or one publishing through this Delivery where none runs (tests, a

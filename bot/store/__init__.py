@@ -18,6 +18,11 @@ migrations) and holds one repository per concern; callers go through those, neve
     store.streaks       every failing streak: start, end, kind, how it ended (the report's)
     store.evidence      reads and daily figures for the report, their summaries, pruning
     store.report_posts  scheduled evidence reports, one per period and channel: claims
+
+Four rules of bot/core/streaks.py are applied inside the writes and reads that need them,
+so no caller can store a state that breaks them: a streak's start (`failing_since`, rows.py),
+a resolution ending the acknowledgement (associations.save_scope), which streaks may alert
+(associations.alertable_failures), and the re-run cooldown (reruns.claim, atomically).
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from bot.clock import iso
 from bot.store.db import Database
+from bot.util.clock import iso
 
 
 class AccountNames:

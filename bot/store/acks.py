@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.clock import iso, parse_iso
 from bot.models import Ack, AssociationKey
 from bot.models.evidence import AckRecord
 from bot.store.db import Database
 from bot.store.rows import row_key, to_ack
+from bot.util.clock import iso, parse_iso
 
 
 class Acks:

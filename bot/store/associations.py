@@ -10,7 +10,6 @@ from typing import Any
 
 from sqlite_utils import Database as SqliteDatabase
 
-from bot.clock import iso, parse_iso
 from bot.core import streaks
 from bot.models import (
     AssociationKey,
@@ -34,6 +33,7 @@ from bot.store.rows import (
     to_association,
     to_instance_compliance,
 )
+from bot.util.clock import iso, parse_iso
 
 
 class Associations:

@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.clock import iso, parse_iso
 from bot.models import AssociationKey, AuditEntry
 from bot.store.db import Database
+from bot.util.clock import iso, parse_iso
 
 REFUSAL_WINDOW = timedelta(minutes=1)
 

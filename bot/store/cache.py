@@ -6,8 +6,8 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.clock import iso, parse_iso
 from bot.store.db import Database
+from bot.util.clock import iso, parse_iso
 
 
 class Cache:

@@ -13,9 +13,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.clock import iso, parse_iso
 from bot.models import DigestMessage, SnapshotItem
 from bot.store.db import Database
+from bot.util.clock import iso, parse_iso
 
 STALE_CLAIM = timedelta(minutes=10)
 MANUAL = "manual"

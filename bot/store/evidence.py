@@ -17,9 +17,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.clock import iso, parse_iso
 from bot.models.evidence import DayFigures, Read
 from bot.store.db import Database
+from bot.util.clock import iso, parse_iso
 
 SETTLE = timedelta(hours=6)  # a day is summarised this long after it ends: its sweeps are done
 DAY = timedelta(days=1)

@@ -7,10 +7,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.clock import iso, parse_iso
 from bot.models import Association, Scope
 from bot.models.evidence import StreakEnd, StreakRecord
 from bot.store.db import Database
+from bot.util.clock import iso, parse_iso
 
 _ENDS: tuple[StreakEnd, ...] = ("resolved", "deleted", "unswept")
 

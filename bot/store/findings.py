@@ -9,10 +9,10 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from bot.clock import iso, parse_iso
 from bot.models import AssociationKey, EndedAck, FindingRecord, InstanceKey, Scope, WriteClaim
 from bot.store.db import Database
 from bot.store.rows import row_key, to_ack
+from bot.util.clock import iso, parse_iso
 
 
 class FindingRecords:

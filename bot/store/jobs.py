@@ -12,10 +12,10 @@ from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
-from bot.clock import iso, parse_iso
 from bot.models import ScheduledJob
 from bot.store.db import Database
 from bot.store.ledger import STALE_CLAIM, holder_alive, holder_id
+from bot.util.clock import iso, parse_iso
 
 
 class Jobs:

@@ -14,9 +14,9 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.clock import iso, parse_iso
 from bot.models import AlertMessage, AssociationKey
 from bot.store.db import Database
+from bot.util.clock import iso, parse_iso
 
 STALE_CLAIM = timedelta(minutes=10)
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.clock import iso, parse_iso
 from bot.store.db import Database
 from bot.store.digests import held
+from bot.util.clock import iso, parse_iso
 
 
 class ReportPosts:

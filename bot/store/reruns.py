@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from bot.clock import iso, parse_iso
 from bot.core import streaks
 from bot.models import AssociationKey, Rerun
 from bot.store.db import Database
+from bot.util.clock import iso, parse_iso
 
 
 class Reruns:

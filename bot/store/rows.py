@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from bot.clock import iso, parse_iso
 from bot.core import streaks
 from bot.models import (
     Ack,
@@ -19,6 +18,7 @@ from bot.models import (
     SyncCompliance,
     normalise_status,
 )
+from bot.util.clock import iso, parse_iso
 
 
 def row_key(row: Mapping[str, Any]) -> tuple[str, str, str]:

@@ -8,7 +8,6 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from bot.clock import iso, parse_iso
 from bot.models import (
     AssociationKey,
     InstanceKey,
@@ -21,6 +20,7 @@ from bot.models import (
 from bot.store.acks import Acks
 from bot.store.db import Database
 from bot.store.failure_streaks import FailureStreaks
+from bot.util.clock import iso, parse_iso
 
 
 class Sweeps:

@@ -15,7 +15,7 @@ from bot.models import (
     ScopeResult,
 )
 from bot.store import Store
-from bot.sweep import new_sweep_id
+from bot.sweeping.sweep import new_sweep_id
 
 
 def association_id(index: int) -> str:

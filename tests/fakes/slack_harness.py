@@ -29,11 +29,11 @@ from urllib.parse import urlencode
 from slack_bolt.request import BoltRequest
 from waitress import wasyncore
 
-from bot.clock import utcnow
-from bot.config import Settings
+from bot.settings.config import Settings
 from bot.slack.app import build_app, http_server, wsgi_app
 from bot.slack.services import Services, web_client
 from bot.store import Store
+from bot.util.clock import utcnow
 from tests.fakes.slack_api import FakeSlack
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"

@@ -16,18 +16,20 @@ from zoneinfo import ZoneInfo
 
 from bot.app.acknowledgements import Acknowledgements
 from bot.app.permissions import LocalOperator
-from bot.app.reruns import AwsAssociationActions, Reruns, Started
-from bot.config import Settings
+from bot.app.reruns import Reruns, Started
+from bot.aws.actions import AwsAssociationActions
+from bot.core.slots import cron_trigger, next_fire
 from bot.models import AssociationRef, Scope
 from bot.report.period import Period
-from bot.runner import Runner
-from bot.schedule import cron_trigger, next_fire
+from bot.scheduling.runner import Runner
+from bot.settings.config import Settings
 from bot.sim.fleet import Fault, Fleet, generate_fleet
 from bot.sim.server import SimServer
 from bot.store import Store
-from tests.conftest import Sim
 from tests.support.fleet import fail
 from tests.support.recording import RecordingPublisher
+from tests.support.runners import make_runner
+from tests.support.sim import Sim
 from tests.support.virtual_time import FakeClock
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -134,7 +136,7 @@ def live_a_month(tmp_path: Path) -> tuple[Month, SimServer]:
     )
     publisher = RecordingPublisher()
     access = sim.access(clock=clock)
-    runner = Runner(
+    runner = make_runner(
         settings=settings,
         store=Store(settings.db_path),
         access=access,

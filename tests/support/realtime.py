@@ -7,9 +7,9 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from bot.events.poller import EventPoller
-from bot.events.wiring import build_poller
-from bot.runner import Runner
+from bot.realtime.poller import EventPoller
+from bot.realtime.wiring import build_poller
+from bot.scheduling.runner import Runner
 from bot.sim.events import instance_association_event
 from bot.sim.fleet import Fleet, SimAssociation, failure_for
 from tests.fakes.block_kit import texts

@@ -4,10 +4,10 @@ per channel, so scheduling, routing and alert rules are tested without HTTP."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.digest import Digest
+from bot.core.digest import Digest, DigestView
 from bot.models import AlertMessage, AlertState, DigestMessage, TrackedAssociation
 
 
@@ -30,7 +30,7 @@ class PostedFile:
 
 class RecordingPublisher:
     def __init__(self) -> None:
-        self.posted: list[tuple[str, Digest]] = []  # (channel, digest)
+        self.posted: list[tuple[str, DigestView]] = []  # (channel, what it showed)
         self.updates: list[tuple[DigestMessage, Digest]] = []
         self.alert_posts: list[PostedAlert] = []
         self.alert_updates: list[tuple[AlertMessage, list[AlertState], tuple[str, ...]]] = []
@@ -41,14 +41,18 @@ class RecordingPublisher:
 
     @property
     def digests(self) -> list[Digest]:
-        return [digest for _, digest in self.posted]
+        return [view.digest for _, view in self.posted]
+
+    @property
+    def views(self) -> list[DigestView]:
+        return [view for _, view in self.posted]
 
     @property
     def alerts(self) -> list[TrackedAssociation]:
         return [item for post in self.alert_posts for item in post.items]
 
     def digests_in(self, channel: str) -> list[Digest]:
-        return [digest for where, digest in self.posted if where == channel]
+        return [view.digest for where, view in self.posted if where == channel]
 
     def alerts_in(self, channel: str) -> list[PostedAlert]:
         return [post for post in self.alert_posts if post.channel == channel]
@@ -63,13 +67,13 @@ class RecordingPublisher:
             self.fail_next = False
             raise RuntimeError("slack is down")
 
-    def post_digest(self, channel: str, digest: Digest) -> str:
+    def post_digest(self, channel: str, view: DigestView) -> str:
         self._maybe_fail()
-        self.posted.append((channel, digest))
+        self.posted.append((channel, view))
         return self._ts_next()
 
-    def update_digest(self, message: DigestMessage, compose: Callable[[], Digest]) -> bool:
-        self.updates.append((message, compose()))
+    def update_digest(self, message: DigestMessage, view: DigestView) -> bool:
+        self.updates.append((message, view.digest))
         return True
 
     def post_alerts(

@@ -8,15 +8,16 @@ from typing import Any
 
 from slack_sdk import WebClient
 
-from bot.clock import utcnow
-from bot.config import Settings
 from bot.models import DigestMessage, TrackedAssociation
-from bot.runner import Runner
+from bot.scheduling.runner import Runner
+from bot.settings.config import Settings
 from bot.slack.delivery import Delivery
 from bot.store import Store
+from bot.util.clock import utcnow
 from tests.fakes.block_kit import texts
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import CHANNEL, SlackHarness
+from tests.support.runners import make_runner
 
 
 def body_text(blocks: Any) -> str:
@@ -54,11 +55,10 @@ def digest_runner(
     settings: Settings | None = None,
 ) -> Runner:
     """A Runner publishing through a Delivery on `client`, posting to `channel` (no AWS)."""
-    return Runner(
+    return make_runner(
         settings=settings or Settings(channel=channel),
         store=store,
-        access=None,  # type: ignore[arg-type]  # posting and editing digests needs no AWS
-        publisher=Delivery(client=client, store=store, clock=clock),
+        publisher=Delivery(client=client, clock=clock),
         clock=clock,
     )
 
@@ -75,10 +75,8 @@ def slack_runner(h: SlackHarness, clock: Callable[[], datetime] | None = None) -
     began after the scope's first sweep, which in a test is often the same second."""
     services = h.services
     now = clock or (lambda: datetime.now(UTC) + timedelta(seconds=1))
-    delivery = Delivery(
-        client=services.client, store=services.store, zone=h.settings.zone, clock=now
-    )
-    runner = Runner(
+    delivery = Delivery(client=services.client, zone=h.settings.zone, clock=now)
+    runner = make_runner(
         settings=h.settings,
         store=services.store,
         access=services.access,
@@ -92,16 +90,16 @@ def slack_runner(h: SlackHarness, clock: Callable[[], datetime] | None = None) -
     return runner
 
 
-def minutes_apart(services: Any) -> Callable[[], None]:
-    """Put `services` on a clock of their own, from now, and return a step that moves it a
-    minute and a second on: a person's refusals that far apart are audited one row each (a
-    refusal within the minute is counted on the row before it)."""
-    from tests.support.virtual_time import FakeClock
+class MinuteClock:
+    """An app's clock that the test moves a minute and a second at a time (`step`): a person's
+    refusals that far apart are audited one row each (one within the minute is counted on the
+    row before it)."""
 
-    clock = FakeClock(utcnow())
-    services.clock = clock
+    def __init__(self) -> None:
+        self.now = utcnow()
 
-    def step() -> None:
-        clock.now += timedelta(seconds=61)
+    def __call__(self) -> datetime:
+        return self.now
 
-    return step
+    def step(self) -> None:
+        self.now += timedelta(seconds=61)

@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import Block, ContextBlock, SectionBlock
 
-from bot.clock import humanize
 from bot.core.routing import mention_markup
 from bot.models import AlertState, TrackedAssociation
 from bot.slack.blocks.association import (
@@ -30,7 +29,8 @@ from bot.slack.blocks.base import (
     slack_date,
 )
 from bot.slack.blocks.row import association_line
-from bot.strings import clip
+from bot.util.clock import humanize
+from bot.util.strings import clip
 
 ALERTS_SHOWN = 10
 

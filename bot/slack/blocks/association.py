@@ -17,9 +17,8 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.causes import ORPHAN_REMEDY, kind_label, remedy
-from bot.clock import humanize
-from bot.digest import top_error
+from bot.core.causes import ORPHAN_REMEDY, kind_label, remedy
+from bot.core.digest import top_error
 from bot.models import (
     ComplianceItem,
     InstanceCompliance,
@@ -44,7 +43,8 @@ from bot.slack.blocks.base import (
     plural,
     slack_date,
 )
-from bot.strings import account_label, clip
+from bot.util.clock import humanize
+from bot.util.strings import account_label, clip
 
 
 def rerun_note(rerun: Any, zone: ZoneInfo | None = None) -> str:
@@ -94,7 +94,7 @@ def history_button(item: TrackedAssociation) -> ActionsBlock:
 def rerun_confirm(item: TrackedAssociation) -> ConfirmObject:
     """The digest button's dialog: for a failure a re-run will not fix, that and what would."""
     a = item.association
-    if a.failure_kind == "reported":
+    if a.reported:
         return ConfirmObject(
             title=plain("A re-run will not fix it", 100),
             text=plain(f"{clip(a.display_name, 60)}: {remedy(a)}", 300),
@@ -157,7 +157,7 @@ def association_status(
         error = top_error(a.failed_targets)
         if error:
             lines.append(f"Top error: {inert(error, 300)}")
-        mark = ":warning: " if a.failure_kind == "reported" else ""
+        mark = ":warning: " if a.reported else ""
         lines.append(f"{mark}{escape(remedy(a))}")
     if item.ack is not None:
         lines.append("Acknowledged: " + ack_line(item, zone))
@@ -297,7 +297,7 @@ def rerun_confirmation(item: TrackedAssociation, *, rerun_can_fix: bool) -> Slac
         f"It runs {inert(a.document_name, 60)} again on its {plural(a.total_targets, 'target')} "
         "(StartAssociationsOnce).",
     ]
-    if a.failure_kind == "reported":
+    if a.reported:
         lines.append(
             f":warning: *{escape(kind_label(a))}*: a re-run will not change its compliance. "
             + escape(remedy(a))

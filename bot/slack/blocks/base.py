@@ -26,8 +26,9 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import Block, MarkdownTextObject, PlainTextObject, SectionBlock
 
+from bot.core.ids import ACCOUNT_SHAPE, ASSOCIATION_SHAPE, REGION_SHAPE, SLACK_USER
 from bot.models import AssociationKey
-from bot.strings import clip
+from bot.util.strings import clip
 
 ACTION_HISTORY = "ssm3_history"
 ACTION_RERUN = "ssm3_rerun"
@@ -85,7 +86,7 @@ def account(account_id: str, name: str | None = None) -> str:
 
 def mention(user_id: str) -> str:
     """A user mention for IDs Slack gave us; anything else shown inert."""
-    return f"<@{user_id}>" if re.fullmatch(r"[UW][A-Z0-9]{2,30}", user_id) else inert(user_id, 40)
+    return f"<@{user_id}>" if SLACK_USER.match(user_id) else inert(user_id, 40)
 
 
 def plural(count: int, word: str, words: str | None = None) -> str:
@@ -97,8 +98,11 @@ def key_value(key: AssociationKey) -> str:
     return f"{key.account_id}:{key.region}:{key.association_id}"
 
 
+_KEY_VALUE = re.compile(f"({ACCOUNT_SHAPE}):({REGION_SHAPE}):({ASSOCIATION_SHAPE})")
+
+
 def parse_key_value(value: str | None) -> AssociationKey | None:
-    match = re.fullmatch(r"(\d{12}):([a-z0-9-]{4,30}):([0-9a-f-]{36})", value or "")
+    match = _KEY_VALUE.fullmatch(value or "")
     return AssociationKey(match[1], match[2], match[3]) if match else None
 
 

@@ -23,12 +23,11 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.causes import ORPHAN_REMEDY
-from bot.clock import humanize
+from bot.core.causes import ORPHAN_REMEDY
+from bot.core.digest import Digest, DigestView
 from bot.core.routing import mention_markup
 from bot.core.trend import Trend, change, sparkline
-from bot.digest import Digest, DigestTotals
-from bot.models import AssociationKey, Orphan, ScopeStatus, SecurityHubCheck, TrackedAssociation
+from bot.models import Orphan, ScopeStatus, SecurityHubCheck, TrackedAssociation
 from bot.slack.blocks.association import ack_line, association_buttons
 from bot.slack.blocks.base import (
     DIGEST_TEXT_BUDGET,
@@ -50,6 +49,7 @@ from bot.slack.blocks.base import (
     text_chars,
 )
 from bot.slack.blocks.row import failing_row, plan_rows
+from bot.util.clock import humanize
 
 if TYPE_CHECKING:
     from bot.models import SnapshotItem
@@ -59,13 +59,11 @@ DIGEST_SHOWN = 40  # rows at most (twice what a message held with an actions blo
 
 # -- the digest ----------------------------------------------------------------------------------
 def digest_message(
-    digest: Digest,
+    view: DigestView,
     *,
-    reruns: Mapping[AssociationKey, Any] | None = None,
     title: str = "SSM.3 digest",
     overflow_hint: str = "The full list is in the thread as a CSV file.",
     buttons: bool = True,
-    zone: ZoneInfo | None = None,
     shown: int = DIGEST_SHOWN,
     intro: Sequence[Block] = (),
     nonce: str | None = None,
@@ -73,11 +71,11 @@ def digest_message(
     """The channel digest (and the `status` reply): counts, the failing associations with their
     menus, the acknowledged ones compactly, orphaned items, the scopes not swept, and where
     Security Hub disagrees. `intro` (blocks the caller built safely) goes under the counts.
-    `nonce` marks every block_id (a fresh one by default)."""
+    `nonce` marks every block_id (a fresh one by default). What to show is the view's."""
+    digest, zone, reruns = view.digest, view.zone, view.reruns
     t = digest.totals
     nonce = nonce or new_nonce()
     names = digest.account_names
-    reruns = reruns or {}
     unacked = t.failing - t.acknowledged
     if t.failing or t.scopes_failed:
         headline = f"{title}: {plural(unacked, 'failing association')}"
@@ -91,9 +89,9 @@ def digest_message(
     )
     head: list[Block] = [
         HeaderBlock(block_id=block_id("head", nonce), text=plain(headline, HEADER_CHARS)),
-        SectionBlock(block_id=block_id("counts", nonce), text=md(counts_line(t, digest, zone))),
+        SectionBlock(block_id=block_id("counts", nonce), text=md(counts_line(view))),
     ]
-    head += _warnings(digest, nonce)
+    head += _warnings(view, nonce)
     head.extend(intro)
     budget = Budget(max_blocks=MESSAGE_BLOCKS, max_chars=DIGEST_TEXT_BUDGET)
     budget.add(head)
@@ -180,7 +178,9 @@ def digest_message(
     )
 
 
-def counts_line(t: DigestTotals, digest: Digest, zone: ZoneInfo | None) -> str:
+def counts_line(view: DigestView) -> str:
+    digest, zone = view.digest, view.zone
+    t = digest.totals
     line = (
         f"*{t.failing - t.acknowledged}* failing · *{t.acknowledged}* acknowledged · "
         f"*{t.noncompliant_instances}* instances non-compliant · "
@@ -195,7 +195,7 @@ def counts_line(t: DigestTotals, digest: Digest, zone: ZoneInfo | None) -> str:
         )
     else:
         line += "\nNo sweep has finished yet: try `/ssm3 sweep`."
-    trend = trend_line(digest.trend)
+    trend = trend_line(view.trend)
     if trend:
         line += "\n" + trend
     changes = digest.changes
@@ -209,8 +209,8 @@ def counts_line(t: DigestTotals, digest: Digest, zone: ZoneInfo | None) -> str:
 
 
 def trend_line(trend: Trend | None) -> str | None:
-    """The last 14 days as two sparklines (mrkdwn), once two days have a sweep."""
-    if trend is None or trend.known < 2:
+    """The last 14 days as two sparklines (mrkdwn), when the view shows a trend."""
+    if trend is None:
         return None
 
     def part(label: str, values: Sequence[int | None]) -> str:
@@ -224,39 +224,37 @@ def trend_line(trend: Trend | None) -> str | None:
     )
 
 
-ESCALATED_NAMED = 5
-
-
-def _warnings(digest: Digest, nonce: str) -> list[Block]:
+def _warnings(view: DigestView, nonce: str) -> list[Block]:
     """Under the counts: failures past the escalation age, and Security Hub disagreeing."""
     blocks: list[Block] = []
-    if digest.escalated:
+    if view.digest.escalated:
         blocks.append(
-            SectionBlock(block_id=block_id("escalated", nonce), text=md(escalation_line(digest)))
+            SectionBlock(block_id=block_id("escalated", nonce), text=md(escalation_line(view)))
         )
-    if digest.security_hub_disagrees and digest.security_hub is not None:
+    if view.security_hub is not None:
         blocks.append(
             ContextBlock(
                 block_id=block_id("hub", nonce),
-                elements=[md(security_hub_line(digest.security_hub))],
+                elements=[md(security_hub_line(view.security_hub))],
             )
         )
     return blocks
 
 
-def escalation_line(digest: Digest) -> str:
+def escalation_line(view: DigestView) -> str:
     """Failures older than SSM3_ESCALATE_AFTER, oldest first, naming the route's mention:
     the ones a team has let slide (mrkdwn)."""
+    digest = view.digest
     old = digest.escalated
     after = humanize(digest.escalate_after) if digest.escalate_after else "long"
     named = ", ".join(
         f"*{inert(t.association.display_name, 60)}* "
         f"({account(t.key.account_id, t.association.account_name)} "
         f"{escape(t.key.region)}, {humanize(digest.generated_at - t.failing_since)})"
-        for t in old[:ESCALATED_NAMED]
+        for t in view.escalated_named
         if t.failing_since is not None
     )
-    more = f" and {len(old) - ESCALATED_NAMED} more" if len(old) > ESCALATED_NAMED else ""
+    more = f" and {view.escalated_more} more" if view.escalated_more else ""
     who = f" {mention_markup(digest.mentions)}" if digest.mentions else ""
     return fit(
         f":alarm_clock: *{plural(len(old), 'failure')} older than {after}*{who}: {named}{more}"

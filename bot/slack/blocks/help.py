@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_sdk.models.blocks import Block, SectionBlock
 
 from bot.slack.blocks.base import SlackMessage, escape, md
-from bot.strings import clip
+from bot.util.strings import clip
 
 HELP_LINES = (
     "`/ssm3 status` — what is failing; narrow it with an account ID, a region, an association ID or an instance ID",

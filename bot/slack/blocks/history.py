@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, HeaderBlock, SectionBlock
 
-from bot.clock import humanize
 from bot.slack.blocks.association import ITEMS_SHOWN, compliance_item_line
 from bot.slack.blocks.base import (
     HEADER_CHARS,
@@ -26,7 +25,8 @@ from bot.slack.blocks.base import (
     plural,
     slack_date,
 )
-from bot.strings import clip
+from bot.util.clock import humanize
+from bot.util.strings import clip
 
 if TYPE_CHECKING:
     from bot.aws.history import History, TargetDetail
@@ -47,7 +47,7 @@ def history_message(
             )
         ),
     ]
-    if history.failure_kind == "reported" and history.remedy:
+    if history.reported and history.remedy:
         head.append(
             SectionBlock(
                 text=md(

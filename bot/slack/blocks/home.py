@@ -12,7 +12,7 @@ and no response_url to answer in).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -27,9 +27,8 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.clock import humanize
-from bot.digest import Digest
-from bot.models import AssociationKey, TrackedAssociation
+from bot.core.digest import DigestView
+from bot.models import TrackedAssociation
 from bot.slack.blocks.association import ack_line, association_buttons, rerun_note
 from bot.slack.blocks.base import (
     ACTION_SWEEP,
@@ -53,9 +52,10 @@ from bot.slack.blocks.base import (
 )
 from bot.slack.blocks.digest import counts_line, orphans_section, scopes_section
 from bot.slack.blocks.row import association_line
+from bot.util.clock import humanize
 
 if TYPE_CHECKING:
-    from bot.health import Health
+    from bot.core.health import Health
 
 HOME_SHOWN = 30  # failing associations at most: two blocks each
 EXPIRING_WITHIN = timedelta(days=7)
@@ -69,11 +69,9 @@ Mine = Callable[[TrackedAssociation], bool]
 
 
 def home_view(
-    digest: Digest,
+    view: DigestView,
     *,
     health: Health | None,
-    reruns: Mapping[AssociationKey, Any] | None = None,
-    zone: ZoneInfo | None = None,
     first: Mine | None = None,
     shown: int = HOME_SHOWN,
     nonce: str | None = None,
@@ -81,13 +79,12 @@ def home_view(
     """The Home tab as views.publish takes it. `first`, when given, says which failing
     associations are the viewer's: those come first, marked (the order is otherwise the
     digest's)."""
+    digest, zone, reruns = view.digest, view.zone, view.reruns
     nonce = nonce or new_nonce()
     now = digest.generated_at
-    t = digest.totals
-    reruns = reruns or {}
     head: list[Block] = [
         HeaderBlock(block_id=block_id("head", nonce), text=plain("SSM.3 compliance", HEADER_CHARS)),
-        SectionBlock(block_id=block_id("counts", nonce), text=md(counts_line(t, digest, zone))),
+        SectionBlock(block_id=block_id("counts", nonce), text=md(counts_line(view))),
         _health_section(health, block_id("health", nonce)),
     ]
     if digest.scopes_failed:

@@ -12,9 +12,8 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import Block, Option, OverflowMenuElement, SectionBlock
 
-from bot.causes import kind_label, short_remedy
-from bot.clock import humanize
-from bot.digest import top_error
+from bot.core.causes import kind_label, short_remedy
+from bot.core.digest import top_error
 from bot.models import TrackedAssociation
 from bot.slack.blocks.association import rerun_note
 from bot.slack.blocks.base import (
@@ -30,6 +29,7 @@ from bot.slack.blocks.base import (
     row_value,
     text_chars,
 )
+from bot.util.clock import humanize
 
 ERROR_CHARS = 90  # a row's top error (History has it whole)
 
@@ -45,7 +45,7 @@ def association_line(item: TrackedAssociation, now: datetime, badge: str = "") -
         title += f" · {inert(a.document_name, 60)}"
     failed = f"*{a.failed_target_count or len(a.failed_targets)}/{a.total_targets}* targets"
     how = escape(kind_label(a))
-    if a.failure_kind != "reported":
+    if not a.reported:
         how += f" on {failed}"
     elif a.run_failed:
         how += f" · run failed on {failed}"
@@ -57,7 +57,7 @@ def association_line(item: TrackedAssociation, now: datetime, badge: str = "") -
     error = top_error(a.failed_targets)
     if error:
         lines.append(inert(error, ERROR_CHARS))
-    if a.failure_kind == "reported":  # in full in status, History and the re-run dialog
+    if a.reported:  # in full in status, History and the re-run dialog
         lines.append(f":warning: {escape(short_remedy(a))}")
     return "\n".join(lines)
 

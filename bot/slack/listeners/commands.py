@@ -9,7 +9,7 @@ from slack_bolt import Ack, App
 
 from bot.slack import blocks as kit
 from bot.slack import parsing
-from bot.slack.operations import Operations
+from bot.slack.flows import Flows
 from bot.slack.replies import Origin
 
 COMMAND = "/ssm3"
@@ -23,54 +23,56 @@ def _working(command: parsing.Command) -> str | None:
     return None
 
 
-def register(app: App, operations: Operations) -> None:
-    def ack_command(ack: Ack, command: dict[str, Any]) -> None:
-        try:
-            parsed = parsing.parse_command(command.get("text"))
-        except parsing.ParseError as exc:
-            message = kit.help_message(str(exc))
-            ack(text=message.text, blocks=message.blocks_json(), response_type="ephemeral")
-            return
-        if isinstance(parsed, parsing.Help):
-            message = kit.help_message()
-            ack(text=message.text, blocks=message.blocks_json(), response_type="ephemeral")
-            return
-        working = _working(parsed)
-        if working:
-            ack(text=working, response_type="ephemeral")
-        else:
-            ack()
-
-    def run_command(command: dict[str, Any]) -> None:
-        try:
-            parsed = parsing.parse_command(command.get("text"))
-        except parsing.ParseError:
-            return  # answered in the ack
-        dispatch(operations, Origin.from_command(command), parsed)
-
-    app.command(COMMAND)(ack=ack_command, lazy=[run_command])
+def ack_command(ack: Ack, command: dict[str, Any]) -> None:
+    """Parse at once: help and mistakes are answered in the ack itself."""
+    try:
+        parsed = parsing.parse_command(command.get("text"))
+    except parsing.ParseError as exc:
+        message = kit.help_message(str(exc))
+        ack(text=message.text, blocks=message.blocks_json(), response_type="ephemeral")
+        return
+    if isinstance(parsed, parsing.Help):
+        message = kit.help_message()
+        ack(text=message.text, blocks=message.blocks_json(), response_type="ephemeral")
+        return
+    working = _working(parsed)
+    if working:
+        ack(text=working, response_type="ephemeral")
+    else:
+        ack()
 
 
-def dispatch(operations: Operations, origin: Origin, command: parsing.Command) -> None:
-    now = operations.now()
+def run_command(flows: Flows, command: dict[str, Any]) -> None:
+    try:
+        parsed = parsing.parse_command(command.get("text"))
+    except parsing.ParseError:
+        return  # answered in the ack
+    dispatch(flows, Origin.from_command(command), parsed)
+
+
+def dispatch(flows: Flows, origin: Origin, command: parsing.Command) -> None:
     match command:
         case parsing.Status():
-            operations.status(origin, command)
+            flows.show_status(origin, command)
         case parsing.History(ref=ref):
-            operations.history(origin, ref)
+            flows.show_history(origin, ref)
         case parsing.Rerun(ref=ref):
-            operations.confirm_rerun(origin, ref)
+            flows.reruns.confirm(origin, ref)
         case parsing.Ack(ref=ref, duration=duration, reason=reason):
             if reason is None:
-                operations.open_ack(origin, ref, duration=duration)
+                flows.acks.open(origin, ref, duration=duration)
             else:
-                until = now + (duration or parsing.DEFAULT_ACK)
-                operations.acknowledge(origin, ref, reason=reason, until=until)
+                until = flows.services.clock() + (duration or parsing.DEFAULT_ACK)
+                flows.acks.acknowledge(origin, ref, reason=reason, until=until)
         case parsing.Unack(ref=ref):
-            operations.unacknowledge(origin, ref)
+            flows.acks.unacknowledge(origin, ref)
         case parsing.Sweep():
-            operations.sweep(origin)
+            flows.sweeps.sweep(origin)
         case parsing.Audit():
-            operations.audit(origin)
+            flows.show_audit(origin)
         case parsing.Help():
             pass
+
+
+def register(app: App, flows: Flows) -> None:
+    app.command(COMMAND)(ack=ack_command, lazy=[lambda command: run_command(flows, command)])

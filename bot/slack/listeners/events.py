@@ -12,18 +12,20 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from bot.app.membership import teams_named
-from bot.slack.operations import Operations
+from bot.slack.flows import Flows
 
 EVENT = "app_home_opened"
 
 
-def register(app: App, operations: Operations) -> None:
-    def ack_now(ack: Ack) -> None:
-        ack()
+def ack_now(ack: Ack) -> None:
+    ack()
 
-    def publish(body: dict[str, Any], event: dict[str, Any]) -> None:
-        if event.get("tab", "home") == "home":
-            teams = teams_named(body.get("team_id"), event.get("user_team"))
-            operations.home_opened(str(event.get("user") or ""), teams)
 
-    app.event(EVENT)(ack=ack_now, lazy=[publish])
+def home_opened(flows: Flows, body: dict[str, Any], event: dict[str, Any]) -> None:
+    if event.get("tab", "home") == "home":
+        teams = teams_named(body.get("team_id"), event.get("user_team"))
+        flows.home.opened(str(event.get("user") or ""), teams)
+
+
+def register(app: App, flows: Flows) -> None:
+    app.event(EVENT)(ack=ack_now, lazy=[lambda body, event: home_opened(flows, body, event)])

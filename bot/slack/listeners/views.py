@@ -3,7 +3,6 @@ as an error under its field (response_action "errors"); stored after the ack."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
@@ -14,7 +13,7 @@ from slack_bolt import Ack, App
 from bot.models import TrackedAssociation as Tracked
 from bot.slack import blocks as kit
 from bot.slack import parsing
-from bot.slack.operations import Operations
+from bot.slack.flows import Flows
 from bot.slack.replies import Origin, teams_of, user_name
 
 PRESETS = {value: parsing.parse_duration(value) for value, _ in kit.ACK_PRESETS}
@@ -69,52 +68,51 @@ def read_ack_form(  # noqa: PLR0912  # one branch per field rule
     return AckForm(context, reason, until)
 
 
-def _ref(form: AckForm) -> parsing.AssociationRef:
-    key = form.context.key
-    return parsing.AssociationRef(key.association_id, key.account_id, key.region)
-
-
 def _value(values: dict[str, Any], block: str, action: str, field: str) -> Any:
     return ((values.get(block) or {}).get(action) or {}).get(field)
 
 
-def register(app: App, operations: Operations) -> None:
-    zone = operations.zone
-    now: Callable[[], datetime] = operations.now
+def checked(flows: Flows, view: dict[str, Any]) -> AckForm | dict[str, str]:
+    """The form's values, checked on their own and against the store."""
+    services = flows.services
+    form = read_ack_form(view, services.clock(), services.settings.zone)
+    if not isinstance(form, dict) and not isinstance(flows.resolve(form.context.key), Tracked):
+        key = form.context.key
+        return {
+            "reason": f"ssm3-bot knows no association {key.association_id} in "
+            f"{key.account_id} {key.region}; close this form and check /ssm3 status."
+        }
+    return form
 
-    def checked(view: dict[str, Any]) -> AckForm | dict[str, str]:
-        """The form's values, checked on their own and against the store."""
-        form = read_ack_form(view, now(), zone)
-        if not isinstance(form, dict) and not isinstance(operations.resolve(_ref(form)), Tracked):
-            key = form.context.key
-            return {
-                "reason": f"ssm3-bot knows no association {key.association_id} in "
-                f"{key.account_id} {key.region}; close this form and check /ssm3 status."
-            }
-        return form
 
-    def ack_submission(ack: Ack, view: dict[str, Any]) -> None:
-        form = checked(view)
-        if isinstance(form, dict):
-            ack(response_action="errors", errors=form)
-        else:
-            ack()
+def ack_submission(flows: Flows, ack: Ack, view: dict[str, Any]) -> None:
+    form = checked(flows, view)
+    if isinstance(form, dict):
+        ack(response_action="errors", errors=form)
+    else:
+        ack()
 
-    def save(body: dict[str, Any], view: dict[str, Any]) -> None:
-        form = checked(view)
-        if isinstance(form, dict):
-            return  # the errors went back into the form
-        context = form.context
-        origin = Origin(
-            user=str((body.get("user") or {}).get("id") or ""),
-            channel=context.channel,
-            message_ts=context.message_ts,
-            response_url=context.response_url,
-            trigger_id=body.get("trigger_id"),  # from the Home tab, a refusal opens a modal
-            home=context.home,
-            user_name=user_name(body),
-            teams=teams_of(body),
-        )
-        operations.acknowledge(origin, _ref(form), reason=form.reason, until=form.until)
 
-    app.view(kit.ACK_MODAL)(ack=ack_submission, lazy=[save])
+def save(flows: Flows, body: dict[str, Any], view: dict[str, Any]) -> None:
+    form = checked(flows, view)
+    if isinstance(form, dict):
+        return  # the errors went back into the form
+    context = form.context
+    origin = Origin(
+        user=str((body.get("user") or {}).get("id") or ""),
+        channel=context.channel,
+        message_ts=context.message_ts,
+        response_url=context.response_url,
+        trigger_id=body.get("trigger_id"),  # from the Home tab, a refusal opens a modal
+        home=context.home,
+        user_name=user_name(body),
+        teams=teams_of(body),
+    )
+    flows.acks.acknowledge(origin, context.key, reason=form.reason, until=form.until)
+
+
+def register(app: App, flows: Flows) -> None:
+    app.view(kit.ACK_MODAL)(
+        ack=lambda ack, view: ack_submission(flows, ack, view),
+        lazy=[lambda body, view: save(flows, body, view)],
+    )
