@@ -24,10 +24,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.ops.http_limits import MAX_BODY
 from bot.ops.probes import probe_server
 from bot.slack import blocks as kit
 from bot.slack.app import probes_of, wsgi_app
-from bot.slack.guard import MAX_BODY
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import (
     SIGNING_SECRET,

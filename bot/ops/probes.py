@@ -163,10 +163,10 @@ class ServerThread:
 
 def probe_server(probes: Probes, *, host: str, port: int) -> ServerThread:
     """Socket Mode's server for /healthz and /metrics on `port`, not started yet; a body over
-    the limit is refused unread (bot/slack/guard.py), by the app and by waitress itself."""
+    the limit is refused unread (bot/ops/http_limits.py), by the app and by waitress itself."""
     from waitress.server import create_server
 
-    from bot.slack.guard import MAX_BODY, limit_body
+    from bot.ops.http_limits import MAX_BODY, limit_body
 
     server = create_server(
         limit_body(probes.wsgi(), counted=probes.metrics.refused),

@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import App
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 
+from bot.ops.http_limits import MAX_BODY, limit_body
 from bot.ops.probes import Probes
 from bot.settings.config import ConfigError
 from bot.slack import bolt_body
 from bot.slack.flows import Flows
-from bot.slack.guard import MAX_BODY, SlackGuard, limit_body
+from bot.slack.guard import SlackGuard
 from bot.slack.listeners import register
 from bot.slack.members import learn_workspace
 from bot.slack.services import Services

@@ -1,5 +1,5 @@
-"""What stands between the internet and Bolt in HTTP mode: `SlackGuard` on /slack/events, and
-`limit_body` on every path (the probe server's too).
+"""What stands between the internet and Bolt in HTTP mode: `SlackGuard` on /slack/events, after
+bot/ops/http_limits.py's body limit, which every path has (the probe server's too).
 
 Bolt's WSGI adapter reads the whole body, decodes it and parses it before it checks the
 signature, so one unsigned 200 MiB POST cost the process ~600 MiB, and a tiny unsigned `[1]`
@@ -28,93 +28,18 @@ from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
 from slack_bolt.request import BoltRequest
 
+from bot.ops.http_limits import MAX_BODY, Refused, answer, read_body
 from bot.slack.shapes import problem
 
 if TYPE_CHECKING:
-    from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
+    from wsgiref.types import StartResponse, WSGIEnvironment
 
 log = logging.getLogger(__name__)
 
-MAX_BODY = 1024 * 1024  # bytes: Slack's largest request (a modal's state) is a few KiB
 MAX_SKEW_S = 300  # Slack's own rule for X-Slack-Request-Timestamp
 WARN_EVERY_S = 300.0  # at most one WARNING line this often about refused signatures
 _DIGITS = re.compile(r"[0-9]{1,20}")
 _SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
-
-
-class Refused(Exception):
-    """A request answered here, without going further: its HTTP status and one line."""
-
-    def __init__(self, status: int, reason: str, text: str) -> None:
-        super().__init__(text)
-        self.status = status
-        self.reason = reason  # a short label for the metrics
-        self.text = text
-
-
-def _answer(
-    start_response: StartResponse, status: int, text: str, extra: Iterable[tuple[str, str]] = ()
-) -> list[bytes]:
-    body = (text + "\n").encode()
-    phrase = WsgiHttpResponse(status).status
-    start_response(
-        phrase,
-        [
-            ("Content-Type", "text/plain; charset=utf-8"),
-            ("Content-Length", str(len(body))),
-            *extra,
-        ],
-    )
-    return [body]
-
-
-def declared_length(environ: WSGIEnvironment, limit: int = MAX_BODY) -> int | None:
-    """The body's length as the request declares it (None: not declared; read to its end),
-    refusing one over `limit` before a byte of it is read."""
-    raw = str(environ.get("CONTENT_LENGTH") or "").strip()
-    if not raw:
-        return None if environ.get("wsgi.input_terminated") else 0
-    if not _DIGITS.fullmatch(raw):
-        raise Refused(400, "bad_length", "Content-Length is not a number")
-    length = int(raw)
-    if length > limit:
-        raise Refused(413, "too_large", f"request bodies over {limit} bytes are refused")
-    return length
-
-
-def read_body(environ: WSGIEnvironment, limit: int = MAX_BODY) -> bytes:
-    """The body, read only once it is known to fit in `limit` (a stream without a length is
-    read up to one byte past the limit, then refused)."""
-    length = declared_length(environ, limit)
-    stream = environ.get("wsgi.input")
-    if stream is None or length == 0:
-        return b""
-    if length is not None:
-        return bytes(stream.read(length))
-    body = bytes(stream.read(limit + 1))
-    if len(body) > limit:
-        raise Refused(413, "too_large", f"request bodies over {limit} bytes are refused")
-    return body
-
-
-def limit_body(
-    application: WSGIApplication,
-    limit: int = MAX_BODY,
-    counted: Callable[[str], None] | None = None,
-) -> WSGIApplication:
-    """`application` behind a body limit: a request declaring more than `limit` bytes gets 413
-    and its body is never read (the probes and any unknown path; /slack/events reads its own)."""
-
-    def limited(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        try:
-            declared_length(environ, limit)
-        except Refused as refused:
-            if counted is not None:
-                counted(refused.reason)
-            return _answer(start_response, refused.status, refused.text, [("Connection", "close")])
-        return application(environ, start_response)
-
-    return limited
 
 
 class SlackGuard:
@@ -148,7 +73,7 @@ class SlackGuard:
             extra = [("Allow", "POST")] if refused.status == 405 else []
             if refused.status == 413:
                 extra.append(("Connection", "close"))  # the unread body is not drained
-            return _answer(start_response, refused.status, refused.text, extra)
+            return answer(start_response, refused.status, refused.text, extra)
         response = self.app.dispatch(request)
         wsgi = WsgiHttpResponse(
             status=response.status, headers=response.headers, body=response.body
