@@ -15,7 +15,7 @@ from bot.app.sync_report import SyncReport
 from bot.models import AssociationKey, Rerun, TrackedAssociation
 from bot.store import Store
 
-Action = Literal["ack", "unack", "rerun", "sweep", "fix"]
+Action = Literal["ack", "unack", "rerun", "sweep", "read", "fix"]
 Reason = Literal[
     "permission",
     "miss",
@@ -27,6 +27,7 @@ Reason = Literal[
     "fixes_off",  # SSM3_FIXES=off
     "stale",  # the diagnosis behind a Fix button is gone or too old
     "not_applicable",  # that fix is text only, or the value is not one the document allows
+    "too_soon",
 ]
 
 

@@ -19,6 +19,8 @@ from bot.core.ids import ACCOUNT_ID, REGION
 
 def cmd_history(args: argparse.Namespace) -> int:
 
+    from contextlib import closing
+
     from bot.app.resolve import within
     from bot.aws.errors import AWS_ERRORS, describe_error
     from bot.aws.history import fetch_history
@@ -50,9 +52,8 @@ def cmd_history(args: argparse.Namespace) -> int:
     documents: list[dict[str, object]] = []
     for key in known:
         try:
-            history = fetch_history(
-                access.ssm(Scope(key.account_id, key.region)), key, stored=stored.get(key)
-            )
+            with closing(access.ssm(Scope(key.account_id, key.region))) as ssm:
+                history = fetch_history(ssm, key, stored=stored.get(key))
         except AWS_ERRORS as exc:
             say(f"{key.account_id}/{key.region}: {describe_error(exc)}")
             return EXIT_NO_SCOPE

@@ -187,8 +187,8 @@ def run_sweep(
             if check.error is None:
                 failed = [f for f in map(parse_finding, read) if f is not None]
         summary = store.sweeps.finish(sweep_id, now(), time.monotonic() - clock)
-        after_read(
-            Context(settings, store, access, now), coverage=kind, scopes=targets, failed=failed
+        after_read(  # only what this read reached: never the whole aggregator
+            Context(settings, store, access, now), coverage=kind, scopes=swept, failed=failed
         )
         return summary
 

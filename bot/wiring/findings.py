@@ -55,22 +55,26 @@ def after_read(
     scopes: Sequence[Scope] | None,
     failed: Sequence[Finding] | None,
 ) -> SyncReport | None:
-    """After a read of AWS is stored: what it read reaches Security Hub. A full sweep syncs
-    everything with the findings its cross-check read (none read: the cross-check failed, and
-    so would the sync), a triage sweep everything, a partial read (an event's) its scopes."""
-    if coverage == "full":
-        return sync_scopes(context, None, failed=failed) if failed is not None else None
-    return sync_scopes(context, None if coverage == "triage" else scopes)
+    """After a read of AWS is stored: what it read reaches Security Hub. A full sweep syncs the
+    account-regions it read (`scopes`) with the findings its cross-check read (none read: the
+    cross-check failed, and so would the sync), a triage sweep every account-region this
+    deployment sweeps, a partial read (an event's) its scopes. Never the whole aggregator: the
+    sync itself narrows any of them to what is swept (bot/core/ownership.py)."""
+    if coverage == "triage":
+        scopes = [state.scope for state in context.store.sweeps.scope_states()]
+    if coverage == "full" and failed is None:
+        return None
+    return sync_scopes(context, scopes or (), failed=failed if coverage == "full" else None)
 
 
 def sync_scopes(
     context: Context,
-    scopes: Sequence[Scope] | None,
+    scopes: Sequence[Scope],
     *,
     failed: Sequence[Finding] | None = None,
 ) -> SyncReport | None:
-    """Sync `scopes` (None: all); None unless SSM3_SECURITYHUB=sync. Never raises: the next
-    sweep tries again."""
+    """Sync `scopes`; None unless SSM3_SECURITYHUB=sync. Never raises: the next sweep tries
+    again."""
     sync = findings_sync(context)
     if sync is None:
         return None

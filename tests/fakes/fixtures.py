@@ -13,8 +13,10 @@ import pytest
 import yaml
 
 from bot.settings.config import Settings
+from bot.slack.services import Services, web_client
 from bot.store import Store
 from bot.sweeping.sweep import run_sweep
+from bot.util.clock import utcnow
 from tests.fakes.slack_api import INBOUND_SCOPES, METHOD_SCOPES, FakeSlack
 from tests.fakes.slack_harness import CHANNEL, SIGNING_SECRET, InProcessSlack, SlackHarness
 
@@ -68,24 +70,18 @@ def make_harness(
         sweep: bool = True,
         aws: Any = None,
         over_http: bool = False,
-        clock: Callable[[], datetime] | None = None,
+        clock: Callable[[], datetime] = utcnow,
         followup_delay_s: float = 0.05,
         **changes: Any,
     ) -> SlackHarness:
-        """`aws`: another simulator than the `sim` fixture's; `clock`: the app's (and its
-        sweep's) injected clock; `followup_delay_s`: when a watch first looks (real seconds
-        for its timer; a large one leaves every look to the test's `jobs_job()`)."""
+        """`aws`: another simulator than the `sim` fixture's; `clock`: the app's;
+        `followup_delay_s`: when a watch first looks (real seconds for its timer; a large one
+        leaves every look to the test's `jobs_job()`)."""
         settings = slack_settings(fake_slack, str(tmp_path / f"slack{len(started)}.db"), **changes)
         store = Store(settings.db_path)
         access = (aws or sim).access()
         if sweep:
-            run_sweep(
-                settings=settings,
-                access=access,
-                store=store,
-                trigger="test",
-                **({"now": clock} if clock else {}),
-            )
+            run_sweep(settings=settings, access=access, store=store, trigger="test")
         harness = SlackHarness(
             settings=settings,
             store=store,
@@ -93,7 +89,7 @@ def make_harness(
             fake=fake_slack,
             over_http=over_http,
             followup_delay_s=followup_delay_s,
-            **({"clock": clock} if clock else {}),
+            clock=clock,
         )
         started.append((harness, store))
         return harness.start()
@@ -112,13 +108,30 @@ def make_app(
     a store already swept from `sim`; settings may be changed."""
     started: list[tuple[InProcessSlack, Store]] = []
 
-    def start(*, sweep: bool = True, aws: Any = None, **changes: Any) -> InProcessSlack:
+    def start(
+        *,
+        sweep: bool = True,
+        aws: Any = None,
+        clock: Callable[[], datetime] = utcnow,
+        **changes: Any,
+    ) -> InProcessSlack:
+        """`clock`: the app's."""
         settings = slack_settings(fake_slack, str(tmp_path / f"app{len(started)}.db"), **changes)
         store = Store(settings.db_path)
         access = (aws or sim).access()
         if sweep:
             run_sweep(settings=settings, access=access, store=store, trigger="test")
-        app = InProcessSlack(settings=settings, store=store, access=access, fake=fake_slack)
+        services = Services(
+            settings=settings,
+            store=store,
+            access=access,
+            client=web_client(settings),
+            followup_delay_s=0.05,
+            clock=clock,
+        )
+        app = InProcessSlack(
+            settings=settings, store=store, access=access, fake=fake_slack, services=services
+        )
         started.append((app, store))
         return app
 

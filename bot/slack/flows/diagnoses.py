@@ -9,6 +9,7 @@ from bot.app.diagnoses import Diagnoses, NotDiagnosed
 from bot.app.resolve import Target, resolve
 from bot.models import AssociationKey, TrackedAssociation
 from bot.slack import blocks as kit
+from bot.slack.access import may_read
 from bot.slack.flows.guard import Guard
 from bot.slack.flows.refresh import Refresh
 from bot.slack.replies import Origin, tell
@@ -30,15 +31,13 @@ class DiagnoseFlow:
             origin, "diagnose the association", lambda: self._show(origin, ref), ref.association_id
         )
 
-    def may_read(self, origin: Origin, key: AssociationKey) -> bool:
-        """Who may read a diagnosis (the step output, roles and resources it names): the one
-        place the detail-read rule is asked (SSM3_VIEWERS, issue #20, plugs in here). Today
-        everyone in the workspace may, as for History."""
-        return True
-
     def _show(self, origin: Origin, ref: Target) -> None:
+        # A diagnosis shows step output, roles and resources: SSM3_VIEWERS, behind the
+        # workspace rule, before anything is read (bot/slack/access.py).
+        if not may_read(self.services, origin, f"diagnosis of {ref.association_id}"):
+            return
         key = self._key(origin, ref)
-        if key is None or not self.may_read(origin, key):
+        if key is None:
             return
         kept = self.diagnoses.diagnose_kept(key, by=origin.user)
         if isinstance(kept, NotDiagnosed):

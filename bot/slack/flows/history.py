@@ -4,11 +4,14 @@
 
 from __future__ import annotations
 
+from contextlib import closing
+
 from bot.app.resolve import Target, resolve
 from bot.aws.errors import AWS_ERRORS, denied_hint_for, describe_error
 from bot.aws.history import fetch_history
 from bot.models import AssociationKey, TrackedAssociation
 from bot.slack import blocks as kit
+from bot.slack.access import may_read
 from bot.slack.replies import Origin, tell
 from bot.slack.services import Services
 from bot.slack.wording import miss_message
@@ -32,6 +35,8 @@ class HistoryCommand:
         tell(self.client, origin, kit.notice(text))
 
     def show(self, origin: Origin, ref: Target) -> None:
+        if not may_read(self.services, origin, f"history of {ref.association_id}"):
+            return
         found = resolve(self.store, ref, self.services.clock())
         if isinstance(found, TrackedAssociation):
             key = found.key
@@ -52,7 +57,8 @@ class HistoryCommand:
             return
         try:
             stored = found.association if isinstance(found, TrackedAssociation) else None
-            history = fetch_history(self.services.access.ssm(key.scope), key, stored=stored)
+            with closing(self.services.access.ssm(key.scope)) as ssm:  # its connections too
+                history = fetch_history(ssm, key, stored=stored)
         except AWS_ERRORS as exc:
             problem = aws_problem(exc, key, self.services.settings.role_name)
             self._tell(
