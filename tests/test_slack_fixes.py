@@ -112,6 +112,22 @@ def test_diagnose_from_an_alert_and_from_the_command_say_the_same_cause(
     assert "ping_status `ConnectionLost`" in said
 
 
+def test_history_has_a_diagnose_button(
+    make_harness: Harness, fake_slack: FakeSlack, shown: tuple[Sim, Showcase]
+) -> None:
+    sim, showcase = shown
+    h = harness(make_harness, sim)
+    key = key_of(showcase, "bad_parameter")
+    asked = h.command(f"history {key.association_id}")
+    history = wait_response(fake_slack, asked.response_url)[-1]
+    [diagnose] = buttons(history["blocks"])[kit.ACTION_DIAGNOSE]
+    clicked = h.click(kit.ACTION_DIAGNOSE, diagnose["value"], ephemeral=True)
+    [answer] = wait_response(fake_slack, clicked.response_url)
+    text = body_text(answer["blocks"])
+    assert "Operation" in text
+    assert "latestt" in text
+
+
 # -- Fix, and confirm COMPLIANT ----------------------------------------------------------------------
 
 
@@ -243,6 +259,10 @@ def test_an_operator_fixes_a_bad_parameter_and_the_watch_waits_for_compliant(
     assert len(store.jobs.pending(WATCH)) == 1, "it looks again later"
 
     # The run finishes at ten minutes; the next look finds it done and the items COMPLIANT.
+    watching = fake_slack.message(CHANNEL, ts)
+    assert f"Fixed by <@{OPERATOR}>" in body_text(watching.blocks)  # "… · watching its run"
+    assert "watching its run" in body_text(watching.blocks)
+    edits = watching.updates
     look(h, sim, timedelta(minutes=6))
     verdict = wait_until(
         lambda: [t for t in thread_texts(fake_slack, ts) if "is COMPLIANT" in t],
@@ -257,6 +277,10 @@ def test_an_operator_fixes_a_bad_parameter_and_the_watch_waits_for_compliant(
     assert store.jobs.pending(WATCH) == []
     [item] = store.associations.tracked(keys=[key], now=sim.fleet.now())
     assert not item.association.failing, "the store read the scope again, as a sweep would"
+    digest = fake_slack.wait_for(
+        lambda: (m := fake_slack.message(CHANNEL, ts)).updates > edits and m
+    )
+    assert f"`{item.association.display_name}`" not in body_text(digest.blocks), "the digest too"
 
 
 def test_a_non_operator_fix_is_refused_with_no_aws_write(

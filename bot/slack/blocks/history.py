@@ -1,5 +1,5 @@
-"""An association's History: recent executions, what SSM.3 sees, and its failed targets with
-their errors, stderr and a likely cause."""
+"""An association's History: a Diagnose button, recent executions, what SSM.3 sees, and its
+failed targets with their errors, stderr and a likely cause."""
 
 from __future__ import annotations
 
@@ -8,9 +8,16 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from slack_sdk.models.blocks import Block, ContextBlock, DividerBlock, HeaderBlock, SectionBlock
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    SectionBlock,
+)
 
-from bot.slack.blocks.association import ITEMS_SHOWN, compliance_item_line
+from bot.slack.blocks.association import ITEMS_SHOWN, compliance_item_line, diagnose_button
 from bot.slack.blocks.base import (
     HEADER_CHARS,
     MESSAGE_BLOCKS,
@@ -47,6 +54,8 @@ def history_message(
             )
         ),
     ]
+    # Why each instance fails, with the evidence and the fix: one click from here.
+    head.append(ActionsBlock(elements=[diagnose_button(key)]))
     if history.reported and history.remedy:
         head.append(
             SectionBlock(
