@@ -5,14 +5,18 @@ one clear line (the diagnoses themselves: tests/test_diagnose.py, on the simulat
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bot.app.diagnoses import Diagnoses, NotDiagnosed
 from bot.core.diagnosis import Evidence
 from bot.models import Association, AssociationKey, AssociationRef, Orphan
 from bot.models.answers import AssociationGone, AwsFailure
+from bot.render.spreadsheet import FAILING_COLUMNS
+from bot.render.spreadsheet import failing_row as csv_row
+from bot.slack.blocks.row import association_line
 from bot.store import Store
 from tests.fakes.estate import association_id, store_estate
+from tests.support.fixes import FakeEvidence
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 ID = association_id(0)
@@ -70,3 +74,30 @@ def test_an_association_gone_from_aws_or_never_stored_is_unknown() -> None:
     assert isinstance(never, NotDiagnosed)
     assert never.why == "unknown"
     assert "run `ssm3bot sweep` first" in never.message
+
+
+def test_a_kept_diagnosis_is_the_cause_every_surface_says_for_its_streak() -> None:
+    """The digest row (and the alert's, which is the same line), the CSV's `cause` and the text
+    digest say the short form of the diagnosis made during this failing streak; one made
+    before the streak began says nothing about it."""
+    store = Store(":memory:")
+    store_estate(store, failing=1, now=NOW)
+    [before] = store.associations.tracked(now=NOW)
+    assert before.diagnosed is None
+    kept = Diagnoses(store=store, evidence=FakeEvidence(), clock=lambda: NOW).diagnose_kept(
+        before.key, by="U0OPS0001"
+    )
+    assert not isinstance(kept, NotDiagnosed)
+    [item] = store.associations.tracked(now=NOW)
+    assert item.diagnosed == "bad parameter Operation=latestt (3)"
+    assert "Diagnosed: `bad parameter Operation=latestt (3)`" in association_line(item, NOW)
+    row = dict(zip(FAILING_COLUMNS, csv_row(item), strict=True))
+    assert row["cause"] == item.diagnosed
+    earlier = NOW - timedelta(days=30)  # a diagnosis from before this streak began
+    old = Store(":memory:")
+    store_estate(old, failing=1, now=NOW)
+    Diagnoses(store=old, evidence=FakeEvidence(), clock=lambda: earlier).diagnose_kept(
+        before.key, by="U0OPS0001"
+    )
+    [fresh] = old.associations.tracked(now=NOW)
+    assert fresh.diagnosed is None
