@@ -6,10 +6,12 @@ scheduler would (`jobs_job`), never by sleeping."""
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qs, urlencode
 
 import pytest
 
@@ -471,3 +473,34 @@ def test_with_viewers_set_only_they_and_operators_read_a_diagnosis(
     allowed = h.command(f"diagnose {key.association_id}", user="U0VIEWER01")
     [answer] = wait_response(fake_slack, allowed.response_url)
     assert "Diagnosis:" in body_text(answer["blocks"])
+
+
+def test_from_the_home_tab_the_diagnosis_opens_in_a_modal_and_its_fix_form_stacks_on_it(
+    make_harness: Harness, fake_slack: FakeSlack, shown: tuple[Sim, Showcase]
+) -> None:
+    sim, showcase = shown
+    h = harness(make_harness, sim)
+    key = key_of(showcase, "bad_parameter")
+    h.click(kit.ACTION_DIAGNOSE, kit.key_value(key), user=OPERATOR, home=True)
+    # A modal opens at once ("Diagnosing … from AWS…"); the diagnosis then goes into it.
+    diagnosis = fake_slack.wait_for(
+        lambda: next(
+            (v for v in fake_slack.views.values() if kit.ACTION_FIX in buttons(v["blocks"])), None
+        )
+    )
+    modal = str(diagnosis["id"])
+    assert len(fake_slack.calls_to("views.open", ok=True)) == 1
+    [fix] = buttons(diagnosis["blocks"])[kit.ACTION_FIX]
+    # The Fix click inside that modal: Slack sends the modal as the click's view.
+    unsent = h.click_request(kit.ACTION_FIX, fix["value"], user=OPERATOR, home=True)
+    payload = json.loads(parse_qs(unsent.sent.decode())["payload"][0])
+    payload["container"] = {"type": "view", "view_id": modal}
+    payload["view"].update(id=modal, type="modal", callback_id="")
+    status, _ = h.post_signed(urlencode({"payload": json.dumps(payload)}).encode())
+    assert status == 200
+    [pushed] = fake_slack.wait_for(lambda: fake_slack.calls_to("views.push", ok=True))
+    form = dict(pushed.params["view"])
+    assert form["callback_id"] == kit.FIX_MODAL
+    h.submit_view(form, choose_value("Install"), user=OPERATOR)
+    wait_until(lambda: writes(sim) == {"UpdateAssociation": 1}, what="the parameter's update")
+    assert h.services.store.jobs.pending(WATCH), "and its run is watched"
