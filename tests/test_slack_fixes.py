@@ -502,5 +502,6 @@ def test_from_the_home_tab_the_diagnosis_opens_in_a_modal_and_its_fix_form_stack
     form = dict(pushed.params["view"])
     assert form["callback_id"] == kit.FIX_MODAL
     h.submit_view(form, choose_value("Install"), user=OPERATOR)
-    wait_until(lambda: writes(sim) == {"UpdateAssociation": 1}, what="the parameter's update")
-    assert h.services.store.jobs.pending(WATCH), "and its run is watched"
+    # Applied after the ack: its run is watched once the update is made and audited.
+    wait_until(lambda: h.services.store.jobs.pending(WATCH), what="the watch of its run")
+    assert writes(sim) == {"UpdateAssociation": 1}
