@@ -267,7 +267,7 @@ def test_groups_summarise_what_differs_between_instances_failing_alike() -> None
         "last_ping_at": "2026-03-02T07:00:00Z",
     }
     assert group.fix.instance_ids == ids
-    assert headline(group).startswith("2 instances: Systems Manager cannot reach them")
+    assert headline(group).startswith("2 instances: not reachable by Systems Manager")
 
 
 def test_the_headline_and_short_form_say_who_may_not_do_what_on_what() -> None:

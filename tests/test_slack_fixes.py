@@ -93,7 +93,7 @@ def test_diagnose_from_an_alert_and_from_the_command_say_the_same_cause(
     text = body_text(answer["blocks"])
     assert "Diagnosis:" in text
     assert instance in text
-    assert "Systems Manager cannot reach" in text
+    assert "not reachable by Systems Manager" in text
     assert "ping_status `ConnectionLost`" in text
     assert "AWSSupport-TroubleshootManagedInstance" in text
     # The alert said the rules' short form over what the sweep stored; it now says the

@@ -46,7 +46,7 @@ def explain(cause: CauseName, evidence: Mapping[str, Any], code: Code = backtick
 def _unreachable(e: Mapping[str, Any], code: Code) -> str:
     ping = e.get("ping_status") or "not a registered node"
     last = f", last ping {e['last_ping_at']}" if e.get("last_ping_at") else ""
-    return f"Systems Manager cannot reach them ({ping}{last})"
+    return f"not reachable by Systems Manager ({ping}{last})"
 
 
 def _agent(e: Mapping[str, Any], code: Code) -> str:
