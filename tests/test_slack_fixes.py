@@ -505,3 +505,27 @@ def test_from_the_home_tab_the_diagnosis_opens_in_a_modal_and_its_fix_form_stack
     # Applied after the ack: its run is watched once the update is made and audited.
     wait_until(lambda: h.services.store.jobs.pending(WATCH), what="the watch of its run")
     assert writes(sim) == {"UpdateAssociation": 1}
+
+
+def test_a_rerun_a_closed_calendar_holds_ends_pending_at_the_watchs_deadline(
+    make_harness: Harness, fake_slack: FakeSlack, shown: tuple[Sim, Showcase]
+) -> None:
+    sim, showcase = shown
+    h = harness(make_harness, sim, watch_for=timedelta(minutes=30))
+    key = key_of(showcase, "calendar_closed")
+    post = h.services.scheduled().post_digests_now()[0]
+    h.click(kit.ACTION_RERUN, kit.key_value(key), user=OPERATOR, message_ts=post.ts)
+    store = h.services.store
+    wait_until(lambda: store.jobs.pending(WATCH), what="the watch's row")
+    looks = 0
+    while store.jobs.pending(WATCH):
+        [job] = store.jobs.pending(WATCH)
+        look(h, sim, max(job.due_at - sim.fleet.now(), timedelta()))
+        looks += 1
+        assert looks < 20, "the watch ends at its deadline"
+    [verdict] = wait_until(
+        lambda: [t for t in thread_texts(fake_slack, post.ts) if ":hourglass:" in t],
+        what="the verdict",
+    )
+    assert "no run started within 30m of the re-run" in verdict
+    assert store.reruns.last(key).outcome == "pending"  # type: ignore[union-attr]
