@@ -20,15 +20,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bot.app.diagnoses import Diagnoses  # noqa: E402
 from bot.app.digests import DigestComposer  # noqa: E402
+from bot.aws.evidence import AwsEvidence  # noqa: E402
+from bot.aws.session import AwsAccess  # noqa: E402
 from bot.cli.demo import DEMO_ACCOUNTS, DEMO_OPERATOR, DEMO_REGIONS, demo_access, demo_fleet  # noqa: E402
+from bot.cli.demo_diagnoses import LAB_ACCOUNT  # noqa: E402
+from bot.core.diagnosis import Diagnosis  # noqa: E402
 from bot.core.health import assess, sweep_period  # noqa: E402
 from bot.core.routing import Route  # noqa: E402
-from bot.models import AlertState  # noqa: E402
+from bot.models import AlertState, AssociationRef  # noqa: E402
 from bot.settings.config import Settings  # noqa: E402
 from bot.sim.fleet import Fleet, failure_for  # noqa: E402
 from bot.sim.server import SimServer  # noqa: E402
-from bot.slack.blocks import digest_message  # noqa: E402
+from bot.sim.showcase import add_showcase  # noqa: E402
+from bot.slack.blocks import VerdictWords, diagnosis_message, digest_message, verdict_message  # noqa: E402
 from bot.slack.blocks.alert import alert_update  # noqa: E402
 from bot.slack.blocks.home import home_view  # noqa: E402
 from bot.slack.blocks.preview import preview  # noqa: E402
@@ -89,10 +95,13 @@ def _screens() -> dict[str, str]:
                 at=NOW - timedelta(minutes=30),
             )
             run_sweep(settings=settings, access=access, store=store, now=at(NOW))
+            diagnosis = _diagnosis(fleet, access, settings, scratch)
         book = DigestComposer(
             store=store, channels=settings.channels, escalate_after=settings.escalate_after
         )
         found = {
+            "diagnosis": diagnosis,
+            "verdict": _verdict(),
             "digest": _digest(book, MAIN),
             "route-digest": _digest(book, PAYMENTS),
             "home": _home(store, settings),
@@ -152,6 +161,42 @@ def _home(store: Store, settings: Settings) -> str:
     mine = frozenset({DEMO_ACCOUNTS[1]})
     view = home_view(view, health=health, first=lambda t: t.key.account_id in mine, shown=4)
     return preview(view["blocks"], NAMES)
+
+
+def _diagnosis(fleet: Fleet, access: AwsAccess, settings: Settings, scratch: str) -> str:
+    """The Diagnose button's answer for a bad parameter (the demo's diagnosis lab, swept into a
+    store of its own so the digests above stay the organisation's), with its Fix button, read
+    from the simulator as the button reads AWS."""
+    fleet.add_account(LAB_ACCOUNT, "diagnosis-lab")
+    shown = add_showcase(fleet, LAB_ACCOUNT, DEMO_REGIONS[0])
+    lab = Store(Path(scratch) / "lab.db")
+    only_lab = settings.with_changes(
+        accounts=(LAB_ACCOUNT,), accounts_from_org=False, regions=DEMO_REGIONS[:1]
+    )
+    run_sweep(settings=only_lab, access=access, store=lab, now=lambda: NOW)
+    found = Diagnoses(
+        store=lab, evidence=AwsEvidence(access, clock=lambda: NOW), clock=lambda: NOW
+    ).diagnose(AssociationRef(shown.associations["bad_parameter"]))
+    lab.close()
+    assert isinstance(found, Diagnosis), found
+    return preview(diagnosis_message(7, found, fixes=True).blocks_json(), NAMES)
+
+
+def _verdict() -> str:
+    """What the watch says in the thread once the fixed association's run finished."""
+    words = VerdictWords(
+        name="patch-scan-web",
+        outcome="compliant",
+        action="fix",
+        run_status="Success",
+        run_started=True,
+        watched=3,
+        still_failing=(),
+        failures=(),
+        error=None,
+        watch_for="2h",
+    )
+    return preview(verdict_message(words).blocks_json(), NAMES)
 
 
 def _alert(states: list[AlertState], mentions: list[str]) -> str:

@@ -30,6 +30,8 @@ def test_the_readme_screens_are_current(script: dict[str, Any]) -> None:
         "alert-new",
         "alert-acknowledged",
         "alert-resolved",
+        "diagnosis",
+        "verdict",
     }
     assert script["rewrite"](readme, drawn) == readme, "run `python docs/screens.py`"
     for name in drawn:
