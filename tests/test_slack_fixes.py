@@ -18,7 +18,7 @@ import pytest
 from bot.app.watches import WATCH
 from bot.aws.watch import association_items
 from bot.models import AssociationKey
-from bot.sim.fleet import LATEST_AGENT_VERSION, failure_for, generate_fleet
+from bot.sim.fleet import LATEST_AGENT_VERSION, Fault, failure_for, generate_fleet
 from bot.sim.showcase import Showcase, add_showcase
 from bot.slack import blocks as kit
 from bot.store import Store
@@ -194,6 +194,16 @@ def choose_value(value: str) -> dict[str, Any]:
             }
         }
     }
+
+
+def told(fake: FakeSlack, user: str, words: str) -> list[str]:
+    """What the bot said to `user` alone (chat.postEphemeral) that contains `words`."""
+    said = [
+        body_text(c.params.get("blocks")) or str(c.params.get("text"))
+        for c in fake.calls_to("chat.postEphemeral", ok=True)
+        if c.params.get("user") == user
+    ]
+    return [t for t in said if words in t]
 
 
 def thread_texts(fake: FakeSlack, ts: str) -> list[str]:
@@ -529,3 +539,33 @@ def test_a_rerun_a_closed_calendar_holds_ends_pending_at_the_watchs_deadline(
     )
     assert "no run started within 30m of the re-run" in verdict
     assert store.reruns.last(key).outcome == "pending"  # type: ignore[union-attr]
+
+
+def test_a_fix_aws_refuses_or_a_colleague_edited_first_changes_nothing_and_says_why(
+    make_harness: Harness, fake_slack: FakeSlack, shown: tuple[Sim, Showcase]
+) -> None:
+    sim, showcase = shown
+    h = harness(make_harness, sim)
+    key = key_of(showcase, "bad_parameter")
+    _, answer = diagnose_in_digest(h, fake_slack, key)
+    sim.fleet.inject(
+        Fault("AccessDeniedException", "not authorized", operation="UpdateAssociation", times=1)
+    )
+    h.submit_view(open_fix_form(h, fake_slack, answer), choose_value("Install"), user=OPERATOR)
+    [refused] = wait_until(lambda: told(fake_slack, OPERATOR, "Nothing was changed"))
+    assert "AWS refused ssm:UpdateAssociation: attach iam/ssm3-fixes.json" in refused
+    # A colleague's edit in the console since the diagnosis: refused, nothing written.
+    sim.access().ssm(key.scope).update_association(
+        AssociationId=key.association_id,
+        Name="AWS-RunPatchBaseline",
+        Parameters={"Operation": ["Scan"]},
+        ScheduleExpression="rate(1 day)",
+    )
+    h.submit_view(open_fix_form(h, fake_slack, answer), choose_value("Install"), user=OPERATOR)
+    [raced] = wait_until(lambda: told(fake_slack, OPERATOR, "changed since it was diagnosed"))
+    assert "nothing was changed; diagnose it again" in raced
+    _, association = sim.fleet.find_association(key.association_id)
+    assert association.parameters["Operation"] == ["Scan"], "the colleague's edit stands"
+    assert h.services.store.jobs.pending(WATCH) == [], "nothing to watch"
+    outcomes = [e.outcome for e in reversed(h.services.store.audit.entries()) if e.action == "fix"]
+    assert outcomes == ["failed", "refused"]
