@@ -203,9 +203,14 @@ def _alert(states: list[AlertState], mentions: list[str]) -> str:
     return preview(alert_update(states, now=NOW, mentions=mentions).blocks_json(), NAMES)
 
 
+# A screen's body never runs past its own end marker (an empty one would otherwise take in
+# the README up to the next screen's end).
 _SCREEN = re.compile(
-    r"(<!-- screen:(?P<name>[a-z-]+) -->\n```\n)(?P<body>.*?)(\n```\n<!-- /screen -->)", re.S
+    r"(<!-- screen:(?P<name>[a-z-]+) -->\n```\n)(?P<body>(?:(?!<!-- /screen -->).)*?)"
+    r"\n?```\n<!-- /screen -->",
+    re.S,
 )
+_END = "\n```\n<!-- /screen -->"
 
 
 def rewrite(text: str, found: dict[str, str]) -> str:
@@ -213,7 +218,7 @@ def rewrite(text: str, found: dict[str, str]) -> str:
         name = match.group("name")
         if name not in found:
             raise KeyError(f"README names a screen docs/screens.py does not draw: {name}")
-        return match.group(1) + found[name] + match.group(4)
+        return match.group(1) + found[name] + _END
 
     return _SCREEN.sub(put, text)
 

@@ -69,3 +69,15 @@ def test_preview_draws_what_slack_shows() -> None:
     assert lines[2] == "⚠ bold by @alice for @S0OPS0001 2026-12-01 09:00 UTC <x> code"
     assert lines[3].startswith("───")
     assert lines[4] == "[ History ]  [ Re-run ]"
+
+
+def test_an_empty_screen_is_drawn_and_takes_in_nothing_after_it(script: dict[str, Any]) -> None:
+    text = (
+        "<!-- screen:home -->\n```\n```\n<!-- /screen -->\nkeep me\n"
+        "<!-- screen:digest -->\n```\nold\n```\n<!-- /screen -->\n"
+    )
+    drawn = script["rewrite"](text, {"home": "H", "digest": "D"})
+    assert drawn == (
+        "<!-- screen:home -->\n```\nH\n```\n<!-- /screen -->\nkeep me\n"
+        "<!-- screen:digest -->\n```\nD\n```\n<!-- /screen -->\n"
+    )
