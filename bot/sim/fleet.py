@@ -475,6 +475,10 @@ class Fleet:
         # the caller (administrator) account, aggregating into `securityhub_home`; its partial
         # failures of BatchUpdateFindingsV2 and the "Findings Imported V2" events it emits.
         self.hub_v2 = False
+        # Security Hub CSPM's own API for the caller account (False: "only the new hub on":
+        # DescribeHub, GetFindings and BatchUpdateFindings refuse, while the controls are
+        # still evaluated and their findings reach the new hub).
+        self.cspm_api = True
         self.v2_update_rejections: list[UpdateRejection] = []
         self.imported_v2_events: list[dict[str, Any]] = []
         self._securityhub_home: str | None = None

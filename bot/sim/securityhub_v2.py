@@ -47,7 +47,7 @@ def describe_hub(fleet: Fleet, caller: Caller, params: Mapping[str, Any]) -> dic
     """Security Hub CSPM is on where SSM.3's control has a status (bot/sim/fleet.py SimScope)."""
     with fleet.lock:
         status = _scope(fleet, caller).ssm3_control
-    if status is None:
+    if status is None or not fleet.cspm_api:
         raise ApiError(
             "InvalidAccessException",
             f"Account {caller.account_id} is not subscribed to AWS Security Hub",
