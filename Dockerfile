@@ -3,7 +3,12 @@
 #   docker run -d --name ssm3-bot --env-file .env -v ssm3-data:/data -p 3000:3000 ssm3-bot
 # Any other command runs the same way: docker run --rm --env-file .env ssm3-bot sweep
 
-# The project's own Python (requires-python >= 3.11), on Debian's slim official image.
+# The project's own Python (requires-python >= 3.11), on Debian's slim official image. Pin it by
+# digest for a build nobody can change under you: `docker buildx imagetools inspect
+# python:3.11-slim-bookworm` gives the index digest of the tag today; then build with
+#   --build-arg PYTHON_IMAGE=python:3.11-slim-bookworm@sha256:<that digest>
+# (the default stays the tag: no registry could be asked for its current digest when this was
+# written, and a digest copied from elsewhere would be a guess).
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 # -- build: install the locked dependencies, then the project, into a venv ------------------------
@@ -30,10 +35,12 @@ LABEL org.opencontainers.image.title="ssm3-bot" \
       org.opencontainers.image.description="State Manager association compliance (Security Hub SSM.3) in Slack" \
       org.opencontainers.image.licenses="Apache-2.0"
 # A fixed numeric user, so Kubernetes' runAsNonRoot can verify it; /data is its only writable place.
+# Its home is not /data: boto3 reads ~/.aws/config (credential_process runs commands), and
+# nothing on a writable volume may configure the bot.
 RUN groupadd --system --gid 10001 ssm3 \
- && useradd --system --uid 10001 --gid ssm3 --home-dir /data --no-create-home \
+ && useradd --system --uid 10001 --gid ssm3 --home-dir /nonexistent --no-create-home \
         --shell /usr/sbin/nologin ssm3 \
- && mkdir /data \
+ && mkdir /data /app \
  && chown ssm3:ssm3 /data
 COPY --from=build /opt/ssm3 /opt/ssm3
 ENV PATH=/opt/ssm3/bin:$PATH \
@@ -42,9 +49,11 @@ ENV PATH=/opt/ssm3/bin:$PATH \
     SSM3_DB_PATH=/data/ssm3.db
 # The SQLite database (with its WAL files) lives on the volume and survives upgrades.
 VOLUME ["/data"]
-# Work in /data too: `docker run --env-file` turns an empty `SSM3_DB_PATH=` line into an empty
-# value, which means the default `ssm3.db` in the working folder: that must still be the volume.
-WORKDIR /data
+# Work in /app, empty and root's: ssm3bot reads a `.env` from its working folder, and one planted
+# on the writable /data volume (SSM3_SLACK_API_URL pointed elsewhere, say) would take the bot
+# token. Configuration comes from the environment (--env-file, the orchestrator). An empty
+# `SSM3_DB_PATH=` line in an env file means ./ssm3.db, which /app refuses: one clear line.
+WORKDIR /app
 USER 10001:10001
 # /healthz and /metrics in both modes, and HTTP mode's /slack/events (SSM3_HTTP_PORT).
 EXPOSE 3000

@@ -4,6 +4,7 @@ write audited, and a Security Hub that cannot be read reported in a few words.""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -94,7 +95,11 @@ def test_a_finding_the_bot_holds_goes_back_to_new_when_the_acknowledgement_ends(
     memory.acks.acknowledge(key, by="U0ALICE01", reason="OPS-1", until=until, now=NOW)
     hub = FakeHub([finding(i) for i in instances(memory, key)])
     sync(memory, hub).run(scopes=[SCOPE])
-    held = [finding(i, "SUPPRESSED", note_by=rule.MARKER) for i in instances(memory, key)]
+    [(written, _)] = hub.writes  # the store records this deployment writing them, this note
+    held = [
+        replace(finding(i, "SUPPRESSED", note_by=rule.MARKER), note_text=written.note)
+        for i in instances(memory, key)
+    ]
     memory.acks.unacknowledge(key, by="U0ALICE01", now=NOW)
 
     report = sync(memory, FakeHub(held)).run(scopes=[SCOPE], actor="U0ALICE01")

@@ -86,6 +86,7 @@ def test_json_is_every_entry_oldest_first(audit_db: Path) -> None:
         "association_id": KEY.association_id,
         "channel": "C0OPS00001",
         "detail": "not an operator (SSM3_OPERATORS)",
+        "repeats": 0,
     }
     assert entries[2]["detail"] == HOSTILE, "JSON keeps the evidence exactly as recorded"
     assert entries[3]["association_id"] is None
@@ -106,6 +107,7 @@ def test_csv_has_a_header_and_no_cell_a_spreadsheet_would_run(audit_db: Path) ->
         "association_id",
         "channel",
         "detail",
+        "repeats",
     ]
     assert len(rows) == 5
     assert rows[1][:5] == ["1", "2026-11-20T08:00:00Z", "U0VIEWER01", "rerun", "refused"]

@@ -86,6 +86,8 @@ def granted_by_files() -> dict[str, str]:
     only narrow what their own file allows)."""
     granted: dict[str, str] = {}
     for path in sorted((ROOT / "iam").glob("*.json")):
+        if path.name == "ssm3-bot-accounts.json":
+            continue  # the alternative to ssm3-bot.json (listed accounts): the same grant
         for statement in json.loads(path.read_text())["Statement"]:
             if statement["Effect"] == "Deny":
                 continue
@@ -126,7 +128,8 @@ def test_denied_hint_says_what_to_grant_to_whom() -> None:
     where = {"account": "222222222222", "role": "SSM3ReadOnly"}
     assert denied_hint("AssumeRole", **where) == (
         "the bot may not assume the role SSM3ReadOnly in account 222222222222: deploy "
-        "iam/ssm3-member-role.yaml there, trusting the bot's account"
+        "iam/ssm3-member-role.yaml there, trusting the bot's role (BotPrincipalArn); outside "
+        "the bot's organisation, list the account in iam/ssm3-bot-accounts.json"
     )
     assert denied_hint("StartAssociationsOnce", **where) == (
         f"the role in account 222222222222 may not re-run associations: attach {OPERATOR_POLICY} "

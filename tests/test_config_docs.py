@@ -99,12 +99,14 @@ def test_the_readme_table_states_each_literal_default(name: str) -> None:
 
 
 def test_the_operators_default_says_who_may_do_what() -> None:
-    """Unset SSM3_OPERATORS shuts re-runs but leaves acknowledging open: both docs say both."""
+    """Unset SSM3_OPERATORS shuts re-runs but leaves acknowledging open, except in sync mode,
+    which needs it: both docs say all three."""
     assert readme_rows()["SSM3_OPERATORS"] == (
-        "unset → nobody may re-run; acknowledging is open to all"
+        "unset → nobody may re-run; acknowledging and sweeping are open to all (not in `sync` mode)"
     )
     comment, _ = example_entries()["SSM3_OPERATORS"]
-    assert "nobody may re-run; anyone may acknowledge" in comment
+    assert "nobody may re-run; anyone may acknowledge and sweep" in comment
+    assert "required with SSM3_SECURITYHUB=sync" in comment
 
 
 def test_copying_the_example_changes_nothing(tmp_path: Path) -> None:

@@ -124,8 +124,11 @@ RELEASED = "ssm3-bot set this finding back to NEW: before."
         (_finding("SUPPRESSED", note_by=MARKER, note=OURS), _written("SUPPRESSED", OURS), UNCOVERED, "SUPPRESSED", "reopen"),
         # Resolved (PASSED) while SUPPRESSED: back to NEW, or a new failure would stay hidden.
         (_finding("SUPPRESSED", note_by=MARKER, note=OURS, compliance="PASSED"), _written("SUPPRESSED", OURS), UNCOVERED, "SUPPRESSED", "reopen"),
-        # The process stopped between writing and recording: the bot's note is its record.
-        (_finding("SUPPRESSED", note_by=MARKER, note=OURS), None, UNCOVERED, "SUPPRESSED", "reopen"),
+        # The marker alone is no record: another deployment's (or a forged) note is left alone.
+        (_finding("SUPPRESSED", note_by=MARKER, note=OURS), None, UNCOVERED, "SUPPRESSED", "ignore"),
+        (_finding("SUPPRESSED", note_by=MARKER, note=OURS), None, COVERED, "SUPPRESSED", "hand"),
+        # ... and a note signed ssm3-bot that this deployment did not write replaces its own.
+        (_finding("SUPPRESSED", note_by=MARKER, note="theirs"), _written("SUPPRESSED", OURS), UNCOVERED, "SUPPRESSED", "hand"),
         # Released earlier and covered again.
         (_finding("NEW", note_by=MARKER, note=RELEASED), _written("NEW", RELEASED), COVERED, "SUPPRESSED", "set"),
         # Not the bot's and nothing to write.

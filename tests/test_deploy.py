@@ -143,6 +143,24 @@ def test_the_ecs_task_runs_alone_on_a_host_volume_with_the_same_probe() -> None:
     assert group["MaxSize"] == group["MinSize"] == "1"
 
 
+def test_the_ecs_task_cannot_reach_the_instances_metadata() -> None:
+    """The instance profile's credentials stay on the host: IMDSv2 with a one-hop token (a
+    container is a second hop) and the agent blocking awsvpc tasks; the task's own role
+    comes from the agent."""
+    resources = cfn_yaml.load(str(ECS))["Resources"]
+    data = resources["LaunchTemplate"]["Properties"]["LaunchTemplateData"]
+    assert data["MetadataOptions"] == {
+        "HttpEndpoint": "enabled",
+        "HttpTokens": "required",
+        "HttpPutResponseHopLimit": 1,
+    }
+    user_data = str(data["UserData"])
+    assert "ECS_AWSVPC_BLOCK_IMDS=true" in user_data
+    task = resources["TaskDefinition"]["Properties"]
+    assert task["NetworkMode"] == "awsvpc"  # what ECS_AWSVPC_BLOCK_IMDS covers
+    assert "TaskRoleArn" in task
+
+
 # -- the lock -------------------------------------------------------------------------------------
 def locked(path: Path) -> dict[str, tuple[str, list[str]]]:
     """name -> (pinned version, hashes) of a pip-compile --generate-hashes file."""

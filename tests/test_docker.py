@@ -182,7 +182,7 @@ def test_the_base_is_an_official_slim_python_the_project_supports() -> None:
     for instruction in (i for i in INSTRUCTIONS if i.keyword == "FROM"):
         image = instruction.args.split()[0]
         image = re.sub(r"\$\{(\w+)\}", lambda m: defaults[m.group(1)], image)
-        match = re.fullmatch(r"python:(\d+)\.(\d+)-slim(-\w+)?", image)
+        match = re.fullmatch(r"python:(\d+)\.(\d+)-slim(-\w+)?(@sha256:[0-9a-f]{64})?", image)
         assert match, f"{image} is not an official slim Python image"
         assert (int(match.group(1)), int(match.group(2))) >= minimum
 
@@ -218,10 +218,19 @@ def test_the_image_runs_as_a_non_root_user_with_its_data_on_a_volume() -> None:
     assert f"--uid {uid}" in created
     assert "chown ssm3:ssm3 /data" in created
     assert exec_form(the_one("VOLUME")) == ["/data"]
-    # An empty SSM3_DB_PATH= from --env-file falls back to ./ssm3.db: keep that on the volume.
-    assert the_one("WORKDIR") == "/data"
     env = " ".join(i.args for i in final("ENV"))
     assert "SSM3_DB_PATH=/data/ssm3.db" in env.split()
+
+
+def test_nothing_on_the_writable_volume_can_configure_the_bot() -> None:
+    """ssm3bot reads `.env` from its working folder and boto3 reads ~/.aws: neither is the
+    volume (a planted .env could send the bot token to another SSM3_SLACK_API_URL)."""
+    created = " ".join(i.args for i in final("RUN"))
+    assert the_one("WORKDIR") == "/app"
+    assert "mkdir /data /app" in created
+    assert "chown ssm3:ssm3 /data" in created
+    assert "/app" not in created.split("chown", 1)[1], "the working folder stays root's"
+    assert "--home-dir /nonexistent" in created
 
 
 def test_the_image_installs_the_locked_dependencies_and_the_package_without_dev_extras() -> None:

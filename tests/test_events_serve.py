@@ -7,10 +7,12 @@ and hostile messages alert nothing more, and never stop the poller."""
 from __future__ import annotations
 
 import http.client
+import json
 import re
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bot.sim.events import compliance_event, instance_association_event
@@ -36,6 +38,18 @@ def metric(port: int, name: str) -> float:
     return float(found.group(1)) if found else 0.0
 
 
+def explained(cwd: Path, wait: Callable[[], object]) -> None:
+    """Run a wait; when it times out, say what `serve` logged (a failure here once came with
+    nothing but the Slack calls to go on)."""
+    try:
+        wait()
+    except AssertionError as exc:
+        _, stderr = captured(cwd)
+        raise AssertionError(
+            f"{exc}\n--- serve's stderr (last 6000 characters) ---\n{stderr[-6000:]}"
+        ) from None
+
+
 def test_serve_alerts_on_an_event_within_a_minute_and_only_once(
     sim: Sim, fake_slack: FakeSlack, moto_sqs: MotoSqs, tmp_path: Path
 ) -> None:
@@ -53,7 +67,11 @@ def test_serve_alerts_on_an_event_within_a_minute_and_only_once(
         SSM3_EVENTS_QUEUE_URL=queue.url,
         AWS_ENDPOINT_URL_SQS=moto_sqs.endpoint_url,
     )
-    assert ssm3bot(["sweep"], env, tmp_path).returncode == 0
+    # Alerts are news only after a first good read of an account-region: the test stands on it.
+    first_sweep = ssm3bot(["sweep", "--json"], env, tmp_path)
+    assert first_sweep.returncode == 0, first_sweep.stderr
+    unread = [s for s in json.loads(first_sweep.stdout)["scopes"] if not s["ok"]]
+    assert unread == [], unread
     process = serve(env, tmp_path, debug=False)
     try:
         assert wait_healthy(port, process, has="events_queue")["events_queue"]["ok"] is True
@@ -69,7 +87,9 @@ def test_serve_alerts_on_an_event_within_a_minute_and_only_once(
         event = break_association(sim.fleet, first)
         queued = time.monotonic()
         queue.send(event)
-        fake_slack.wait_for(lambda: alerts(fake_slack, first), timeout=ALERT_WITHIN_S)
+        explained(
+            tmp_path, lambda: fake_slack.wait_for(lambda: alerts(fake_slack, first), ALERT_WITHIN_S)
+        )
         assert time.monotonic() - queued < ALERT_WITHIN_S
 
         # Hostile and malformed messages, a foreign account, the same event again; then a
@@ -89,7 +109,10 @@ def test_serve_alerts_on_an_event_within_a_minute_and_only_once(
         queue.send(compliance_event("999999999999", "us-east-1", "i-0123456789abcdef0"))
         queue.send(event)
         queue.send(break_association(sim.fleet, second, seed=2))
-        fake_slack.wait_for(lambda: alerts(fake_slack, second), timeout=ALERT_WITHIN_S)
+        explained(
+            tmp_path,
+            lambda: fake_slack.wait_for(lambda: alerts(fake_slack, second), ALERT_WITHIN_S),
+        )
 
         # A sweep after the events finds the same failures: no second alert.
         slack = SignedRequests(port, fake_slack)

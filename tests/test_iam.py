@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -50,7 +51,8 @@ POLICY_FILES = {
     "readonly": "ssm3-readonly.json",  # the member role (and the bot's own account)
     "operator": "ssm3-operator.json",  # added to it when re-running is wanted
     "fixes": "ssm3-fixes.json",  # ... and when operators may apply a diagnosis's fix
-    "bot": "ssm3-bot.json",  # the bot's own identity
+    "bot": "ssm3-bot.json",  # the bot's own identity (an organisation's accounts)
+    "bot-accounts": "ssm3-bot-accounts.json",  # ... or the listed accounts (SSM3_ACCOUNTS)
     "bot-org": "ssm3-bot-org.json",  # ... when SSM3_ACCOUNTS=org
     "bot-securityhub": "ssm3-bot-securityhub.json",  # ... when SSM3_SECURITYHUB is on
     "bot-securityhub-sync": "ssm3-bot-securityhub-sync.json",  # ... and when it is sync
@@ -70,6 +72,10 @@ BOT_POLICY_FOR_ACTION = {
 }
 # The parameters of every BatchUpdateFindings the sync's code path sent (botocore's own event).
 SYNC_REQUESTS: list[dict[str, Any]] = []
+# Every AWS API call the bot's code made in each code path, as boto3 made it (the tests' own
+# set-up calls left out): (service, operation, region, params).
+SENT: dict[str, list[tuple[str, str, str, dict[str, Any]]]] = {}
+ORG = "o-ssm3sim0001"  # the simulator's organisation, which its accounts belong to
 MEMBER_SERVICES = ("ssm", "securityhub", "config")
 
 
@@ -233,8 +239,8 @@ def poll_the_events_queue(sim: Sim, tmp: Path) -> set[str]:
     from bot.sim.events import compliance_event
     from tests.support.sqs import MotoSqs
 
-    server = MotoSqs()
-    queue = server.queue()
+    server = MotoSqs()  # its own server: the queue can have the name iam/ grants
+    queue = server.queue(name="ssm3-events")
     sent: set[str] = set()
     session = sim.session()
     session.events.register(
@@ -384,15 +390,9 @@ def resolve(node: Any, conditions: dict[str, bool]) -> Any:
 TEMPLATE = IAM / "ssm3-member-role.yaml"
 
 
-def template_role(
-    include_operator: bool, principal_arn: bool, include_fixes: bool = False
-) -> dict[str, Any]:
+def template_role(include_operator: bool, include_fixes: bool = False) -> dict[str, Any]:
     template = cfn_yaml.load(str(TEMPLATE))
-    conditions = {
-        "IncludeOperator": include_operator,
-        "HasBotPrincipalArn": principal_arn,
-        "IncludeFixes": include_fixes,
-    }
+    conditions = {"IncludeOperator": include_operator, "IncludeFixes": include_fixes}
     role: dict[str, Any] = resolve(template["Resources"]["Ssm3Role"], conditions)
     return role
 
@@ -403,13 +403,27 @@ def template_role(
 @pytest.fixture(scope="module")
 def called(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[str]]:
     """IAM actions each code path called, from the simulator's log (ssm:ListAssociations, …)."""
+    from botocore.client import BaseClient
+
     from bot.sim.fleet import generate_fleet
     from bot.sim.server import SimServer
 
     found: dict[str, set[str]] = {}
+    real_call = BaseClient._make_api_call
     for path in CODE_PATHS:
+        sent = SENT.setdefault(path.name, [])
+
+        def recording(client: Any, operation: str, params: dict[str, Any], _s: Any = sent) -> Any:
+            meta = client.meta
+            if any(
+                Path(f.filename).is_relative_to(ROOT / "bot") for f in traceback.extract_stack()
+            ):
+                _s.append((meta.service_model.service_name, operation, meta.region_name, params))
+            return real_call(client, operation, params)
+
         fleet = generate_fleet(seed=5, accounts=(CALLER, MEMBER, OTHER), regions=REGIONS, failing=2)
-        with SimServer(fleet) as server:
+        with SimServer(fleet) as server, pytest.MonkeyPatch.context() as patch:
+            patch.setattr(BaseClient, "_make_api_call", recording)
             elsewhere = path.drive(Sim(fleet, server), tmp_path_factory.mktemp(path.name))
         assert fleet.violations == []
         found[path.name] = {f"{c.service}:{c.operation}" for c in fleet.calls} | (
@@ -524,8 +538,9 @@ def test_policy_resources_are_as_narrow_as_the_actions_allow() -> None:
         and r != ("arn:aws:ssm:*::document/AWS-UpdateSSMAgent")
         for r in fixes["ssm:SendCommand"]
     )  # no other AWS document may be sent
-    (assume,) = policy_document("bot")["Statement"]
-    assert assume["Resource"] == f"arn:aws:iam::*:role/{Settings().role_name}"
+    for name in ("bot", "bot-accounts"):
+        (assume,) = policy_document(name)["Statement"]
+        assert assume["Resource"] == f"arn:aws:iam::*:role/{Settings().role_name}"
     (findings,) = policy_document("bot-securityhub")["Statement"]
     assert findings["Resource"] == "arn:aws:securityhub:*:*:hub/default"
     allow, *_ = policy_document("bot-securityhub-sync")["Statement"]
@@ -533,6 +548,112 @@ def test_policy_resources_are_as_narrow_as_the_actions_allow() -> None:
     (queue,) = policy_document("bot-events")["Statement"]
     central = cfn_yaml.load(str(CENTRAL))
     assert queue["Resource"] == f"arn:aws:sqs:*:*:{central['Parameters']['QueueName']['Default']}"
+    # GetCommandInvocation has no resource type: alone in its statement, on the member role.
+    read, stderr, *_ = policy_document("readonly")["Statement"]
+    assert (stderr["Action"], stderr["Resource"]) == (["ssm:GetCommandInvocation"], "*")
+    assert "ssm:GetCommandInvocation" not in read["Action"]
+
+
+def _context_of(
+    service: str, operation: str, region: str, params: dict[str, Any]
+) -> tuple[str, dict[str, str]]:
+    """The resource and request context IAM would judge one of the bot's own calls by: the bot
+    is CALLER, in the simulator's organisation, where every simulated account is too."""
+    context = {"aws:PrincipalAccount": CALLER, "aws:PrincipalOrgID": ORG}
+    if service == "sts":
+        resource = str(params["RoleArn"])
+        account = resource.split(":")[4]
+        context |= {"aws:ResourceAccount": account, "aws:ResourceOrgID": ORG}
+    elif service == "sqs":
+        from tests.support.sqs import ACCOUNT as MOTO_ACCOUNT
+
+        account, name = str(params["QueueUrl"]).rstrip("/").split("/")[-2:]
+        resource = f"arn:aws:sqs:{region}:{account}:{name}"
+        # moto answers every caller as its one account: the bot's own, as far as SQS knows
+        context |= {"aws:PrincipalAccount": MOTO_ACCOUNT, "aws:ResourceAccount": account}
+    else:  # Security Hub, with the bot's own credentials: its own account's hub
+        resource = f"arn:aws:securityhub:{region}:{CALLER}:hub/default"
+        context["aws:ResourceAccount"] = CALLER
+        if operation == "BatchUpdateFindings":
+            context |= _context(params)  # the securityhub:ASFFSyntaxPath/... keys it sets
+    return resource, context
+
+
+# The policy that grants each call the bot's own identity makes.
+OWN_CALLS = {
+    ("sts", "AssumeRole"): ("bot", "sts:AssumeRole"),
+    ("securityhub", "GetFindings"): ("bot-securityhub", "securityhub:GetFindings"),
+    ("securityhub", "BatchUpdateFindings"): (
+        "bot-securityhub-sync",
+        "securityhub:BatchUpdateFindings",
+    ),
+    ("sqs", "ReceiveMessage"): ("bot-events", "sqs:ReceiveMessage"),
+    ("sqs", "DeleteMessageBatch"): ("bot-events", "sqs:DeleteMessage"),
+    ("sqs", "DeleteMessage"): ("bot-events", "sqs:DeleteMessage"),
+    ("sqs", "GetQueueAttributes"): ("bot-events", "sqs:GetQueueAttributes"),
+}
+
+
+def test_the_narrowed_policies_allow_every_call_the_bot_makes_as_it_makes_it(
+    called: dict[str, set[str]],
+) -> None:
+    """Conditions included: each AssumeRole, Security Hub and SQS call the code paths made is
+    allowed by its policy with the resource and context of that very call."""
+    from tests.support.iam_policy import allowed
+
+    judged = set()
+    for sent in SENT.values():
+        for service, operation, region, params in sent:
+            if (service, operation) not in OWN_CALLS:
+                continue
+            policy, action = OWN_CALLS[(service, operation)]
+            resource, context = _context_of(service, operation, region, params)
+            document = policy_document(policy)
+            assert allowed(document, action, resource, context), (operation, resource)
+            judged.add((service, operation))
+    assert {("sts", "AssumeRole"), ("securityhub", "GetFindings")} <= judged
+    assert {("securityhub", "BatchUpdateFindings"), ("sqs", "ReceiveMessage")} <= judged
+
+
+def test_the_narrowed_policies_allow_nothing_beyond_the_bots_own_scope(
+    called: dict[str, set[str]],
+) -> None:
+    """The same calls elsewhere are refused: the member role in an account outside the
+    organisation (or not listed), a role of another name, another account's queue or hub."""
+    from tests.support.iam_policy import allowed
+
+    role = f"arn:aws:iam::{MEMBER}:role/{Settings().role_name}"
+    ours = {"aws:PrincipalAccount": CALLER, "aws:PrincipalOrgID": ORG}
+    inside = {**ours, "aws:ResourceAccount": MEMBER, "aws:ResourceOrgID": ORG}
+    outside = {**ours, "aws:ResourceAccount": "999999999999", "aws:ResourceOrgID": "o-elsewhere01"}
+    bot, listed = policy_document("bot"), policy_document("bot-accounts")
+    assert allowed(bot, "sts:AssumeRole", role, inside)
+    assert not allowed(bot, "sts:AssumeRole", role.replace(MEMBER, "999999999999"), outside)
+    assert not allowed(bot, "sts:AssumeRole", f"arn:aws:iam::{MEMBER}:role/Admin", inside)
+    assert not allowed(bot, "sts:AssumeRole", role, {"aws:ResourceOrgID": ORG})  # no org of its own
+    listed_accounts = listed["Statement"][0]["Condition"]["StringEquals"]["aws:ResourceAccount"]
+    assert all(re.fullmatch(r"[0-9]{12}", a) for a in listed_accounts)
+    first = listed_accounts[0]
+    assert allowed(
+        listed,
+        "sts:AssumeRole",
+        role.replace(MEMBER, first),
+        {**inside, "aws:ResourceAccount": first},
+    )
+    assert not allowed(
+        listed, "sts:AssumeRole", role, {**inside, "aws:ResourceAccount": "999999999999"}
+    )
+    for policy, action, arn in (
+        ("bot-events", "sqs:ReceiveMessage", "arn:aws:sqs:eu-west-1:{}:ssm3-events"),
+        ("bot-securityhub", "securityhub:GetFindings", "arn:aws:securityhub:eu-west-1:{}:hub/default"),
+        ("bot-securityhub-sync", "securityhub:BatchUpdateFindings", "arn:aws:securityhub:eu-west-1:{}:hub/default"),
+    ):  # fmt: skip
+        document = policy_document(policy)
+        request = _context(SYNC_REQUESTS[0]) if action.endswith("BatchUpdateFindings") else {}
+        mine = {**ours, **request, "aws:ResourceAccount": CALLER}
+        theirs = {**ours, **request, "aws:ResourceAccount": OTHER}
+        assert allowed(document, action, arn.format(CALLER), mine)
+        assert not allowed(document, action, arn.format(OTHER), theirs)
 
 
 def _context(params: dict[str, Any]) -> dict[str, str]:
@@ -611,7 +732,7 @@ def test_the_member_role_template_passes_cfn_lint() -> None:
 def test_the_member_role_grants_what_the_policy_files_grant(
     include_operator: bool, include_fixes: bool
 ) -> None:
-    role = template_role(include_operator, principal_arn=False, include_fixes=include_fixes)
+    role = template_role(include_operator, include_fixes=include_fixes)
     properties = role["Properties"]
     assert properties["RoleName"] == {"Ref": "RoleName"}
     policies = {p["PolicyName"]: actions_of(p["PolicyDocument"]) for p in properties["Policies"]}
@@ -625,21 +746,31 @@ def test_the_member_role_grants_what_the_policy_files_grant(
     assert template["Parameters"]["RoleName"]["Default"] == Settings().role_name
 
 
-@pytest.mark.parametrize("principal_arn", [False, True])
-def test_the_member_role_trusts_only_the_bots_account(principal_arn: bool) -> None:
-    trust = template_role(False, principal_arn)["Properties"]["AssumeRolePolicyDocument"]
+def test_the_member_role_trusts_only_the_bots_principal() -> None:
+    """BotPrincipalArn is required: the whole bot account is never trusted."""
+    from tests.support.iam_policy import conditions_hold
+
+    template = cfn_yaml.load(str(TEMPLATE))
+    parameter = template["Parameters"]["BotPrincipalArn"]
+    assert "Default" not in parameter
+    pattern = re.compile(parameter["AllowedPattern"])
+    assert not pattern.fullmatch("")
+    assert pattern.fullmatch("arn:aws:iam::111111111111:role/ssm3-bot")
+    assert not pattern.fullmatch("arn:aws:sts::111111111111:assumed-role/ssm3-bot/session")
+    trust = template_role(False)["Properties"]["AssumeRolePolicyDocument"]
     (statement,) = trust["Statement"]
     assert statement["Effect"] == "Allow"
     assert statement["Action"] == "sts:AssumeRole"
     assert statement["Principal"] == {
         "AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${BotAccountId}:root"}
     }
-    if principal_arn:
-        assert statement["Condition"] == {
-            "ArnEquals": {"aws:PrincipalArn": {"Ref": "BotPrincipalArn"}}
-        }
-    else:
-        assert "Condition" not in statement
+    assert statement["Condition"] == {"ArnEquals": {"aws:PrincipalArn": {"Ref": "BotPrincipalArn"}}}
+    bot = "arn:aws:iam::111111111111:role/ssm3-bot"
+    condition = {"ArnEquals": {"aws:PrincipalArn": bot}}
+    assert conditions_hold(condition, {"aws:PrincipalArn": bot})
+    assert not conditions_hold(
+        condition, {"aws:PrincipalArn": "arn:aws:iam::111111111111:role/other"}
+    )
 
 
 # -- real time: the organisation's events to the bot's queue --------------------------------------

@@ -198,6 +198,20 @@ def test_the_redactor_masks_secrets_and_credential_shapes() -> None:
         "x-amz-security-token:FwoGZXIvYXdzEOf123456789": f"x-amz-security-token:{MASK}",
         "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCY": f"aws_secret_access_key = {MASK}",
         "url: https://hooks.slack.com/commands/T0/123/abcDEF ok": f"url: {MASK} ok",
+        # URL-encoded in a form body Bolt logs, and escaped in JSON (once and twice).
+        "body: response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT0%2F123%2FabcDEF ok": (
+            f"body: response_url={MASK} ok"
+        ),
+        "again: https%253A%252F%252Fhooks.slack.com%252Factions%252FT0%252F1%252Fx ok": (
+            f"again: {MASK} ok"
+        ),
+        '{"response_url": "https:\\/\\/hooks.slack.com\\/actions\\/T0\\/1\\/x"}': (
+            f'{{"response_url": "{MASK}"}}'
+        ),
+        '"{\\"response_url\\": \\"https:\\\\/\\\\/hooks.slack.com\\\\/app\\\\/T0\\\\/1\\\\/x\\"}"': (
+            f'"{{\\"response_url\\": \\"{MASK}\\"}}"'
+        ),
+        "HTTPS%3a%2f%2fHOOKS.SLACK-GOV.COM%2fcommands%2fT0%2f1%2fx": MASK,
         "AccessKeyId ASIA8BCBA2883CAC48AB is an ID, not a secret": (
             "AccessKeyId ASIA8BCBA2883CAC48AB is an ID, not a secret"
         ),

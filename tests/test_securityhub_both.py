@@ -188,6 +188,34 @@ def test_a_finding_outside_the_swept_scopes_is_never_written(
     assert set(statuses(s.fleet, e.alone).values()) == {3}
 
 
+def test_a_comment_signed_ssm3_bot_proves_nothing_in_the_new_hub(
+    make_synced: Callable[..., Synced],
+) -> None:
+    """Anyone may write "ssm3-bot" in a comment: a Suppressed finding carrying it that this
+    deployment's store does not record writing is left as it is, in or out of the swept scopes."""
+    e = estate(shared=0)
+    fleet = _hubs(e.fleet, cspm=True, v2=True)
+    elsewhere = fleet.scope(ACCOUNT, OTHER_REGION)
+    home = fleet.scope(ACCOUNT, REGION)
+    for instance_id, instance in home.instances.items():
+        elsewhere.instances[instance_id] = instance
+    twin = home.associations[e.primary]
+    elsewhere.associations[e.primary] = twin
+    fleet.run_association(e.primary, failures=dict(twin.latest.failures) if twin.latest else {})
+    fleet.refresh_findings()
+    forged = "Acknowledged in ssm3-bot: by someone else"
+    planted = [f for f in fleet.findings.values() if f.compliance_status == "FAILED"]
+    outside = [f for f in planted if f.region == OTHER_REGION]
+    inside = finding(fleet, e.alone[0])
+    assert outside
+    for f in [*outside, inside]:
+        f.v2_status_id, f.v2_comment = 3, forged
+    s = make_synced(fleet)  # swept once: nothing is acknowledged, so nothing is covered
+    s.sweep()
+    assert {(f.v2_status_id, f.v2_comment) for f in [*outside, inside]} == {(3, forged)}
+    assert fleet.call_count("BatchUpdateFindingsV2") == 0
+
+
 def test_a_throttled_batch_update_v2_loses_no_update(make_synced: Callable[..., Synced]) -> None:
     e = estate(shared=0)
     s = make_synced(_hubs(e.fleet, cspm=True, v2=True))

@@ -349,7 +349,10 @@ def test_ssm3bot_ack_and_unack_sync_too(
     sim = make_sim(e.fleet)
     monkeypatch.chdir(tmp_path)  # no .env from the project folder
     environment = sim.env(
-        SSM3_REGIONS=REGION, SSM3_DB_PATH=str(tmp_path / "cli.db"), SSM3_SECURITYHUB="sync"
+        SSM3_REGIONS=REGION,
+        SSM3_DB_PATH=str(tmp_path / "cli.db"),
+        SSM3_SECURITYHUB="sync",
+        SSM3_OPERATORS="U0OPS00001",  # sync mode refuses to start without operators
     )
     for name, value in environment.items():
         monkeypatch.setenv(name, value)

@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.core.routing import Route
 from bot.slack import blocks as kit
-from tests.fakes.fixtures import OPERATOR
+from tests.fakes.fixtures import GROUPIE, OPERATOR
 from tests.fakes.slack_api import FakeSlack, Message
 from tests.fakes.slack_harness import CHANNEL, SlackHarness, ack_values
 from tests.support.fleet import fail, healthy
@@ -152,7 +152,7 @@ def test_an_alert_acknowledged_through_its_modal_says_resolved_after_a_slash_swe
     assert f"Acknowledged by <@{OPERATOR}> until <!date^" in body_text(alert.blocks)
 
     sim.fleet.run_association(victim, failures={}, at=datetime.now(UTC))
-    again = h.command("sweep", user=OPERATOR)
+    again = h.command("sweep", user=GROUPIE)  # another operator: one sweep a person a while
     wait_response(fake_slack, again.response_url, count=2)
     fake_slack.wait_for(lambda: (alert.text or "").startswith("Resolved:"))
     assert "after failing for" in body_text(alert.blocks)

@@ -20,7 +20,14 @@ from tests.fakes.fixtures import GROUPIE, OPERATOR
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import CHANNEL, SlackHarness, ack_values
 from tests.support.sim import Sim
-from tests.support.slack import body_text, failing, post_digest, responses, wait_response
+from tests.support.slack import (
+    MinuteClock,
+    body_text,
+    failing,
+    post_digest,
+    responses,
+    wait_response,
+)
 
 Harness = Callable[..., SlackHarness]
 
@@ -348,10 +355,12 @@ def test_rerun_confirmation_still_asks_when_aws_cannot_say(
 def test_a_refusal_for_an_unknown_id_records_the_id_typed(
     make_harness: Harness, fake_slack: FakeSlack
 ) -> None:
-    h = make_harness()
+    clock = MinuteClock()  # each refusal its own audit row
+    h = make_harness(clock=clock)
     unknown = "3f1c2d3e-1111-4222-8333-444455556666"
     for text in (f"rerun {unknown}", f"unack {unknown}", f"ack {unknown} for 1d OPS-1"):
         wait_response(fake_slack, h.command(text, user=OPERATOR).response_url)
+        clock.step()
     entries = h.services.store.audit.entries()
     assert [(e.action, e.outcome, e.association_id) for e in reversed(entries)] == [
         ("rerun", "refused", None),

@@ -32,7 +32,7 @@ from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_harness import CHANNEL, SlackHarness, ack_values
 from tests.support.raw_db import raw_database
 from tests.support.sim import Sim
-from tests.support.slack import body_text, failing, post_digest, wait_response
+from tests.support.slack import MinuteClock, body_text, failing, post_digest, wait_response
 
 Harness = Callable[..., SlackHarness]
 CALLER, MEMBER, STRANGER = "111111111111", "222222222222", "999999999999"
@@ -183,7 +183,8 @@ def test_aws_text_cannot_drive_a_terminal(make_sim: Callable[..., Sim], tmp_path
 def test_unknown_ids_and_ids_from_another_account_get_a_clear_message(
     make_harness: Harness, fake_slack: FakeSlack, sim: Sim
 ) -> None:
-    h = make_harness()
+    clock = MinuteClock()  # each refusal its own audit row
+    h = make_harness(clock=clock)
     item = failing(h)
     aid, region = item.key.association_id, item.key.region
     sim.fleet.reset_calls()
@@ -203,12 +204,14 @@ def test_unknown_ids_and_ids_from_another_account_get_a_clear_message(
         [answer] = wait_response(fake_slack, typed.response_url)
         assert answer["response_type"] == "ephemeral"
         assert expected in answer["text"], text
+        clock.step()
     # A button whose value names another account (crafted, or from an old message).
     forged = f"{STRANGER}:{region}:{aid}"
     for action in (kit.ACTION_RERUN, kit.ACTION_ACK, kit.ACTION_HISTORY):
         clicked = h.click(action, forged, user=OPERATOR)
         [answer] = wait_response(fake_slack, clicked.response_url)
         assert f"is not in {STRANGER} {region}" in answer["text"]
+        clock.step()
 
     assert not sim.fleet.calls, "nothing reached AWS"
     assert h.services.store.acks.active() == {}

@@ -5,9 +5,11 @@ One desired-state rule for every trigger (an acknowledgement or its removal from
 CLI, expiry, a sweep's fresh failures and resolutions, recovery after a crash): for each SSM.3
 finding in the account-regions asked about, SSM3_ACK_WORKFLOW while every failing association
 on its instance is acknowledged and no orphaned item fails it, else NEW (bot/core/findings.py
-decides each finding). Each write is an audit entry; so is each finding left alone because
-someone changed it by hand in Security Hub. Security Hub is reached through `FindingsHub`
-(bot/aws/securityhub_sync.py in production).
+decides each finding). What may be written at all is bot/core/ownership.py's rule: only inside
+the account-regions this deployment sweeps, only findings its store records having written (or
+untouched ones it claims, recorded before the write). Each write is an audit entry; so is each
+finding left alone because someone changed it by hand in Security Hub. Security Hub is reached
+through `FindingsHub` (bot/aws/securityhub_sync.py in production).
 """
 
 from __future__ import annotations
@@ -22,8 +24,17 @@ from typing import Any, Protocol
 
 from bot.app.sync_report import HUB_LABELS, SyncReport
 from bot.core import findings as rule
+from bot.core import ownership
 from bot.core.findings import CSPM, V2, FindingId, WriteResult
-from bot.models import AssociationKey, FindingRecord, InstanceKey, Scope, TrackedAssociation
+from bot.core.ownership import Bounds
+from bot.models import (
+    AssociationKey,
+    FindingRecord,
+    InstanceKey,
+    Scope,
+    TrackedAssociation,
+    WriteClaim,
+)
 from bot.models.answers import AwsFailure
 from bot.store import Store
 
@@ -38,8 +49,8 @@ _ONE_AT_A_TIME = threading.Lock()  # a sweep's sync and an acknowledgement's nev
 class FindingsHub(Protocol):
     """Security Hub as the sync needs it; reads raise AwsFailure."""
 
-    def failed(self, scopes: Sequence[Scope] | None) -> list[rule.Finding]: ...
-    def held(self, scopes: Sequence[Scope] | None) -> list[rule.Finding]: ...
+    def failed(self, scopes: Sequence[Scope]) -> list[rule.Finding]: ...
+    def held(self, scopes: Sequence[Scope]) -> list[rule.Finding]: ...
     def update(self, groups: Sequence[tuple[rule.Update, Sequence[FindingId]]]) -> WriteResult: ...
     def close(self) -> None: ...
 
@@ -81,29 +92,34 @@ class FindingsSync:
     def run(
         self,
         *,
-        scopes: Sequence[Scope] | None,
+        scopes: Sequence[Scope],
         actor: str = BOT_ACTOR,
         channel: str | None = None,
         focus: Collection[InstanceKey] = (),
         failed: Sequence[rule.Finding] | None = None,
     ) -> SyncReport:
-        """Sync the findings of `scopes` (None: everything the store and Security Hub know).
-        `focus`: the instances the person asked about (counted in the report); `failed`: the
-        ACTIVE, FAILED SSM.3 findings when a sweep has just read them."""
+        """Sync the findings of `scopes`, narrowed to the account-regions this deployment
+        sweeps. `focus`: the instances the person asked about (counted in the report);
+        `failed`: the ACTIVE, FAILED SSM.3 findings when a sweep has just read them."""
         with _ONE_AT_A_TIME:
             self._whys.clear()
             now = self.clock()
-            desired = self._desired(scopes, now)
+            bounds = Bounds.of(scopes, (s.scope for s in self.store.sweeps.scope_states()))
+            if not bounds.scopes:
+                return SyncReport(workflow=self.workflow)
+            asked = sorted(bounds.scopes)
+            desired = self._desired(bounds, now)
             hub: FindingsHub | None = None
             try:
                 hub = self.hub()
-                found = [*(failed if failed is not None else hub.failed(scopes)), *hub.held(scopes)]
-                current = _within(found, scopes)
+                found = [*(failed if failed is not None else hub.failed(asked)), *hub.held(asked)]
+                current = _within(found, bounds)
                 plan = self._plan(current, desired, now)
                 groups = [
                     (u, [(f.finding_id, f.product_arn) for f in fs])
                     for u, fs in plan.groups.items()
                 ]
+                self._claim(plan, now)  # recorded before it is sent
                 result = hub.update(groups) if groups else WriteResult()
             except AwsFailure as exc:
                 return self._not_read(exc, actor, channel)
@@ -114,14 +130,12 @@ class FindingsSync:
             return self._report(plan, result, desired, current, focus)
 
     # -- what should hold ---------------------------------------------------------------------
-    def _desired(
-        self, scopes: Sequence[Scope] | None, now: datetime
-    ) -> dict[InstanceKey, rule.Desired]:
+    def _desired(self, bounds: Bounds, now: datetime) -> dict[InstanceKey, rule.Desired]:
         """For each instance SSM.3 fails (as last swept), whether acknowledgements cover it."""
-        wanted = None if scopes is None else set(scopes)
+        wanted = set(bounds.scopes)
         failing: dict[InstanceKey, list[tuple[AssociationKey, str, Any]]] = {}
         for item in self.store.associations.tracked(failing_only=True, now=now):
-            if wanted is not None and item.key.scope not in wanted:
+            if item.key.scope not in wanted:
                 continue
             for instance in item.association.noncompliant_instances:
                 key = InstanceKey(item.key.account_id, item.key.region, instance)
@@ -131,9 +145,7 @@ class FindingsSync:
             for o in self.store.associations.orphans(wanted)
         }
         noncompliant = {
-            k
-            for k in self.store.associations.noncompliant_instances()
-            if wanted is None or Scope(k.account_id, k.region) in wanted
+            k for k in self.store.associations.noncompliant_instances() if bounds.within(k)
         }
         return {k: rule.cover(failing.get(k, []), k in orphaned) for k in noncompliant}
 
@@ -165,13 +177,12 @@ class FindingsSync:
         now: datetime,
     ) -> _Plan:
         records = self.records.in_scopes(
-            None
-            if not current
-            else {Scope(f.instance.account_id, f.instance.region) for f in current}
+            {Scope(f.instance.account_id, f.instance.region) for f in current}
         )
         plan = _Plan(groups={}, records={}, hand=[], in_sync=0)
         for finding in current:
-            record = records.get(finding.finding_id)
+            # A claim a stopped process left is settled by the note the finding shows.
+            record = ownership.settle(records.get(finding.finding_id), note_text=finding.note_text)
             want = desired.get(finding.instance, rule.Uncovered(""))
             decision = rule.decide(finding, record, want, self.workflow)
             if decision.kind == "reopen" and decision.update is not None:
@@ -192,15 +203,19 @@ class FindingsSync:
                 plan.groups.setdefault(decision.update, []).append(finding)
             elif decision.kind == "keep":
                 plan.in_sync += 1
-                if record is None or record.written_workflow is None:  # adopt the bot's own note
-                    seen = replace(
-                        seen,
-                        written_workflow=finding.workflow,
-                        written_note=finding.note_text,
-                        associations=finding.named,
-                    )
             plan.records[finding.finding_id] = seen
         return plan
+
+    def _claim(self, plan: _Plan, now: datetime) -> None:
+        """Record each write before it is sent (bot/core/ownership.py): a process stopped
+        before `_record` leaves claims, settled at the next sync."""
+        for update, group in plan.groups.items():
+            claim = WriteClaim(update.workflow, update.note, update.associations, update.until, now)
+            for finding in group:
+                record = plan.records[finding.finding_id]
+                plan.records[finding.finding_id] = ownership.claimed(record, claim)
+        if plan.groups:
+            self.records.save(list(plan.records.values()))
 
     # -- what happened ----------------------------------------------------------------------------
     def _record(
@@ -208,17 +223,11 @@ class FindingsSync:
     ) -> None:
         for update, group in plan.groups.items():
             for finding in group:
-                if finding.finding_id in result.processed:
-                    plan.records[finding.finding_id] = replace(
-                        plan.records[finding.finding_id],
-                        seen_workflow=update.workflow,
-                        written_workflow=update.workflow,
-                        written_note=update.note,
-                        written_at=now,
-                        associations=update.associations,
-                        until=update.until,
-                        hand=None,
-                    )
+                record = plan.records[finding.finding_id]
+                done = finding.finding_id in result.processed
+                plan.records[finding.finding_id] = (
+                    ownership.landed(record, now) if done else ownership.dropped(record)
+                )
             self._audit_group(update, group, result=result, now=now, actor=actor, channel=channel)
         for finding, hand in plan.hand:
             self.store.audit.record(
@@ -350,12 +359,8 @@ def _seen(finding: rule.Finding, record: FindingRecord | None, now: datetime) ->
     return replace(base, seen_workflow=finding.workflow, seen_at=now, hand=None)
 
 
-def _within(found: Iterable[rule.Finding], scopes: Sequence[Scope] | None) -> list[rule.Finding]:
-    """Security Hub's findings within `scopes`, once each."""
-    wanted = None if scopes is None else set(scopes)
-    kept = {
-        f.finding_id: f
-        for f in found
-        if wanted is None or Scope(f.instance.account_id, f.instance.region) in wanted
-    }
+def _within(found: Iterable[rule.Finding], bounds: Bounds) -> list[rule.Finding]:
+    """Security Hub's findings within `bounds`, once each (whatever else the aggregator shows
+    is never looked at again)."""
+    kept = {f.finding_id: f for f in found if bounds.within(f.instance)}
     return list(kept.values())

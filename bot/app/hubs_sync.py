@@ -32,7 +32,7 @@ class HubsSync:
     def run(
         self,
         *,
-        scopes: Sequence[Scope] | None,
+        scopes: Sequence[Scope],
         actor: str = BOT_ACTOR,
         channel: str | None = None,
         focus: Collection[InstanceKey] = (),

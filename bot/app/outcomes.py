@@ -15,9 +15,16 @@ from bot.app.sync_report import SyncReport
 from bot.models import AssociationKey, Rerun, TrackedAssociation
 from bot.store import Store
 
-Action = Literal["ack", "unack", "rerun", "sweep"]
+Action = Literal["ack", "unack", "rerun", "sweep", "read"]
 Reason = Literal[
-    "permission", "miss", "not_failing", "not_acknowledged", "cooldown", "busy", "cannot_start"
+    "permission",
+    "miss",
+    "not_failing",
+    "not_acknowledged",
+    "cooldown",
+    "busy",
+    "cannot_start",
+    "too_soon",
 ]
 
 

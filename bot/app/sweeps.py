@@ -1,22 +1,24 @@
-"""A sweep someone asked for (Slack's `/ssm3 sweep`, the Home tab's button): permission, the
-one-sweep-at-a-time lease, the audit entries, then the same after-sweep step as a scheduled
-sweep (alerts posted, alerts of ended streaks resolved, digests edited)."""
+"""A sweep someone asked for (Slack's `/ssm3 sweep`, the Home tab's button): permission, one
+sweep a person every few minutes (a sweep reads every account-region: nobody may keep AWS
+busy on a loop), the one-sweep-at-a-time lease, the audit entries, then the same after-sweep
+step as a scheduled sweep (alerts posted, alerts of ended streaks resolved, digests edited)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.app.events import SweepFinished
 from bot.app.outcomes import AuditWriter, Refusal
-from bot.app.permissions import Permissions
+from bot.app.permissions import Decision, Permissions
 from bot.models import DigestMessage, SweepSummary
 from bot.settings.config import ConfigError
 from bot.store import Store
 
 BUSY = "a sweep is already running"
+PER_PERSON = timedelta(minutes=5)  # one manual sweep a person this often
 
 
 class SweepRunner(Protocol):
@@ -50,7 +52,10 @@ class ManualSweeps:
         clock: Callable[[], datetime],
         busy: tuple[type[Exception], ...],
         failed: tuple[type[Exception], ...],
+        per_person: timedelta = PER_PERSON,
     ) -> None:
+        self.store = store
+        self.per_person = per_person
         self.runner = runner
         self.permissions = permissions
         self.clock = clock
@@ -64,6 +69,18 @@ class ManualSweeps:
         if not decision.allowed:
             return self._audit_log.refuse(
                 actor, "sweep", "permission", decision.reason, channel, decision=decision
+            )
+        started = self.store.audit.last(actor, "sweep", "started", self.clock() - self.per_person)
+        if started is not None:
+            minutes = round(self.per_person.total_seconds() / 60)
+            again = (started + self.per_person).strftime("%H:%M UTC")
+            text = (
+                f"You started a sweep less than {minutes} minutes ago; each person may start one "
+                f"every {minutes} minutes (the scheduled sweeps run anyway). Try again after "
+                f"{again}."
+            )
+            return self._audit_log.refuse(
+                actor, "sweep", "too_soon", text, channel, decision=Decision(False, text)
             )
         if self.runner.sweep_busy():
             return self._audit_log.refuse(actor, "sweep", "busy", BUSY, channel)

@@ -14,7 +14,7 @@ MIN_ACK = timedelta(hours=1)
 DEFAULT_ACK = timedelta(days=7)
 MAX_REASON = 500
 
-DURATION = re.compile(r"^(\d{1,4})\s*(h|hr|hrs|hour|hours|d|day|days|w|wk|wks|week|weeks)$")
+DURATION = re.compile(r"^(\d{1,4})\s*(h|hr|hrs|hour|hours|d|day|days|w|wk|wks|week|weeks)\Z")
 _UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 
 
@@ -48,7 +48,7 @@ def parse_association(word: str) -> AssociationRef:
 
 def parse_duration(text: str) -> timedelta:
     """'12h', '7d', '2w', '3 days' -> a timedelta between MIN_ACK and MAX_ACK."""
-    match = DURATION.match(text.strip().lower())
+    match = DURATION.fullmatch(text.strip().lower())
     if not match:
         raise InputError(f"{show(text)} is not a duration like 12h, 7d or 2w.")
     span = int(match[1]) * _UNITS[match[2][0]]

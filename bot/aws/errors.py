@@ -57,6 +57,7 @@ EVENTS_POLICY = "iam/ssm3-bot-events.json"  # ... when SSM3_EVENTS_QUEUE_URL is 
 EVENTS_CENTRAL_STACK = "iam/ssm3-events-central.yaml"  # the bus, rules and queue
 
 # The policy that grants each action other than the member role's reads (READONLY_POLICY).
+BOT_ACCOUNTS_POLICY = "iam/ssm3-bot-accounts.json"  # instead of BOT_POLICY: listed accounts
 GRANTED_BY: dict[str, str] = {
     "ssm:StartAssociationsOnce": OPERATOR_POLICY,
     "ssm:UpdateAssociation": FIXES_POLICY,
@@ -120,7 +121,8 @@ def denied_hint(operation: str, *, account: str, role: str) -> str:
     if operation == "AssumeRole":
         return (
             f"the bot may not assume the role {role} in account {account}: deploy "
-            f"{MEMBER_ROLE_STACK} there, trusting the bot's account"
+            f"{MEMBER_ROLE_STACK} there, trusting the bot's role (BotPrincipalArn); outside "
+            f"the bot's organisation, list the account in {BOT_ACCOUNTS_POLICY}"
         )
     action = f"ssm:{operation}"
     if policy_for(action) == OPERATOR_POLICY:

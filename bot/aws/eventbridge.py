@@ -103,9 +103,9 @@ def _envelope_scope(event: Mapping[str, Any]) -> Scope | Unusable:
         return Unusable("no account")
     if region is None:
         return Unusable("no region")
-    if not isinstance(account, str) or not ACCOUNT_ID.match(account):
+    if not isinstance(account, str) or not ACCOUNT_ID.fullmatch(account):
         return Unusable(f"account {_quote(account)} is not a 12-digit account ID")
-    if not isinstance(region, str) or not REGION.match(region):
+    if not isinstance(region, str) or not REGION.fullmatch(region):
         return Unusable(f"region {_quote(region)} is not an AWS region")
     return Scope(account, region)
 
@@ -153,8 +153,8 @@ def _findings(detail: Mapping[str, Any]) -> Classified:
 
 def _finding_scope(finding: Mapping[str, Any]) -> Scope | None:
     account, region = finding.get("AwsAccountId"), finding.get("Region")
-    valid_account = isinstance(account, str) and ACCOUNT_ID.match(account)
-    if valid_account and isinstance(region, str) and REGION.match(region):
+    valid_account = isinstance(account, str) and ACCOUNT_ID.fullmatch(account)
+    if valid_account and isinstance(region, str) and REGION.fullmatch(region):
         return Scope(str(account), region)
     return None
 
@@ -195,7 +195,7 @@ def _text(value: object) -> str | None:
 
 
 def _match(value: object, pattern: re.Pattern[str]) -> str | None:
-    return value if isinstance(value, str) and pattern.match(value) else None
+    return value if isinstance(value, str) and pattern.fullmatch(value) else None
 
 
 def _quote(value: object, limit: int = 60) -> str:

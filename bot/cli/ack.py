@@ -1,11 +1,12 @@
-"""`ssm3bot ack` and `ssm3bot unack`: the same acknowledgement as Slack's, the OS user as actor."""
+"""`ssm3bot ack` and `ssm3bot unack`: the same acknowledgement as Slack's, the process's OS
+account (its uid) as actor."""
 
 from __future__ import annotations
 
 import argparse
 from typing import TYPE_CHECKING
 
-from bot.cli.common import EXIT_OK, UsageError, _settings, out, required_store
+from bot.cli.common import EXIT_OK, UsageError, _settings, os_actor, out, required_store
 from bot.settings.config import Settings
 
 if TYPE_CHECKING:
@@ -16,9 +17,10 @@ if TYPE_CHECKING:
 
 def _acknowledgements(settings: Settings) -> tuple[Acknowledgements, Store]:
     from bot.app.acknowledgements import Acknowledgements
-    from bot.app.permissions import LocalOperator
+    from bot.app.permissions import LocalOperator, require_operators_for_sync
     from bot.util.clock import utcnow
 
+    require_operators_for_sync(settings)
     store = required_store(settings)
     sync = None
     if settings.securityhub == "sync":  # SSM.3's findings follow the change
@@ -50,8 +52,6 @@ def _refused(refusal: Refusal) -> str:
 
 
 def cmd_ack(args: argparse.Namespace) -> int:
-    import getpass
-
     from bot.app.outcomes import Refusal
     from bot.app.terms import InputError, check_reason, parse_association, parse_duration
     from bot.util.clock import iso, utcnow
@@ -65,7 +65,7 @@ def cmd_ack(args: argparse.Namespace) -> int:
         raise UsageError(str(exc).replace("`", "")) from None
     cases, store = _acknowledgements(settings)
     try:
-        outcome = cases.acknowledge(getpass.getuser(), ref, reason=reason, until=until)
+        outcome = cases.acknowledge(os_actor(), ref, reason=reason, until=until)
     finally:
         store.close()
     if isinstance(outcome, Refusal):
@@ -89,8 +89,6 @@ def _security_hub(done: Done, what: str) -> str | None:
 
 
 def cmd_unack(args: argparse.Namespace) -> int:
-    import getpass
-
     from bot.app.outcomes import Refusal
     from bot.app.terms import InputError, parse_association
 
@@ -101,7 +99,7 @@ def cmd_unack(args: argparse.Namespace) -> int:
         raise UsageError(str(exc).replace("`", "")) from None
     cases, store = _acknowledgements(settings)
     try:
-        outcome = cases.unacknowledge(getpass.getuser(), ref)
+        outcome = cases.unacknowledge(os_actor(), ref)
     finally:
         store.close()
     if isinstance(outcome, Refusal):

@@ -64,6 +64,18 @@ def _discard_stdout() -> None:
     os.close(devnull)
 
 
+def os_actor() -> str:
+    """Who the audit log names for a CLI action: the operating-system account this process runs
+    as (its uid), never $USER or $LOGNAME, which anyone can set (to a Slack user's ID, say)."""
+    import pwd
+
+    uid = os.getuid()
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:  # a uid without a passwd entry (containers run as arbitrary uids)
+        return f"uid:{uid}"
+
+
 def _settings() -> Settings:
     settings = Settings.from_env()
     redact.REDACTOR.add(

@@ -16,7 +16,7 @@ from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 
 _NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-_NUMERIC = re.compile(r"^(\*|\d+)(?:-(\d+))?(?:/(\d+))?$")
+_NUMERIC = re.compile(r"(\*|\d+)(?:-(\d+))?(?:/(\d+))?")
 
 
 def cron_trigger(expression: str, timezone: tzinfo | str) -> BaseTrigger:
@@ -51,7 +51,7 @@ def crontab_weekdays(field: str) -> str:
     unambiguously; names, `*` and anything else pass through for APScheduler to judge."""
     parts: list[str] = []
     for part in field.split(","):
-        match = _NUMERIC.match(part)
+        match = _NUMERIC.fullmatch(part)
         if match is None or part == "*":
             parts.append(part)
             continue

@@ -4,8 +4,9 @@ should be, and whether a finding differs from what the bot last wrote because Se
 itself moved it or because someone changed it by hand.
 
 SSM.3 is judged per instance, so a finding is covered only when every failing association on
-its instance is acknowledged and no orphaned item fails it. The bot writes only what it owns:
-a finding it set (its note says `UpdatedBy: ssm3-bot`), or a NEW finding nobody wrote a note on.
+its instance is acknowledged and no orphaned item fails it. The bot writes only what it owns
+(bot/core/ownership.py: a finding its own store records having written, never one that merely
+carries its marker) or a NEW finding nobody wrote a note on.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from bot.core.ownership import claimable, owned
 from bot.models import Ack, AssociationKey, EndedAck, FindingRecord, InstanceKey
 from bot.util.clock import iso
 from bot.util.strings import clip
@@ -223,13 +225,15 @@ def security_hub_moved(written: str, now: str, compliance: str) -> bool:
 
 
 def changed_by_hand(finding: Finding, record: FindingRecord | None) -> str | None:
-    """How a finding the bot wrote was changed by hand since (None: it was not). Without a
-    record of the write (the process stopped between writing and recording), the bot's own
-    note on the finding is taken as what it wrote."""
+    """How a finding this deployment wrote was changed since by someone else (None: it was
+    not): another note (even one signed ssm3-bot: it is not the note written here), or another
+    workflow than Security Hub itself would have moved it to."""
     if record is None or record.written_workflow is None:
         return None
     if not finding.bot_note:
         return f"workflow {finding.workflow}, note by {finding.note_by or 'nobody'}"
+    if finding.note_text != record.written_note:
+        return f"workflow {finding.workflow}, a note signed {MARKER} that this deployment did not write"
     if finding.workflow != record.written_workflow and not security_hub_moved(
         record.written_workflow, finding.workflow, finding.compliance
     ):
@@ -245,17 +249,17 @@ def decide(
 ) -> Decision:
     """What to do with one finding, given what should hold for its instance and what the bot
     last wrote to it; `workflow`: SSM3_ACK_WORKFLOW."""
-    owned = finding.bot_note or (record is not None and record.written_workflow is not None)
-    hand = changed_by_hand(finding, record) if owned else None
+    mine = owned(record)
+    hand = changed_by_hand(finding, record) if mine else None
     if hand is not None:
         return Decision("hand", hand=hand)
     if isinstance(desired, Cover):
-        return _covered(finding, record, desired, workflow, owned=owned)
-    if owned and finding.workflow in ACK_WORKFLOWS:
+        return _covered(finding, record, desired, workflow, owned=mine)
+    if mine and finding.workflow in ACK_WORKFLOWS:
         named = finding.named or (record.associations if record else ())
         return Decision("reopen", Update("NEW", release_note(desired.why), named))
     # NEW (Security Hub reset it after a fresh failure) or RESOLVED: not re-suppressed.
-    return Decision("keep" if owned else "ignore")
+    return Decision("keep" if mine else "ignore")
 
 
 def _covered(
@@ -265,7 +269,9 @@ def _covered(
         return Decision("keep" if owned else "ignore")
     target = Update(workflow, ack_note(desired), desired.associations, desired.until)
     if not owned:
-        if finding.workflow == "NEW" and not finding.note_text:
+        if claimable(
+            workflow_new=finding.workflow == "NEW", has_note=bool(finding.note_text), failed=True
+        ):
             return Decision("set", target)
         # Someone reviewed it in Security Hub (another workflow, or a note of theirs).
         return Decision(

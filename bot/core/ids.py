@@ -1,7 +1,7 @@
-"""What AWS and Slack identifiers look like: the one place for config, the routes file, the
+r"""What AWS and Slack identifiers look like: the one place for config, the routes file, the
 CLI, the slash-command parser, the button values, EventBridge's events and Security Hub's
 findings. `*_SHAPE` is the bare pattern (to build others from); the compiled ones match a
-whole string."""
+whole string (anchored with `\Z`: `$` would let a trailing newline through `re.match`)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ CHANNEL_SHAPE = r"[CGD][A-Z0-9]{2,30}"
 
 
 def _whole(shape: str, flags: int = 0) -> re.Pattern[str]:
-    return re.compile(f"^(?:{shape})$", flags)
+    return re.compile(rf"^(?:{shape})\Z", flags)
 
 
 REGION = _whole(REGION_SHAPE)
@@ -30,7 +30,7 @@ SLACK_USER_OR_GROUP = _whole(f"{SLACK_USER_SHAPE}|{SLACK_GROUP_SHAPE}")
 # An association's ARN (a person may paste one): arn:PARTITION:ssm:REGION:ACCOUNT:association/ID
 ASSOCIATION_ARN = re.compile(
     rf"^arn:aws[a-z-]*:ssm:(?P<region>{REGION_SHAPE}):(?P<account>{ACCOUNT_SHAPE}):"
-    rf"association/(?P<id>{ASSOCIATION_SHAPE})$"
+    rf"association/(?P<id>{ASSOCIATION_SHAPE})\Z"
 )
 # A per-instance finding's resource ID ends with its instance (the rest is not documented).
-INSTANCE_AT_END = re.compile(rf"\b({INSTANCE_SHAPE})$")
+INSTANCE_AT_END = re.compile(rf"\b({INSTANCE_SHAPE})\Z")

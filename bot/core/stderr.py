@@ -32,7 +32,7 @@ _AGENT_TOO_OLD = re.compile(
     r"plugin with name \S+ (?:is not supported|not found)",
     re.I,
 )
-_BOILERPLATE = re.compile(r"^(failed to run commands: exit status \d+|\s*status code: .*)$", re.I)
+_BOILERPLATE = re.compile(r"(failed to run commands: exit status \d+|\s*status code: .*)", re.I)
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,6 @@ def first_error_line(stderr: str | None, *, limit: int = 300) -> str | None:
     """The first line of the stderr that says something (not the agent's closing boilerplate)."""
     for line in (stderr or "").splitlines():
         text = " ".join(line.split())
-        if text and not _BOILERPLATE.match(text):
+        if text and not _BOILERPLATE.fullmatch(text):
             return text[:limit]
     return None

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.aws.session import AwsAccess
-from bot.doctor import aws, events, local, slack
+from bot.doctor import aws, events, local, risks, slack
 from bot.doctor.checks import Check, Report
 from bot.doctor.render import render_report
 from bot.settings.config import ConfigError, Settings
@@ -43,6 +43,7 @@ def run_doctor(
     checks: list[Check] = [*local.configuration(problems, dotenv), local.database(settings)]
     if not bad & {"SSM3_SWEEP_SCHEDULE", "SSM3_DIGEST_SCHEDULE", "SSM3_TIMEZONE"}:
         checks.append(local.schedules(settings, now))
+    checks.extend(risks.risks(settings, dotenv))
     checks.extend(_unless(bad & SLACK_VARIABLES, "Slack", lambda: slack.slack_checks(settings)))
     access = make_access or (lambda: AwsAccess.from_settings(settings, **aws.ACCESS_OPTIONS))
     checks.extend(_unless(bad & AWS_VARIABLES, "AWS", lambda: aws.aws_checks(settings, access)))

@@ -28,7 +28,8 @@ REQUIRED_SCOPES: dict[str, str] = {
     "commands": "receive /ssm3",
     "chat:write": "post and update the digest, alerts and replies",
     "files:write": "attach the full list as a CSV to a long digest",
-    "usergroups:read": "resolve user groups in SSM3_OPERATORS",
+    "usergroups:read": "resolve user groups in SSM3_OPERATORS and SSM3_VIEWERS",
+    "users:read": "refuse guests and other workspaces' people (users.info)",
     "channels:read": "let doctor check that the bot is in SSM3_CHANNEL",
 }
 MANIFEST_FIX = (

@@ -37,6 +37,7 @@ class AuditEntry:
     association_id: str | None = None
     channel: str | None = None
     detail: str | None = None
+    repeats: int = 0  # a refusal: how many more of the same person's followed within a minute
 
 
 @dataclass(frozen=True)

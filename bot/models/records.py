@@ -270,10 +270,23 @@ class EndedAck:
 
 
 @dataclass(frozen=True)
+class WriteClaim:
+    """A write to a finding recorded before it is sent (bot/core/ownership.py): what it sets,
+    and when; settled into `written_*` once it is known to have landed, dropped if not."""
+
+    workflow: str
+    note: str
+    associations: tuple[str, ...] = ()
+    until: datetime | None = None
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class FindingRecord:
     """One SSM.3 finding as the Security Hub sync last saw it, and what the bot last wrote to it
-    (`written_*`: None when it never did); `hand`: how someone changed it by hand in Security
-    Hub, so the bot leaves it alone (None: it did not)."""
+    (`written_*`: None when it never did; `claim`: a write sent and not yet settled); `hand`:
+    how someone changed it by hand in Security Hub, so the bot leaves it alone (None: it did
+    not)."""
 
     finding_id: str
     product_arn: str
@@ -286,6 +299,7 @@ class FindingRecord:
     associations: tuple[str, ...] = ()
     until: datetime | None = None
     hand: str | None = None
+    claim: WriteClaim | None = None
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,16 @@ class Metrics:
         self.events_receive_errors = Counter(
             "ssm3_events_receive_errors", "Receives from the events queue that failed", registry=r
         )
+        # HTTP requests refused before any app code saw them (bot/slack/guard.py), by why.
+        self.http_refused = Counter(
+            "ssm3_http_refused",
+            "HTTP requests refused unread or unverified",
+            ["reason"],
+            registry=r,
+        )
+
+    def refused(self, reason: str) -> None:
+        self.http_refused.labels(reason=reason).inc()
 
     def watch(self, store: Store, settings: Settings, clock: Callable[[], datetime]) -> None:
         """Report the store's gauges (once; later calls keep the first store)."""

@@ -162,15 +162,19 @@ class ServerThread:
 
 
 def probe_server(probes: Probes, *, host: str, port: int) -> ServerThread:
-    """Socket Mode's server for /healthz and /metrics on `port`, not started yet."""
+    """Socket Mode's server for /healthz and /metrics on `port`, not started yet; a body over
+    the limit is refused unread (bot/ops/http_limits.py), by the app and by waitress itself."""
     from waitress.server import create_server
 
+    from bot.ops.http_limits import MAX_BODY, limit_body
+
     server = create_server(
-        probes.wsgi(),
+        limit_body(probes.wsgi(), counted=probes.metrics.refused),
         host=host,
         port=port,
         threads=PROBE_THREADS,
         ident="ssm3-bot",
         clear_untrusted_proxy_headers=True,
+        max_request_body_size=MAX_BODY + 1,  # waitress refuses at this size and above
     )
     return ServerThread(server, "ssm3-probes")

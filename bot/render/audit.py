@@ -30,6 +30,7 @@ FIELDS = (
     "association_id",
     "channel",
     "detail",
+    "repeats",  # a refusal: the same person's further refusals within a minute, counted here
 )
 DETAIL_WIDTH = 60
 
@@ -47,6 +48,7 @@ def audit_row(entry: AuditEntry) -> dict[str, Any]:
         "association_id": entry.association_id,
         "channel": entry.channel,
         "detail": entry.detail,
+        "repeats": entry.repeats,
     }
 
 
@@ -78,13 +80,19 @@ def render_audit(entries: Sequence[AuditEntry], since: datetime | None) -> str:
             _plain(e.outcome, 16),
             _plain(_where(e), 60),
             _plain(e.channel, 12),
-            _plain(e.detail, DETAIL_WIDTH),
+            _plain(_detail(e), DETAIL_WIDTH),
         ]
         for e in entries
     ]
     headers = ("AT", "ACTOR", "ACTION", "OUTCOME", "ASSOCIATION", "CHANNEL", "DETAIL")
     lines = [f"AUDIT LOG ({len(entries)} entries{scope}, UTC)", *table(headers, rows)]
     return "\n".join(lines) + "\n"
+
+
+def _detail(entry: AuditEntry) -> str | None:
+    if not entry.repeats:
+        return entry.detail
+    return f"(+{entry.repeats} more within a minute) {entry.detail or ''}".strip()
 
 
 def _where(entry: AuditEntry) -> str:

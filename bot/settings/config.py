@@ -52,7 +52,7 @@ DEFAULT_FULL_SWEEP_SCHEDULE = "0 */6 * * *"
 DEFAULT_REPORT_SCHEDULE = "0 9 1 * *"  # the 1st of the month: the month before
 OFF = "off"
 # An SQS queue URL: scheme, host, the owning account, the queue's name (".fifo" for FIFO).
-_QUEUE_URL = re.compile(r"^https?://[^\s/?#]+/[0-9]{12}/[A-Za-z0-9_-]{1,80}(\.fifo)?$")
+_QUEUE_URL = re.compile(r"https?://[^\s/?#]+/[0-9]{12}/[A-Za-z0-9_-]{1,80}(\.fifo)?")
 # The region in an SQS endpoint's host: sqs.REGION.amazonaws.com (.cn, api.aws, vpce forms too)
 # or the legacy REGION.queue.amazonaws.com.
 _QUEUE_REGION = re.compile(
@@ -75,6 +75,7 @@ VARIABLES: tuple[str, ...] = (
     "SSM3_TIMEZONE",
     "SSM3_DB_PATH",
     "SSM3_OPERATORS",
+    "SSM3_VIEWERS",
     "SSM3_RERUN_COOLDOWN",
     "SSM3_HTTP_PORT",
     "SSM3_CONCURRENCY",
@@ -111,6 +112,7 @@ class Settings:
     timezone: str = "UTC"
     db_path: str = "ssm3.db"
     operators: tuple[str, ...] = ()
+    viewers: tuple[str, ...] = ()  # SSM3_VIEWERS: who may read the details (empty: everyone)
     rerun_cooldown_s: int = 300
     http_port: int = 3000
     concurrency: int = 8
@@ -204,6 +206,12 @@ class Settings:
             operators=list_of(
                 get("SSM3_OPERATORS"),
                 "SSM3_OPERATORS",
+                SLACK_USER_OR_GROUP,
+                "a Slack user ID (U…) or user-group ID (S…)",
+            ),
+            viewers=list_of(
+                get("SSM3_VIEWERS"),
+                "SSM3_VIEWERS",
                 SLACK_USER_OR_GROUP,
                 "a Slack user ID (U…) or user-group ID (S…)",
             ),
@@ -337,7 +345,7 @@ def _log_format(value: str, name: str) -> LogFormat:
 
 
 def _queue_url(value: str, name: str) -> str:
-    if not _QUEUE_URL.match(value):
+    if not _QUEUE_URL.fullmatch(value):
         raise ConfigError(
             name,
             f"{value!r} is not an SQS queue URL "

@@ -21,7 +21,7 @@ class RoutesError(ValueError):
 KEYS = ("channel", "accounts", "regions", "documents", "mention")
 MENTION = SLACK_USER_OR_GROUP
 # What SSM document names may contain (DocumentName's pattern), plus the glob characters.
-_DOCUMENT_CHARS = re.compile(r"^[a-zA-Z0-9_\-.:/*?\[\]!]{1,128}$")
+_DOCUMENT_CHARS = re.compile(r"[a-zA-Z0-9_\-.:/*?\[\]!]{1,128}")
 MAX_ROUTES = 200
 
 
@@ -68,22 +68,22 @@ def _route(item: Any, where: str) -> Route:
     if "channel" not in item:
         raise RoutesError(f"{where}: channel: required (a channel ID like C0123456789)")
     channel = item["channel"]
-    if not isinstance(channel, str) or not CHANNEL_ID.match(channel):
+    if not isinstance(channel, str) or not CHANNEL_ID.fullmatch(channel):
         raise RoutesError(f"{where}: channel: {channel!r} is not a channel ID (like C0123456789)")
     accounts = _strings(item, "accounts", where)
     for account in accounts:
-        if not ACCOUNT_ID.match(account):
+        if not ACCOUNT_ID.fullmatch(account):
             raise RoutesError(f"{where}: accounts: {account!r} is not a 12-digit ID")
     regions = _strings(item, "regions", where)
     for region in regions:
-        if not REGION.match(region):
+        if not REGION.fullmatch(region):
             raise RoutesError(f"{where}: regions: {region!r} is not an AWS region")
     documents = _strings(item, "documents", where)
     for glob in documents:
         if not _valid_glob(glob):
             raise RoutesError(f"{where}: documents: {glob!r} is not a document-name glob")
     mention = item.get("mention")
-    if mention is not None and (not isinstance(mention, str) or not MENTION.match(mention)):
+    if mention is not None and (not isinstance(mention, str) or not MENTION.fullmatch(mention)):
         raise RoutesError(
             f"{where}: mention: {mention!r} is not a user-group ID (S…) or user ID (U…)",
         )
@@ -117,7 +117,7 @@ def _strings(item: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
 
 def _valid_glob(glob: str) -> bool:
     """A glob fnmatch reads as the user meant: document-name characters and closed brackets."""
-    if not _DOCUMENT_CHARS.match(glob):
+    if not _DOCUMENT_CHARS.fullmatch(glob):
         return False
     depth = 0
     for char in glob:

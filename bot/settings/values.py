@@ -3,18 +3,20 @@ zones, numbers, lists, durations), each raising ConfigError naming the variable.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.core.ids import CHANNEL_ID, REGION
 
 T = TypeVar("T")
-_SPAN = re.compile(r"^(\d+)\s*([mhdw])$")
+_SPAN = re.compile(r"(\d+)\s*([mhdw])")
 _SPAN_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-_ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+_ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}")
 CRON_HORIZON = timedelta(days=8 * 366)
 
 
@@ -45,19 +47,37 @@ def token(prefix: str) -> Callable[[str, str], str]:
 
 
 def url(value: str, name: str) -> str:
-    if not re.match(r"^https?://[^\s/]+", value):
+    """An https URL; plain http only to this machine (a local test server): the bot token is
+    sent to it with every call."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("https", "http") or not parts.hostname or re.search(r"\s", value):
         raise ConfigError(name, f"{value!r} is not an http(s) URL")
+    if parts.scheme == "http" and not _loopback(parts.hostname):
+        raise ConfigError(
+            name,
+            f"{value!r} is plain http to another machine, which would send the bot token "
+            "unencrypted: use https (http is for a server on this machine only)",
+        )
     return value if value.endswith("/") else value + "/"
 
 
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def channel(value: str, name: str) -> str:
-    if not CHANNEL_ID.match(value):
+    if not CHANNEL_ID.fullmatch(value):
         raise ConfigError(name, f"{value!r} is not a channel ID (like C0123456789; not #name)")
     return value
 
 
 def role(value: str, name: str) -> str:
-    if not _ROLE_NAME.match(value):
+    if not _ROLE_NAME.fullmatch(value):
         raise ConfigError(name, f"{value!r} is not an IAM role name")
     return value
 
@@ -91,7 +111,7 @@ def zone(value: str, name: str) -> str:
 
 
 def region(value: str, name: str) -> str:
-    if not REGION.match(value):
+    if not REGION.fullmatch(value):
         raise ConfigError(name, f"{value!r} is not an AWS region like eu-west-1")
     return value
 
@@ -122,13 +142,13 @@ def list_of(value: str | None, name: str, pattern: re.Pattern[str], what: str) -
         return ()
     items = tuple(dict.fromkeys(item.strip() for item in value.split(",") if item.strip()))
     for item in items:
-        if not pattern.match(item):
+        if not pattern.fullmatch(item):
             raise ConfigError(name, f"{item!r} is not {what}")
     return items
 
 
 def span(value: str, name: str) -> timedelta:
-    match = _SPAN.match(value.strip().lower())
+    match = _SPAN.fullmatch(value.strip().lower())
     if not match:
         raise ConfigError(name, f"{value!r} is not a duration like 36h, 7d or 2w")
     span = timedelta(seconds=int(match[1]) * _SPAN_UNITS[match[2]])

@@ -14,13 +14,16 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import App
-from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 
+from bot.ops.http_limits import MAX_BODY, limit_body
 from bot.ops.probes import Probes
 from bot.settings.config import ConfigError
+from bot.slack import bolt_body
 from bot.slack.flows import Flows
+from bot.slack.guard import SlackGuard
 from bot.slack.listeners import register
+from bot.slack.members import learn_workspace
 from bot.slack.services import Services
 
 if TYPE_CHECKING:
@@ -46,6 +49,7 @@ def build_app(
     """A Bolt app with every /ssm3 command, button and modal registered on `services`;
     slow work runs on `executor` (a pool of LISTENER_THREADS by default)."""
     settings = services.settings
+    bolt_body.install()  # a form body saying "payload" is no longer taken for a click
     socket = settings.socket_mode if socket_mode is None else socket_mode
     if not socket and not settings.slack_signing_secret:
         raise ConfigError(
@@ -69,6 +73,7 @@ def build_app(
     def on_error(error: Exception) -> None:
         log.error("unhandled error in a Slack listener: %s", error, exc_info=error)
 
+    app.use(learn_workspace(services.members))
     register(app, Flows.build(services))
     return app
 
@@ -100,17 +105,28 @@ def _events_queue(services: Services) -> dict[str, object]:
 
 
 def wsgi_app(app: App, services: Services) -> Callable[..., Iterable[bytes]]:
-    """Bolt's WSGI adapter on /slack/events, plus /healthz and /metrics."""
-    slack = SlackRequestHandler(app, path=EVENTS_PATH)
+    """/slack/events behind the guard (bot/slack/guard.py), plus /healthz and /metrics; every
+    path under the body limit."""
+    counted = services.metrics.refused
+    slack = SlackGuard(
+        app, signing_secret=str(services.settings.slack_signing_secret), counted=counted
+    )
     probes = probes_of(services)
 
     def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         found = probes.answer(environ, start_response)
         if found is not None:
             return found
-        return slack(environ, start_response)
+        if environ.get("PATH_INFO") == EVENTS_PATH:
+            return slack(environ, start_response)
+        return _not_found(start_response)
 
-    return application
+    return limit_body(application, counted=counted)
+
+
+def _not_found(start_response: StartResponse) -> list[bytes]:
+    start_response("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", "10")])
+    return [b"not found\n"]
 
 
 def http_server(
@@ -131,6 +147,7 @@ def http_server(
         threads=threads,
         ident="ssm3-bot",
         clear_untrusted_proxy_headers=True,
+        max_request_body_size=MAX_BODY + 1,  # waitress refuses at this size and above
     )
 
 

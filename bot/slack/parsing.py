@@ -153,9 +153,9 @@ def _status(args: list[str]) -> Status:
     _no_more(args[1:], "status")
     token = _unwrap(args[0])
     lowered = token.lower()
-    if ACCOUNT_ID.match(lowered):
+    if ACCOUNT_ID.fullmatch(lowered):
         return Status("account", lowered)
-    if REGION.match(lowered):
+    if REGION.fullmatch(lowered):
         return Status("region", lowered)
     if INSTANCE_ID.match(lowered):
         return Status("instance", lowered)
@@ -188,7 +188,7 @@ def _take_duration(words: list[str], *, required: bool) -> tuple[timedelta | Non
     # "7d" as one word, or "7 days" as two
     for width in (1, 2):
         candidate = " ".join(words[:width])
-        if len(words) >= width and _DURATION.match(candidate.lower()):
+        if len(words) >= width and _DURATION.fullmatch(candidate.lower()):
             return parse_duration(candidate), words[width:]
     if required:
         raise ParseError(f"{_show(words[0])} is not a duration like 12h, 7d or 2w.")

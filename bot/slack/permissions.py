@@ -1,7 +1,9 @@
-"""Who may change state from Slack: the rule is bot/app/permissions.py's OperatorPolicy; this
-module reads user groups' members through usergroups.users.list with a short cache.
-
-Failed look-ups are not cached, so the next click asks Slack again.
+"""Who may do what from Slack: the workspace rule (bot/app/membership.py) in front of
+bot/app/permissions.py's OperatorPolicy (SSM3_OPERATORS, SSM3_VIEWERS), as `SlackPermissions`,
+which every Slack use case is built with once. The request being served (`serving`, entered by
+the flows' Guard around each request's work) brings its team IDs; the user's own record comes
+from Slack (bot/slack/members.py). User groups' members are read through usergroups.users.list
+with a short cache; failed look-ups are not cached, so the next click asks Slack again.
 """
 
 from __future__ import annotations
@@ -9,12 +11,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.app.permissions import OperatorPolicy, Unreadable
+from bot.app.membership import Directory, Requester, WorkspaceGate
+from bot.app.permissions import Decision, OperatorPolicy, Unreadable
 
 log = logging.getLogger(__name__)
 
@@ -59,14 +64,62 @@ class SlackGroupMembers:
 
 
 class Operators(OperatorPolicy):
-    """SSM3_OPERATORS with user groups read from Slack."""
+    """SSM3_OPERATORS (and SSM3_VIEWERS) with user groups read from Slack."""
 
     def __init__(
         self,
         ids: Sequence[str],
         client: WebClient,
         *,
+        viewers: Sequence[str] = (),
+        sync: bool = False,
         ttl_s: float = GROUP_TTL_S,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        super().__init__(ids, SlackGroupMembers(client, ttl_s=ttl_s, monotonic=monotonic))
+        super().__init__(
+            ids,
+            SlackGroupMembers(client, ttl_s=ttl_s, monotonic=monotonic),
+            viewers=viewers,
+            sync=sync,
+        )
+
+
+_SERVING: ContextVar[Requester | None] = ContextVar("ssm3_serving", default=None)
+
+
+@contextmanager
+def serving(requester: Requester) -> Iterator[None]:
+    """While one request's work runs: who asked, and the team IDs their request named."""
+    token = _SERVING.set(requester)
+    try:
+        yield
+    finally:
+        _SERVING.reset(token)
+
+
+class SlackPermissions:
+    """The permissions of every Slack use case: the workspace rule first — the team IDs of the
+    request being served (when it is this actor's) and the user's own record (users.info) —
+    then the operators' and viewers' rules."""
+
+    def __init__(self, operators: OperatorPolicy, directory: Directory) -> None:
+        self.operators = operators
+        self.directory = directory
+
+    def _gate(self, actor: str) -> WorkspaceGate:
+        requester = _SERVING.get()
+        if requester is None or requester.user != actor:
+            requester = Requester(actor)  # no request of theirs: their own record decides
+        return WorkspaceGate(self.operators, requester, self.directory)
+
+    def may_rerun(self, actor: str) -> Decision:
+        return self._gate(actor).may_rerun(actor)
+
+    def may_acknowledge(self, actor: str) -> Decision:
+        return self._gate(actor).may_acknowledge(actor)
+
+    def may_sweep(self, actor: str) -> Decision:
+        return self._gate(actor).may_sweep(actor)
+
+    def may_view(self, actor: str) -> Decision:
+        return self._gate(actor).may_view(actor)

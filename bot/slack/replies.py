@@ -19,6 +19,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.webhook import WebhookClient
 
+from bot.app.membership import Requester, teams_named
 from bot.slack.blocks import SlackMessage, answer_modal, notice
 from bot.slack.faults import report
 from bot.slack.services import retry_handlers
@@ -37,6 +38,7 @@ class Origin:
     user_name: str | None = None  # the name Slack sent with the request (for Security Hub notes)
     home: bool = False  # clicked on the Home tab: answers go to a modal
     view_id: str | None = None  # that modal, once open
+    teams: tuple[str, ...] = ()  # every team ID the request names (bot/app/membership.py)
 
     @classmethod
     def from_command(cls, command: dict[str, Any]) -> Origin:
@@ -46,6 +48,7 @@ class Origin:
             response_url=command.get("response_url"),
             trigger_id=command.get("trigger_id"),
             user_name=command.get("user_name"),
+            teams=teams_named(command.get("team_id"), command.get("user_team")),
         )
 
     @classmethod
@@ -60,12 +63,26 @@ class Origin:
             trigger_id=body.get("trigger_id"),
             user_name=user_name(body),
             home=(body.get("view") or {}).get("type") == "home",
+            teams=teams_of(body),
         )
+
+    @property
+    def requester(self) -> Requester:
+        return Requester(self.user, tuple(self.teams))
 
     @property
     def in_digest(self) -> bool:
         """Clicked on a message everyone sees (a digest), so a thread reply is possible."""
         return bool(self.channel and self.message_ts and not self.ephemeral)
+
+
+def teams_of(body: dict[str, Any]) -> tuple[str, ...]:
+    """The team IDs an interactive payload names: the request's and the user's."""
+    team = body.get("team")
+    return teams_named(
+        team.get("id") if isinstance(team, dict) else team,
+        (body.get("user") or {}).get("team_id"),
+    )
 
 
 def user_name(body: dict[str, Any]) -> str | None:

@@ -28,7 +28,8 @@ from bot.scheduling.runner import Runner
 from bot.settings.config import ConfigError, Settings
 from bot.slack.delivery import Delivery
 from bot.slack.faults import ServerErrorsRetryHandler
-from bot.slack.permissions import Operators
+from bot.slack.members import SlackDirectory
+from bot.slack.permissions import Operators, SlackPermissions
 from bot.store import Store
 from bot.util.clock import utcnow
 from bot.wiring.context import Context
@@ -75,13 +76,22 @@ class Services:
     liveness: Liveness = field(default_factory=Liveness)  # what /healthz checks
     after_sweep: list[Callable[[], None]] = field(default_factory=list)  # the Runner's hooks
     poller: EventPoller | None = None  # set by `serve` when SSM3_EVENTS_QUEUE_URL is set
-    operators: Operators = field(init=False)
+    operators: Operators = field(init=False)  # SSM3_OPERATORS and SSM3_VIEWERS
+    members: SlackDirectory = field(init=False)  # the workspace and its people (the team rule)
+    permissions: SlackPermissions = field(init=False)  # what every Slack use case is built with
     jobs: ScheduledJobs = field(init=False)  # work due later, as rows (re-run follow-ups)
     delivery: Delivery = field(init=False)  # the one way digests and alerts reach Slack
     _bare_runner: Runner | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
-        self.operators = Operators(self.settings.operators, self.client)
+        self.operators = Operators(
+            self.settings.operators,
+            self.client,
+            viewers=self.settings.viewers,
+            sync=self.settings.securityhub == "sync",
+        )
+        self.members = SlackDirectory(self.client)
+        self.permissions = SlackPermissions(self.operators, self.members)
         self.jobs = ScheduledJobs(self.store, self.clock)
         self.liveness.add("database", self.store.ping)
         self.metrics.watch(self.store, self.settings, self.clock)

@@ -4,11 +4,20 @@ up to date on open (the migrations live in bot/store/db.py).
 One connection guarded by a lock serves every thread of a process; WAL and a busy timeout let
 a second process on the same host (the CLI next to `serve`) share the file. Writes that must
 not interleave run in `BEGIN IMMEDIATE` transactions (`Connection.write`).
+
+The file holds the audit log, acknowledgement reasons and live response_urls: it is created
+readable by its owner only (0600, whatever the umask), and SQLite gives its `-wal` and `-shm`
+files the database file's own mode. A file an older version left group- or world-readable is
+narrowed on open.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
 import sqlite3
+import stat
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -19,6 +28,10 @@ from sqlite_utils import Database as SqliteDatabase
 from sqlite_utils.migrations import Migrations
 
 BUSY_TIMEOUT_S = 30.0
+OWNER_ONLY = 0o600
+SIDE_FILES = ("-wal", "-shm", "-journal")
+
+log = logging.getLogger(__name__)
 
 
 class Connection:
@@ -28,7 +41,8 @@ class Connection:
         self.path = str(path)
         self.migrations = migrations
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            Path(self.path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            created_owner_only(Path(self.path))
         conn = sqlite3.connect(
             self.path, timeout=BUSY_TIMEOUT_S, check_same_thread=False, isolation_level=None
         )
@@ -41,6 +55,8 @@ class Connection:
             self.sqlite.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
             with self.write():
                 self.migrations.apply(self.sqlite)
+        if self.path != ":memory:":
+            narrowed(Path(self.path))  # a database indeed: make an older one its owner's
 
     def close(self) -> None:
         with self.lock:
@@ -112,3 +128,24 @@ class Connection:
 
     def integrity_check(self) -> str:
         return str(self.rows("PRAGMA integrity_check")[0]["integrity_check"])
+
+
+def created_owner_only(path: Path) -> None:
+    """Create the database file 0600 before SQLite opens it (SQLite would create it with the
+    umask's mode, 0644 by default; its -wal and -shm copy the database's)."""
+    # An existing database (or something else there: sqlite3 says what is wrong) is kept.
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OWNER_ONLY))
+
+
+def narrowed(path: Path) -> None:
+    """Narrow a database (and its side files) that an older version left readable by others,
+    when this process owns it."""
+    for name in (str(path), *(f"{path}{suffix}" for suffix in SIDE_FILES)):
+        try:
+            found = os.stat(name)
+        except FileNotFoundError:
+            continue
+        if found.st_mode & 0o077 and found.st_uid == os.getuid():
+            os.chmod(name, stat.S_IMODE(found.st_mode) & 0o700)
+            log.info("%s was readable by others: now only by its owner", name)

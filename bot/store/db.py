@@ -263,6 +263,21 @@ def m010_home_viewers(db: SqliteDatabase) -> None:
     db.table("home_viewers").create({"user_id": str, "opened_at": str}, pk="user_id")
 
 
+@migrations()
+def m011_security(db: SqliteDatabase) -> None:
+    """The Security Hub sync's write claims (recorded before a write is sent, so ownership
+    never rests on a marker anyone can set), and repeated refusals counted on the audit entry
+    that stands for them (one entry a person a minute; the audit table itself stays
+    append-only)."""
+    db.table("finding_sync").add_column("claim", str)  # JSON: a write sent, not yet settled
+    db.table("audit_repeats").create(
+        {"audit_id": int, "repeats": int, "last_at": str},
+        pk="audit_id",
+        foreign_keys=[("audit_id", "audit", "id")],
+    )
+    db.table("audit").create_index(["actor", "at"])  # a person's latest refusal, sweep
+
+
 # The evidence report's (failure streaks, daily summaries, report posts): bot/store/report_schema.py.
 migrations()(m012_failure_streaks)
 migrations()(m012_report_evidence)

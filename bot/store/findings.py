@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from bot.models import AssociationKey, EndedAck, FindingRecord, InstanceKey, Scope
+from bot.models import AssociationKey, EndedAck, FindingRecord, InstanceKey, Scope, WriteClaim
 from bot.store.db import Database
 from bot.store.rows import row_key, to_ack
 from bot.util.clock import iso, parse_iso
@@ -91,6 +91,7 @@ def _row(record: FindingRecord) -> dict[str, Any]:
         "associations": json.dumps(list(record.associations)),
         "until": iso(record.until),
         "hand": record.hand,
+        "claim": _claim_json(record.claim),
     }
 
 
@@ -107,4 +108,32 @@ def _record(row: dict[str, Any]) -> FindingRecord:
         associations=tuple(json.loads(row["associations"] or "[]")),
         until=parse_iso(row["until"]),
         hand=row["hand"],
+        claim=_claim(row.get("claim")),
+    )
+
+
+def _claim_json(claim: WriteClaim | None) -> str | None:
+    if claim is None:
+        return None
+    return json.dumps(
+        {
+            "workflow": claim.workflow,
+            "note": claim.note,
+            "associations": list(claim.associations),
+            "until": iso(claim.until),
+            "at": iso(claim.at),
+        }
+    )
+
+
+def _claim(text: str | None) -> WriteClaim | None:
+    if not text:
+        return None
+    data = json.loads(text)
+    return WriteClaim(
+        workflow=str(data["workflow"]),
+        note=str(data["note"]),
+        associations=tuple(data.get("associations") or ()),
+        until=parse_iso(data.get("until")),
+        at=parse_iso(data.get("at")),
     )

@@ -182,10 +182,10 @@ def run_sweep(
             hubs = check_security_hubs(settings, access, store, swept, now())
             store.sweeps.save_security_hub_check(sweep_id, hubs.check)
         summary = store.sweeps.finish(sweep_id, now(), time.monotonic() - clock)
-        after_read(
+        after_read(  # only what this read reached: never the whole aggregator
             Context(settings, store, access, now),
             coverage=kind,
-            scopes=targets,
+            scopes=swept,
             failed=hubs.failed,
             failed_v2=hubs.failed_v2,
         )

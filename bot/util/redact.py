@@ -22,6 +22,8 @@ MASK = "[redacted]"
 # Shorter values are not secrets worth matching (and would mask ordinary words).
 MIN_SECRET = 8
 
+_COLON = r"(?::|%3a|%253a)"
+_SLASH = r"(?:/|\\{1,3}/|%2f|%252f)"
 _SHAPES = (
     # Slack tokens: bot, user, app-level, configuration, refresh.
     re.compile(r"\bx(?:ox[abposre]|app|oxe\.xox[bp])-[A-Za-z0-9-]{6,}"),
@@ -32,8 +34,14 @@ _SHAPES = (
         r"(?i)((?:secret_?access_?key|session_?token|security[_-]token|aws_secret_access_key)"
         r"['\"]?\s*[:=]\s*b?['\"]?)[A-Za-z0-9/+=%]{16,}"
     ),
-    # A slash command's or button's response_url can post as the app for 30 minutes.
-    re.compile(r"https://hooks\.slack(?:-gov)?\.com/(?:commands|actions|app|services)/[^\s'\"<>]+"),
+    # A slash command's or button's response_url can post as the app for 30 minutes: as is,
+    # URL-encoded (a form body Bolt logs: https%3A%2F%2F…, twice: %253A%252F) or JSON-escaped
+    # (https:\/\/…, and escaped again inside a JSON string).
+    re.compile(
+        rf"https?{_COLON}{_SLASH}{_SLASH}hooks\.slack(?:-gov)?\.com{_SLASH}"
+        rf"(?:commands|actions|app|services){_SLASH}(?:[^\s'\"<>\\]|\\+/)+",
+        re.IGNORECASE,
+    ),
 )
 
 

@@ -94,28 +94,32 @@ def after_read(
     failed: Sequence[Finding] | None,
     failed_v2: Sequence[Finding] | None = None,
 ) -> SyncReport | None:
-    """After a read of AWS is stored: what it read reaches Security Hub. A full sweep syncs
-    everything in each hub whose failures its cross-check read (none read: that hub was off or
-    its read failed, and so would the sync), a triage sweep everything, a partial read (an
-    event's) its scopes; those two in each hub that is on."""
+    """After a read of AWS is stored: what it read reaches Security Hub. A full sweep syncs the
+    account-regions it read (`scopes`) in each hub whose failures its cross-check read (none
+    read: that hub was off or its read failed, and so would the sync), a triage sweep every
+    account-region this deployment sweeps, a partial read (an event's) its scopes, those two in
+    each hub that is on. Never the whole aggregator: the sync itself narrows any of them to
+    what is swept (bot/core/ownership.py)."""
+    if coverage == "triage":
+        scopes = [state.scope for state in context.store.sweeps.scope_states()]
     if coverage == "full":
         hubs = [name for name, read in ((CSPM, failed), (V2, failed_v2)) if read is not None]
         if not hubs:
             return None
-        return sync_scopes(context, None, failed=failed, failed_v2=failed_v2, hubs=hubs)
-    return sync_scopes(context, None if coverage == "triage" else scopes)
+        return sync_scopes(context, scopes or (), failed=failed, failed_v2=failed_v2, hubs=hubs)
+    return sync_scopes(context, scopes or ())
 
 
 def sync_scopes(
     context: Context,
-    scopes: Sequence[Scope] | None,
+    scopes: Sequence[Scope],
     *,
     failed: Sequence[Finding] | None = None,
     failed_v2: Sequence[Finding] | None = None,
     hubs: Sequence[str] | None = None,
 ) -> SyncReport | None:
-    """Sync `scopes` (None: all) in `hubs` (None: each hub on); None unless
-    SSM3_SECURITYHUB=sync. Never raises: the next sweep tries again."""
+    """Sync `scopes` in `hubs` (None: each hub on); None unless SSM3_SECURITYHUB=sync. Never
+    raises: the next sweep tries again."""
     sync = findings_sync(context)
     if sync is None:
         return None

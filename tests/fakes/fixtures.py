@@ -5,6 +5,7 @@ end-to-end test) or dispatched in this process (`make_app`)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,10 @@ import pytest
 import yaml
 
 from bot.settings.config import Settings
+from bot.slack.services import Services, web_client
 from bot.store import Store
 from bot.sweeping.sweep import run_sweep
+from bot.util.clock import utcnow
 from tests.fakes.slack_api import INBOUND_SCOPES, METHOD_SCOPES, FakeSlack
 from tests.fakes.slack_harness import CHANNEL, SIGNING_SECRET, InProcessSlack, SlackHarness
 
@@ -63,16 +66,26 @@ def make_harness(
     started: list[tuple[SlackHarness, Store]] = []
 
     def start(
-        *, sweep: bool = True, aws: Any = None, over_http: bool = False, **changes: Any
+        *,
+        sweep: bool = True,
+        aws: Any = None,
+        over_http: bool = False,
+        clock: Callable[[], datetime] = utcnow,
+        **changes: Any,
     ) -> SlackHarness:
-        """`aws`: another simulator than the `sim` fixture's."""
+        """`aws`: another simulator than the `sim` fixture's; `clock`: the app's."""
         settings = slack_settings(fake_slack, str(tmp_path / f"slack{len(started)}.db"), **changes)
         store = Store(settings.db_path)
         access = (aws or sim).access()
         if sweep:
             run_sweep(settings=settings, access=access, store=store, trigger="test")
         harness = SlackHarness(
-            settings=settings, store=store, access=access, fake=fake_slack, over_http=over_http
+            settings=settings,
+            store=store,
+            access=access,
+            fake=fake_slack,
+            over_http=over_http,
+            clock=clock,
         )
         started.append((harness, store))
         return harness.start()
@@ -91,13 +104,30 @@ def make_app(
     a store already swept from `sim`; settings may be changed."""
     started: list[tuple[InProcessSlack, Store]] = []
 
-    def start(*, sweep: bool = True, aws: Any = None, **changes: Any) -> InProcessSlack:
+    def start(
+        *,
+        sweep: bool = True,
+        aws: Any = None,
+        clock: Callable[[], datetime] = utcnow,
+        **changes: Any,
+    ) -> InProcessSlack:
+        """`clock`: the app's."""
         settings = slack_settings(fake_slack, str(tmp_path / f"app{len(started)}.db"), **changes)
         store = Store(settings.db_path)
         access = (aws or sim).access()
         if sweep:
             run_sweep(settings=settings, access=access, store=store, trigger="test")
-        app = InProcessSlack(settings=settings, store=store, access=access, fake=fake_slack)
+        services = Services(
+            settings=settings,
+            store=store,
+            access=access,
+            client=web_client(settings),
+            followup_delay_s=0.05,
+            clock=clock,
+        )
+        app = InProcessSlack(
+            settings=settings, store=store, access=access, fake=fake_slack, services=services
+        )
         started.append((app, store))
         return app
 

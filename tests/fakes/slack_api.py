@@ -43,6 +43,7 @@ METHOD_SCOPES: dict[str, str | None] = {
     "files.getUploadURLExternal": "files:write",
     "files.completeUploadExternal": "files:write",
     "usergroups.users.list": "usergroups:read",
+    "users.info": "users:read",
     "conversations.info": "channels:read",
     "apps.connections.open": None,  # app-level token with connections:write, no bot scope
 }
@@ -110,9 +111,12 @@ class FakeSlack(LoopbackServer):
         bot_channels: Collection[str] | None = None,
         private_channels: Collection[str] = (),
         home_tab: bool = True,
+        users: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         """`bot_channels`: the channels the bot is a member of (None: all of them);
-        `private_channels` need groups:read to be described, and only to members."""
+        `private_channels` need groups:read to be described, and only to members; `users`:
+        users.info records that differ from a plain member of `team_id` (a guest:
+        {"is_restricted": True}; someone of another workspace: {"team_id": "T0OTHER"})."""
         self.token = token
         self.app_token = app_token
         self.socket_url: str | None = None  # a FakeSocketMode's URL (tests/fakes/socket_mode.py)
@@ -120,6 +124,7 @@ class FakeSlack(LoopbackServer):
         self.bot_channels = None if bot_channels is None else set(bot_channels)
         self.private_channels = set(private_channels)
         self.usergroups = dict(usergroups or {})
+        self.users = {k: dict(v) for k, v in (users or {}).items()}
         self.bot_user_id = bot_user_id
         self.team_id = team_id
         self.response_url_uses = response_url_uses
@@ -417,6 +422,26 @@ class FakeSlack(LoopbackServer):
                 uploaded.initial_comment = params.get("initial_comment")
                 done.append({"id": uploaded.id, "name": uploaded.filename, "title": uploaded.title})
         return {"ok": True, "files": done}
+
+    def _m_users_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A user's record: a plain member of this workspace unless `users` says otherwise
+        (`{"missing": True}`: Slack's user_not_found)."""
+        user = params.get("user")
+        if not isinstance(user, str) or not user.startswith(("U", "W")):
+            return {"ok": False, "error": "user_not_found"}
+        with self._changed:
+            record = dict(self.users.get(user, {}))
+        if record.pop("missing", False):
+            return {"ok": False, "error": "user_not_found"}
+        base = {
+            "id": user,
+            "team_id": self.team_id,
+            "name": user.lower(),
+            "deleted": False,
+            "is_restricted": False,
+            "is_ultra_restricted": False,
+        }
+        return {"ok": True, "user": {**base, **record}}
 
     def _m_usergroups_users_list(self, params: dict[str, Any]) -> dict[str, Any]:
         group = params.get("usergroup")

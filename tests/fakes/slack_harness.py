@@ -114,12 +114,15 @@ class SignedRequests:
         return Reply(status, body, reply.response_url, reply.sent)
 
     # -- what Slack sends -----------------------------------------------------------------------
-    def command(self, text: str, *, user: str = "U0ALICE01", channel: str = CHANNEL) -> Reply:
+    def command(
+        self, text: str, *, user: str = "U0ALICE01", channel: str = CHANNEL, team: str = TEAM
+    ) -> Reply:
+        """`team`: the workspace the command says it came from (another: Slack Connect)."""
         response_url = self.fake.new_response_url()
         body = urlencode(
             {
                 "token": "verification-token-unused",
-                "team_id": TEAM,
+                "team_id": team,
                 "team_domain": "fake",
                 "channel_id": channel,
                 "channel_name": "ssm3",
@@ -145,6 +148,7 @@ class SignedRequests:
         message_ts: str | None = None,
         ephemeral: bool = False,
         home: bool = False,
+        team: str = TEAM,
     ) -> Reply:
         """A button click on a message, or with `home` on the Home tab (no channel, no
         response_url: Slack sends neither for a view)."""
@@ -156,6 +160,7 @@ class SignedRequests:
             message_ts=message_ts,
             ephemeral=ephemeral,
             home=home,
+            team=team,
         )
         status, body = self.post_signed(unsent.sent)
         return Reply(status, body, unsent.response_url, unsent.sent)
@@ -221,9 +226,11 @@ class SignedRequests:
         ephemeral: bool = False,
         menu: bool = False,
         home: bool = False,
+        team: str = TEAM,
     ) -> Reply:
         """A button click (or, with `menu`, an overflow menu's choice) as Slack would send it,
-        not sent yet (status 0)."""
+        not sent yet (status 0); `team`: the clicking user's workspace (another one: someone
+        in a Slack Connect channel)."""
         response_url = None if home else self.fake.new_response_url()
         ts = message_ts or "1700000000.000100"
         clicked: dict[str, Any] = (
@@ -236,7 +243,7 @@ class SignedRequests:
         )
         payload = {
             "type": "block_actions",
-            "user": {"id": user, "username": user.lower(), "team_id": TEAM},
+            "user": {"id": user, "username": user.lower(), "team_id": team},
             "api_app_id": "A0SSM3APP",
             "token": "verification-token-unused",
             "container": {
@@ -278,12 +285,17 @@ class SignedRequests:
         return Reply(0, b"", response_url, urlencode({"payload": json.dumps(payload)}).encode())
 
     def submit_view(
-        self, view: dict[str, Any], values: dict[str, Any], *, user: str = "U0ALICE01"
+        self,
+        view: dict[str, Any],
+        values: dict[str, Any],
+        *,
+        user: str = "U0ALICE01",
+        team: str = TEAM,
     ) -> Reply:
         payload = {
             "type": "view_submission",
             "team": {"id": TEAM, "domain": "fake"},
-            "user": {"id": user, "username": user.lower(), "team_id": TEAM},
+            "user": {"id": user, "username": user.lower(), "team_id": team},
             "api_app_id": "A0SSM3APP",
             "token": "verification-token-unused",
             "trigger_id": f"{uuid.uuid4().int % 10**12}.{TEAM}",

@@ -34,9 +34,16 @@ def _instance(n: int) -> str:
 
 
 def _association(
-    fleet: Fleet, number: int, name: str, instances: list[str], failing: list[str]
+    fleet: Fleet,
+    number: int,
+    name: str,
+    instances: list[str],
+    failing: list[str],
+    *,
+    account: str = ACCOUNT,
+    region: str = REGION,
 ) -> str:
-    scope = fleet.scope(ACCOUNT, REGION)
+    scope = fleet.scope(account, region)
     association_id = f"{number:08x}-1111-4222-8333-444455556666"
     scope.associations[association_id] = SimAssociation(
         association_id=association_id,
@@ -87,9 +94,31 @@ def big_estate(instances: int) -> tuple[Fleet, str]:
     return fleet, association_id
 
 
-def finding(fleet: Fleet, instance_id: str) -> SimFinding:
+def elsewhere(fleet: Fleet, account: str, region: str, number: int, failing: int = 2) -> list[str]:
+    """Another account-region in the same Security Hub: an association failing `failing`
+    instances there; their IDs."""
+    if account not in fleet.accounts and account != fleet.caller_account:
+        fleet.add_account(account, f"team-{number}")
+    scope = fleet.scope(account, region)
+    ids = [_instance(number * 1000 + n) for n in range(failing)]
+    for instance_id in ids:
+        scope.instances[instance_id] = SimInstance(instance_id)
+    _association(fleet, number, f"team-{number}-baseline", ids, ids, account=account, region=region)
     fleet.refresh_findings()
-    found = fleet.finding_for(ACCOUNT, REGION, instance_id)
+    return ids
+
+
+def suppressed_by_someone(finding: SimFinding, note: str, by: str = "ssm3-bot") -> None:
+    """What another deployment (or anyone allowed BatchUpdateFindings) leaves on a finding."""
+    finding.workflow_status = "SUPPRESSED"
+    finding.note = {"Text": note, "UpdatedBy": by, "UpdatedAt": "2026-01-01T00:00:00Z"}
+
+
+def finding(
+    fleet: Fleet, instance_id: str, account: str = ACCOUNT, region: str = REGION
+) -> SimFinding:
+    fleet.refresh_findings()
+    found = fleet.finding_for(account, region, instance_id)
     assert found is not None, f"no SSM.3 finding for {instance_id}"
     return found
 

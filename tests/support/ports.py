@@ -20,7 +20,7 @@ class Nobody:
     def may_rerun(self, actor: str) -> Decision:
         return Decision(False, "Only operators may do that.")
 
-    may_acknowledge = may_sweep = may_rerun
+    may_acknowledge = may_sweep = may_view = may_rerun
 
 
 class OnlyOps:
@@ -29,7 +29,7 @@ class OnlyOps:
     def may_rerun(self, actor: str) -> Decision:
         return Decision(actor == "U0OPS0001", "Only operators may re-run.")
 
-    may_acknowledge = may_sweep = may_rerun
+    may_acknowledge = may_sweep = may_view = may_rerun
 
 
 class FakeAws:

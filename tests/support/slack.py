@@ -88,3 +88,18 @@ def slack_runner(h: SlackHarness, clock: Callable[[], datetime] | None = None) -
     )
     services.runner = runner
     return runner
+
+
+class MinuteClock:
+    """An app's clock that the test moves a minute and a second at a time (`step`): a person's
+    refusals that far apart are audited one row each (one within the minute is counted on the
+    row before it)."""
+
+    def __init__(self) -> None:
+        self.now = utcnow()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def step(self) -> None:
+        self.now += timedelta(seconds=61)

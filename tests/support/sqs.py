@@ -89,8 +89,11 @@ class MotoSqs:
         self.server.start()
         self.endpoint_url = f"http://127.0.0.1:{self.port}"
 
-    def queue(self, *, visibility_s: int = 1, max_receives: int = 1) -> Queue:
-        """A fresh events queue (short visibility, redrive after `max_receives`) and its DLQ."""
+    def queue(
+        self, *, visibility_s: int = 1, max_receives: int = 1, name: str | None = None
+    ) -> Queue:
+        """A fresh events queue (short visibility, redrive after `max_receives`) and its DLQ;
+        `name`: the queue's (default: a fresh one, so tests sharing the server never meet)."""
         client = boto3.client(
             "sqs",
             region_name=REGION,
@@ -98,7 +101,7 @@ class MotoSqs:
             aws_access_key_id="AKIATESTSQS000000000",
             aws_secret_access_key="test-secret",
         )
-        name = f"ssm3-events-{uuid.uuid4().hex[:8]}"
+        name = name or f"ssm3-events-{uuid.uuid4().hex[:8]}"
         dlq = client.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
         dlq_arn = client.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])[
             "Attributes"

@@ -88,6 +88,7 @@ from bot.slack.blocks.home import (
     EXPIRING_WITHIN,
     HOME_SHOWN,
     answer_modal,
+    closed_home_view,
     home_view,
 )
 from bot.slack.blocks.row import (
@@ -133,6 +134,7 @@ __all__ = [
     "association_status",
     "audit_message",
     "block_id",
+    "closed_home_view",
     "compliance_item_line",
     "digest_message",
     "escape",

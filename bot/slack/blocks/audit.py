@@ -38,6 +38,8 @@ def audit_message(entries: Sequence[Any], *, zone: ZoneInfo | None = None) -> Sl
             else ""
         )
         detail = f" · {inert(entry.detail, 120)}" if entry.detail else ""
+        if getattr(entry, "repeats", 0):
+            detail += f" (+{entry.repeats} more within a minute)"
         line = (
             f"• {slack_date(entry.at, zone=zone)} {mention(entry.actor)} *{escape(entry.action)}*"
             f"{where} → {escape(entry.outcome)}{detail}"

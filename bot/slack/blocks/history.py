@@ -141,7 +141,7 @@ def _compliance_text(history: History, zone: ZoneInfo | None) -> str:
     return "\n".join(lines)
 
 
-_OUTPUT_URL = re.compile(r"^https://[A-Za-z0-9.-]+\.amazonaws\.com/[A-Za-z0-9._~/%+=:@!$*,;-]*$")
+_OUTPUT_URL = re.compile(r"https://[A-Za-z0-9.-]+\.amazonaws\.com/[A-Za-z0-9._~/%+=:@!$*,;-]*")
 
 
 def _target_text(target: TargetDetail) -> str:
@@ -158,6 +158,6 @@ def _target_text(target: TargetDetail) -> str:
     if target.output_url:
         url = target.output_url
         lines.append(
-            f"<{url}|Output in S3>" if _OUTPUT_URL.match(url) else f"Output: {inert(url, 300)}"
+            f"<{url}|Output in S3>" if _OUTPUT_URL.fullmatch(url) else f"Output: {inert(url, 300)}"
         )
     return "\n".join(lines)

@@ -162,6 +162,21 @@ def home_view(
     return View(type="home", blocks=budget.used).to_dict()
 
 
+def closed_home_view(why: str) -> dict[str, Any]:
+    """The Home tab of someone who may not read the fleet (SSM3_VIEWERS): one line saying who
+    may, and the commands."""
+    nonce = new_nonce()
+    blocks: list[Block] = [
+        HeaderBlock(block_id=block_id("head", nonce), text=plain("SSM.3 compliance", HEADER_CHARS)),
+        SectionBlock(block_id=block_id("closed", nonce), text=md(fit(escape(why)))),
+        ContextBlock(
+            block_id=block_id("updated", nonce),
+            elements=[md("`/ssm3 help` lists the commands; the channel digest is for everyone.")],
+        ),
+    ]
+    return View(type="home", blocks=blocks).to_dict()
+
+
 def _health_section(health: Health | None, block: str) -> SectionBlock:
     """The last sweep's health in a line or two, and the Sweep button (permission is checked
     when it is pressed)."""

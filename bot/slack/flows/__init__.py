@@ -19,6 +19,7 @@ from bot.models import DigestMessage, SweepSummary, TrackedAssociation
 from bot.scheduling.runner import SweepBusy
 from bot.slack import blocks as kit
 from bot.slack import parsing
+from bot.slack.access import may_read
 from bot.slack.flows.acks import AckFlow
 from bot.slack.flows.guard import Guard
 from bot.slack.flows.history import HistoryCommand
@@ -65,24 +66,24 @@ class Flows:
     @classmethod
     def build(cls, services: Services) -> Flows:
         context = services.context
-        store, operators, clock = services.store, services.operators, services.clock
+        store, permissions, clock = services.store, services.permissions, services.clock
         guard = Guard(services.client)
         home = HomeTab(services)
         services.after_sweep.append(home.refresh)
         refresh = Refresh(services, home)
         reruns = Reruns(
             store=store,
-            permissions=operators,
+            permissions=permissions,
             actions=AwsAssociationActions(services.access),
             clock=clock,
             cooldown_s=services.settings.rerun_cooldown_s,
         )
         acks = Acknowledgements(
-            store=store, permissions=operators, clock=clock, sync=findings_sync(context)
+            store=store, permissions=permissions, clock=clock, sync=findings_sync(context)
         )
         sweeps = ManualSweeps(
             store=store,
-            permissions=operators,
+            permissions=permissions,
             runner=_ScheduledRunner(services),
             clock=clock,
             busy=(SweepBusy,),
@@ -114,14 +115,12 @@ class Flows:
 
     def show_audit(self, origin: Origin) -> None:
         services = self.services
-        self.guard.run(
-            origin,
-            "read the audit log",
-            lambda: tell(
-                services.client,
-                origin,
-                kit.audit_message(
-                    services.store.audit.entries(limit=20), zone=services.settings.zone
-                ),
-            ),
-        )
+
+        def work() -> None:
+            if may_read(services, origin, "audit log"):
+                entries = services.store.audit.entries(limit=20)
+                tell(
+                    services.client, origin, kit.audit_message(entries, zone=services.settings.zone)
+                )
+
+        self.guard.run(origin, "read the audit log", work)

@@ -14,6 +14,7 @@ from bot.aws.errors import AWS_ERRORS, describe_error
 from bot.models.answers import AwsFailure
 from bot.slack import blocks as kit
 from bot.slack import faults
+from bot.slack.permissions import serving
 from bot.slack.replies import Origin, tell
 from bot.util.logs import log_context
 
@@ -33,7 +34,11 @@ class Guard:
     ) -> None:
         """Run one request's work; any failure becomes one line for the user, never a trace.
         Its log lines name the Slack user and the association (`about`) where known."""
-        with log_context(slack_user=origin.user or None, association_id=about):
+        # serving: the use cases' permissions see the request's team IDs (the workspace rule)
+        with (
+            log_context(slack_user=origin.user or None, association_id=about),
+            serving(origin.requester),
+        ):
             self._guarded(origin, what, work)
 
     def _guarded(self, origin: Origin, what: str, work: Callable[[], None]) -> None:

@@ -11,6 +11,7 @@ from bot.aws.errors import AWS_ERRORS, denied_hint_for, describe_error
 from bot.aws.history import fetch_history
 from bot.models import AssociationKey, TrackedAssociation
 from bot.slack import blocks as kit
+from bot.slack.access import may_read
 from bot.slack.replies import Origin, tell
 from bot.slack.services import Services
 from bot.slack.wording import miss_message
@@ -34,6 +35,8 @@ class HistoryCommand:
         tell(self.client, origin, kit.notice(text))
 
     def show(self, origin: Origin, ref: Target) -> None:
+        if not may_read(self.services, origin, f"history of {ref.association_id}"):
+            return
         found = resolve(self.store, ref, self.services.clock())
         if isinstance(found, TrackedAssociation):
             key = found.key

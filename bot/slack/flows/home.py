@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.app.digests import RERUNS_SHOWN_FOR, DigestComposer
 from bot.app.home import HomeAudience
+from bot.app.membership import Requester, WorkspaceGate
 from bot.core.digest import DigestView
 from bot.core.health import Health
 from bot.core.routing import routes_of
@@ -44,10 +45,10 @@ class HomeTab:
         self.audience = HomeAudience(store=services.store, clock=services.clock)
         self.composer = DigestComposer.from_settings(services.store, services.settings)
 
-    def opened(self, user: str) -> None:
+    def opened(self, user: str, teams: tuple[str, ...] = ()) -> None:
         """Someone opened the Home tab: remember them (a sweep refreshes it), publish it."""
         self.audience.opened(user)
-        self.publish(user)
+        self.publish(user, teams=teams)
 
     def refresh(self) -> None:
         """After a sweep: the Home tabs of those who opened theirs lately, published anew."""
@@ -88,12 +89,21 @@ class HomeTab:
         view = self.composer.whole(now, reruns_since=now - RERUNS_SHOWN_FOR)
         return HomeState(view, assess_store(store, settings, now))
 
-    def publish(self, user: str, state: HomeState | None = None) -> bool:
-        """Publish `user`'s Home tab; a refusal is logged (there is nobody to tell)."""
+    def publish(
+        self, user: str, state: HomeState | None = None, *, teams: tuple[str, ...] = ()
+    ) -> bool:
+        """Publish `user`'s Home tab (`teams`: those the request named, when one did): the
+        fleet only for those who may read the details (SSM3_VIEWERS), else the line saying
+        who may; a refusal by Slack is logged (there is nobody to tell)."""
         if not user:
             return False
+        gate = WorkspaceGate(self.services.operators, Requester(user, teams), self.services.members)
         try:
-            self.services.client.views_publish(user_id=user, view=self.view(user, state))
+            allowed = gate.may_view(user)  # users.info may meet a refused token too
+            view = (
+                self.view(user, state) if allowed.allowed else kit.closed_home_view(allowed.reason)
+            )
+            self.services.client.views_publish(user_id=user, view=view)
         except (SlackApiError, SlackClientError, OSError) as exc:
             report(exc, f"publish the Home tab of {user}", log)
             return False

@@ -11,6 +11,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
+from bot.app.membership import teams_named
 from bot.slack.flows import Flows
 
 EVENT = "app_home_opened"
@@ -20,10 +21,11 @@ def ack_now(ack: Ack) -> None:
     ack()
 
 
-def home_opened(flows: Flows, event: dict[str, Any]) -> None:
+def home_opened(flows: Flows, body: dict[str, Any], event: dict[str, Any]) -> None:
     if event.get("tab", "home") == "home":
-        flows.home.opened(str(event.get("user") or ""))
+        teams = teams_named(body.get("team_id"), event.get("user_team"))
+        flows.home.opened(str(event.get("user") or ""), teams)
 
 
 def register(app: App, flows: Flows) -> None:
-    app.event(EVENT)(ack=ack_now, lazy=[lambda event: home_opened(flows, event)])
+    app.event(EVENT)(ack=ack_now, lazy=[lambda body, event: home_opened(flows, body, event)])

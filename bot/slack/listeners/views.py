@@ -14,7 +14,7 @@ from bot.models import TrackedAssociation as Tracked
 from bot.slack import blocks as kit
 from bot.slack import parsing
 from bot.slack.flows import Flows
-from bot.slack.replies import Origin, user_name
+from bot.slack.replies import Origin, teams_of, user_name
 
 PRESETS = {value: parsing.parse_duration(value) for value, _ in kit.ACK_PRESETS}
 
@@ -106,6 +106,7 @@ def save(flows: Flows, body: dict[str, Any], view: dict[str, Any]) -> None:
         trigger_id=body.get("trigger_id"),  # from the Home tab, a refusal opens a modal
         home=context.home,
         user_name=user_name(body),
+        teams=teams_of(body),
     )
     flows.acks.acknowledge(origin, context.key, reason=form.reason, until=form.until)
 
