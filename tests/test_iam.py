@@ -834,8 +834,12 @@ def test_every_rule_forwards_exactly_the_kinds_the_bot_handles(template: Path) -
             b for b in pattern["$or"] if "Configuration Compliance State Change" in b["detail-type"]
         )
         assert compliance["detail"] == {"compliance-type": ["Association"]}
-        hub = next(b for b in pattern["$or"] if b["source"] == ["aws.securityhub"])
-        assert hub["detail"] == {"findings": {"Compliance": {"SecurityControlId": ["SSM.3"]}}}
+        hubs = {
+            b["detail-type"][0]: b for b in pattern["$or"] if b["source"] == ["aws.securityhub"]
+        }
+        cspm, v2 = hubs["Security Hub Findings - Imported"], hubs["Findings Imported V2"]
+        assert cspm["detail"] == {"findings": {"Compliance": {"SecurityControlId": ["SSM.3"]}}}
+        assert v2["detail"] == {"findings": {"compliance": {"control": ["SSM.3"]}}}
 
 
 def test_the_central_bus_takes_events_from_the_organisation_only() -> None:
