@@ -281,3 +281,49 @@ def test_run_sweep_without_sync_never_writes(make_sim: Callable[..., Sim], tmp_p
     )
     store.close()
     assert sim.fleet.call_count("BatchUpdateFindingsV2") == 0
+
+
+def test_doctor_says_which_hubs_are_on_and_whether_each_can_be_read_and_written(
+    make_sim: Callable[..., Sim], tmp_path: Any
+) -> None:
+    from bot.doctor.aws import aws_checks
+    from bot.settings.config import Settings
+
+    fleet = _hubs(estate().fleet, cspm=True, v2=False)
+    sim = make_sim(fleet)
+    settings = Settings(regions=(REGION,), db_path=str(tmp_path / "d.db"), securityhub="sync")
+
+    def said() -> dict[str, tuple[str, str]]:
+        return {
+            c.text.split(":")[0]: (c.status, c.text)
+            for c in aws_checks(settings, sim.access)
+            if "Security Hub" in c.text
+        }
+
+    only_cspm = said()
+    assert only_cspm[f"Security Hubs in {REGION}"] == (
+        "pass",
+        f"Security Hubs in {REGION}: Security Hub CSPM on, the new Security Hub off",
+    )
+    assert f"New Security Hub sync in {REGION}" not in only_cspm
+    fleet.hub_v2 = True
+    both = said()
+    assert both[f"Security Hubs in {REGION}"][1].endswith(
+        "Security Hub CSPM on, the new Security Hub on"
+    )
+    assert both[f"New Security Hub cross-check in {REGION}"][0] == "pass"
+    assert both[f"New Security Hub sync in {REGION}"] == (
+        "pass",
+        f"New Security Hub sync in {REGION}: BatchUpdateFindingsV2 allowed (sets StatusId 3 with "
+        "a comment)",
+    )
+    assert fleet.imported_v2_events == [], "the probe names no finding that exists"
+    fleet.inject(
+        Fault("AccessDeniedException", "no", http_status=403, operation="BatchUpdateFindingsV2")
+    )
+    fleet.cspm_api = False
+    denied = said()
+    assert denied[f"Security Hubs in {REGION}"][1].endswith(
+        "Security Hub CSPM off, the new Security Hub on"
+    )
+    assert denied[f"New Security Hub sync in {REGION}"][0] == "fail"
