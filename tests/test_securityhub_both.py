@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from bot.app.digests import build_digest
+from bot.core.digest import DigestView
+from bot.render.text import render_digest
 from bot.sim.fleet import Fault, Fleet, SimFinding, UpdateRejection
 from bot.sim.securityhub_v2 import ocsf_finding
 from bot.sweeping.sweep import run_sweep
@@ -76,6 +80,10 @@ def test_the_sweep_json_says_which_hubs_are_on_and_each_ones_verdict(
         if name in hubs:
             assert verdict["unexplained"] == [ghost]
             assert verdict["failed_instances"] == failing + 1
+    text = render_digest(DigestView(build_digest(s.store, datetime.now(UTC))))
+    assert ("The new Security Hub fails 1 instance(s)" in text) is v2
+    assert ("\nSecurity Hub fails 1 instance(s)" in text) is cspm
+    assert "could not be read" not in text, "a hub found off is not an error in the digest"
 
 
 def test_the_calls_a_sweep_adds_for_the_new_hub(make_synced: Callable[..., Synced]) -> None:
