@@ -335,3 +335,34 @@ def test_doctor_says_which_hubs_are_on_and_whether_each_can_be_read_and_written(
         "Security Hub CSPM off, the new Security Hub on"
     )
     assert denied[f"New Security Hub sync in {REGION}"][0] == "fail"
+
+
+def test_a_triage_sweep_says_which_hubs_are_on_and_syncs_each(
+    make_synced: Callable[..., Synced],
+) -> None:
+    from tests.support.runners import make_runner
+
+    e = estate(shared=0)
+    s = make_synced(
+        _hubs(e.fleet, cspm=True, v2=True), triage="securityhub", full_sweep_schedule="0 0 1 1 *"
+    )
+    s.command(f"ack {e.primary} for 7d OPS-12")
+    assert set(statuses(s.fleet, e.alone).values()) == {3}
+    runs(s, e.primary)(passed=True)
+    services = s.slack.services
+    runner = make_runner(
+        settings=services.settings,
+        store=s.store,
+        access=services.access,
+        publisher=None,
+        clock=s.clock,
+    )
+    assert runner.triage_due("schedule")
+    runner.sweep_job()
+    assert s.store.sweeps.last() is not None
+    assert set(statuses(s.fleet, e.alone).values()) == {1}
+    assert set(workflows(s.fleet, e.alone).values()) == {"NEW"}
+    hub = _sweep_json(s)
+    assert hub["hubs"] == ["cspm", "v2"]
+    assert hub["v2"] is not None
+    assert hub["v2"]["error"] is None

@@ -66,6 +66,31 @@ def check_security_hubs(
     return HubsRead(replace(main, hubs=hubs or (), v2=second), failed, failed_v2)
 
 
+def hubs_and_new_hub(
+    settings: Settings, access: AwsAccess, store: Store, swept: list[Scope], now: datetime
+) -> tuple[tuple[str, ...], SecurityHubCheck | None]:
+    """For a triage sweep (which reads CSPM's failures to plan): which hubs are on, and the new
+    hub's verdict over `swept` when it is on (None: off; an error check: unknown)."""
+    region = cspm.security_hub_region(settings, access) or swept[0].region
+    checker = _Checker(region, now, swept, store)
+    try:
+        client = access.securityhub(Scope(access.caller_account, region))
+        try:
+            hubs: tuple[str, ...] | None = v2.hubs_on(client)
+        except AWS_ERRORS as exc:
+            log.warning(
+                "which Security Hubs are on in %s: unknown (%s)", region, describe_error(exc)
+            )
+            hubs = None
+        try:
+            second, _ = checker.v2(client, hubs)
+        finally:
+            client.close()
+    except AWS_ERRORS as exc:
+        return (), checker.failure("New Security Hub", exc, None)
+    return hubs or (), second
+
+
 class _Checker:
     """One sweep's cross-check of each hub, beside the same NON_COMPLIANT instances."""
 
