@@ -75,7 +75,7 @@ def stopped_by(exc: ClientError | BotoCoreError, region: str) -> str:
         return "throttled"
     if is_denied(exc):
         operation = exc.operation_name if isinstance(exc, ClientError) else None
-        read = operation == "GetFindings"
+        read = operation in ("GetFindings", "GetFindingsV2")
         return f"denied: {iam_hint('securityhub:GetFindings' if read else 'securityhub:BatchUpdateFindings')}"
     if error_code(exc) == "InvalidAccessException":
         return f"Security Hub is not enabled for the bot's account in {region}"
