@@ -135,6 +135,11 @@ def test_an_acknowledgement_suppresses_in_the_new_hub_with_a_comment_and_unack_s
     assert {ev["detail"]["findings"][0]["status_id"] for ev in events} == {3}
     [entry] = [a for a in s.audit() if "new Security Hub" in a["detail"]]
     assert entry["outcome"] == "updated"
+    status = s.command(f"status {e.primary}")
+    assert (
+        "The new Security Hub's SSM.3 findings (as of the last sync): Suppressed *5* · New *3*"
+        in status
+    )
 
     said = s.command(f"unack {e.primary}")
     assert "New Security Hub: 5 SSM.3 findings set back to NEW." in said

@@ -44,7 +44,7 @@ class FindingRecords:
         if not keys:
             return Counter()
         rows = self.db.rows(
-            "SELECT seen_workflow FROM finding_sync WHERE (account_id, region, instance_id) IN "
+            f"SELECT seen_workflow FROM {self.table} WHERE (account_id, region, instance_id) IN "  # noqa: S608 - one of two names
             "(SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
             "json_extract(value, '$[2]') FROM json_each(?))",
             (json.dumps(keys),),
