@@ -29,6 +29,18 @@ def _hubs(fleet: Fleet, *, cspm: bool, v2: bool) -> Fleet:
     return fleet
 
 
+def _twin_in_an_unswept_region(fleet: Fleet, association_id: str) -> None:
+    """The same instances and failing association in a region this deployment does not sweep
+    (the new hub, like CSPM's aggregator, shows its findings too)."""
+    elsewhere, home = fleet.scope(ACCOUNT, OTHER_REGION), fleet.scope(ACCOUNT, REGION)
+    elsewhere.instances.update(home.instances)
+    twin = home.associations[association_id]
+    elsewhere.associations[association_id] = twin
+    fleet.run_association(
+        association_id, failures=dict(twin.latest.failures) if twin.latest else {}
+    )
+
+
 def statuses(fleet: Fleet, instance_ids: tuple[str, ...] | list[str]) -> dict[str, int]:
     """The new hub's StatusId of each instance's SSM.3 finding."""
     return {i: finding(fleet, i).v2_status_id for i in instance_ids}
@@ -182,13 +194,7 @@ def test_a_finding_outside_the_swept_scopes_is_never_written(
     e = estate(shared=0)
     fleet = _hubs(e.fleet, cspm=True, v2=True)
     # The same association's twin in a region this deployment does not sweep.
-    elsewhere = fleet.scope(ACCOUNT, OTHER_REGION)
-    home = fleet.scope(ACCOUNT, REGION)
-    for instance_id, instance in home.instances.items():
-        elsewhere.instances[instance_id] = instance
-    twin = home.associations[e.primary]
-    elsewhere.associations[e.primary] = twin
-    fleet.run_association(e.primary, failures=dict(twin.latest.failures) if twin.latest else {})
+    _twin_in_an_unswept_region(fleet, e.primary)
     s = make_synced(fleet)
     s.command(f"ack {e.primary} for 7d OPS-14")
     fleet.refresh_findings()
@@ -208,13 +214,7 @@ def test_a_comment_signed_ssm3_bot_proves_nothing_in_the_new_hub(
     deployment's store does not record writing is left as it is, in or out of the swept scopes."""
     e = estate(shared=0)
     fleet = _hubs(e.fleet, cspm=True, v2=True)
-    elsewhere = fleet.scope(ACCOUNT, OTHER_REGION)
-    home = fleet.scope(ACCOUNT, REGION)
-    for instance_id, instance in home.instances.items():
-        elsewhere.instances[instance_id] = instance
-    twin = home.associations[e.primary]
-    elsewhere.associations[e.primary] = twin
-    fleet.run_association(e.primary, failures=dict(twin.latest.failures) if twin.latest else {})
+    _twin_in_an_unswept_region(fleet, e.primary)
     fleet.refresh_findings()
     forged = "Acknowledged in ssm3-bot: by someone else"
     planted = [f for f in fleet.findings.values() if f.compliance_status == "FAILED"]

@@ -17,7 +17,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from bot.aws.errors import AWS_ERRORS, describe_error, error_code
-from bot.aws.securityhub_sync import FINAL_PREFIX, PACER, UNPROCESSED_RETRIES, Pacer, stopped_by
+from bot.aws.securityhub import pages
+from bot.aws.securityhub_sync import PACER, Pacer, is_final, stopped_by, write_in_batches
 from bot.core.findings import CSPM, MARKER, V2, Finding, FindingId, Update, WriteResult
 from bot.core.ids import INSTANCE_AT_END
 from bot.models import InstanceKey, Scope
@@ -26,13 +27,9 @@ from bot.models.answers import AwsFailure
 if TYPE_CHECKING:
     from mypy_boto3_securityhub import SecurityHubClient
 
-FINDINGS_PAGE = 100
-UPDATE_LIMIT = 100  # findings a BatchUpdateFindingsV2 call may name
 # OCSF finding status_id <-> the CSPM workflow names the sync's rule speaks.
 STATUS_ID = {"NEW": 1, "NOTIFIED": 2, "SUPPRESSED": 3, "RESOLVED": 4}
 WORKFLOW = {number: name for name, number in STATUS_ID.items()}
-# UnprocessedFindings codes a retry cannot change (BatchUpdateFindingsV2's own enum).
-FINAL = frozenset({"ResourceNotFoundException", "ValidationException"})
 
 
 def _string(field: str, value: str, comparison: str = "EQUALS") -> dict[str, Any]:
@@ -85,16 +82,7 @@ def hubs_on(client: SecurityHubClient) -> tuple[str, ...]:
 
 def findings(client: SecurityHubClient, filters: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
     """Every OCSF finding GetFindingsV2 returns for `filters`, 100 a page."""
-    token: str | None = None
-    while True:
-        kwargs: dict[str, Any] = {"Filters": filters, "MaxResults": FINDINGS_PAGE}
-        if token:
-            kwargs["NextToken"] = token
-        page = client.get_findings_v2(**kwargs)
-        yield from (f for f in page.get("Findings", []) if isinstance(f, Mapping))
-        token = page.get("NextToken")
-        if not token:
-            return
+    return pages(lambda page: client.get_findings_v2(**page), filters)
 
 
 def failed_findings(
@@ -188,32 +176,10 @@ class SecurityHubV2Writer:
             raise AwsFailure(describe_error(exc), exc, reason=stopped_by(exc, self.region)) from exc
 
     def update(self, groups: Sequence[tuple[Update, Sequence[FindingId]]]) -> WriteResult:
-        """Each update's StatusId and Comment on its findings, 100 a call, paced; what stays
-        unprocessed is retried (twice) unless retrying cannot help."""
-        result = WriteResult()
-        for update, named in groups:
-            pending = list(dict.fromkeys(uid for uid, _ in named))
-            for attempt in range(UNPROCESSED_RETRIES + 1):
-                retry: list[str] = []
-                for start in range(0, len(pending), UPDATE_LIMIT):
-                    chunk = pending[start : start + UPDATE_LIMIT]
-                    if result.stopped is not None:
-                        result.not_attempted.update(chunk)
-                        continue
-                    for uid, problem in self._call(update, chunk, result):
-                        code = problem.partition(":")[0]
-                        if (
-                            code in FINAL
-                            or code.startswith(FINAL_PREFIX)
-                            or attempt == UNPROCESSED_RETRIES
-                        ):
-                            result.unprocessed[uid] = problem
-                        else:
-                            retry.append(uid)
-                pending = retry
-                if not pending:
-                    break
-        return result
+        """Each update's StatusId and Comment on its findings (by metadata.uid), 100 a call,
+        paced; what stays unprocessed is retried as CSPM's is."""
+        by_uid = [(update, [uid for uid, _ in named]) for update, named in groups]
+        return write_in_batches(by_uid, self._call, key=lambda uid: uid, final=is_final)
 
     def _call(
         self, update: Update, chunk: Sequence[str], result: WriteResult
