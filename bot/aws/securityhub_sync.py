@@ -141,6 +141,8 @@ def write_in_batches(
 class SecurityHubWriter:
     """The sync's reads and writes through one Security Hub client (the caller closes it)."""
 
+    parse: Callable[[Mapping[str, Any]], Finding | None] = staticmethod(parse_finding)
+
     def __init__(self, client: SecurityHubClient, *, region: str, pacer: Pacer = PACER) -> None:
         self.client = client
         self.region = region
@@ -167,7 +169,7 @@ class SecurityHubWriter:
         """The findings parsed (those naming no instance dropped); AWS's refusal or silence
         as AwsFailure, with what stopped the sync in a few words."""
         try:
-            return [f for f in map(parse_finding, pages()) if f is not None]
+            return [f for f in map(self.parse, pages()) if f is not None]
         except AWS_ERRORS as exc:
             raise AwsFailure(describe_error(exc), exc, reason=stopped_by(exc, self.region)) from exc
 

@@ -13,16 +13,15 @@ findings are named by `metadata.uid` (MetadataUids), 100 a call, paced by the CS
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from bot.aws.errors import AWS_ERRORS, describe_error, error_code
+from bot.aws.errors import AWS_ERRORS, error_code
 from bot.aws.securityhub import pages
-from bot.aws.securityhub_sync import PACER, Pacer, is_final, stopped_by, write_in_batches
+from bot.aws.securityhub_sync import SecurityHubWriter, is_final, stopped_by, write_in_batches
 from bot.core.findings import CSPM, MARKER, V2, Finding, FindingId, Update, WriteResult
 from bot.core.ids import INSTANCE_AT_END
 from bot.models import InstanceKey, Scope
-from bot.models.answers import AwsFailure
 
 if TYPE_CHECKING:
     from mypy_boto3_securityhub import SecurityHubClient
@@ -146,16 +145,11 @@ def parse_finding(document: Mapping[str, Any]) -> Finding | None:
     )
 
 
-class SecurityHubV2Writer:
-    """The sync's reads and writes of the new hub through one client (the caller closes it)."""
+class SecurityHubV2Writer(SecurityHubWriter):
+    """The sync's reads and writes of the new hub through one client (the caller closes it):
+    CSPM's writer with the new hub's reads, findings and update call."""
 
-    def __init__(self, client: SecurityHubClient, *, region: str, pacer: Pacer = PACER) -> None:
-        self.client = client
-        self.region = region
-        self.pacer = pacer
-
-    def close(self) -> None:
-        self.client.close()
+    parse = staticmethod(parse_finding)
 
     def failed(self, scopes: Sequence[Scope] | None) -> list[Finding]:
         """SSM.3 findings failing compliance in these account-regions (None: all visible)."""
@@ -169,19 +163,13 @@ class SecurityHubV2Writer:
         }
         return self._read(lambda: findings(self.client, _filters(held, *scope_filters(scopes))))
 
-    def _read(self, pages: Callable[[], Iterable[Mapping[str, Any]]]) -> list[Finding]:
-        try:
-            return [f for f in map(parse_finding, pages()) if f is not None]
-        except AWS_ERRORS as exc:
-            raise AwsFailure(describe_error(exc), exc, reason=stopped_by(exc, self.region)) from exc
-
     def update(self, groups: Sequence[tuple[Update, Sequence[FindingId]]]) -> WriteResult:
         """Each update's StatusId and Comment on its findings (by metadata.uid), 100 a call,
         paced; what stays unprocessed is retried as CSPM's is."""
         by_uid = [(update, [uid for uid, _ in named]) for update, named in groups]
-        return write_in_batches(by_uid, self._call, key=lambda uid: uid, final=is_final)
+        return write_in_batches(by_uid, self._send, key=lambda uid: uid, final=is_final)
 
-    def _call(
+    def _send(
         self, update: Update, chunk: Sequence[str], result: WriteResult
     ) -> list[tuple[str, str]]:
         """One BatchUpdateFindingsV2; the findings it left unprocessed, with why."""
