@@ -371,3 +371,29 @@ def test_a_triage_sweep_says_which_hubs_are_on_and_syncs_each(
     assert hub["hubs"] == ["cspm", "v2"]
     assert hub["v2"] is not None
     assert hub["v2"]["error"] is None
+
+
+def test_expiry_sets_the_new_hubs_findings_back_to_new(make_synced: Callable[..., Synced]) -> None:
+    from datetime import timedelta
+
+    from tests.support.runners import make_runner
+
+    e = estate(shared=0)
+    s = make_synced(_hubs(e.fleet, cspm=True, v2=True))
+    s.command(f"ack {e.primary} for 1d OPS-2")
+    assert set(statuses(s.fleet, e.alone).values()) == {3}
+    services = s.slack.services
+    runner = make_runner(
+        settings=services.settings,
+        store=s.store,
+        access=services.access,
+        publisher=None,
+        clock=s.clock,
+    )
+    s.clock.now += timedelta(days=1, minutes=1)
+    assert runner.expiry_job() == 1
+    assert set(statuses(s.fleet, e.alone).values()) == {1}
+    assert set(workflows(s.fleet, e.alone).values()) == {"NEW"}
+    comment = finding(s.fleet, e.alone[0]).v2_comment
+    assert comment is not None
+    assert "the acknowledgement of patch-scan-prod expired at" in comment
