@@ -37,7 +37,7 @@ class HubsRead:
     """The cross-check, and each hub's SSM.3 failures for the sync (None: that hub was off or
     not read, and so is not synced from this read)."""
 
-    check: SecurityHubCheck
+    check: SecurityHubCheck | None  # None: no cross-check was made
     failed: list[Finding] | None = None
     failed_v2: list[Finding] | None = None
 

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from bot.aws.errors import AWS_ERRORS, describe_error
 from bot.aws.reader import ScopeReader
 from bot.aws.session import AwsAccess
-from bot.models import Scope, ScopeResult, SecurityHubCheck, SweepCoverage, SweepSummary
+from bot.models import Scope, ScopeResult, SweepCoverage, SweepSummary
 from bot.settings.config import ConfigError, Settings
 from bot.store import Store
 from bot.sweeping.hubs import HubsRead, check_security_hubs
@@ -177,10 +177,11 @@ def run_sweep(
             forgotten = store.sweeps.forget_other_scopes(targets, sweep_id=sweep_id, now=now())
             if forgotten:
                 log.info("no longer configured, forgotten: %s", ", ".join(map(str, forgotten)))
-        hubs = HubsRead(SecurityHubCheck(region="", checked_at=started))  # nothing read
+        hubs = HubsRead(check=None)  # a partial or triage read: no cross-check of its own
         if settings.securityhub != "off" and swept and scopes is None:
             hubs = check_security_hubs(settings, access, store, swept, now())
-            store.sweeps.save_security_hub_check(sweep_id, hubs.check)
+            if hubs.check is not None:
+                store.sweeps.save_security_hub_check(sweep_id, hubs.check)
         summary = store.sweeps.finish(sweep_id, now(), time.monotonic() - clock)
         after_read(  # only what this read reached: never the whole aggregator
             Context(settings, store, access, now),
