@@ -741,6 +741,7 @@ def test_the_sync_policy_allows_what_the_sync_sends_and_nothing_else(
         {"Workflow": {"Status": "RESOLVED"}},
         {"Workflow": {"Status": "NOTIFIED"}, "Note": {"Text": "x", "UpdatedBy": "jane"}},
         {"Workflow": {"Status": "SUPPRESSED"}, "Note": None},
+        {"Workflow": None, "Note": None},  # the bot's fields alone, without its note
         {"Severity": {"Label": "INFORMATIONAL"}},
         {"Confidence": 0},
         {"Criticality": 0},
