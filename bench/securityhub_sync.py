@@ -6,9 +6,10 @@ Slack app runs in this process behind waitress (HTTP mode), reached with correct
 requests, answering through the fake Slack Web API. Each run clicks Acknowledge, submits the
 modal and measures: the modal submission's HTTP answer (Slack's 3-second limit), the time until
 every finding is SUPPRESSED in the simulator, and until the reply is posted; then the same for
-`/ssm3 unack` (findings back to NEW).
+`/ssm3 unack` (findings back to NEW). `--both`: the new Security Hub is on too, and a finding
+counts as acknowledged once it is SUPPRESSED in CSPM and Suppressed (StatusId 3) in the new hub.
 
-    .venv/bin/python bench/securityhub_sync.py [--instances 250] [--latency 0.05] [--runs 5]
+    .venv/bin/python bench/securityhub_sync.py [--instances 250] [--latency 0.05] [--runs 5] [--both]
 """
 
 from __future__ import annotations
@@ -46,10 +47,19 @@ def wait(condition: Callable[[], bool], started: float, timeout: float = 60.0) -
     return time.perf_counter() - started
 
 
+STATUS_ID = {"SUPPRESSED": 3, "NEW": 1}
+
+
 def all_are(fleet: Fleet, workflow: str) -> Callable[[], bool]:
+    """Every finding in `workflow` in CSPM (and, with the new hub on, its StatusId there)."""
+
     def check() -> bool:
         with fleet.lock:
-            return all(f.workflow_status == workflow for f in fleet.findings.values())
+            return all(
+                f.workflow_status == workflow
+                and (not fleet.hub_v2 or f.v2_status_id == STATUS_ID[workflow])
+                for f in fleet.findings.values()
+            )
 
     return check
 
@@ -59,11 +69,13 @@ def main() -> int:
     parser.add_argument("--instances", type=int, default=250)
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--both", action="store_true", help="the new Security Hub on too")
     args = parser.parse_args()
 
     fleet, association_id = big_estate(args.instances)
+    fleet.hub_v2 = args.both
     acks, suppressed, replied, unacked = [], [], [], []
-    calls: list[tuple[int, int]] = []
+    calls: list[tuple[int, ...]] = []
     with tempfile.TemporaryDirectory() as scratch, FakeSlack() as fake, SimServer(fleet) as server:
         sim = Sim(fleet, server)
         settings = slack_settings(
@@ -97,7 +109,15 @@ def main() -> int:
                 url = click.response_url
                 replied.append(wait(lambda u=url: bool(responses(fake, u)), started))
                 calls.append(
-                    (fleet.call_count("BatchUpdateFindings"), fleet.call_count("GetFindings"))
+                    tuple(
+                        fleet.call_count(operation)
+                        for operation in (
+                            "BatchUpdateFindings",
+                            "GetFindings",
+                            "BatchUpdateFindingsV2",
+                            "GetFindingsV2",
+                        )
+                    )
                 )
                 started = time.perf_counter()
                 command = harness.command(f"unack {association_id}", user=OPERATOR)
@@ -120,7 +140,7 @@ def report(
     suppressed: list[float],
     replied: list[float],
     unacked: list[float],
-    calls: list[tuple[int, int]],
+    calls: list[tuple[int, ...]],
 ) -> None:
     def figures(values: list[float]) -> str:
         ms = [v * 1000 for v in values]
@@ -129,12 +149,16 @@ def report(
     print(
         f"{args.instances} affected instances, every AWS call answered after "
         f"{args.latency * 1000:g} ms, {args.runs} runs ({os.cpu_count()} cores)"
+        + (", both Security Hubs on" if args.both else "")
     )
     print(f"modal submit -> HTTP answer to Slack (the ack): {figures(acks)}")
     print(f"modal submit -> every finding SUPPRESSED:       {figures(suppressed)}")
     print(f"modal submit -> reply posted:                    {figures(replied)}")
     print(f"/ssm3 unack  -> every finding NEW:              {figures(unacked)}")
-    print(f"AWS calls per acknowledgement (BatchUpdateFindings, GetFindings): {sorted(set(calls))}")
+    print(
+        "AWS calls per acknowledgement (BatchUpdateFindings, GetFindings, BatchUpdateFindingsV2, "
+        f"GetFindingsV2): {sorted(set(calls))}"
+    )
 
 
 if __name__ == "__main__":

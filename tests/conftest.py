@@ -15,6 +15,7 @@ from bot.sim.fleet import Fleet, generate_fleet
 from bot.sim.server import SimServer
 from bot.store import Store
 from tests.support.sim import Sim
+from tests.support.synced import Synced, synced_factory
 
 
 @pytest.fixture
@@ -107,3 +108,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
         if module in E2E_MODULES:
             item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture
+def make_synced(
+    make_sim: Callable[..., Sim], request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Callable[..., Synced]]:
+    """A simulated estate and the Bolt app with SSM3_SECURITYHUB=sync (tests/support/synced.py),
+    swept once; the stores are closed at teardown."""
+    yield from synced_factory(make_sim, request.getfixturevalue("fake_slack"), tmp_path)

@@ -77,6 +77,8 @@ def assert_contract_document(doc: dict[str, Any]) -> None:
         "explained",
         "unexplained",
         "error",
+        "hubs",
+        "v2",
     }
     if hub is not None:
         for instance in hub["unexplained"]:

@@ -323,7 +323,7 @@ def test_everything_broken_at_once_through_the_command_line(
     assert "✔ serve will use HTTP mode on port 3000" in out
     assert "! HTTP mode: /slack/events on port 3000 takes requests from the internet" in out
     assert out.rstrip().endswith(
-        "3 failed, 13 passed, 1 warning. Fix the failed lines, then run ssm3bot doctor again."
+        "3 failed, 14 passed, 1 warning. Fix the failed lines, then run ssm3bot doctor again."
     )
 
 

@@ -219,3 +219,55 @@ def test_malformed_fields_inside_a_handled_event_are_dropped_not_trusted() -> No
     event = classify(json.dumps(findings))
     assert isinstance(event, Hint)
     assert [c.instance_id for c in event.claims] == [None, INSTANCE]
+
+
+def ocsf(**changes: Any) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "metadata": {"uid": "arn:aws:securityhub:eu-west-1:222222222222:x/1"},
+        "cloud": {"account": {"uid": ACCOUNT}, "region": REGION},
+        "compliance": {"control": "SSM.3", "status_id": 3},
+        "resources": [{"uid": f"arn:aws:ec2:{REGION}:{ACCOUNT}:instance/{INSTANCE}"}],
+        "status_id": 1,
+    }
+    item.update(changes)
+    return item
+
+
+def imported_v2(*findings: Any) -> dict[str, Any]:
+    return {
+        **imported(),
+        "detail-type": "Findings Imported V2",
+        "detail": {"findings": list(findings)},
+    }
+
+
+def test_a_findings_imported_v2_event_claims_ssm3_failures_of_its_findings_own_scope() -> None:
+    event = classify(json.dumps(imported_v2(ocsf())))
+    assert event == Hint(
+        "securityhub",
+        (Claim(Scope(ACCOUNT, REGION), instance_id=INSTANCE, failing=True, compliance="FAILED"),),
+    )
+    passed = classify(
+        json.dumps(imported_v2(ocsf(compliance={"control": "SSM.3", "status_id": 1})))
+    )
+    assert isinstance(passed, Hint)
+    assert passed.claims[0].failing is False
+    own = classify(json.dumps(imported_v2(ocsf(comment="ssm3-bot set this finding back to NEW"))))
+    assert isinstance(own, Hint)
+    assert own.claims[0].by_bot
+
+
+def test_a_v2_event_about_another_control_is_ignored_and_a_malformed_one_is_unusable() -> None:
+    other = classify(json.dumps(imported_v2(ocsf(compliance={"control": "EC2.8"}))))
+    assert isinstance(other, Ignored)
+    assert other.scopes == (Scope(ACCOUNT, REGION),)
+    for broken in (
+        ocsf(cloud={"account": {"uid": "nope"}, "region": REGION}),
+        "x",
+        ocsf(cloud=[1]),
+    ):
+        assert isinstance(classify(json.dumps(imported_v2(broken))), Unusable)
+    weird = ocsf(resources=[{"uid": 7}])
+    event = classify(json.dumps(imported_v2(weird)))
+    assert isinstance(event, Hint)
+    assert event.claims[0].instance_id is None

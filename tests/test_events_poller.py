@@ -11,7 +11,12 @@ from collections.abc import Callable
 import pytest
 
 from bot.realtime.poller import EventPoller
-from bot.sim.events import compliance_event, findings_imported_event, instance_association_event
+from bot.sim.events import (
+    compliance_event,
+    findings_imported_event,
+    findings_imported_v2_event,
+    instance_association_event,
+)
 from bot.sim.fleet import Fault
 from bot.store import Store
 from tests.fakes.slack_api import FakeSlack
@@ -131,6 +136,35 @@ def test_the_bots_own_security_hub_update_changes_nothing(
     finally:
         poller.stop()
     assert sim.fleet.call_count("ListAssociations") == 1, "anyone else's update is a hint"
+    assert events_queue.counts() == (0, 0)
+
+
+def test_a_findings_imported_v2_event_triggers_a_re_read(
+    live: SlackHarness, sim: Sim, events_queue: Queue
+) -> None:
+    """The new Security Hub's event about an SSM.3 finding is a hint like CSPM's: its
+    account-region is re-read through the API; one about another control is not."""
+    runner = slack_runner(live)
+    store: Store = live.services.store
+    instance = next(iter(store.associations.noncompliant_instances()))
+    sim.fleet.refresh_findings()
+    event = findings_imported_v2_event(
+        sim.fleet, instance.account_id, instance.region, instance.instance_id
+    )
+    other_control = json.loads(json.dumps(event))
+    other_control["detail"]["findings"][0]["compliance"]["control"] = "EC2.8"
+    sim.fleet.reset_calls()
+    events_queue.send_many([other_control])
+    poller = start_poller(runner)
+    try:
+        wait_until(lambda: poller.counts["ignored"] == 1)
+        assert sim.fleet.call_count("ListAssociations") == 0
+        events_queue.send(event)
+        wait_until(lambda: poller.counts["handled"] == 1)
+    finally:
+        poller.stop()
+    assert sim.fleet.call_count("ListAssociations", account_id=instance.account_id) == 1
+    assert sim.fleet.call_count("ListAssociations", region=instance.region) == 1
     assert events_queue.counts() == (0, 0)
 
 

@@ -62,11 +62,19 @@ POLICY_FILES = {
 # reads) in the swept accounts, the rest is the bot's own identity reaching them.
 BOT_POLICY_FOR_SERVICE = {"sts": "bot", "organizations": "bot-org", "sqs": "bot-events"}
 # Operations IAM authorises under another action's name.
-IAM_ACTION = {"sqs:DeleteMessageBatch": "sqs:DeleteMessage"}
+IAM_ACTION = {
+    "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
+    # The new Security Hub's calls use Security Hub CSPM's actions (AWS's V2 API reference).
+    "securityhub:GetFindingsV2": "securityhub:GetFindings",
+    "securityhub:BatchUpdateFindingsV2": "securityhub:BatchUpdateFindings",
+}
 # Actions of member services the bot makes with its own identity: the cross-check reads
 # Security Hub's aggregated findings in the administrator account's home region.
 BOT_POLICY_FOR_ACTION = {
     "securityhub:GetFindings": "bot-securityhub",
+    # ... after asking which Security Hubs are on there (CSPM, the new one),
+    "securityhub:DescribeHub": "bot-securityhub",
+    "securityhub:DescribeSecurityHubV2": "bot-securityhub",
     # ... and, with SSM3_SECURITYHUB=sync, writes acknowledgements to those findings there.
     "securityhub:BatchUpdateFindings": "bot-securityhub-sync",
 }
@@ -196,6 +204,7 @@ def sync_to_security_hub(sim: Sim, tmp: Path) -> None:
     from bot.wiring.context import Context
     from bot.wiring.findings import findings_sync
 
+    sim.fleet.hub_v2 = True  # both Security Hubs on: the new hub's calls are driven too
     session = sim.session()
     session.events.register(
         "provide-client-params.securityhub.BatchUpdateFindings",
@@ -226,6 +235,8 @@ def sync_to_security_hub(sim: Sim, tmp: Path) -> None:
         assert "not updated" not in line, line
     store.close()
     assert SYNC_REQUESTS
+    assert sim.fleet.call_count("GetFindingsV2") > 0
+    assert sim.fleet.call_count("BatchUpdateFindingsV2") > 0
 
 
 def _answers(fake: FakeSlack, url: str | None) -> list[dict[str, Any]]:
@@ -428,9 +439,8 @@ def called(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[str]]:
             patch.setattr(BaseClient, "_make_api_call", recording)
             elsewhere = path.drive(Sim(fleet, server), tmp_path_factory.mktemp(path.name))
         assert fleet.violations == []
-        found[path.name] = {f"{c.service}:{c.operation}" for c in fleet.calls} | (
-            elsewhere or set()
-        )
+        actions = (f"{c.service}:{c.operation}" for c in fleet.calls)
+        found[path.name] = {IAM_ACTION.get(a, a) for a in actions} | (elsewhere or set())
     return found
 
 
@@ -470,9 +480,10 @@ def test_each_action_is_in_the_policy_of_who_calls_it(called: dict[str, set[str]
         assert actions_of(policy_document(policy)) == {
             a for a in everything if a.startswith(f"{service}:")
         }
-    for action, policy in BOT_POLICY_FOR_ACTION.items():
-        assert action in everything
-        assert actions_of(policy_document(policy)) == {action}
+    for policy in set(BOT_POLICY_FOR_ACTION.values()):
+        granted = {a for a, p in BOT_POLICY_FOR_ACTION.items() if p == policy}
+        assert granted <= everything
+        assert actions_of(policy_document(policy)) == granted
     assert {a.split(":")[0] for a in everything} <= {*MEMBER_SERVICES, *BOT_POLICY_FOR_SERVICE}
 
 
@@ -543,8 +554,14 @@ def test_policy_resources_are_as_narrow_as_the_actions_allow() -> None:
     for name in ("bot", "bot-accounts"):
         (assume,) = policy_document(name)["Statement"]
         assert assume["Resource"] == f"arn:aws:iam::*:role/{Settings().role_name}"
-    (findings,) = policy_document("bot-securityhub")["Statement"]
+    findings, which_hubs = policy_document("bot-securityhub")["Statement"]
     assert findings["Resource"] == "arn:aws:securityhub:*:*:hub/default"
+    # DescribeSecurityHubV2 names no hub: "*", in the bot's own account only, and alone.
+    assert (which_hubs["Action"], which_hubs["Resource"]) == (
+        ["securityhub:DescribeSecurityHubV2"],
+        "*",
+    )
+    assert which_hubs["Condition"] == findings["Condition"]
     allow, *_ = policy_document("bot-securityhub-sync")["Statement"]
     assert (allow["Effect"], allow["Resource"]) == ("Allow", "arn:aws:securityhub:*:*:hub/default")
     (queue,) = policy_document("bot-events")["Statement"]
@@ -585,7 +602,18 @@ def _context_of(
 OWN_CALLS = {
     ("sts", "AssumeRole"): ("bot", "sts:AssumeRole"),
     ("securityhub", "GetFindings"): ("bot-securityhub", "securityhub:GetFindings"),
+    ("securityhub", "GetFindingsV2"): ("bot-securityhub", "securityhub:GetFindings"),
+    ("securityhub", "DescribeHub"): ("bot-securityhub", "securityhub:DescribeHub"),
+    ("securityhub", "DescribeSecurityHubV2"): (
+        "bot-securityhub",
+        "securityhub:DescribeSecurityHubV2",
+    ),
     ("securityhub", "BatchUpdateFindings"): (
+        "bot-securityhub-sync",
+        "securityhub:BatchUpdateFindings",
+    ),
+    # No ASFF keys: the Deny statements that narrow CSPM's updates never match the new hub's.
+    ("securityhub", "BatchUpdateFindingsV2"): (
         "bot-securityhub-sync",
         "securityhub:BatchUpdateFindings",
     ),
@@ -615,6 +643,8 @@ def test_the_narrowed_policies_allow_every_call_the_bot_makes_as_it_makes_it(
             judged.add((service, operation))
     assert {("sts", "AssumeRole"), ("securityhub", "GetFindings")} <= judged
     assert {("securityhub", "BatchUpdateFindings"), ("sqs", "ReceiveMessage")} <= judged
+    assert {("securityhub", "BatchUpdateFindingsV2"), ("securityhub", "GetFindingsV2")} <= judged
+    assert {("securityhub", "DescribeHub"), ("securityhub", "DescribeSecurityHubV2")} <= judged
 
 
 def test_the_narrowed_policies_allow_nothing_beyond_the_bots_own_scope(
@@ -713,6 +743,7 @@ def test_the_sync_policy_allows_what_the_sync_sends_and_nothing_else(
         {"Workflow": {"Status": "RESOLVED"}},
         {"Workflow": {"Status": "NOTIFIED"}, "Note": {"Text": "x", "UpdatedBy": "jane"}},
         {"Workflow": {"Status": "SUPPRESSED"}, "Note": None},
+        {"Workflow": None, "Note": None},  # the bot's fields alone, without its note
         {"Severity": {"Label": "INFORMATIONAL"}},
         {"Confidence": 0},
         {"Criticality": 0},
@@ -806,8 +837,12 @@ def test_every_rule_forwards_exactly_the_kinds_the_bot_handles(template: Path) -
             b for b in pattern["$or"] if "Configuration Compliance State Change" in b["detail-type"]
         )
         assert compliance["detail"] == {"compliance-type": ["Association"]}
-        hub = next(b for b in pattern["$or"] if b["source"] == ["aws.securityhub"])
-        assert hub["detail"] == {"findings": {"Compliance": {"SecurityControlId": ["SSM.3"]}}}
+        hubs = {
+            b["detail-type"][0]: b for b in pattern["$or"] if b["source"] == ["aws.securityhub"]
+        }
+        cspm, v2 = hubs["Security Hub Findings - Imported"], hubs["Findings Imported V2"]
+        assert cspm["detail"] == {"findings": {"Compliance": {"SecurityControlId": ["SSM.3"]}}}
+        assert v2["detail"] == {"findings": {"compliance": {"control": ["SSM.3"]}}}
 
 
 def test_the_central_bus_takes_events_from_the_organisation_only() -> None:

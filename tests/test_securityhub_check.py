@@ -125,7 +125,7 @@ def test_an_unreadable_security_hub_is_reported_once_and_never_fails_the_sweep(
 ) -> None:
     hub.fleet.scope(hub.fleet.caller_account, "eu-west-1").ssm3_control = None  # Security Hub off
     access = hub.access()
-    with caplog.at_level(logging.DEBUG, logger="bot.sweeping.sweep"):
+    with caplog.at_level(logging.DEBUG, logger="bot.sweeping"):
         first = run_sweep(settings=settings, access=access, store=store)
         second = run_sweep(settings=settings, access=access, store=store)
     assert first.scopes_failed == second.scopes_failed == 0
@@ -141,7 +141,7 @@ def test_an_unreadable_security_hub_is_reported_once_and_never_fails_the_sweep(
     ]
     assert len(warnings) == 1, "once per streak of failed checks"
     text = render_digest(DigestView(build_digest(store, datetime.now(UTC))))
-    assert "Security Hub (eu-west-1) could not be read: GetFindings: InvalidAccessException" in text
+    assert "Security Hub (eu-west-1) could not be read: Security Hub CSPM is not enabled" in text
 
 
 def test_off_makes_no_security_hub_call(hub: Sim, settings: Settings, store: Store) -> None:

@@ -18,9 +18,11 @@ import pytest
 
 from bot.app.acknowledgements import Acknowledgements
 from bot.app.findings_sync import FindingsSync
+from bot.app.hubs_sync import HubsSync
 from bot.app.outcomes import Done
 from bot.app.permissions import LocalOperator
 from bot.app.sync_report import reply_line
+from bot.core.findings import CSPM
 from bot.models import AssociationRef, Scope
 from bot.settings.config import Settings
 from bot.sim.fleet import Fleet
@@ -55,10 +57,14 @@ class Deployment:
     def sweep(self) -> None:
         run_sweep(settings=self.settings, access=self.sim.access(), store=self.store)
 
-    def sync(self) -> FindingsSync:
+    def sync(self) -> HubsSync:
         sync = findings_sync(Context(self.settings, self.store, self.sim.access(), utcnow))
         assert sync is not None
         return sync
+
+    def cspm_sync(self) -> FindingsSync:
+        """Security Hub CSPM's own sync (the only hub on in these tests)."""
+        return self.sync().syncs[CSPM]
 
     def cases(self) -> Acknowledgements:
         """`ssm3bot ack`'s use case: its Security Hub sync included."""
@@ -213,7 +219,7 @@ def test_a_write_is_claimed_before_it_is_sent_and_settled_by_the_next_sync(
         "U0OPS00001", AssociationRef(world.primary), reason="OPS-1",
         until=utcnow() + timedelta(days=7),
     )  # fmt: skip
-    real = mine.sync()
+    real = mine.cspm_sync()
     stopping = FindingsSync(
         store=mine.store, hub=lambda: StopsAfterWriting(real.hub()), workflow="SUPPRESSED",
         region=REGION, clock=utcnow,
@@ -255,7 +261,7 @@ def test_a_claim_whose_write_never_landed_is_dropped(
         "U0OPS00001", AssociationRef(world.primary), reason="OPS-1",
         until=utcnow() + timedelta(days=7),
     )  # fmt: skip
-    real = mine.sync()
+    real = mine.cspm_sync()
     stopping = FindingsSync(
         store=mine.store, hub=lambda: StopsBeforeWriting(real.hub()), workflow="SUPPRESSED",
         region=REGION, clock=utcnow,

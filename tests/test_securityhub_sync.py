@@ -5,90 +5,23 @@ Slack Web API and the simulator's Security Hub (BatchUpdateFindings, shape-check
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.render.audit import audit_json
 from bot.settings.config import Settings
-from bot.sim.fleet import Fault, Fleet, UpdateRejection
+from bot.sim.fleet import Fault, UpdateRejection
 from bot.slack import blocks as kit
-from bot.store import Store
-from bot.sweeping.sweep import run_sweep
-from bot.util.clock import utcnow
-from tests.fakes.fixtures import OPERATOR, slack_settings
-from tests.fakes.slack_api import FakeSlack
+from tests.fakes.fixtures import OPERATOR
 from tests.fakes.slack_harness import ack_values
-from tests.support.bolt import InProcessSlack, services_for
 from tests.support.findings import ACCOUNT, REGION, Estate, big_estate, estate, finding, workflows
 from tests.support.runners import make_runner
 from tests.support.sim import Sim
 from tests.support.slack import body_text, responses
-from tests.support.virtual_time import FakeClock
-
-SYNC = "securityhub_sync"
-
-
-@dataclass
-class Synced:
-    sim: Sim
-    store: Store
-    slack: InProcessSlack
-    clock: FakeClock
-
-    @property
-    def fleet(self) -> Fleet:
-        return self.sim.fleet
-
-    def command(self, text: str, user: str = OPERATOR) -> str:
-        """A slash command; the text of everything answered at its response_url."""
-        reply = self.slack.command(text, user=user)
-        assert reply.status == 200
-        answers = responses(self.slack.fake, reply.response_url)
-        return "\n".join(body_text(a.get("blocks")) for a in answers)
-
-    def sweep(self) -> None:
-        services = self.slack.services
-        run_sweep(
-            settings=services.settings, access=services.access, store=self.store, now=self.clock
-        )
-
-    def audit(self, outcome: str | None = None) -> list[dict[str, Any]]:
-        rows = audit_json(list(reversed(self.store.audit.entries())))
-        return [r for r in rows if r["action"] == SYNC and outcome in (None, r["outcome"])]
-
-
-@pytest.fixture
-def make_synced(
-    make_sim: Callable[..., Sim], fake_slack: FakeSlack, tmp_path: Path
-) -> Iterator[Callable[..., Synced]]:
-    stores: list[Store] = []
-
-    def start(fleet: Fleet, **changes: Any) -> Synced:
-        sim = make_sim(fleet)
-        settings = slack_settings(
-            fake_slack,
-            str(tmp_path / f"sync{len(stores)}.db"),
-            regions=(REGION,),
-            securityhub="sync",
-            **changes,
-        )
-        store = Store(settings.db_path)
-        stores.append(store)
-        clock = FakeClock(utcnow())
-        services = services_for(settings, store, sim.access())
-        services.clock = clock
-        synced = Synced(sim, store, InProcessSlack(services, fake_slack), clock)
-        synced.sweep()
-        return synced
-
-    yield start
-    for store in stores:
-        store.close()
+from tests.support.synced import SYNC, Synced, runs
 
 
 def _ack_with_the_modal(s: Synced, association_id: str, reason: str) -> str:
@@ -104,20 +37,6 @@ def _ack_with_the_modal(s: Synced, association_id: str, reason: str) -> str:
     submitted = s.slack.submit_view(view, ack_values(reason, preset="7d"), user=OPERATOR)
     assert (submitted.status, submitted.body) == (200, b"")
     return "\n".join(body_text(a.get("blocks")) for a in responses(fake, clicked.response_url))
-
-
-def _runs(s: Synced, association_id: str) -> Callable[..., None]:
-    """New runs of the association, a minute apart: passing, or failing as its latest did."""
-    _, association = s.fleet.find_association(association_id)
-    assert association.latest is not None
-    failures = dict(association.latest.failures)
-    minutes = iter(range(1, 100))
-
-    def run(*, passed: bool) -> None:
-        at = utcnow() + timedelta(minutes=next(minutes))
-        s.fleet.run_association(association_id, failures={} if passed else failures, at=at)
-
-    return run
 
 
 @pytest.mark.parametrize("workflow", ["SUPPRESSED", "NOTIFIED"])
@@ -336,7 +255,7 @@ def test_security_hubs_own_reset_is_re_applied_only_while_an_acknowledgement_cov
     s = make_synced(e.fleet, ack_workflow="NOTIFIED")
     s.command(f"ack {e.primary} for 7d OPS-8")
     assert set(workflows(s.fleet, e.alone).values()) == {"NOTIFIED"}
-    run = _runs(s, e.primary)
+    run = runs(s, e.primary)
     # It passed and failed again between two sweeps: Security Hub resolved it, then reset it.
     run(passed=True)
     assert set(workflows(s.fleet, e.alone).values()) == {"RESOLVED"}
@@ -359,7 +278,7 @@ def test_resolution_sets_suppressed_findings_back_to_new(
     e = estate(shared=0)
     s = make_synced(e.fleet)
     s.command(f"ack {e.primary} for 7d OPS-10")
-    run = _runs(s, e.primary)
+    run = runs(s, e.primary)
     run(passed=True)
     # SUPPRESSED is never reset by Security Hub: left so, a new failure would stay hidden.
     assert set(workflows(s.fleet, e.alone).values()) == {"SUPPRESSED"}
@@ -383,7 +302,7 @@ def test_an_events_re_read_syncs_at_once_without_waiting_for_a_sweep(
     e = estate(shared=0)
     s = make_synced(e.fleet)
     s.command(f"ack {e.primary} for 7d OPS-11")
-    _runs(s, e.primary)(passed=True)
+    runs(s, e.primary)(passed=True)
     services = s.slack.services
     runner = make_runner(
         settings=services.settings,
@@ -404,7 +323,7 @@ def test_a_triage_sweep_syncs_too(make_synced: Callable[..., Synced]) -> None:
     e = estate(shared=0)
     s = make_synced(e.fleet, triage="securityhub", full_sweep_schedule="0 0 1 1 *")
     s.command(f"ack {e.primary} for 7d OPS-12")
-    _runs(s, e.primary)(passed=True)
+    runs(s, e.primary)(passed=True)
     services = s.slack.services
     runner = make_runner(
         settings=services.settings,

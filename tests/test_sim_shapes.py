@@ -181,8 +181,8 @@ def test_security_hub_and_config_answer_like_aws_when_off(sim: Sim) -> None:
     assert off.value.response["Error"]["Code"] == "InvalidAccessException"
     assert off.value.response["ResponseMetadata"]["HTTPStatusCode"] == 401
     with pytest.raises(ClientError) as unknown:
-        hub.describe_hub()  # routed to its operation, which the simulator does not implement
+        hub.get_insights()  # routed to its operation, which the simulator does not implement
     assert unknown.value.response["Error"]["Code"] == "InvalidAction"
-    assert "securityhub:DescribeHub" in unknown.value.response["Error"]["Message"]
+    assert "securityhub:GetInsights" in unknown.value.response["Error"]["Message"]
     config = sim.session().client("config", endpoint_url=sim.endpoint_url)
     assert config.describe_configuration_recorder_status()["ConfigurationRecordersStatus"] == []

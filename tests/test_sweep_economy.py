@@ -74,7 +74,8 @@ def _drilldown_cost(fleet: Fleet) -> dict[str, int]:
 
 def _listing_cost(fleet: Fleet) -> dict[str, int]:
     """What every sweep costs beyond ListAssociations: one page of SSM.3's NON_COMPLIANT
-    instances a scope (fewer than 50 here), and Security Hub's FAILED findings, 100 a page."""
+    instances a scope (fewer than 50 here), which Security Hubs are on (one call each; the new
+    hub is off here), and Security Hub CSPM's FAILED findings, 100 a page."""
     failed = [
         f
         for f in fleet.findings.values()
@@ -82,6 +83,8 @@ def _listing_cost(fleet: Fleet) -> dict[str, int]:
     ]
     return {
         "ListResourceComplianceSummaries": len(fleet.scopes),
+        "DescribeHub": 1,
+        "DescribeSecurityHubV2": 1,
         "GetFindings": max(1, math.ceil(len(failed) / 100)),
     }
 

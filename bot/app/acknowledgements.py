@@ -11,6 +11,7 @@ from datetime import datetime
 
 from bot.app.events import AckEnded, Acknowledged
 from bot.app.findings_sync import FindingsSync
+from bot.app.hubs_sync import HubsSync
 from bot.app.outcomes import Action, AuditWriter, Done, Refusal
 from bot.app.permissions import Permissions
 from bot.app.resolve import Target, resolve
@@ -31,7 +32,7 @@ class Acknowledgements:
         store: Store,
         permissions: Permissions,
         clock: Callable[[], datetime],
-        sync: FindingsSync | None = None,
+        sync: HubsSync | FindingsSync | None = None,
     ) -> None:
         self.store = store
         self.permissions = permissions

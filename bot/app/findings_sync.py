@@ -22,10 +22,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from bot.app.sync_report import SyncReport
+from bot.app.sync_report import HUB_LABELS, SyncReport
 from bot.core import findings as rule
 from bot.core import ownership
-from bot.core.findings import FindingId, WriteResult
+from bot.core.findings import CSPM, V2, FindingId, WriteResult
 from bot.core.ownership import Bounds
 from bot.models import (
     AssociationKey,
@@ -75,12 +75,18 @@ class FindingsSync:
         workflow: str,
         region: str,
         clock: Callable[[], datetime],
+        hub_name: str = CSPM,
     ) -> None:
         self.store = store
         self.hub = hub
         self.workflow = workflow
         self.region = region  # SSM3_SECURITYHUB_REGION, for the messages
         self.clock = clock
+        # Which Security Hub: CSPM's findings and the new hub's are apart, and so are the
+        # records of what the bot wrote to each.
+        self.hub_name = hub_name
+        self.records = store.findings_v2 if hub_name == V2 else store.findings
+        self.label = HUB_LABELS[hub_name]
         self._whys: dict[tuple[str, str, tuple[str, ...], str], str] = {}
 
     def run(
@@ -170,7 +176,7 @@ class FindingsSync:
         desired: Mapping[InstanceKey, rule.Desired],
         now: datetime,
     ) -> _Plan:
-        records = self.store.findings.in_scopes(
+        records = self.records.in_scopes(
             {Scope(f.instance.account_id, f.instance.region) for f in current}
         )
         plan = _Plan(groups={}, records={}, hand=[], in_sync=0)
@@ -209,7 +215,7 @@ class FindingsSync:
                 record = plan.records[finding.finding_id]
                 plan.records[finding.finding_id] = ownership.claimed(record, claim)
         if plan.groups:
-            self.store.findings.save(list(plan.records.values()))
+            self.records.save(list(plan.records.values()))
 
     # -- what happened ----------------------------------------------------------------------------
     def _record(
@@ -231,10 +237,10 @@ class FindingsSync:
                 now=now,
                 key=_one_key(finding.instance, finding.named),
                 channel=channel,
-                detail=f"SSM.3 finding of {finding.instance} was changed by hand in Security Hub "
+                detail=f"SSM.3 finding of {finding.instance} was changed by hand in {self.label} "
                 f"({hand}): ssm3-bot does not overwrite it",
             )
-        self.store.findings.save(list(plan.records.values()))
+        self.records.save(list(plan.records.values()))
 
     def _audit_group(
         self,
@@ -255,10 +261,8 @@ class FindingsSync:
         outcome = (
             "updated" if len(done) == len(group) else "partly_updated" if done else "not_updated"
         )
-        detail = (
-            f"{update.workflow} on {len(group)} SSM.3 finding(s) in "
-            f"{_where(group)} ({shown}): {len(done)} updated"
-        )
+        what = update.workflow if self.hub_name == CSPM else f"{self.label}: {update.workflow}"
+        detail = f"{what} on {len(group)} SSM.3 finding(s) in {_where(group)} ({shown}): {len(done)} updated"
         if left:
             codes = Counter(result.unprocessed[f.finding_id].partition(":")[0] for f in left)
             detail += (
@@ -268,7 +272,7 @@ class FindingsSync:
             )
         skipped = sum(1 for f in group if f.finding_id in result.not_attempted)
         if skipped:
-            detail += f", {skipped} not sent (Security Hub {result.stopped})"
+            detail += f", {skipped} not sent ({self.label} {result.stopped})"
         self.store.audit.record(
             actor=actor,
             action=ACTION,
@@ -295,6 +299,7 @@ class FindingsSync:
         focus_desired = [(k, desired.get(k)) for k in focus]
         return SyncReport(
             workflow=self.workflow,
+            hub=self.hub_name,
             set=sum(1 for u in done if u.workflow != "NEW"),
             reopened=sum(1 for u in done if u.workflow == "NEW"),
             in_sync=plan.in_sync,
@@ -311,7 +316,7 @@ class FindingsSync:
         )
 
     def _not_read(self, exc: AwsFailure, actor: str, channel: str | None) -> SyncReport:
-        log.warning("Security Hub sync could not read the findings: %s", exc)
+        log.warning("%s sync could not read the findings: %s", self.label, exc)
         if actor != BOT_ACTOR:
             self.store.audit.record(
                 actor=actor,
@@ -319,9 +324,9 @@ class FindingsSync:
                 outcome="not_updated",
                 now=self.clock(),
                 channel=channel,
-                detail=f"Security Hub not read ({exc}); retried at the next sweep",
+                detail=f"{self.label} not read ({exc}); retried at the next sweep",
             )
-        return SyncReport(workflow=self.workflow, error=exc.reason)
+        return SyncReport(workflow=self.workflow, hub=self.hub_name, error=exc.reason)
 
 
 def _name(item: TrackedAssociation) -> str:

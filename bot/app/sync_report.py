@@ -5,12 +5,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.core.findings import CSPM, V2
+
+HUB_LABELS = {CSPM: "Security Hub", V2: "the new Security Hub"}
+
 
 @dataclass(frozen=True)
 class SyncReport:
-    """What one sync did, for the one line the person who asked reads."""
+    """What one sync did, for the one line the person who asked reads; `also`: the other
+    Security Hub's, when both are on."""
 
     workflow: str
+    hub: str = CSPM
     set: int = 0  # findings set to `workflow`
     reopened: int = 0  # set back to NEW
     in_sync: int = 0  # already as they should be
@@ -20,6 +26,7 @@ class SyncReport:
     unprocessed: int = 0  # still unprocessed after the retries
     pending: int = 0  # not written because Security Hub stopped answering
     error: str | None = None  # why Security Hub was not (fully) updated
+    also: SyncReport | None = None
 
     @property
     def changed(self) -> int:
@@ -27,10 +34,25 @@ class SyncReport:
 
 
 def reply_line(report: SyncReport, *, what: str = "acknowledgement") -> str:
-    """The one line a Slack reply or the CLI prints about Security Hub."""
+    """The line a Slack reply or the CLI prints about Security Hub (one sentence a hub: only
+    Security Hub CSPM on reads as it always did)."""
+    both = report.also is not None
+    line = _hub_line(report, what, _label(report.hub, both))
+    if report.also is not None:
+        line += " " + _hub_line(report.also, what, _label(report.also.hub, both))
+    return line
+
+
+def _label(hub: str, both: bool) -> str:
+    if hub == V2:
+        return "New Security Hub"
+    return "Security Hub CSPM" if both else "Security Hub"
+
+
+def _hub_line(report: SyncReport, what: str, label: str) -> str:
     if report.error is not None and not report.changed:
         return (
-            f"Security Hub not updated ({report.error}): the {what} stands in the bot; "
+            f"{label} not updated ({report.error}): the {what} stands in the bot; "
             "it will be retried at the next sweep."
         )
     parts: list[str] = []
@@ -55,7 +77,7 @@ def reply_line(report: SyncReport, *, what: str = "acknowledgement") -> str:
         parts.append(
             f"{report.missing} without a FAILED SSM.3 finding yet (the next sweep looks again)"
         )
-    return "Security Hub: " + ("; ".join(parts) if parts else "no SSM.3 finding to change") + "."
+    return f"{label}: " + ("; ".join(parts) if parts else "no SSM.3 finding to change") + "."
 
 
 def _n(count: int) -> str:

@@ -68,6 +68,8 @@ GRANTED_BY: dict[str, str] = {
     "sts:AssumeRole": BOT_POLICY,
     "organizations:ListAccounts": ORG_POLICY,
     "securityhub:GetFindings": SECURITYHUB_POLICY,
+    "securityhub:DescribeHub": SECURITYHUB_POLICY,
+    "securityhub:DescribeSecurityHubV2": SECURITYHUB_POLICY,
     "securityhub:BatchUpdateFindings": SECURITYHUB_SYNC_POLICY,
     "sqs:ReceiveMessage": EVENTS_POLICY,
     "sqs:DeleteMessage": EVENTS_POLICY,

@@ -12,6 +12,9 @@ The four kinds the bot handles, in EventBridge's standard envelope (`detail-type
 - "Security Hub Findings - Imported": one or more findings changed; the account and region are
   each finding's own `AwsAccountId` and `Region` (the envelope's are where the update was made,
   the administrator account for the bot's own updates). Only SSM.3 findings count.
+- "Findings Imported V2" (the new Security Hub): the same, with OCSF findings: the account and
+  region are each finding's `cloud.account.uid` and `cloud.region`, SSM.3's are those whose
+  `compliance.control` is SSM.3 (read defensively: the findings are untyped JSON).
 
 `classify` sorts a message body into a Hint (re-read these account-regions), Ignored (a good
 event about nothing SSM.3 judges: delete it) or Unusable (not an event the bot can act on:
@@ -27,6 +30,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.aws.securityhub import instance_of
+from bot.aws.securityhub_v2 import instance_of as v2_instance_of
 from bot.core.ids import ASSOCIATION_ID, INSTANCE_ID
 from bot.models import Scope
 from bot.models.hints import Claim, Classified, Hint, Ignored, Kind, Unusable
@@ -36,11 +40,13 @@ COMPLIANCE = "Configuration Compliance State Change"
 ASSOCIATION = "EC2 State Manager Association State Change"
 INSTANCE_ASSOCIATION = "EC2 State Manager Instance Association State Change"
 FINDINGS_IMPORTED = "Security Hub Findings - Imported"
+FINDINGS_IMPORTED_V2 = "Findings Imported V2"  # the new Security Hub's (OCSF findings)
 DETAIL_TYPES: dict[str, Kind] = {
     COMPLIANCE: "compliance",
     ASSOCIATION: "association",
     INSTANCE_ASSOCIATION: "instance_association",
     FINDINGS_IMPORTED: "securityhub",
+    FINDINGS_IMPORTED_V2: "securityhub",
 }
 
 # SQS takes at most 256 KiB a message; anything larger did not come through SQS as it is.
@@ -62,7 +68,7 @@ def classify(body: str | bytes) -> Classified:
     detail = event.get("detail")
     detail = detail if isinstance(detail, dict) else {}
     if kind == "securityhub":
-        return _findings(detail)
+        return _findings(detail, v2=event["detail-type"] == FINDINGS_IMPORTED_V2)
     scope = _envelope_scope(event)
     if isinstance(scope, Unusable):
         return scope
@@ -124,10 +130,12 @@ def _compliance(detail: Mapping[str, Any], scope: Scope) -> Hint | Ignored:
     return Hint("compliance", (claim,))
 
 
-def _findings(detail: Mapping[str, Any]) -> Classified:
+def _findings(detail: Mapping[str, Any], *, v2: bool = False) -> Classified:
     findings = detail.get("findings")
     if not isinstance(findings, list) or not findings:
         return Unusable("a Security Hub event without findings")
+    if v2:
+        return _v2_findings(findings)
     claims: list[Claim] = []
     others: set[Scope] = set()
     nameless = 0
@@ -149,6 +157,55 @@ def _findings(detail: Mapping[str, Any]) -> Classified:
     if nameless:
         return Unusable("a Security Hub finding without a valid AwsAccountId and Region")
     return Ignored("securityhub", f"not an {SSM3} finding", tuple(sorted(others, key=str)))
+
+
+def _v2_findings(findings: list[Any]) -> Classified:
+    """The new hub's OCSF findings: SSM.3's claims, as for CSPM's."""
+    claims: list[Claim] = []
+    others: set[Scope] = set()
+    nameless = 0
+    for finding in findings:
+        scope = _v2_scope(finding) if isinstance(finding, dict) else None
+        if not isinstance(finding, dict) or (scope is None and _v2_is_ssm3(finding)):
+            nameless += 1
+        elif not _v2_is_ssm3(finding):
+            others |= {scope} if scope is not None else set()
+        elif scope is not None:
+            claims.append(_v2_claim(finding, scope))
+    if claims:
+        return Hint("securityhub", tuple(claims))
+    if nameless:
+        return Unusable("a new Security Hub finding without a valid cloud.account.uid and region")
+    return Ignored("securityhub", f"not an {SSM3} finding", tuple(sorted(others, key=str)))
+
+
+def _v2_scope(finding: Mapping[str, Any]) -> Scope | None:
+    cloud = finding.get("cloud")
+    cloud = cloud if isinstance(cloud, dict) else {}
+    account = cloud.get("account")
+    account_id = account.get("uid") if isinstance(account, dict) else None
+    return _finding_scope({"AwsAccountId": account_id, "Region": cloud.get("region")})
+
+
+def _v2_is_ssm3(finding: Mapping[str, Any]) -> bool:
+    compliance = finding.get("compliance")
+    return isinstance(compliance, dict) and compliance.get("control") == SSM3
+
+
+def _v2_claim(finding: Mapping[str, Any], scope: Scope) -> Claim:
+    compliance = finding.get("compliance")
+    status_id = compliance.get("status_id") if isinstance(compliance, dict) else None
+    status = {3: "FAILED", 1: "PASSED"}.get(status_id) if isinstance(status_id, int) else None
+    comment = finding.get("comment")
+    key = v2_instance_of(finding)
+    return Claim(
+        scope=scope,
+        instance_id=key.instance_id if key is not None else None,
+        failing=None if status is None else status == "FAILED",
+        # The new hub records no author: the marker in the comment, as the bot writes it.
+        by_bot=isinstance(comment, str) and BOT_NOTE_AUTHOR in comment,
+        compliance=status,
+    )
 
 
 def _finding_scope(finding: Mapping[str, Any]) -> Scope | None:

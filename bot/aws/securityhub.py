@@ -8,7 +8,7 @@ covers every member account and linked region. Each finding names its instance a
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -79,13 +79,22 @@ def scope_filters(scopes: Sequence[Scope] | None) -> dict[str, list[dict[str, st
 
 def findings(client: SecurityHubClient, filters: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
     """Every finding GetFindings returns for `filters`, page by page (100 a page)."""
+    return pages(lambda page: client.get_findings(**page), filters)
+
+
+def pages(
+    call: Callable[[dict[str, Any]], Any], filters: Mapping[str, Any]
+) -> Iterator[Mapping[str, Any]]:
+    """Every finding a GetFindings-shaped call (GetFindings, GetFindingsV2: `call` takes its
+    parameters) returns for `filters`, 100 a page (what is not an object, in an untyped V2
+    answer, is skipped)."""
     token: str | None = None
     while True:
         kwargs: dict[str, Any] = {"Filters": filters, "MaxResults": FINDINGS_PAGE}
         if token:
             kwargs["NextToken"] = token
-        page = client.get_findings(**kwargs)
-        yield from page.get("Findings", [])
+        page = call(kwargs)
+        yield from (f for f in page.get("Findings", []) if isinstance(f, Mapping))
         token = page.get("NextToken")
         if not token:
             return

@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -32,12 +32,21 @@ from bot.models.answers import AwsFailure
 if TYPE_CHECKING:
     from mypy_boto3_securityhub import SecurityHubClient
 
-UPDATE_LIMIT = 100  # findings a BatchUpdateFindings call may name
+UPDATE_LIMIT = 100  # findings a BatchUpdateFindings (or BatchUpdateFindingsV2) call may name
 CALLS_PER_SECOND = 10.0
 UNPROCESSED_RETRIES = 2
 WRITE_ATTEMPTS = 3  # botocore's attempts per call: a throttled ack is told so in seconds
-# UnprocessedFindings codes a retry cannot change.
-FINAL = frozenset({"FindingNotFound", "DuplicatedFindingIdentifier", "FindingSizeExceeded"})
+# UnprocessedFindings codes a retry cannot change (CSPM's; the new hub's: ResourceNotFound and
+# Validation).
+FINAL = frozenset(
+    {
+        "FindingNotFound",
+        "DuplicatedFindingIdentifier",
+        "FindingSizeExceeded",
+        "ResourceNotFoundException",
+        "ValidationException",
+    }
+)
 FINAL_PREFIX = "InvalidInput"
 
 
@@ -75,7 +84,7 @@ def stopped_by(exc: ClientError | BotoCoreError, region: str) -> str:
         return "throttled"
     if is_denied(exc):
         operation = exc.operation_name if isinstance(exc, ClientError) else None
-        read = operation == "GetFindings"
+        read = operation in ("GetFindings", "GetFindingsV2")
         return f"denied: {iam_hint('securityhub:GetFindings' if read else 'securityhub:BatchUpdateFindings')}"
     if error_code(exc) == "InvalidAccessException":
         return f"Security Hub is not enabled for the bot's account in {region}"
@@ -88,8 +97,51 @@ SSM3_ACTIVE: dict[str, list[dict[str, str]]] = {
 }
 
 
+def is_final(code: str) -> bool:
+    """An UnprocessedFindings code a retry cannot change (CSPM's and the new hub's)."""
+    return code in FINAL or code.startswith(FINAL_PREFIX)
+
+
+T = TypeVar("T")
+Call = Callable[[Update, Sequence[T], WriteResult], list[tuple[T, str]]]
+
+
+def write_in_batches(
+    groups: Sequence[tuple[Update, Sequence[T]]],
+    call: Call[T],
+    *,
+    key: Callable[[T], str],
+    final: Callable[[str], bool],
+    limit: int = UPDATE_LIMIT,  # both hubs: 100 findings a call
+) -> WriteResult:
+    """Each update sent for its findings `limit` a call (`call` paces itself and returns what
+    stayed unprocessed, "Code: message"); what stays unprocessed is retried twice unless
+    `final` says retrying cannot help; once a call stops the writing, the rest is not sent."""
+    result = WriteResult()
+    for update, findings in groups:
+        pending = list(dict.fromkeys(findings))
+        for attempt in range(UNPROCESSED_RETRIES + 1):
+            retry: list[T] = []
+            for start in range(0, len(pending), limit):
+                chunk = pending[start : start + limit]
+                if result.stopped is not None:
+                    result.not_attempted.update(key(i) for i in chunk)
+                    continue
+                for ident, problem in call(update, chunk, result):
+                    if final(problem.partition(":")[0]) or attempt == UNPROCESSED_RETRIES:
+                        result.unprocessed[key(ident)] = problem
+                    else:
+                        retry.append(ident)
+            pending = retry
+            if not pending:
+                break
+    return result
+
+
 class SecurityHubWriter:
     """The sync's reads and writes through one Security Hub client (the caller closes it)."""
+
+    parse: Callable[[Mapping[str, Any]], Finding | None] = staticmethod(parse_finding)
 
     def __init__(self, client: SecurityHubClient, *, region: str, pacer: Pacer = PACER) -> None:
         self.client = client
@@ -117,34 +169,13 @@ class SecurityHubWriter:
         """The findings parsed (those naming no instance dropped); AWS's refusal or silence
         as AwsFailure, with what stopped the sync in a few words."""
         try:
-            return [f for f in map(parse_finding, pages()) if f is not None]
+            return [f for f in map(self.parse, pages()) if f is not None]
         except AWS_ERRORS as exc:
             raise AwsFailure(describe_error(exc), exc, reason=stopped_by(exc, self.region)) from exc
 
     def update(self, groups: Sequence[tuple[Update, Sequence[FindingId]]]) -> WriteResult:
         """Apply each update to its findings, 100 a call, paced; retry what stays unprocessed."""
-        result = WriteResult()
-        for update, findings in groups:
-            pending = list(dict.fromkeys(findings))
-            for attempt in range(UNPROCESSED_RETRIES + 1):
-                retry: list[FindingId] = []
-                for start in range(0, len(pending), UPDATE_LIMIT):
-                    chunk = pending[start : start + UPDATE_LIMIT]
-                    if result.stopped is not None:
-                        result.not_attempted.update(i for i, _ in chunk)
-                        continue
-                    left = self._call(update, chunk, result)
-                    for ident, problem in left:
-                        code = problem.partition(":")[0]
-                        final = code in FINAL or code.startswith(FINAL_PREFIX)
-                        if final or attempt == UNPROCESSED_RETRIES:
-                            result.unprocessed[ident[0]] = problem
-                        else:
-                            retry.append(ident)
-                pending = retry
-                if not pending:
-                    break
-        return result
+        return write_in_batches(groups, self._call, key=lambda ident: ident[0], final=is_final)
 
     def _call(
         self, update: Update, chunk: Sequence[FindingId], result: WriteResult

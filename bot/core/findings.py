@@ -29,6 +29,7 @@ FIELD_UNTIL = "ssm3bot:until"
 NO_EXPIRY = "none"
 NOTE_LIMIT = 512  # Security Hub keeps one note a finding, at most 512 characters
 ACK_WORKFLOWS = ("SUPPRESSED", "NOTIFIED")  # what SSM3_ACK_WORKFLOW may set
+CSPM, V2 = "cspm", "v2"  # the two Security Hubs, as the sweep JSON's `security_hub.hubs` names them
 
 
 FindingId = tuple[str, str]  # (Id, ProductArn): how BatchUpdateFindings names a finding

@@ -54,6 +54,7 @@ from bot.doctor.aws_ssm3 import (
     ssm3_associations,
 )
 from bot.doctor.checks import WHERE, Check, Finding, grouped
+from bot.doctor.hubs import hub_findings
 from bot.models import Scope
 from bot.settings.config import ConfigError, Settings
 from bot.sweeping.sweep import SweepError, resolve_scopes
@@ -140,6 +141,11 @@ def aws_checks(settings: Settings, make_access: Callable[[], AwsAccess]) -> list
         region = security_hub_region(settings, access) or regions[0]
         home = Scope(access.caller_account, region)
         checks.append(judge_cross_check(region, ask(lambda: failed_ssm3(access, home))))
+        sync_workflow = settings.ack_workflow if settings.securityhub == "sync" else None
+        checks.extend(
+            Check(SECTION, said.status, said.text, said.fix)
+            for said in hub_findings(access, home, sync=sync_workflow)
+        )
     if settings.securityhub == "sync":
         workflow = settings.ack_workflow
         sync = judge_sync(region, workflow, ask(lambda: probe_sync(access, home, workflow)))

@@ -103,6 +103,10 @@ class SecurityHubCheck:
     unexplained: tuple[InstanceKey, ...] = ()  # Security Hub fails them, the sweep does not
     sweep_only: tuple[InstanceKey, ...] = ()  # the sweep fails them, Security Hub does not
     error: str | None = None
+    # Both Security Hubs: the fields above are CSPM's; `hubs`, those found on ("cspm", "v2");
+    # `v2`, the same verdict from the new Security Hub (None: it is off or was not asked).
+    hubs: tuple[str, ...] = ()
+    v2: SecurityHubCheck | None = None
 
     @property
     def agrees(self) -> bool:

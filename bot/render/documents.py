@@ -70,12 +70,20 @@ def security_hub_json(check: SecurityHubCheck | None) -> dict[str, Any] | None:
             for k in keys
         ]
 
+    def verdict(one: SecurityHubCheck) -> dict[str, Any]:
+        return {
+            "failed_instances": one.failed_instances,
+            "explained": one.explained,
+            "unexplained": instances(one.unexplained),
+            "error": one.error,
+        }
+
+    # The top-level fields are Security Hub CSPM's; `v2` the new Security Hub's (null: off).
     return {
         "region": check.region,
-        "failed_instances": check.failed_instances,
-        "explained": check.explained,
-        "unexplained": instances(check.unexplained),
-        "error": check.error,
+        **verdict(check),
+        "hubs": list(check.hubs),
+        "v2": None if check.v2 is None else verdict(check.v2),
     }
 
 

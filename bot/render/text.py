@@ -10,6 +10,7 @@ from typing import ParamSpec
 from bot.aws.history import History
 from bot.core.causes import ORPHAN_REMEDY, cause_line, short_remedy
 from bot.core.digest import DigestView, top_error
+from bot.core.findings import CSPM
 from bot.core.trend import Trend, change, sparkline
 from bot.models import Orphan, ScopeStatus, SecurityHubCheck, SweepSummary, TrackedAssociation
 from bot.util.clock import ago, humanize, iso
@@ -90,22 +91,33 @@ def _orphan_lines(orphans: Sequence[Orphan], names: Mapping[str, str]) -> list[s
 
 
 def security_hub_lines(check: SecurityHubCheck | None) -> list[str]:
-    """What Security Hub says beside the sweep, when they disagree (nothing when they agree)."""
-    if check is None or check.agrees:
+    """What each Security Hub on says beside the sweep, when they disagree (nothing when they
+    agree): CSPM's (unless the sweep found it off) and the new hub's."""
+    if check is None:
+        return []
+    cspm_off = bool(check.hubs) and CSPM not in check.hubs
+    lines = [] if cspm_off else _hub_lines(check, "Security Hub")
+    if check.v2 is not None:
+        lines += _hub_lines(check.v2, "The new Security Hub")
+    return lines
+
+
+def _hub_lines(check: SecurityHubCheck, hub: str) -> list[str]:
+    if check.agrees:
         return []
     if check.error is not None:
-        return [f"Security Hub ({check.region}) could not be read: {clip(check.error, 200)}"]
+        return [f"{hub} ({check.region}) could not be read: {clip(check.error, 200)}"]
     lines = []
     if check.unexplained:
         lines.append(
-            f"Security Hub fails {len(check.unexplained)} instance(s) the sweep finds compliant "
+            f"{hub} fails {len(check.unexplained)} instance(s) the sweep finds compliant "
             "(Config has not re-evaluated them yet, or does not record their compliance): "
             + ", ".join(str(k) for k in check.unexplained[:5])
             + (" …" if len(check.unexplained) > 5 else "")
         )
     if check.sweep_only:
         lines.append(
-            f"The sweep finds {len(check.sweep_only)} instance(s) NON_COMPLIANT that Security Hub "
+            f"The sweep finds {len(check.sweep_only)} instance(s) NON_COMPLIANT that {hub} "
             "does not fail yet (Config lag, or AWS Config not recording "
             "AWS::SSM::AssociationCompliance: see `ssm3bot doctor`)."
         )

@@ -161,3 +161,24 @@ def findings_imported_event(
             resources=[finding.finding_id],
             detail={"findings": [document]},
         )
+
+
+def findings_imported_v2_event(
+    fleet: Fleet, account_id: str, region: str, instance_id: str
+) -> dict[str, Any]:
+    """ "Findings Imported V2" (the new Security Hub) for one instance's SSM.3 finding as it
+    stands, in OCSF, as the aggregation home region's administrator account receives it."""
+    from bot.sim.securityhub_v2 import ocsf_finding
+
+    with fleet.lock:
+        finding = fleet.finding_for(account_id, region, instance_id)
+        if finding is None:
+            raise KeyError(f"no SSM.3 finding for {account_id}/{region}/{instance_id}")
+        return _envelope(
+            "Findings Imported V2",
+            source="aws.securityhub",
+            account=fleet.caller_account,
+            region=fleet.securityhub_home,
+            resources=[finding.finding_id],
+            detail={"findings": [ocsf_finding(finding)]},
+        )

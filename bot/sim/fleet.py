@@ -356,6 +356,12 @@ class SimFinding:
     record_state: Literal["ACTIVE", "ARCHIVED"] = "ACTIVE"
     note: dict[str, Any] | None = None  # set by BatchUpdateFindings: {Text, UpdatedBy, UpdatedAt}
     user_defined_fields: dict[str, str] = field(default_factory=dict)  # BatchUpdateFindings
+    # The new Security Hub's own copy (OCSF, bot/sim/securityhub_v2.py): ingested from this
+    # finding, with its own workflow (StatusId: 1 New, 2 In Progress, 3 Suppressed, 4 Resolved)
+    # and Comment, set only by BatchUpdateFindingsV2 and the same automatic moves as CSPM's.
+    v2_status_id: int = 1
+    v2_comment: str | None = None
+    v2_modified_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -465,6 +471,16 @@ class Fleet:
         # Imported" event each updated finding emits (EventBridge's envelope), oldest first.
         self.update_rejections: list[UpdateRejection] = []
         self.imported_events: list[dict[str, Any]] = []
+        # The new Security Hub (off unless a test turns it on, as in a real account): on for
+        # the caller (administrator) account, aggregating into `securityhub_home`; its partial
+        # failures of BatchUpdateFindingsV2 and the "Findings Imported V2" events it emits.
+        self.hub_v2 = False
+        # Security Hub CSPM's own API for the caller account (False: "only the new hub on":
+        # DescribeHub, GetFindings and BatchUpdateFindings refuse, while the controls are
+        # still evaluated and their findings reach the new hub).
+        self.cspm_api = True
+        self.v2_update_rejections: list[UpdateRejection] = []
+        self.imported_v2_events: list[dict[str, Any]] = []
         self._securityhub_home: str | None = None
         # AWS's own documents (every account sees them); each account's are in its scopes.
         self.documents: dict[str, SimDocument] = catalogue()
@@ -838,6 +854,7 @@ class Fleet:
             self.findings[finding_id] = finding
             if not failed:
                 finding.workflow_status = "RESOLVED"
+                finding.v2_status_id = 4
             return finding_id
         finding.last_observed_at = now
         if finding.record_state == "ARCHIVED":
@@ -845,6 +862,8 @@ class Fleet:
             finding.updated_at = now
             if finding.workflow_status in ("NOTIFIED", "RESOLVED"):
                 finding.workflow_status = "NEW"  # documented: ARCHIVED -> ACTIVE resets these
+            if finding.v2_status_id in (2, 4):
+                finding.v2_status_id = 1
         if finding.compliance_status != status:
             finding.compliance_status = status
             finding.updated_at = now
@@ -852,6 +871,11 @@ class Fleet:
                 finding.workflow_status = "NEW"
             elif not failed and finding.workflow_status in ("NEW", "NOTIFIED"):
                 finding.workflow_status = "RESOLVED"
+            # The new hub's own workflow moves the same way (In Progress ~ NOTIFIED).
+            if failed and finding.v2_status_id in (2, 4):
+                finding.v2_status_id = 1
+            elif not failed and finding.v2_status_id in (1, 2):
+                finding.v2_status_id = 4
         return finding_id
 
     def finding_for(self, account_id: str, region: str, instance_id: str) -> SimFinding | None:
@@ -864,9 +888,16 @@ class Fleet:
             self.update_rejections.append(rejection)
         return rejection
 
-    def take_rejection(self, finding_id: str) -> UpdateRejection | None:
+    def reject_v2_updates(self, rejection: UpdateRejection) -> UpdateRejection:
+        """Make BatchUpdateFindingsV2 leave some findings unprocessed (error codes of its own:
+        ConflictException, ResourceNotFoundException, ValidationException, ...)."""
         with self.lock:
-            for rejection in self.update_rejections:
+            self.v2_update_rejections.append(rejection)
+        return rejection
+
+    def take_rejection(self, finding_id: str, *, v2: bool = False) -> UpdateRejection | None:
+        with self.lock:
+            for rejection in self.v2_update_rejections if v2 else self.update_rejections:
                 if rejection.matches(finding_id):
                     if rejection.times is not None:
                         rejection.times -= 1

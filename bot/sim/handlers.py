@@ -958,7 +958,7 @@ def get_findings(fleet: Fleet, caller: Caller, params: Mapping[str, Any]) -> dic
         raise ApiError("InvalidInputException", "The simulator does not sort findings.")
     matches = _finding_filter(params.get("Filters") or {})
     with fleet.lock:
-        if _scope(fleet, caller).ssm3_control is None:
+        if _scope(fleet, caller).ssm3_control is None or not fleet.cspm_api:
             raise ApiError(
                 "InvalidAccessException",
                 f"Account {caller.account_id} is not subscribed to AWS Security Hub",
@@ -1009,7 +1009,7 @@ def batch_update_findings(
         raise ApiError("InvalidInputException", f"Workflow.Status {status!r} is not valid.")
     fields = {str(k): str(v) for k, v in (params.get("UserDefinedFields") or {}).items()}
     with fleet.lock:
-        if _scope(fleet, caller).ssm3_control is None:
+        if _scope(fleet, caller).ssm3_control is None or not fleet.cspm_api:
             raise ApiError(
                 "InvalidAccessException",
                 f"Account {caller.account_id} is not subscribed to AWS Security Hub",

@@ -24,6 +24,7 @@ from bot.sim.handlers import HANDLERS, ApiError, Caller
 from bot.sim.loopback import LoopbackServer
 from bot.sim.remedy_api import HANDLERS as REMEDY_HANDLERS
 from bot.sim.restjson import REST_JSON_SERVICES, route
+from bot.sim.securityhub_v2 import HANDLERS as HUB_HANDLERS
 from bot.sim.shapes import check_output
 
 _CREDENTIAL = re.compile(r"Credential=([^/]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
@@ -33,7 +34,7 @@ _TARGETS = {
     "StarlingDoveService": "config",
 }
 _STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/"
-_HANDLERS = {**HANDLERS, **REMEDY_HANDLERS}
+_HANDLERS = {**HANDLERS, **REMEDY_HANDLERS, **HUB_HANDLERS}
 
 
 class SimServer(LoopbackServer):

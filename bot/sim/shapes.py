@@ -63,7 +63,9 @@ def check_output(service: str, operation: str, payload: Mapping[str, Any]) -> li
 
 
 def _check(shape: Shape, value: Any, path: str, problems: list[str]) -> None:
-    if isinstance(shape, StructureShape):
+    if shape.metadata.get("document"):
+        _check_document(value, path, problems)
+    elif isinstance(shape, StructureShape):
         _check_structure(shape, value, path, problems)
     elif isinstance(shape, ListShape):
         if not isinstance(value, list | tuple):
@@ -83,6 +85,20 @@ def _check(shape: Shape, value: Any, path: str, problems: list[str]) -> None:
         _check_string(shape, value, path, problems)
     else:
         _check_scalar(shape, value, path, problems)
+
+
+def _check_document(value: Any, path: str, problems: list[str]) -> None:
+    """A document (untyped JSON, e.g. an OCSF finding): JSON values only, no nulls."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                problems.append(f"{path}: document key {key!r} is not a string")
+            _check_document(item, f"{path}.{key}", problems)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_document(item, f"{path}[{index}]", problems)
+    elif value is None or not isinstance(value, str | int | float | bool):
+        problems.append(f"{path}: {type(value).__name__} is not a JSON document value")
 
 
 def _check_structure(shape: StructureShape, value: Any, path: str, problems: list[str]) -> None:

@@ -15,6 +15,7 @@ migrations) and holds one repository per concern; callers go through those, neve
     store.cache         small answers kept for a while
     store.home_viewers  who opened the Home tab lately
     store.findings      the Security Hub sync's record of SSM.3 findings (SSM3_SECURITYHUB=sync)
+    store.findings_v2   ... of the new Security Hub's SSM.3 findings (its own store)
     store.account_names account names from Organizations
     store.streaks       every failing streak: start, end, kind, how it ended (the report's)
     store.evidence      reads and daily figures for the report, their summaries, pruning
@@ -70,6 +71,7 @@ class Store:
         self.home_viewers = HomeViewers(self._db)
         self.jobs = Jobs(self._db)
         self.findings = FindingRecords(self._db)
+        self.findings_v2 = FindingRecords(self._db, "finding_sync_v2")
         self.account_names = AccountNames(self._db)
         self.evidence = Evidence(self._db)
         self.report_posts = ReportPosts(self._db, self.ledger.holder)

@@ -286,6 +286,18 @@ migrations()(m012_report_evidence)
 migrations()(m013_diagnoses_and_fixes)
 
 
+@migrations()
+def m014_both_security_hubs(db: SqliteDatabase) -> None:
+    """Both Security Hubs: which hubs each cross-check found on and the new hub's own verdict
+    (JSON), and the sync's record of the new hub's findings (its own workflow and comment,
+    apart from CSPM's: the two stores are separate)."""
+    db.table("securityhub_checks").add_column("hubs", str)  # JSON list; NULL: not asked
+    db.table("securityhub_checks").add_column("v2", str)  # JSON object; NULL: off
+    columns = [c.name for c in db.table("finding_sync").columns]  # every one a text column
+    db.table("finding_sync_v2").create(dict.fromkeys(columns, str), pk="finding_id")
+    db.table("finding_sync_v2").create_index(["account_id", "region", "instance_id"])
+
+
 class Database(Connection):
     """The connection, with the schema brought up to date by the migrations above."""
 

@@ -16,12 +16,16 @@ from bot.util.clock import iso, parse_iso
 
 
 class FindingRecords:
-    def __init__(self, db: Database) -> None:
+    """One hub's records: `finding_sync` for Security Hub CSPM, `finding_sync_v2` for the new
+    Security Hub (its findings, workflow and comment are its own)."""
+
+    def __init__(self, db: Database, table: str = "finding_sync") -> None:
         self.db = db
+        self.table = table
 
     def in_scopes(self, scopes: Iterable[Scope] | None = None) -> dict[str, FindingRecord]:
         """The records of findings in these account-regions (all of them for None), by Id."""
-        rows = self.db.rows("SELECT * FROM finding_sync")
+        rows = self.db.rows(f"SELECT * FROM {self.table}")  # noqa: S608 - one of two names
         wanted = None if scopes is None else set(scopes)
         return {
             row["finding_id"]: _record(row)
@@ -32,7 +36,7 @@ class FindingRecords:
     def save(self, records: Sequence[FindingRecord]) -> None:
         """Insert or replace these records, in one transaction."""
         with self.db.write():
-            self.db.insert_many("finding_sync", [_row(r) for r in records])
+            self.db.insert_many(self.table, [_row(r) for r in records])
 
     def workflow_counts(self, instances: Iterable[InstanceKey]) -> Counter[str]:
         """How many of these instances' findings were last seen in each workflow status."""
@@ -40,7 +44,7 @@ class FindingRecords:
         if not keys:
             return Counter()
         rows = self.db.rows(
-            "SELECT seen_workflow FROM finding_sync WHERE (account_id, region, instance_id) IN "
+            f"SELECT seen_workflow FROM {self.table} WHERE (account_id, region, instance_id) IN "  # noqa: S608 - one of two names
             "(SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
             "json_extract(value, '$[2]') FROM json_each(?))",
             (json.dumps(keys),),

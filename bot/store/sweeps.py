@@ -208,6 +208,8 @@ class Sweeps:
                     "unexplained": keys(check.unexplained),
                     "sweep_only": keys(check.sweep_only),
                     "error": check.error,
+                    "hubs": json.dumps(list(check.hubs)),
+                    "v2": None if check.v2 is None else json.dumps(_v2_json(check.v2)),
                 },
                 replace=True,
             )
@@ -234,7 +236,37 @@ class Sweeps:
             unexplained=keys(row["unexplained"]),
             sweep_only=keys(row["sweep_only"]),
             error=row["error"],
+            hubs=tuple(json.loads(row.get("hubs") or "[]")),
+            v2=_v2_check(row.get("v2")),
         )
+
+
+def _v2_json(check: SecurityHubCheck) -> dict[str, Any]:
+    return {
+        "region": check.region,
+        "checked_at": iso(check.checked_at),
+        "failed_instances": check.failed_instances,
+        "explained": check.explained,
+        "unexplained": [[k.account_id, k.region, k.instance_id] for k in check.unexplained],
+        "sweep_only": [[k.account_id, k.region, k.instance_id] for k in check.sweep_only],
+        "error": check.error,
+    }
+
+
+def _v2_check(text: str | None) -> SecurityHubCheck | None:
+    """The new hub's verdict as saved (None: it was off or not asked)."""
+    if not text:
+        return None
+    data = json.loads(text)
+    return SecurityHubCheck(
+        region=str(data["region"]),
+        checked_at=parse_iso(data["checked_at"]),  # type: ignore[arg-type]
+        failed_instances=int(data["failed_instances"]),
+        explained=int(data["explained"]),
+        unexplained=tuple(InstanceKey(*k) for k in data["unexplained"]),
+        sweep_only=tuple(InstanceKey(*k) for k in data["sweep_only"]),
+        error=data.get("error"),
+    )
 
 
 def _summary(row: Mapping[str, Any]) -> SweepSummary:

@@ -18,19 +18,17 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
-from typing import Any
 
 from bot.aws.errors import AWS_ERRORS, describe_error
 from bot.aws.reader import ScopeReader
-from bot.aws.securityhub import cross_check, failed_findings, parse_finding, security_hub_region
 from bot.aws.session import AwsAccess
-from bot.core.findings import Finding
-from bot.models import Scope, ScopeResult, SecurityHubCheck, SweepCoverage, SweepSummary
+from bot.models import Scope, ScopeResult, SweepCoverage, SweepSummary
 from bot.settings.config import ConfigError, Settings
 from bot.store import Store
+from bot.sweeping.hubs import HubsRead, check_security_hubs
 from bot.util.clock import utcnow
 from bot.util.logs import log_context
 from bot.wiring.context import Context
@@ -179,16 +177,18 @@ def run_sweep(
             forgotten = store.sweeps.forget_other_scopes(targets, sweep_id=sweep_id, now=now())
             if forgotten:
                 log.info("no longer configured, forgotten: %s", ", ".join(map(str, forgotten)))
-        failed: list[Finding] | None = None  # what the cross-check read, for the sync
+        hubs = HubsRead(check=None)  # a partial or triage read: no cross-check of its own
         if settings.securityhub != "off" and swept and scopes is None:
-            read: list[Mapping[str, Any]] = []
-            check = check_security_hub(settings, access, store, swept, now(), keep=read)
-            store.sweeps.save_security_hub_check(sweep_id, check)
-            if check.error is None:
-                failed = [f for f in map(parse_finding, read) if f is not None]
+            hubs = check_security_hubs(settings, access, store, swept, now())
+            if hubs.check is not None:
+                store.sweeps.save_security_hub_check(sweep_id, hubs.check)
         summary = store.sweeps.finish(sweep_id, now(), time.monotonic() - clock)
         after_read(  # only what this read reached: never the whole aggregator
-            Context(settings, store, access, now), coverage=kind, scopes=swept, failed=failed
+            Context(settings, store, access, now),
+            coverage=kind,
+            scopes=swept,
+            failed=hubs.failed,
+            failed_v2=hubs.failed_v2,
         )
         return summary
 
@@ -263,42 +263,6 @@ def _begin(
     wanted = set(targets)
     stored = {s.scope: s.ok for s in store.sweeps.sweep_scopes(resume) if s.scope in wanted}
     return resume, prior.started_at, stored
-
-
-def check_security_hub(
-    settings: Settings,
-    access: AwsAccess,
-    store: Store,
-    swept: list[Scope],
-    now: datetime,
-    *,
-    keep: list[Mapping[str, Any]] | None = None,
-) -> SecurityHubCheck:
-    """SSM.3's FAILED findings beside the sweep's NON_COMPLIANT instances (`keep` receives
-    them, for the Security Hub sync). An error is the check's, never the sweep's; it is logged
-    once per streak of failed checks."""
-    region = security_hub_region(settings, access) or swept[0].region
-    try:
-        client = access.securityhub(Scope(access.caller_account, region))
-        try:
-            findings = list(failed_findings(client))
-        finally:
-            client.close()
-    except AWS_ERRORS as exc:
-        error = describe_error(exc)
-        previous = store.sweeps.security_hub_check()
-        level = logging.DEBUG if previous is not None and previous.error else logging.WARNING
-        log.log(level, "Security Hub cross-check in %s failed: %s", region, error)
-        return SecurityHubCheck(region=region, checked_at=now, error=error)
-    if keep is not None:
-        keep.extend(findings)
-    return cross_check(
-        findings,
-        region=region,
-        swept=swept,
-        noncompliant=store.associations.noncompliant_instances(),
-        now=now,
-    )
 
 
 def _outcome(future: Future[ScopeResult], scope: Scope, started: datetime) -> ScopeResult:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -37,6 +37,7 @@ from bot.core.slots import latest_fire
 from bot.models import InstanceKey, Scope, SecurityHubCheck, SweepSummary
 from bot.settings.config import Settings
 from bot.store import Store
+from bot.sweeping.hubs import hubs_and_new_hub
 from bot.sweeping.sweep import Progress, resolve_scopes, run_sweep
 
 log = logging.getLogger(__name__)
@@ -131,7 +132,11 @@ def run_triage_sweep(
     # The cross-check covers every configured account-region whose stored read is good: the
     # findings were read for all of them.
     good = {s.scope for s in store.sweeps.scope_states() if s.ok} & set(plan.targets)
-    store.sweeps.save_security_hub_check(summary.sweep_id, _check(plan, good, store, now()))
+    check = _check(plan, good, store, now())
+    if good:  # which hubs are on, and the new hub's verdict, as a full sweep says them
+        hubs, second = hubs_and_new_hub(settings, access, store, sorted(good), now())
+        check = replace(check, hubs=hubs, v2=second)
+    store.sweeps.save_security_hub_check(summary.sweep_id, check)
     return summary
 
 

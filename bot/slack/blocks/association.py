@@ -157,8 +157,10 @@ def association_status(
     rerun: Any = None,
     zone: ZoneInfo | None = None,
     findings: Mapping[str, int] | None = None,
+    findings_v2: Mapping[str, int] | None = None,
 ) -> SlackMessage:
-    """`findings`: SSM3_SECURITYHUB=sync, its SSM.3 findings by workflow status ("-": not seen)."""
+    """`findings`: SSM3_SECURITYHUB=sync, its SSM.3 findings by workflow status ("-": not seen);
+    `findings_v2`: the same in the new Security Hub, when the sync has seen any there."""
     a = item.association
     counts = ", ".join(f"{k} {v}" for k, v in sorted(a.counts.items())) or "no targets"
     lines = [
@@ -188,6 +190,8 @@ def association_status(
         lines.append("Acknowledged: " + ack_line(item, zone))
     if findings is not None:
         lines.append(findings_line(findings))
+    if findings_v2 is not None:
+        lines.append(findings_line(findings_v2, hub="The new Security Hub's", names=V2_NAMES))
     blocks: list[Block] = [SectionBlock(text=md("\n".join(lines)))]
     if rerun is not None:
         blocks.append(ContextBlock(elements=[md(rerun_note(rerun, zone))]))
@@ -196,18 +200,33 @@ def association_status(
     return SlackMessage(text=escape(f"{clip(a.display_name, 80)}: {a.status}"), blocks=blocks)
 
 
-def findings_line(findings: Mapping[str, int]) -> str:
+# The new Security Hub's own names for the workflow states the sync records in CSPM's words.
+V2_NAMES = {
+    "SUPPRESSED": "Suppressed",
+    "NOTIFIED": "In Progress",
+    "NEW": "New",
+    "RESOLVED": "Resolved",
+}
+
+
+def findings_line(
+    findings: Mapping[str, int],
+    *,
+    hub: str = "Security Hub",
+    names: Mapping[str, str] | None = None,
+) -> str:
     """'Security Hub SSM.3 findings: SUPPRESSED 40 · NEW 2 · not seen yet 1' (mrkdwn)."""
     order = ("SUPPRESSED", "NOTIFIED", "NEW", "RESOLVED")
-    shown = [f"{escape(s)} *{findings[s]}*" for s in order if findings.get(s)]
+    said = names or {}
+    shown = [f"{escape(said.get(s, s))} *{findings[s]}*" for s in order if findings.get(s)]
     shown += [
-        f"{escape(s)} *{n}*"
+        f"{escape(said.get(s, s))} *{n}*"
         for s, n in sorted(findings.items())
         if s not in order and s != "-" and n
     ]
     if findings.get("-"):
         shown.append(f"not seen yet *{findings['-']}*")
-    return "Security Hub SSM.3 findings (as of the last sync): " + (" · ".join(shown) or "none")
+    return f"{hub} SSM.3 findings (as of the last sync): " + (" · ".join(shown) or "none")
 
 
 def instances_line(instances: Sequence[str], limit: int) -> str:

@@ -25,6 +25,7 @@ from slack_sdk.models.blocks import (
 
 from bot.core.causes import ORPHAN_REMEDY
 from bot.core.digest import Digest, DigestView
+from bot.core.findings import CSPM
 from bot.core.routing import mention_markup
 from bot.core.trend import Trend, change, sparkline
 from bot.models import Orphan, ScopeStatus, SecurityHubCheck, TrackedAssociation
@@ -262,16 +263,23 @@ def escalation_line(view: DigestView) -> str:
 
 
 def security_hub_line(check: SecurityHubCheck) -> str:
-    """Where Security Hub's SSM.3 findings and the sweep disagree, in one line (mrkdwn)."""
+    """Where each Security Hub's SSM.3 findings and the sweep disagree, in one line (mrkdwn):
+    CSPM's (unless the sweep found it off), then the new hub's."""
+    cspm_off = bool(check.hubs) and CSPM not in check.hubs
+    said = [] if cspm_off else [_hub_line(check, "Security Hub")]
+    if check.v2 is not None:
+        said.append(_hub_line(check.v2, "the new Security Hub"))
+    return fit(" ".join(said) or ":shield: Neither Security Hub was read.")
+
+
+def _hub_line(check: SecurityHubCheck, hub: str) -> str:
     region = escape(check.region)
     if check.error is not None:
-        return (
-            f":grey_question: Security Hub ({region}) could not be read: {inert(check.error, 200)}"
-        )
+        return f":grey_question: {hub[0].upper()}{hub[1:]} ({region}) could not be read: {inert(check.error, 200)}"
     parts = []
     if check.unexplained:
         parts.append(
-            f"Security Hub fails *{len(check.unexplained)}* "
+            f"{hub} fails *{len(check.unexplained)}* "
             f"{'instance' if len(check.unexplained) == 1 else 'instances'} the sweep finds "
             f"compliant{_few(check.unexplained)} (Config lag, or Config not recording "
             "AWS::SSM::AssociationCompliance)"
@@ -280,9 +288,9 @@ def security_hub_line(check: SecurityHubCheck) -> str:
         parts.append(
             f"the sweep finds *{len(check.sweep_only)}* "
             f"{'instance' if len(check.sweep_only) == 1 else 'instances'} NON_COMPLIANT that "
-            f"Security Hub passes{_few(check.sweep_only)} (Config lag)"
+            f"{hub} passes{_few(check.sweep_only)} (Config lag)"
         )
-    text = "; ".join(parts) or "Security Hub agrees with the sweep"
+    text = "; ".join(parts) or f"{hub} agrees with the sweep"
     return f":shield: {text[0].upper()}{text[1:]}."
 
 

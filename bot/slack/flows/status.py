@@ -48,6 +48,7 @@ class StatusCommand:
                     rerun=self.store.reruns.last(item.key),
                     zone=self.zone,
                     findings=self._findings(item),
+                    findings_v2=self._findings(item, v2=True),
                 )
                 tell(self.client, origin, message)
             return
@@ -88,9 +89,10 @@ class StatusCommand:
             ),
         )
 
-    def _findings(self, item: TrackedAssociation) -> Counter[str] | None:
+    def _findings(self, item: TrackedAssociation, *, v2: bool = False) -> Counter[str] | None:
         """SSM3_SECURITYHUB=sync: the workflow status of its instances' SSM.3 findings as the
-        last sync saw them (`-`: instances whose finding it has not seen)."""
+        last sync saw them (`-`: instances whose finding it has not seen); `v2`: in the new
+        Security Hub (in CSPM's words), None when the sync has seen none there."""
         if self.services.settings.securityhub != "sync" or not item.association.failing:
             return None
         key = item.key
@@ -98,7 +100,9 @@ class StatusCommand:
             InstanceKey(key.account_id, key.region, i)
             for i in item.association.noncompliant_instances
         ]
-        counts = self.store.findings.workflow_counts(instances)
+        counts = (self.store.findings_v2 if v2 else self.store.findings).workflow_counts(instances)
+        if v2 and not counts:
+            return None
         unseen = len(instances) - sum(counts.values())
         if unseen > 0:
             counts["-"] = unseen
