@@ -26,7 +26,9 @@ def test_sigterm_during_a_sweep_exits_0_in_time_and_the_next_start_completes_it(
     make_sim: Callable[..., Sim], tmp_path: Path
 ) -> None:
     sim = make_sim(seed=5, accounts=ACCOUNTS, regions=REGIONS)
-    sim.fleet.add_latency(Latency(0.05))  # every AWS call: the sweep takes seconds
+    # Every AWS call slowed, so the sweep takes many seconds and a loaded machine's late look at
+    # the store still finds it under way (at 0.05 s a call this failed once under load).
+    sim.fleet.add_latency(Latency(0.15))
     db = tmp_path / "serve.db"
     first, second = tmp_path / "first", tmp_path / "second"
     first.mkdir()
