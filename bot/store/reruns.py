@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from sqlite_utils import Database as SqliteDatabase
+
 from bot.core import streaks
 from bot.models import AssociationKey, Rerun
 from bot.store.db import Database
@@ -34,18 +36,7 @@ class Reruns:
                 last.at, last.outcome == "failed", now, cooldown_s
             ):
                 return last, False
-            table = db.table("reruns")
-            table.insert(
-                {
-                    "account_id": key.account_id,
-                    "region": key.region,
-                    "association_id": key.association_id,
-                    "by": by,
-                    "at": iso(now),
-                    "channel": channel,
-                }
-            )
-            rerun_id = int(table.last_pk or 0)
+            rerun_id = _insert(db, key, by=by, now=now, channel=channel)
         return Rerun(rerun_id, key, by, now, channel), True
 
     def record_fix(
@@ -54,20 +45,7 @@ class Reruns:
         """A fix's run (no cooldown: a fix is not a second re-run; a re-run right after it is
         held by the cooldown like one after a re-run)."""
         with self.db.write() as db:
-            table = db.table("reruns")
-            table.insert(
-                {
-                    "account_id": key.account_id,
-                    "region": key.region,
-                    "association_id": key.association_id,
-                    "by": by,
-                    "at": iso(now),
-                    "channel": channel,
-                    "kind": "fix",
-                    "detail": detail,
-                }
-            )
-            rerun_id = int(table.last_pk or 0)
+            rerun_id = _insert(db, key, by=by, now=now, channel=channel, kind="fix", detail=detail)
         return Rerun(rerun_id, key, by, now, channel, kind="fix", detail=detail)
 
     def last(self, key: AssociationKey) -> Rerun | None:
@@ -104,3 +82,28 @@ def _rerun(row: Mapping[str, Any]) -> Rerun:
         kind=row.get("kind") or "rerun",
         detail=row.get("detail"),
     )
+
+
+def _insert(
+    db: SqliteDatabase,
+    key: AssociationKey,
+    *,
+    by: str,
+    now: datetime,
+    channel: str | None,
+    **kind: str,
+) -> int:
+    """One reruns row (a re-run, or with kind="fix" and its detail a fix's run); its ID."""
+    table = db.table("reruns")
+    table.insert(
+        {
+            "account_id": key.account_id,
+            "region": key.region,
+            "association_id": key.association_id,
+            "by": by,
+            "at": iso(now),
+            "channel": channel,
+            **kind,
+        }
+    )
+    return int(table.last_pk or 0)
