@@ -254,6 +254,13 @@ class Fixes:
         target = self.target(actor, diagnosis_id, index, channel=channel)
         if isinstance(target, Refusal):
             return target
+        return self.start_target(actor, target, channel=channel)
+
+    def start_target(
+        self, actor: str, target: FixTarget, *, channel: str | None = None
+    ) -> Started | NotApplied | Refusal:
+        """`start` for a target `target()` has just allowed (the click's permission is not
+        asked of Slack, nor the diagnosis read, a second time)."""
         fix = target.fix
         acted_at = self.clock()
         if fix.kind == "update_agent":

@@ -67,9 +67,7 @@ class FixFlow:
         if target.fix.kind == "update_parameter":
             self._open_form(origin, choice, target)
             return
-        started = self.fixes.start(
-            origin.user, choice.diagnosis_id, choice.group, channel=origin.channel
-        )
+        started = self.fixes.start_target(origin.user, target, channel=origin.channel)
         self._started(in_thread(origin, choice), started)
 
     def _open_form(self, origin: Origin, choice: kit.FixChoice, target: FixTarget) -> None:
