@@ -9,35 +9,12 @@ finding itself for Security Hub).
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.sim.envelope import envelope as _envelope
 from bot.sim.fleet import Fleet
 from bot.sim.handlers import _finding
-
-
-def _envelope(
-    detail_type: str,
-    *,
-    source: str,
-    account: str,
-    region: str,
-    resources: list[str],
-    detail: dict[str, Any],
-    at: datetime | None = None,
-) -> dict[str, Any]:
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": detail_type,
-        "source": source,
-        "account": account,
-        "time": (at or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": region,
-        "resources": resources,
-        "detail": detail,
-    }
 
 
 def _when(moment: datetime | None) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from bot.sim.agent import stderr_of
+from bot.sim.envelope import envelope
 from bot.sim.fleet import (
     LATEST_AGENT_VERSION,
     SEVERITIES,
@@ -1063,17 +1063,15 @@ def batch_update_findings(
 def _imported_event(finding: SimFinding, caller: Caller, now: datetime) -> dict[str, Any]:
     """EventBridge's envelope of one "Security Hub Findings - Imported" event, where the update
     was made (the finding's own account and region are in the finding)."""
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "Security Hub Findings - Imported",
-        "source": "aws.securityhub",
-        "account": caller.account_id,
-        "time": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": caller.region,
-        "resources": [finding.finding_id],
-        "detail": {"findings": [_finding(finding)]},
-    }
+    return envelope(
+        "Security Hub Findings - Imported",
+        source="aws.securityhub",
+        account=caller.account_id,
+        region=caller.region,
+        resources=[finding.finding_id],
+        detail={"findings": [_finding(finding)]},
+        at=now,
+    )
 
 
 HANDLERS: dict[tuple[str, str], Handler] = {

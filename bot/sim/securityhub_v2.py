@@ -13,11 +13,11 @@ docs/simulator.md lists them among the known differences.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from bot.sim.envelope import envelope
 from bot.sim.fleet import SSM3_TITLE, Fleet, SimFinding
 from bot.sim.handlers import ApiError, Caller, Handler, _iso, _page, _scope, _with_token
 
@@ -339,17 +339,15 @@ def _validate_update(named: int, params: Mapping[str, Any]) -> None:
 def imported_v2_event(finding: SimFinding, caller: Caller, now: datetime) -> dict[str, Any]:
     """EventBridge's envelope of one "Findings Imported V2" event (the OCSF finding in
     `detail.findings`), where the update was made."""
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "Findings Imported V2",
-        "source": "aws.securityhub",
-        "account": caller.account_id,
-        "time": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": caller.region,
-        "resources": [finding.finding_id],
-        "detail": {"findings": [ocsf_finding(finding)]},
-    }
+    return envelope(
+        "Findings Imported V2",
+        source="aws.securityhub",
+        account=caller.account_id,
+        region=caller.region,
+        resources=[finding.finding_id],
+        detail={"findings": [ocsf_finding(finding)]},
+        at=now,
+    )
 
 
 HANDLERS: dict[tuple[str, str], Handler] = {
